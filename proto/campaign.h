@@ -1,0 +1,123 @@
+/*
+ * campaign.h — campaign configuration (SPEC section 3): parse, validate,
+ * normalise.
+ *
+ * rd_campaign_parse() accepts exactly the Campaigns API body of the spec and
+ * every extension, fills in every default, and refuses invalid input whole
+ * with a message that names the field ("retry.interval_minutes: must be an
+ * integer in 1..10080"). Unknown top-level or nested keys are refused too
+ * (a typo must not silently become a default).
+ *
+ * The struct is plain data owned by the caller (rd_campaign_init/deinit);
+ * after a successful parse every field holds its effective value, so no
+ * other module ever applies a default.
+ *
+ * rd_campaign_to_json() writes the normalised form (all fields explicit,
+ * `numbers` omitted): that is what Redis stores and what every engine loads,
+ * so engines with different defaults cannot disagree about a campaign.
+ *
+ * Thread safety: pure; a parsed campaign may be read from any thread.
+ */
+#ifndef RD_CAMPAIGN_H
+#define RD_CAMPAIGN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/outcome.h"
+
+#define RD_CAMPAIGN_MAX_TIMES 24
+#define RD_CAMPAIGN_MAX_INTERVALS 32
+
+typedef enum {
+    RD_STRAT_FIXED = 0,
+    RD_STRAT_INCREASING = 1,
+    RD_STRAT_TIME_OF_DAY = 2,
+    RD_STRAT_SMART = 3
+} rd_strategy_t;
+
+typedef enum {
+    RD_PURPOSE_NONE = 0,
+    RD_PURPOSE_PAYMENT_REMINDER,      /* 4 attempts */
+    RD_PURPOSE_DELIVERY_CONFIRMATION, /* 3 */
+    RD_PURPOSE_SALES,                 /* 3 */
+    RD_PURPOSE_APPOINTMENT_REMINDER,  /* 2 */
+    RD_PURPOSE_EMERGENCY              /* 6 */
+} rd_purpose_t;
+
+typedef enum { RD_MODE_FLOW = 0, RD_MODE_AGENT = 1 } rd_mode_t;
+
+typedef struct rd_campaign {
+    /* identity and call target */
+    char *name;         /* required, 1..64 chars [A-Za-z0-9_.-] */
+    char *caller_id;    /* required */
+    char *call_flow_id; /* required in flow mode */
+    char **numbers;     /* as given (validated E.164 at enqueue, not here) */
+    size_t n_numbers;
+
+    /* retry */
+    int max_attempts;       /* total attempts incl. the first, 1..20 */
+    unsigned retry_on;      /* bit (1u << rd_outcome_t) for busy/no-answer/failed */
+    rd_strategy_t strategy;
+    int interval_minutes;   /* fixed; multiplier base for increasing */
+    int intervals_minutes[RD_CAMPAIGN_MAX_INTERVALS]; /* increasing, list form */
+    int n_intervals;        /* 0 => multiplier form */
+    double multiplier;      /* increasing, multiplier form [2] */
+    int max_interval_minutes; /* cap for the multiplier form [1440] */
+    int times_min[RD_CAMPAIGN_MAX_TIMES]; /* time_of_day: minutes after local midnight, sorted */
+    int n_times;
+    int min_gap_minutes;    /* time_of_day, smart [30] */
+    int horizon_hours;      /* smart [48] */
+    int min_samples;        /* smart [200] */
+    int failed_max_retries; /* [1] */
+    int failed_retry_seconds; /* [60] */
+    rd_outcome_t machine_as; /* outcome a machine-answered call counts as [no-answer] */
+
+    /* schedule */
+    int daily_start_min;    /* minutes after local midnight [540] */
+    int daily_end_min;      /* exclusive [1260]; > daily_start_min */
+    char *timezone;         /* IANA [Asia/Kolkata] */
+    bool callee_local_time; /* derive zone from the number */
+    uint8_t days_mask;      /* bit d = weekday d allowed (0 = Sunday) [0x7f] */
+    int jitter_seconds;     /* [120] */
+
+    /* limits */
+    int concurrency;        /* live calls, global [10] */
+    char *agent_pool;       /* NULL = none */
+    int max_per_day;        /* per number, all campaigns, callee's local day [3] */
+    int max_per_7_days;     /* rolling [7] */
+    int calls_per_minute;   /* 0 = unlimited */
+
+    /* call */
+    rd_purpose_t purpose;
+    rd_mode_t mode;
+    int ring_timeout_seconds;   /* provider TimeOut [30] */
+    int time_limit_seconds;     /* provider TimeLimit [600] */
+    int callback_grace_seconds; /* poll when no callback this long after ring+limit [60] */
+    int sms_after_attempts;     /* 0 = no SMS fallback */
+    char *sms_body;
+    char *provider;             /* NULL = engine default */
+} rd_campaign_t;
+
+/* Zero the struct and set every default (a valid campaign but for name etc.). */
+void rd_campaign_init(rd_campaign_t *c);
+/* Free owned strings; the struct may be init'ed again. */
+void rd_campaign_deinit(rd_campaign_t *c);
+
+/*
+ * Parses and validates a campaign body. On success returns 0 and *out owns
+ * its strings. On failure returns RD_EPARSE (not JSON) or RD_EINVAL (a field
+ * is wrong), writes "<field>: <reason>" to err and leaves *out deinit'ed.
+ * `len` bytes of `json` are read; it need not be NUL-terminated.
+ */
+int rd_campaign_parse(const char *json, size_t len, rd_campaign_t *out, char *err, size_t errlen);
+
+/* Normalised JSON (all effective values, no `numbers`); caller frees with rd_free. */
+char *rd_campaign_to_json(const rd_campaign_t *c);
+
+/* Purpose name <-> enum; default max_attempts for a purpose (0 for NONE). */
+const char *rd_purpose_name(rd_purpose_t p);
+int rd_purpose_default_attempts(rd_purpose_t p);
+
+#endif

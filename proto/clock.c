@@ -1,0 +1,164 @@
+/*
+ * clock.c — policy time from wall time (see clock.h).
+ *
+ * Conversion keeps doubles away from absolute times: only the elapsed wall
+ * span is scaled, so millisecond timestamps stay exact at any origin.
+ */
+#include "proto/clock.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto/rd.h"
+
+int64_t rd_wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void rd_clock_init_wall(rd_clock_t *c) {
+    memset(c, 0, sizeof *c);
+    c->scale = 1.0;
+}
+
+void rd_clock_init_manual(rd_clock_t *c, int64_t now_ms) {
+    rd_clock_init_wall(c);
+    c->manual = true;
+    c->manual_ms = now_ms;
+}
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    /* Howard Hinnant's algorithm: days since 1970-01-01 (proleptic Gregorian). */
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+int rd_parse_iso8601(const char *s, int64_t *out_ms) {
+    int y, mo, d, h, mi, sec = 0, n = 0;
+    if (sscanf(s, "%4d-%2d-%2d%*1[T ]%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5) return RD_EPARSE;
+    const char *p = s + n;
+    int ms = 0;
+    if (*p == ':') {
+        int k = 0;
+        if (sscanf(p, ":%2d%n", &sec, &k) != 1) return RD_EPARSE;
+        p += k;
+        if (*p == '.') {
+            p++;
+            int digits = 0;
+            while (*p >= '0' && *p <= '9') {
+                if (digits < 3) ms = ms * 10 + (*p - '0');
+                digits++;
+                p++;
+            }
+            if (digits == 0) return RD_EPARSE;
+            for (; digits < 3; digits++) ms *= 10;
+        }
+    }
+    int off_min = 0;
+    if (*p == 'Z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om, k = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2) return RD_EPARSE;
+        off_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
+        p += 1 + k;
+    }
+    if (*p != '\0') return RD_EPARSE;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return RD_EPARSE;
+    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    *out_ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - (int64_t)off_min * 60) * 1000 + ms;
+    return 0;
+}
+
+static int parse_ms_or_iso(const char *s, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s && *end == '\0' && errno == 0) {
+        *out = v;
+        return 0;
+    }
+    return rd_parse_iso8601(s, out);
+}
+
+int rd_clock_init(rd_clock_t *c, const char *scale, const char *origin, const char *epoch_ms,
+                  char *errbuf, size_t errlen) {
+    rd_clock_init_wall(c);
+    if (scale && *scale) {
+        char *end;
+        double v = strtod(scale, &end);
+        if (*end != '\0' || !(v > 0) || !isfinite(v) || v > 1e6) {
+            snprintf(errbuf, errlen, "time scale: '%s' is not a number in (0, 1e6]", scale);
+            return RD_EINVAL;
+        }
+        c->scale = v;
+    }
+    if (epoch_ms && *epoch_ms) {
+        char *end;
+        long long v = strtoll(epoch_ms, &end, 10);
+        if (*end != '\0' || v < 0) {
+            snprintf(errbuf, errlen, "time epoch: '%s' is not unix milliseconds", epoch_ms);
+            return RD_EINVAL;
+        }
+        c->epoch_ms = v;
+    } else if ((origin && *origin) || c->scale != 1.0) {
+        c->epoch_ms = rd_wall_ms();
+    }
+    c->origin_ms = c->epoch_ms;
+    if (origin && *origin) {
+        if (parse_ms_or_iso(origin, &c->origin_ms) != 0) {
+            snprintf(errbuf, errlen, "time origin: '%s' is not ISO-8601 or unix ms", origin);
+            return RD_EINVAL;
+        }
+    }
+    return 0;
+}
+
+int rd_clock_init_env(rd_clock_t *c, const char *scale, const char *origin, const char *epoch_ms,
+                      char *errbuf, size_t errlen) {
+    if (!scale) scale = getenv("REDIAL_TIME_SCALE");
+    if (!origin) origin = getenv("REDIAL_TIME_ORIGIN");
+    if (!epoch_ms) epoch_ms = getenv("REDIAL_TIME_EPOCH");
+    return rd_clock_init(c, scale, origin, epoch_ms, errbuf, errlen);
+}
+
+int64_t rd_clock_now(const rd_clock_t *c) {
+    if (c->manual) return c->manual_ms;
+    int64_t wall = rd_wall_ms() - c->epoch_ms;
+    if (c->scale == 1.0) return c->origin_ms + wall;
+    return c->origin_ms + (int64_t)llround((double)wall * c->scale);
+}
+
+void rd_clock_set(rd_clock_t *c, int64_t now_ms) {
+    rd_assert(c->manual);
+    c->manual_ms = now_ms;
+}
+
+void rd_clock_advance(rd_clock_t *c, int64_t delta_ms) {
+    rd_assert(c->manual);
+    c->manual_ms += delta_ms;
+}
+
+uint64_t rd_clock_wall_ms(const rd_clock_t *c, int64_t policy_ms) {
+    if (policy_ms <= 0) return 0;
+    if (c->scale == 1.0) return (uint64_t)policy_ms;
+    return (uint64_t)ceil((double)policy_ms / c->scale);
+}
+
+int64_t rd_clock_policy_ms(const rd_clock_t *c, int64_t wall_ms) {
+    if (c->scale == 1.0) return wall_ms;
+    return (int64_t)llround((double)wall_ms * c->scale);
+}
+
+uint64_t rd_clock_wall_delay(const rd_clock_t *c, int64_t at_ms) {
+    return rd_clock_wall_ms(c, at_ms - rd_clock_now(c));
+}

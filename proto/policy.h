@@ -1,0 +1,80 @@
+/*
+ * policy.h — the retry policy (SPEC section 4): pure, no I/O, no clock of
+ * its own. Given a campaign, a job's attempt history, the outcome just seen
+ * and "now", it answers: retry at time T, or finish with disposition D.
+ *
+ * Every due time it returns is already placed:
+ *   - after the previous attempt's start (and after now),
+ *   - inside the daily window [daily_start, daily_end) on an allowed weekday,
+ *     in the callee's zone (ctx->tz),
+ *   - past the per-number caps (max_per_day in the callee's local day,
+ *     max_per_7_days rolling), given the number's attempts across all
+ *     campaigns (ctx->num_attempts_ms),
+ *   - with jitter in [0, jitter_seconds) added only when the time was moved to
+ *     a window start, and never past the window end.
+ * Jitter is deterministic in ctx->jitter_seed, so a decision can be replayed.
+ *
+ * Thread safety: pure; any thread.
+ */
+#ifndef RD_POLICY_H
+#define RD_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/campaign.h"
+#include "proto/outcome.h"
+#include "proto/tz.h"
+
+typedef struct rd_attempt {
+    int64_t start_ms;
+    rd_outcome_t outcome;
+} rd_attempt_t;
+
+/* Answer-rate data for the `smart` strategy, per hour of week (0 = Sunday 00h local). */
+typedef struct rd_smart_stats {
+    uint32_t attempted[168], answered[168];             /* this campaign */
+    uint32_t prior_attempted[168], prior_answered[168]; /* all campaigns */
+    uint64_t campaign_attempts;                         /* total, for min_samples */
+} rd_smart_stats_t;
+
+typedef struct rd_policy_ctx {
+    const rd_campaign_t *c;
+    const rd_tz_t *tz;              /* the zone the window is checked in */
+    const int64_t *num_attempts_ms; /* this number's attempt starts, all campaigns, any order */
+    size_t n_num_attempts;
+    uint64_t jitter_seed;           /* e.g. hash of job id and attempt number */
+    const rd_smart_stats_t *smart;  /* NULL: no data (smart falls back to increasing) */
+} rd_policy_ctx_t;
+
+typedef struct rd_decision {
+    bool final;
+    rd_disposition_t disposition; /* when final */
+    int64_t due_ms;               /* when !final */
+    const char *why;              /* static explanation, for logs and `plan` */
+} rd_decision_t;
+
+/* The zone a job's window is checked in: job tz, else (callee_local_time) the
+ * number's zone, else the campaign's. Never NULL for a parsed campaign. */
+const rd_tz_t *rd_policy_zone(const rd_campaign_t *c, const char *job_tz, const char *e164);
+
+/* First due time of a new job: max(now, not_before) placed (see above). */
+void rd_policy_first(const rd_policy_ctx_t *ctx, int64_t now_ms, int64_t not_before_ms,
+                     rd_decision_t *out);
+
+/*
+ * After an attempt. hist[0..n) is the job's attempts in order, the last one
+ * being the attempt that just ended with its outcome. answered_by refines a
+ * completed outcome (machine => campaign's machine_as).
+ */
+void rd_policy_next(const rd_policy_ctx_t *ctx, const rd_attempt_t *hist, size_t n,
+                    rd_answered_by_t answered_by, int64_t now_ms, rd_decision_t *out);
+
+/* Earliest instant >= t at which a dial is allowed (window, days, caps). */
+int64_t rd_policy_place(const rd_policy_ctx_t *ctx, int64_t t);
+
+/* May a dial start at exactly t? (The dial-time re-check.) */
+bool rd_policy_allowed(const rd_policy_ctx_t *ctx, int64_t t);
+
+#endif

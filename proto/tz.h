@@ -1,0 +1,49 @@
+/*
+ * tz.h — IANA time zones from the system's zoneinfo (TZif v1/v2/v3 files
+ * under $TZDIR or /usr/share/zoneinfo), DST-correct, with the POSIX TZ
+ * footer rule for instants past the last transition.
+ *
+ * Zones are loaded once and cached for the life of the process
+ * (rd_tz_get); a loaded zone is immutable, so it may be shared by every
+ * thread. No libc TZ state (setenv/tzset/localtime) is ever touched.
+ *
+ * Thread safety: rd_tz_get is safe from any thread (internal lock around the
+ * cache); the rest is pure.
+ */
+#ifndef RD_TZ_H
+#define RD_TZ_H
+
+#include <stdint.h>
+
+typedef struct rd_tz rd_tz_t;
+
+typedef struct rd_localtime {
+    int year, month, day;  /* month 1..12, day 1..31 */
+    int hour, minute, second;
+    int wday;              /* 0 = Sunday */
+    int utc_offset_s;      /* local = utc + offset */
+} rd_localtime_t;
+
+/* Cached zone by IANA name ("UTC" always works). Returns NULL if unknown or malformed. */
+const rd_tz_t *rd_tz_get(const char *name);
+/* The zone's name as given to rd_tz_get. */
+const char *rd_tz_name(const rd_tz_t *tz);
+
+/* Local calendar time of a UTC instant. */
+void rd_tz_local(const rd_tz_t *tz, int64_t utc_ms, rd_localtime_t *out);
+/*
+ * UTC instant of a local wall time (seconds 0). A time that does not exist
+ * (spring-forward gap) maps to the first instant after the gap; an ambiguous
+ * one (fall-back fold) to the earlier instant.
+ */
+int64_t rd_tz_from_local(const rd_tz_t *tz, int year, int month, int day, int hour, int minute);
+
+/*
+ * The callee's zone derived from an E.164 number: the country calling code,
+ * and for +1 the NANP area code. Returns a static IANA name, or NULL when
+ * the number's country is not in the table (the caller then uses the
+ * campaign zone).
+ */
+const char *rd_tz_for_number(const char *e164);
+
+#endif

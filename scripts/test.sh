@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The whole test suite — the README's test command, and what CI runs.
+#
+#   1. installs the Debian packages (scripts/deps.sh, a no-op when present);
+#   2. starts one throw-away redis-server on a free loopback port for the run
+#      (tests that must kill or restart Redis start their own);
+#   3. builds and runs ctest in three builds: release (every test),
+#      ASan+UBSan (every test), TSan (tests labelled "threads");
+#   4. builds the libFuzzer targets with clang and runs each briefly.
+#
+# Environment: RD_TEST_BUILDS="release asan tsan fuzz" (subset to run),
+# RD_FUZZ_SECONDS (per target, default 10), CTEST_ARGS (extra ctest flags).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+bash scripts/deps.sh
+
+BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz"}
+FUZZ_SECONDS=${RD_FUZZ_SECONDS:-10}
+JOBS=$(nproc)
+
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+rd_redis_start "$ROOT/build/test-redis"
+trap rd_redis_stop EXIT
+export REDIAL_TEST_REDIS_URL="redis://127.0.0.1:$RD_REDIS_PORT/0"
+echo "test: redis-server on $REDIAL_TEST_REDIS_URL"
+
+configure() { # dir, extra cmake args...
+  local dir=$1; shift
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j "$JOBS"
+}
+
+status=0
+for b in $BUILDS; do
+  echo "=== build: $b ==="
+  case $b in
+    release)
+      configure build/release
+      (cd build/release && ctest --output-on-failure -j "$JOBS" ${CTEST_ARGS:-}) || status=1 ;;
+    asan)
+      configure build/asan -DRD_SANITIZE=address,undefined
+      (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --output-on-failure -j "$JOBS" ${CTEST_ARGS:-}) || status=1 ;;
+    tsan)
+      configure build/tsan -DRD_SANITIZE=thread
+      (cd build/tsan && TSAN_OPTIONS="halt_on_error=1 suppressions=$ROOT/tests/tsan.supp" \
+        ctest --output-on-failure -L threads ${CTEST_ARGS:-}) || status=1 ;;
+    fuzz)
+      CC=clang configure build/fuzz -DRD_FUZZ=ON
+      for f in build/fuzz/fuzz_*; do
+        [ -x "$f" ] || continue
+        name=$(basename "$f")
+        work=$(mktemp -d)
+        cp -r "tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
+        echo "fuzz: $name for ${FUZZ_SECONDS}s"
+        if ! "$f" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -print_final_stats=0 \
+             "$work" >"build/fuzz/$name.log" 2>&1; then
+          tail -n 40 "build/fuzz/$name.log"
+          echo "fuzz: $name FAILED"
+          status=1
+        fi
+        rm -rf "$work"
+      done ;;
+    *) echo "unknown build '$b'" >&2; exit 2 ;;
+  esac
+done
+exit $status
