@@ -126,18 +126,6 @@ static int fail(pctx_t *p, const char *path, const char *key, const char *fmt, .
     return RD_EINVAL;
 }
 
-/* Refuses any key of obj not in allowed (NULL-terminated). */
-static int check_keys(pctx_t *p, json_t *obj, const char *path, const char *const *allowed) {
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v) {
-        int ok = 0;
-        for (const char *const *a = allowed; *a; a++) ok |= strcmp(key, *a) == 0;
-        if (!ok) return fail(p, path, key, "unknown key");
-    }
-    return 0;
-}
-
 /* ---- typed getters: absent keeps the default; 0 ok, RD_EINVAL with err ---- */
 
 static int get_int(pctx_t *p, json_t *obj, const char *path, const char *key, int lo, int hi,
@@ -173,6 +161,22 @@ static bool ident_ok(const char *s, size_t len, size_t max) {
         if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
             return false;
     return true;
+}
+
+/* Refuses any key of obj not in allowed (NULL-terminated). */
+static int check_keys(pctx_t *p, json_t *obj, const char *path, const char *const *allowed) {
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        int ok = 0;
+        for (const char *const *a = allowed; *a; a++) ok |= strcmp(key, *a) == 0;
+        if (!ok) {
+            char q[48];
+            rd_quote_untrusted(q, sizeof q, key, strlen(key));
+            return fail(p, path, ident_ok(key, strlen(key), 40) ? key : q, "unknown key");
+        }
+    }
+    return 0;
 }
 
 /* A string key: *out replaced by an owned copy. ident: [A-Za-z0-9_.-] only. */

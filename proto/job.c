@@ -74,6 +74,17 @@ void rd_job_msg_deinit(rd_job_msg_t *m) {
     rd_job_msg_init(m);
 }
 
+bool rd_job_msg_equal(const rd_job_msg_t *a, const rd_job_msg_t *b) {
+    if (a->v != b->v || strcmp(a->campaign, b->campaign) || strcmp(a->to, b->to) ||
+        strcmp(a->id, b->id) || a->not_before_ms != b->not_before_ms || strcmp(a->tz, b->tz) ||
+        a->n_vars != b->n_vars)
+        return false;
+    for (size_t i = 0; i < a->n_vars; i++)
+        if (strcmp(a->vars[i].key, b->vars[i].key) || strcmp(a->vars[i].val, b->vars[i].val))
+            return false;
+    return true;
+}
+
 static bool has_nul(const char *s, size_t len) { return memchr(s, '\0', len) != NULL; }
 
 static bool name_ok(const char *s, size_t len) {
@@ -171,8 +182,9 @@ static int member_key(const val_t *k, unsigned *seen, char *err, size_t errlen) 
     int idx = k->type == VAL_STR ? key_index(k->s, k->len) : -1;
     if (idx < 0) {
         if (k->type != VAL_STR) return fail(err, errlen, RD_EINVAL, "(key): must be a string");
-        return fail(err, errlen, RD_EINVAL, "%.*s: unknown key", (int)RD_MIN(k->len, 40),
-                    k->s);
+        char q[48];
+        rd_quote_untrusted(q, sizeof q, k->s, k->len);
+        return fail(err, errlen, RD_EINVAL, "%s: unknown key", q);
     }
     if (*seen & (1u << idx)) return fail(err, errlen, RD_EINVAL, "%s: duplicate key",
                                          key_names[idx]);
