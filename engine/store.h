@@ -66,6 +66,7 @@
 #include "proto/job.h"
 #include "proto/outcome.h"
 #include "proto/policy.h"
+#include "proto/stats.h"
 
 typedef struct rd_store rd_store_t;
 
@@ -167,10 +168,7 @@ typedef struct rd_store_job {
 rd_store_job_t *rd_store_job_dup(const rd_store_job_t *j);
 /* Frees a copy made by rd_store_job_dup (NULL ok). Any thread. */
 void rd_store_job_free(rd_store_job_t *j);
-/* "<campaign>:<token>" into buf (>= RD_CAMPAIGN_NAME_MAX + 22). Returns 0 or RD_ERANGE. */
-int rd_store_attempt_key(const char *campaign, uint64_t token, char *buf, size_t len);
-/* Splits an attempt key at its last ':'; RD_EPARSE when malformed. camp >= 65 bytes. */
-int rd_store_attempt_key_parse(const char *key, char *camp, size_t camplen, uint64_t *token);
+/* Attempt keys are formatted / parsed with proto/callback.h (rd_attempt_key_*). */
 
 /* ---- campaigns --------------------------------------------------------------- */
 
@@ -405,14 +403,14 @@ int rd_store_pool_set(rd_store_t *s, const char *pool, int64_t capacity, rd_stor
 
 /* ---- stats and job show ------------------------------------------------------ */
 
-#define RD_STORE_STATS_MAX_ATTEMPT 20
-
 typedef struct rd_store_stats {
-    /* attempts[n][o]: attempt number n (1..20, index 0 unused) ended with outcome o */
-    uint64_t attempts[RD_STORE_STATS_MAX_ATTEMPT + 1][RD_OUT__COUNT];
-    uint64_t connected[RD_STORE_STATS_MAX_ATTEMPT + 1]; /* jobs connected on attempt n */
-    uint64_t finals[RD_DISP__COUNT];                    /* jobs finished by disposition */
-    uint64_t enqueued, pending, live;
+    /* The raw counters proto/stats.h computes the seed's metrics from
+     * (jobs = enqueued and accepted; attempts[n]; connected[n]; finals[d];
+     * outcomes[o]). */
+    rd_stats_counts_t counts;
+    /* by_attempt[n][o]: attempts numbered n (1..20; index 0 unused) that ended with o */
+    uint64_t by_attempt[RD_STATS_MAX_ATTEMPTS + 1][RD_OUT__COUNT];
+    uint64_t pending, live;
     rd_smart_stats_t smart; /* hour-of-week answered/attempted, campaign + all campaigns */
 } rd_store_stats_t;
 
