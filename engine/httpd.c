@@ -38,7 +38,6 @@
  */
 #include "engine/httpd.h"
 
-#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -891,105 +890,6 @@ const char *rd_http_header(const rd_http_req_t *req, const char *name) {
     return NULL;
 }
 
-static int hexval(int ch) {
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-    return -1;
-}
-
-size_t rd_http_url_decode(char *dst, const char *src, size_t len, bool plus_space) {
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = src[i];
-        if (ch == '%' && i + 2 < len) {
-            int hi = hexval((unsigned char)src[i + 1]);
-            int lo = hexval((unsigned char)src[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                dst[o++] = (char)(hi * 16 + lo);
-                i += 2;
-                continue;
-            }
-        }
-        dst[o++] = (plus_space && ch == '+') ? ' ' : ch;
-    }
-    dst[o] = '\0';
-    return o;
-}
-
-size_t rd_http_url_encode(char *dst, size_t cap, const char *src, size_t len) {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)src[i];
-        if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-            if (o + 1 < cap) dst[o] = (char)ch;
-            o++;
-        } else {
-            if (o + 3 < cap) {
-                dst[o] = '%';
-                dst[o + 1] = hex[ch >> 4];
-                dst[o + 2] = hex[ch & 15];
-            }
-            o += 3;
-        }
-    }
-    if (cap) dst[o < cap ? o : cap - 1] = '\0';
-    return o;
-}
-
-int rd_http_form_parse(rd_http_form_t *f, const char *s, size_t len) {
-    memset(f, 0, sizeof *f);
-    size_t pairs = 1;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] == '&') pairs++;
-    f->kv = rd_try_malloc(pairs * sizeof *f->kv);
-    f->rd__store = rd_try_malloc(len + 2 * pairs + 1);
-    if (!f->kv || !f->rd__store) {
-        rd_http_form_deinit(f);
-        return RD_ENOMEM;
-    }
-    char *o = f->rd__store;
-    size_t i = 0;
-    while (i < len) {
-        size_t j = i;
-        while (j < len && s[j] != '&') j++;
-        if (j > i) {
-            const char *eq = memchr(s + i, '=', j - i);
-            size_t klen = eq ? (size_t)(eq - (s + i)) : j - i;
-            char *k = o;
-            o += rd_http_url_decode(o, s + i, klen, true) + 1;
-            char *v = o;
-            if (eq) o += rd_http_url_decode(o, eq + 1, (size_t)(s + j - eq - 1), true) + 1;
-            else *o++ = '\0';
-            f->kv[f->n].key = k;
-            f->kv[f->n].value = v;
-            f->n++;
-        }
-        i = j + 1;
-    }
-    return 0;
-}
-
-void rd_http_form_deinit(rd_http_form_t *f) {
-    rd_free(f->kv);
-    rd_free(f->rd__store);
-    memset(f, 0, sizeof *f);
-}
-
-const char *rd_http_form_get(const rd_http_form_t *f, const char *key) {
-    for (size_t i = 0; i < f->n; i++)
-        if (strcmp(f->kv[i].key, key) == 0) return f->kv[i].value;
-    return NULL;
-}
-
-size_t rd_http_form_count(const rd_http_form_t *f, const char *key) {
-    size_t n = 0;
-    for (size_t i = 0; i < f->n; i++)
-        if (strcmp(f->kv[i].key, key) == 0) n++;
-    return n;
-}
-
 static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 size_t rd_http_b64_encode(char *dst, size_t cap, const void *src, size_t len) {
@@ -1063,16 +963,4 @@ int rd_http_basic_auth(const rd_http_req_t *req, char *buf, size_t buflen, const
     *user = buf;
     *pass = colon + 1;
     return 0;
-}
-
-bool rd_http_ct_equal(const void *a, size_t alen, const void *b, size_t blen) {
-    const volatile unsigned char *x = a, *y = b;
-    size_t n = alen > blen ? alen : blen;
-    unsigned char diff = (unsigned char)(alen != blen);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char cx = i < alen ? x[i] : 0;
-        unsigned char cy = i < blen ? y[i] : 0;
-        diff |= (unsigned char)(cx ^ cy);
-    }
-    return diff == 0;
 }

@@ -153,41 +153,10 @@ const char *rd_http_header(const rd_http_req_t *req, const char *name);
 const char *rd_http_status_text(int status);
 
 /*
- * Decoded application/x-www-form-urlencoded pairs (also for query strings).
- * Keys and values are percent-decoded with '+' as space; keys are otherwise
- * kept as-is ("Legs[0][AnsweredBy]"), repeated keys are all kept in order.
- * The form owns its strings (rd_http_form_deinit).
+ * Form bodies and query strings: decode with proto/form.h (rd_form_parse on
+ * req->body / req->query); secrets compare with rd_secret_equal
+ * (proto/callback.h).
  */
-typedef struct rd_http_kv {
-    const char *key;
-    const char *value;
-} rd_http_kv_t;
-typedef struct rd_http_form {
-    rd_http_kv_t *kv;
-    size_t n;
-    char *rd__store;
-} rd_http_form_t;
-
-/* Parses s[0..len). Malformed escapes are kept literally. Returns 0 or RD_ENOMEM. */
-int rd_http_form_parse(rd_http_form_t *form, const char *s, size_t len);
-void rd_http_form_deinit(rd_http_form_t *form);
-/* First value for key (exact, case-sensitive), NULL when absent. */
-const char *rd_http_form_get(const rd_http_form_t *form, const char *key);
-/* Number of values for key. */
-size_t rd_http_form_count(const rd_http_form_t *form, const char *key);
-
-/*
- * Percent-decodes src[0..len) into dst (room for len + 1 bytes; may equal
- * src), '+' as space when plus_space. Invalid escapes are copied literally.
- * Returns the decoded length; dst is NUL-terminated.
- */
-size_t rd_http_url_decode(char *dst, const char *src, size_t len, bool plus_space);
-/*
- * Percent-encodes src[0..len) (unreserved A-Z a-z 0-9 - . _ ~ kept) into
- * dst of size cap, NUL-terminated. Returns the encoded length, or the
- * length needed (>= cap) when it did not fit (like snprintf).
- */
-size_t rd_http_url_encode(char *dst, size_t cap, const char *src, size_t len);
 
 /* Standard base64 with padding. Return length written; decode -1 on bad input or overflow. */
 size_t rd_http_b64_encode(char *dst, size_t cap, const void *src, size_t len);
@@ -200,12 +169,6 @@ long rd_http_b64_decode(void *dst, size_t cap, const char *src, size_t len);
  */
 int rd_http_basic_auth(const rd_http_req_t *req, char *buf, size_t buflen, const char **user,
                        const char **pass);
-/*
- * Compares two byte strings in time that depends only on their lengths
- * (for secrets and signatures). True when equal.
- */
-bool rd_http_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
-
 /* ---- socket-free parsing layer (fuzzer, tests, and the connections) ---- */
 
 typedef struct rd_http_parser rd_http_parser_t;
