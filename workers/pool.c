@@ -591,10 +591,16 @@ static void pump(worker_t *wk) {
     while (wk->ring) {
         camp_t *c = wk->ring;
         rd_work_t *w = c->head;
-        if (!start(wk, w)) return; /* no free slot: wait for a completion */
+        /* Unlink before start(): a fail-fast start posts w at once, reusing
+           its link for the result queue. */
         c->head = w->rd__next;
-        if (!c->head) c->tail = NULL;
         w->rd__next = NULL;
+        if (!start(wk, w)) { /* no free slot: put it back, wait for a completion */
+            w->rd__next = c->head;
+            c->head = w;
+            return;
+        }
+        if (!c->head) c->tail = NULL;
         wk->ring = c->rnext;
         if (!c->head) ring_remove(wk, c);
     }
