@@ -777,7 +777,8 @@ static void deliver(rd_pool_t *p) {
     for (l = reverse(l); l;) {
         rd_work_t *n = l->rd__next;
         l->rd__next = NULL;
-        p->on_result(l, p->data);
+        if (l->done) l->done(l, l->user);
+        else p->on_result(l, p->data);
         l = n;
     }
 }
@@ -883,6 +884,7 @@ rd_work_t *rd_pool_work_get(rd_pool_t *p) {
     w->call_id[0] = '\0';
     w->sms.to[0] = w->sms.from[0] = w->sms.body[0] = w->sms.status_callback[0] = '\0';
     w->user = NULL;
+    w->done = NULL;
     w->tag = 0;
     memset(&w->res, 0, sizeof w->res);
     w->submit_ns = w->done_ns = 0;
