@@ -116,6 +116,12 @@ int rd_campaign_parse(const char *json, size_t len, rd_campaign_t *out, char *er
 /* Normalised JSON (all effective values, no `numbers`); caller frees with rd_free. */
 char *rd_campaign_to_json(const rd_campaign_t *c);
 
+/*
+ * Configuration equality: every field but `numbers` (which are jobs, not
+ * configuration). Strings compare by content.
+ */
+bool rd_campaign_equal(const rd_campaign_t *a, const rd_campaign_t *b);
+
 /* Purpose name <-> enum; default max_attempts for a purpose (0 for NONE). */
 const char *rd_purpose_name(rd_purpose_t p);
 int rd_purpose_default_attempts(rd_purpose_t p);

@@ -59,6 +59,9 @@ int rd_job_msg_decode_json(const char *buf, size_t len, rd_job_msg_t *out, char 
 /* Encode as the msgpack map above (keys absent when empty). Caller frees *out with rd_free. */
 int rd_job_msg_encode(const rd_job_msg_t *m, char **out, size_t *outlen);
 
+/* Field-by-field equality (vars in order). */
+bool rd_job_msg_equal(const rd_job_msg_t *a, const rd_job_msg_t *b);
+
 /* '+' then 8..15 digits, first digit not 0. */
 bool rd_e164_valid(const char *s, size_t len);
 

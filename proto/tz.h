@@ -13,6 +13,7 @@
 #ifndef RD_TZ_H
 #define RD_TZ_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct rd_tz rd_tz_t;
@@ -23,6 +24,13 @@ typedef struct rd_localtime {
     int wday;              /* 0 = Sunday */
     int utc_offset_s;      /* local = utc + offset */
 } rd_localtime_t;
+
+/*
+ * Whether name is a plausible IANA zone name: 1..64 bytes of [A-Za-z0-9_+-/],
+ * not absolute, no empty, "." or ".." component. rd_tz_get refuses anything
+ * else, so a name can never reach outside the zoneinfo directory.
+ */
+bool rd_tz_name_valid(const char *name);
 
 /* Cached zone by IANA name ("UTC" always works). Returns NULL if unknown or malformed. */
 const rd_tz_t *rd_tz_get(const char *name);

@@ -1,0 +1,510 @@
+/*
+ * callback.c — provider status parsing, attempt keys, Twilio signatures
+ * (see callback.h for the vocabulary tables).
+ *
+ * Design: each wire format (form body, JSON object) is reduced to a
+ * "field source" — a function that looks a field up by name and returns it
+ * as text, whatever its JSON type (exotel sends numbers as strings or as
+ * numbers, depending on the endpoint). One routine per provider then reads
+ * the same named fields from either source, so the form and JSON variants
+ * of a callback cannot drift apart.
+ *
+ * Invariants: a successful parse leaves call_id non-empty and made of
+ * [A-Za-z0-9._-] (it becomes part of Redis keys and of the poll URL), the
+ * attempt key empty or valid, status lower-case, outcome IN_PROGRESS when
+ * not terminal. On failure *out is zeroed except `provider`.
+ */
+#include "proto/callback.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proto/clock.h"
+#include "proto/form.h"
+#include "proto/rd.h"
+
+static const char *const prov_names[RD_PROV__COUNT] = {"exotel", "twilio"};
+
+int rd_prov_parse(const char *name, size_t len, rd_prov_t *out) {
+    for (int i = 0; i < RD_PROV__COUNT; i++) {
+        if (strlen(prov_names[i]) == len && memcmp(prov_names[i], name, len) == 0) {
+            *out = (rd_prov_t)i;
+            return 0;
+        }
+    }
+    return RD_EINVAL;
+}
+
+const char *rd_prov_name(rd_prov_t p) {
+    return (unsigned)p < RD_PROV__COUNT ? prov_names[p] : "?";
+}
+
+/* ------------------------------------------------------------------ */
+/* Status words                                                        */
+
+typedef struct {
+    const char *word;
+    bool terminal;
+    rd_outcome_t outcome;
+} status_row_t;
+
+static const status_row_t exotel_rows[] = {
+    {"completed", true, RD_OUT_COMPLETED}, {"busy", true, RD_OUT_BUSY},
+    {"no-answer", true, RD_OUT_NO_ANSWER}, {"failed", true, RD_OUT_FAILED},
+    {"canceled", true, RD_OUT_CANCELED},   {"queued", false, RD_OUT_IN_PROGRESS},
+    {"ringing", false, RD_OUT_IN_PROGRESS}, {"in-progress", false, RD_OUT_IN_PROGRESS},
+};
+static const status_row_t twilio_rows[] = {
+    {"completed", true, RD_OUT_COMPLETED}, {"busy", true, RD_OUT_BUSY},
+    {"no-answer", true, RD_OUT_NO_ANSWER}, {"failed", true, RD_OUT_FAILED},
+    {"canceled", true, RD_OUT_CANCELED},   {"queued", false, RD_OUT_IN_PROGRESS},
+    {"initiated", false, RD_OUT_IN_PROGRESS}, {"ringing", false, RD_OUT_IN_PROGRESS},
+    {"in-progress", false, RD_OUT_IN_PROGRESS},
+};
+
+int rd_prov_status_map(rd_prov_t p, const char *status, bool *terminal, rd_outcome_t *outcome) {
+    const status_row_t *rows = p == RD_PROV_TWILIO ? twilio_rows : exotel_rows;
+    size_t n = p == RD_PROV_TWILIO ? RD_ARRAY_LEN(twilio_rows) : RD_ARRAY_LEN(exotel_rows);
+    if ((unsigned)p >= RD_PROV__COUNT || !status) return RD_EPARSE;
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(rows[i].word, status) == 0) {
+            *terminal = rows[i].terminal;
+            *outcome = rows[i].outcome;
+            return 0;
+        }
+    }
+    return RD_EPARSE;
+}
+
+rd_answered_by_t rd_prov_answered_by_map(rd_prov_t p, const char *w) {
+    if (!w) return RD_ANSWERED_UNKNOWN;
+    if (strcasecmp(w, "human") == 0) return RD_ANSWERED_HUMAN;
+    if (p == RD_PROV_EXOTEL) {
+        return strcasecmp(w, "machine") == 0 ? RD_ANSWERED_MACHINE : RD_ANSWERED_UNKNOWN;
+    }
+    if (strncasecmp(w, "machine_", 8) == 0 || strcasecmp(w, "machine") == 0 ||
+        strcasecmp(w, "fax") == 0)
+        return RD_ANSWERED_MACHINE;
+    return RD_ANSWERED_UNKNOWN;
+}
+
+/* Machine on any leg wins, then human (callback.h). */
+static rd_answered_by_t merge_answered(rd_answered_by_t a, rd_answered_by_t b) {
+    if (a == RD_ANSWERED_MACHINE || b == RD_ANSWERED_MACHINE) return RD_ANSWERED_MACHINE;
+    if (a == RD_ANSWERED_HUMAN || b == RD_ANSWERED_HUMAN) return RD_ANSWERED_HUMAN;
+    return RD_ANSWERED_UNKNOWN;
+}
+
+/* ------------------------------------------------------------------ */
+/* Attempt keys and secrets                                            */
+
+static bool name_char(unsigned char c) {
+    return isalnum(c) || c == '_' || c == '.' || c == '-';
+}
+
+int rd_attempt_key_parse(const char *key, size_t len, char *campaign, size_t cap,
+                         uint64_t *token) {
+    const char *colon = NULL;
+    for (size_t i = len; i > 0; i--) {
+        if (key[i - 1] == ':') {
+            colon = key + i - 1;
+            break;
+        }
+    }
+    if (!colon) return RD_EPARSE;
+    size_t nlen = (size_t)(colon - key), tlen = len - nlen - 1;
+    if (nlen < 1 || nlen > 64 || tlen < 1 || tlen > 20) return RD_EPARSE;
+    for (size_t i = 0; i < nlen; i++)
+        if (!name_char((unsigned char)key[i])) return RD_EPARSE;
+    if (colon[1] == '0') return RD_EPARSE;
+    uint64_t t = 0;
+    for (size_t i = 0; i < tlen; i++) {
+        unsigned char c = (unsigned char)colon[1 + i];
+        if (c < '0' || c > '9') return RD_EPARSE;
+        unsigned d = c - '0';
+        if (t > (UINT64_MAX - d) / 10) return RD_EPARSE;
+        t = t * 10 + d;
+    }
+    if (campaign) {
+        if (cap <= nlen) return RD_EPARSE;
+        memcpy(campaign, key, nlen);
+        campaign[nlen] = '\0';
+    }
+    if (token) *token = t;
+    return 0;
+}
+
+int rd_attempt_key_format(char *buf, size_t cap, const char *campaign, uint64_t token) {
+    size_t n = strlen(campaign);
+    if (n < 1 || n > 64) return RD_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!name_char((unsigned char)campaign[i])) return RD_EINVAL;
+    if (token == 0) return RD_EINVAL;
+    return rd_fmt(buf, cap, "%s:%llu", campaign, (unsigned long long)token);
+}
+
+bool rd_secret_equal(const char *got, size_t got_len, const char *secret, size_t secret_len) {
+    volatile unsigned char diff = (unsigned char)(got_len != secret_len);
+    for (size_t i = 0; i < secret_len; i++) {
+        unsigned char g = i < got_len ? (unsigned char)got[i] : 0;
+        diff |= (unsigned char)(g ^ (unsigned char)secret[i]);
+    }
+    return diff == 0 && secret_len > 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Time                                                                 */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Exotel "YYYY-MM-DD HH:MM:SS", India time unless an offset is written. */
+static int exotel_time(const char *s, int64_t *out) {
+    if (!s || !*s) return RD_EPARSE;
+    int64_t t;
+    if (rd_parse_iso8601(s, &t) != 0) return RD_EPARSE;
+    bool has_zone = false;
+    size_t n = strlen(s);
+    for (size_t i = 11; i < n; i++)
+        if (s[i] == 'Z' || s[i] == 'z' || s[i] == '+' || s[i] == '-') has_zone = true;
+    *out = has_zone ? t : t - 19800000; /* +05:30 */
+    return 0;
+}
+
+/* RFC 2822 "[Day, ]DD Mon YYYY HH:MM:SS +hhmm|GMT|UTC", or ISO-8601. */
+static int rfc2822_time(const char *s, int64_t *out) {
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    if (!s || !*s) return RD_EPARSE;
+    if (rd_parse_iso8601(s, out) == 0) return 0;
+    const char *p = s;
+    const char *comma = strchr(p, ',');
+    if (comma) p = comma + 1;
+    int d, y, hh, mm, ss, used = 0;
+    char mon[4], zone[8];
+    if (sscanf(p, " %2d %3s %4d %2d:%2d:%2d %7s%n", &d, mon, &y, &hh, &mm, &ss, zone, &used) != 7)
+        return RD_EPARSE;
+    if (p[used] != '\0') return RD_EPARSE;
+    const char *mp = strlen(mon) == 3 ? strstr(months, mon) : NULL;
+    if (!mp || (mp - months) % 3 != 0) return RD_EPARSE;
+    unsigned m = (unsigned)((mp - months) / 3 + 1);
+    if (d < 1 || d > 31 || y < 1970 || y > 9999 || hh > 23 || mm > 59 || ss > 60 || hh < 0 ||
+        mm < 0 || ss < 0)
+        return RD_EPARSE;
+    int off_min;
+    if (strcmp(zone, "GMT") == 0 || strcmp(zone, "UTC") == 0 || strcmp(zone, "Z") == 0) {
+        off_min = 0;
+    } else if ((zone[0] == '+' || zone[0] == '-') && strlen(zone) == 5 &&
+               isdigit((unsigned char)zone[1]) && isdigit((unsigned char)zone[2]) &&
+               isdigit((unsigned char)zone[3]) && isdigit((unsigned char)zone[4])) {
+        off_min = ((zone[1] - '0') * 10 + (zone[2] - '0')) * 60 + (zone[3] - '0') * 10 +
+                  (zone[4] - '0');
+        if (zone[0] == '-') off_min = -off_min;
+    } else {
+        return RD_EPARSE;
+    }
+    int64_t days = days_from_civil(y, m, (unsigned)d);
+    *out = ((days * 86400 + hh * 3600 + mm * 60 + ss) - (int64_t)off_min * 60) * 1000;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Field sources                                                        */
+
+typedef struct src {
+    const rd_form_t *form; /* one of form / json */
+    json_t *json;
+    char tmp[32]; /* text of a JSON number */
+} src_t;
+
+/* Field as text, or NULL when absent, null or of a non-scalar type. */
+static const char *src_get(src_t *s, const char *key) {
+    if (s->form) return rd_form_get(s->form, key);
+    json_t *v = json_object_get(s->json, key);
+    if (!v) return NULL;
+    if (json_is_string(v)) return json_string_value(v);
+    if (json_is_integer(v)) {
+        snprintf(s->tmp, sizeof s->tmp, "%lld", (long long)json_integer_value(v));
+        return s->tmp;
+    }
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        if (!(d > -1e15 && d < 1e15)) return NULL;
+        snprintf(s->tmp, sizeof s->tmp, "%lld", (long long)d);
+        return s->tmp;
+    }
+    return NULL;
+}
+
+static bool call_id_char(unsigned char c) {
+    return isalnum(c) || c == '_' || c == '.' || c == '-';
+}
+
+static int set_call_id(rd_call_status_t *o, const char *v) {
+    if (!v) return RD_EPARSE;
+    size_t n = strlen(v);
+    if (n < 1 || n > RD_CALL_ID_MAX) return RD_EPARSE;
+    for (size_t i = 0; i < n; i++)
+        if (!call_id_char((unsigned char)v[i])) return RD_EPARSE;
+    memcpy(o->call_id, v, n + 1);
+    return 0;
+}
+
+static int set_attempt_key(rd_call_status_t *o, const char *v, size_t n) {
+    if (!v || n == 0) return 0;
+    if (n > RD_ATTEMPT_KEY_MAX || memchr(v, '\0', n)) return RD_EPARSE;
+    if (rd_attempt_key_parse(v, n, NULL, 0, NULL) != 0) return RD_EPARSE;
+    memcpy(o->attempt_key, v, n);
+    o->attempt_key[n] = '\0';
+    return 0;
+}
+
+static int set_status(rd_call_status_t *o, const char *v) {
+    if (!v) return RD_EPARSE;
+    size_t n = strlen(v);
+    if (n < 1 || n > RD_CB_STATUS_MAX) return RD_EPARSE;
+    if (rd_prov_status_map(o->provider, v, &o->terminal, &o->outcome) != 0) return RD_EPARSE;
+    for (size_t i = 0; i <= n; i++) o->status[i] = (char)tolower((unsigned char)v[i]);
+    return 0;
+}
+
+/* Non-negative decimal seconds ("7", "7.0"); -1 when absent or unreadable. */
+static int32_t parse_secs(const char *v) {
+    if (!v || !*v) return -1;
+    char *end;
+    double d = strtod(v, &end);
+    if (end == v || *end != '\0' || !(d >= 0 && d < 1e9)) return -1;
+    return (int32_t)d;
+}
+
+/* Exotel: Legs answered-by, from a form or a JSON Legs array. */
+static rd_answered_by_t exotel_legs(src_t *s) {
+    rd_answered_by_t a = RD_ANSWERED_UNKNOWN;
+    static const char suffix[] = "][AnsweredBy]";
+    if (s->form) {
+        for (size_t i = 0; i < s->form->n; i++) {
+            const rd_form_pair_t *p = &s->form->pairs[i];
+            size_t sl = sizeof suffix - 1;
+            if (p->klen > 5 + sl && memcmp(p->key, "Legs[", 5) == 0 &&
+                memcmp(p->key + p->klen - sl, suffix, sl) == 0)
+                a = merge_answered(a, rd_prov_answered_by_map(RD_PROV_EXOTEL, p->val));
+        }
+        return a;
+    }
+    json_t *legs = json_object_get(s->json, "Legs");
+    size_t i;
+    json_t *leg;
+    if (json_is_array(legs)) {
+        json_array_foreach(legs, i, leg) {
+            json_t *ab = json_is_object(leg) ? json_object_get(leg, "AnsweredBy") : NULL;
+            if (json_is_string(ab))
+                a = merge_answered(a, rd_prov_answered_by_map(RD_PROV_EXOTEL,
+                                                              json_string_value(ab)));
+        }
+    }
+    return a;
+}
+
+static int read_exotel(src_t *s, rd_call_status_t *o) {
+    const char *sid = src_get(s, "CallSid");
+    if (!sid) sid = src_get(s, "Sid");
+    if (set_call_id(o, sid) != 0) return RD_EPARSE;
+    if (set_status(o, src_get(s, "Status")) != 0) return RD_EPARSE;
+    if (!o->attempt_key[0]) {
+        const char *cf = src_get(s, "CustomField");
+        if (cf && set_attempt_key(o, cf, strlen(cf)) != 0) return RD_EPARSE;
+    }
+    o->answered_by = merge_answered(
+        rd_prov_answered_by_map(RD_PROV_EXOTEL, src_get(s, "AnsweredBy")), exotel_legs(s));
+    int64_t t;
+    if (exotel_time(src_get(s, "StartTime"), &t) == 0) o->start_ms = t;
+    if (exotel_time(src_get(s, "EndTime"), &t) == 0) o->end_ms = t;
+    if (!o->end_ms && o->terminal && exotel_time(src_get(s, "DateUpdated"), &t) == 0)
+        o->end_ms = t;
+    o->duration_s = parse_secs(src_get(s, "Duration"));
+    if (o->duration_s < 0) o->duration_s = parse_secs(src_get(s, "ConversationDuration"));
+    return 0;
+}
+
+static int read_twilio(src_t *s, rd_call_status_t *o) {
+    bool form = s->form != NULL;
+    if (set_call_id(o, src_get(s, form ? "CallSid" : "sid")) != 0) return RD_EPARSE;
+    if (set_status(o, src_get(s, form ? "CallStatus" : "status")) != 0) return RD_EPARSE;
+    o->answered_by =
+        rd_prov_answered_by_map(RD_PROV_TWILIO, src_get(s, form ? "AnsweredBy" : "answered_by"));
+    o->duration_s = parse_secs(src_get(s, form ? "CallDuration" : "duration"));
+    int64_t t;
+    if (form) {
+        if (o->terminal && rfc2822_time(src_get(s, "Timestamp"), &t) == 0) {
+            o->end_ms = t;
+            if (o->duration_s >= 0) o->start_ms = t - (int64_t)o->duration_s * 1000;
+        }
+    } else {
+        if (rfc2822_time(src_get(s, "start_time"), &t) == 0) o->start_ms = t;
+        if (rfc2822_time(src_get(s, "end_time"), &t) == 0) o->end_ms = t;
+    }
+    return 0;
+}
+
+static void reset(rd_call_status_t *o, rd_prov_t p) {
+    memset(o, 0, sizeof *o);
+    o->provider = p;
+    o->outcome = RD_OUT_IN_PROGRESS;
+    o->duration_s = -1;
+}
+
+static bool is_json(const char *content_type, const char *body, size_t len) {
+    if (content_type) return strncasecmp(content_type, "application/json", 16) == 0;
+    for (size_t i = 0; i < len; i++) {
+        if (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n') continue;
+        return body[i] == '{';
+    }
+    return false;
+}
+
+static int read_src(rd_prov_t p, src_t *s, rd_call_status_t *o) {
+    return p == RD_PROV_TWILIO ? read_twilio(s, o) : read_exotel(s, o);
+}
+
+/* Loads a JSON object; exotel's {"Call":{...}} wrapper is unwrapped. */
+static json_t *load_object(const char *body, size_t len, json_t **root) {
+    *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(*root)) return NULL;
+    json_t *call = json_object_get(*root, "Call");
+    if (call) return json_is_object(call) ? call : NULL;
+    return *root;
+}
+
+int rd_callback_parse(rd_prov_t p, const char *content_type, const char *body, size_t len,
+                      const char *query, size_t qlen, rd_call_status_t *out) {
+    reset(out, p);
+    if ((unsigned)p >= RD_PROV__COUNT) return RD_EINVAL;
+    int rc = RD_EPARSE;
+    rd_form_t q, f;
+    rd_form_init(&q);
+    rd_form_init(&f);
+    json_t *root = NULL;
+    src_t s = {0};
+
+    if (query && qlen) {
+        rc = rd_form_parse(&q, query, qlen);
+        if (rc != 0) goto fail;
+        size_t alen;
+        const char *a = rd_form_getn(&q, "a", &alen);
+        rc = RD_EPARSE;
+        if (a && set_attempt_key(out, a, alen) != 0) goto fail;
+    }
+    if (p == RD_PROV_EXOTEL && is_json(content_type, body, len)) {
+        rc = RD_EPARSE;
+        s.json = load_object(body, len, &root);
+        if (!s.json) goto fail;
+    } else {
+        rc = rd_form_parse(&f, body, len);
+        if (rc != 0) goto fail;
+        s.form = &f;
+    }
+    rc = read_src(p, &s, out);
+    if (rc != 0) goto fail;
+    json_decref(root);
+    rd_form_deinit(&f);
+    rd_form_deinit(&q);
+    return 0;
+fail:
+    json_decref(root);
+    rd_form_deinit(&f);
+    rd_form_deinit(&q);
+    reset(out, p);
+    return rc == RD_ELIMIT ? RD_EPARSE : rc;
+}
+
+int rd_call_json_parse(rd_prov_t p, const char *body, size_t len, rd_call_status_t *out) {
+    reset(out, p);
+    if ((unsigned)p >= RD_PROV__COUNT) return RD_EINVAL;
+    json_t *root = NULL;
+    src_t s = {0};
+    int rc = RD_EPARSE;
+    s.json = p == RD_PROV_EXOTEL ? load_object(body, len, &root)
+                                 : (root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL),
+                                    json_is_object(root) ? root : NULL);
+    if (s.json) rc = read_src(p, &s, out);
+    json_decref(root);
+    if (rc != 0) reset(out, p);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Twilio signature                                                     */
+
+static int pair_cmp(const void *a, const void *b) {
+    const rd_form_pair_t *x = a, *y = b;
+    size_t n = RD_MIN(x->klen, y->klen);
+    int c = memcmp(x->key, y->key, n);
+    if (c) return c;
+    if (x->klen != y->klen) return x->klen < y->klen ? -1 : 1;
+    n = RD_MIN(x->vlen, y->vlen);
+    c = memcmp(x->val, y->val, n);
+    if (c) return c;
+    return x->vlen < y->vlen ? -1 : x->vlen > y->vlen ? 1 : 0;
+}
+
+int rd_twilio_signature(const char *auth_token, const char *url, size_t url_len,
+                        const char *form_body, size_t body_len, char out[RD_TWILIO_SIG_LEN + 1]) {
+    rd_form_t f;
+    rd_form_init(&f);
+    int rc = 0;
+    EVP_MAC *mac = NULL;
+    EVP_MAC_CTX *h = NULL;
+    if (form_body && body_len) {
+        rc = rd_form_parse(&f, form_body, body_len);
+        if (rc != 0) return rc;
+        qsort(f.pairs, f.n, sizeof *f.pairs, pair_cmp);
+    }
+    rc = RD_EIO;
+    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (!mac) goto done;
+    h = EVP_MAC_CTX_new(mac);
+    if (!h) goto done;
+    char digest[] = "SHA1";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    if (!EVP_MAC_init(h, (const unsigned char *)auth_token, strlen(auth_token), params))
+        goto done;
+    if (!EVP_MAC_update(h, (const unsigned char *)url, url_len)) goto done;
+    for (size_t i = 0; i < f.n; i++) {
+        if (!EVP_MAC_update(h, (const unsigned char *)f.pairs[i].key, f.pairs[i].klen) ||
+            !EVP_MAC_update(h, (const unsigned char *)f.pairs[i].val, f.pairs[i].vlen))
+            goto done;
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    size_t mdlen = 0;
+    if (!EVP_MAC_final(h, md, &mdlen, sizeof md) || mdlen != 20) goto done;
+    if (EVP_EncodeBlock((unsigned char *)out, md, 20) != RD_TWILIO_SIG_LEN) goto done;
+    out[RD_TWILIO_SIG_LEN] = '\0';
+    rc = 0;
+done:
+    EVP_MAC_CTX_free(h);
+    EVP_MAC_free(mac);
+    rd_form_deinit(&f);
+    return rc;
+}
+
+bool rd_twilio_signature_ok(const char *auth_token, const char *url, size_t url_len,
+                            const char *form_body, size_t body_len, const char *sig,
+                            size_t sig_len) {
+    char want[RD_TWILIO_SIG_LEN + 1];
+    if (rd_twilio_signature(auth_token, url, url_len, form_body, body_len, want) != 0)
+        return false;
+    return rd_secret_equal(sig, sig_len, want, RD_TWILIO_SIG_LEN);
+}
