@@ -10,8 +10,9 @@
  *     -> rd_policy_next -> rd_store_settle -> finish(op, result)
  *
  * The store's job record is only valid inside its callback, so when the
- * campaign must be loaded first the job is copied (rd_store_job_dup); with a
- * cached campaign (the usual case) nothing is copied.
+ * campaign must be loaded first (engine/ccache.h) the job is copied
+ * (rd_store_job_dup); with a cached campaign (the usual case) nothing is
+ * copied.
  *
  * Security order for a callback: provider name, then the secret token
  * (constant time), then twilio's signature, and only then the body is
@@ -35,14 +36,6 @@
 #include "proto/campaign.h"
 #include "proto/rd.h"
 #include "proto/tz.h"
-
-#define CAMP_BUCKETS 64
-
-typedef struct camp_entry {
-    struct camp_entry *next;
-    char name[RD_CAMPAIGN_NAME_MAX + 1];
-    rd_campaign_t c;
-} camp_entry_t;
 
 typedef enum { OP_HTTP, OP_POLL, OP_DIRECT } op_kind_t;
 
@@ -70,7 +63,8 @@ struct rd_callbacks {
     rd_callbacks_cfg_t cfg;
     char *secret, *public_url, *twilio_token;
     size_t secret_len;
-    camp_entry_t *camps[CAMP_BUCKETS];
+    rd_ccache_t *campaigns;
+    bool own_campaigns;
     op_t *free_ops;
     rd_callbacks_stats_t stats;
 };
@@ -95,20 +89,18 @@ int rd_callbacks_create(const rd_callbacks_cfg_t *cfg, rd_callbacks_t **out) {
     cb->twilio_token = cfg->twilio_token ? rd_strdup(cfg->twilio_token) : NULL;
     if (cb->cfg.max_polls <= 0) cb->cfg.max_polls = 10;
     cb->cfg.secret = cb->cfg.public_url = cb->cfg.twilio_token = NULL; /* use the copies */
+    cb->campaigns = cfg->campaigns;
+    if (!cb->campaigns) {
+        cb->campaigns = rd_ccache_create(cfg->store);
+        cb->own_campaigns = true;
+    }
     *out = cb;
     return 0;
 }
 
 void rd_callbacks_destroy(rd_callbacks_t *cb) {
     if (!cb) return;
-    for (int i = 0; i < CAMP_BUCKETS; i++) {
-        while (cb->camps[i]) {
-            camp_entry_t *e = cb->camps[i];
-            cb->camps[i] = e->next;
-            rd_campaign_deinit(&e->c);
-            rd_free(e);
-        }
-    }
+    if (cb->own_campaigns) rd_ccache_destroy(cb->campaigns);
     while (cb->free_ops) {
         op_t *o = cb->free_ops;
         cb->free_ops = o->next_free;
@@ -187,37 +179,10 @@ static void finish(op_t *o, result_t r) {
     op_free(o);
 }
 
-/* ------------------------------------------------------------------ */
-/* campaigns                                                            */
-
 static uint32_t hash_str(const char *s) {
     uint32_t h = 2166136261u;
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
     return h;
-}
-
-static const rd_campaign_t *camp_cached(rd_callbacks_t *cb, const char *name) {
-    for (camp_entry_t *e = cb->camps[hash_str(name) % CAMP_BUCKETS]; e; e = e->next)
-        if (strcmp(e->name, name) == 0) return &e->c;
-    return NULL;
-}
-
-static const rd_campaign_t *camp_insert(rd_callbacks_t *cb, const char *name, const char *json,
-                                        size_t len) {
-    const rd_campaign_t *have = camp_cached(cb, name);
-    if (have) return have;
-    camp_entry_t *e = rd_calloc(1, sizeof *e);
-    char err[256];
-    if (rd_campaign_parse(json, len, &e->c, err, sizeof err) != 0) {
-        rd_log(RD_LOG_ERROR, "callback.campaign_unreadable", "campaign", name, "error", err, NULL);
-        rd_free(e);
-        return NULL;
-    }
-    snprintf(e->name, sizeof e->name, "%s", name);
-    uint32_t b = hash_str(name) % CAMP_BUCKETS;
-    e->next = cb->camps[b];
-    cb->camps[b] = e;
-    return &e->c;
 }
 
 /* ------------------------------------------------------------------ */
@@ -286,16 +251,14 @@ static void decide_and_settle(op_t *o, const rd_store_job_t *job, const rd_campa
     }
 }
 
-static void on_campaign(rd_store_t *s, int status, const rd_store_campaign_t *c, void *arg) {
+static void on_campaign(int status, const rd_campaign_t *c, void *arg) {
     op_t *o = arg;
-    const rd_campaign_t *camp = NULL;
-    if (status == 0) camp = camp_insert(o->cb, o->job->campaign, c->json, c->json_len);
-    if (!camp) {
-        o->err = status ? status : RD_EPARSE;
+    if (status != 0 || !c) {
+        o->err = status ? status : RD_ENOTFOUND;
         finish(o, R_ERROR);
         return;
     }
-    decide_and_settle(o, o->job, camp);
+    decide_and_settle(o, o->job, c);
 }
 
 static void after_lookup(op_t *o, const rd_store_job_t *job) {
@@ -307,7 +270,7 @@ static void after_lookup(op_t *o, const rd_store_job_t *job) {
         finish(o, R_DUPLICATE);
         return;
     }
-    const rd_campaign_t *c = camp_cached(o->cb, job->campaign);
+    const rd_campaign_t *c = rd_ccache_peek(o->cb->campaigns, job->campaign);
     if (c) {
         decide_and_settle(o, job, c);
         return;
@@ -318,11 +281,7 @@ static void after_lookup(op_t *o, const rd_store_job_t *job) {
         finish(o, R_ERROR);
         return;
     }
-    int rc = rd_store_campaign_get(o->cb->cfg.store, job->campaign, on_campaign, o);
-    if (rc != 0) {
-        o->err = rc;
-        finish(o, R_ERROR);
-    }
+    rd_ccache_get(o->cb->campaigns, job->campaign, on_campaign, o);
 }
 
 static void on_lookup(rd_store_t *s, int status, const rd_store_job_t *job, void *arg) {
@@ -463,7 +422,7 @@ static void on_poll_done(rd_work_t *w, void *user) {
 
 int rd_callbacks_poll(rd_callbacks_t *cb, const rd_store_job_t *job) {
     if (!cb->cfg.pool || !job->call_id[0] || job->token == 0) return RD_EINVAL;
-    const rd_campaign_t *c = camp_cached(cb, job->campaign);
+    const rd_campaign_t *c = rd_ccache_peek(cb->campaigns, job->campaign);
     rd_prov_t prov = cb->cfg.default_provider;
     if (c && c->provider) rd_prov_parse(c->provider, strlen(c->provider), &prov);
     int account = cb->cfg.poll_account[prov];

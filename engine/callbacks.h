@@ -8,8 +8,8 @@
  * Every path runs the same steps on the engine loop:
  *   1. find the live attempt in Redis by attempt key (`a=` / CustomField),
  *      else by provider call id — any engine can settle any attempt;
- *   2. load the campaign (cached: a campaign's configuration never changes
- *      after creation; its state lives in Redis and is the store's concern);
+ *   2. load the campaign through the engine's campaign cache (engine/ccache.h:
+ *      a campaign's configuration never changes after creation);
  *   3. run the pure retry policy (rd_policy_next) on the job's history plus
  *      this attempt, with the number's attempts across campaigns;
  *   4. rd_store_settle, which is fenced by the lease token: a duplicate,
@@ -46,6 +46,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/ccache.h"
 #include "engine/httpd.h"
 #include "engine/store.h"
 #include "proto/callback.h"
@@ -57,6 +58,7 @@ typedef struct rd_callbacks rd_callbacks_t;
 
 typedef struct rd_callbacks_cfg {
     rd_store_t *store;          /* required, borrowed */
+    rd_ccache_t *campaigns;     /* the engine's campaign cache, borrowed; NULL = own one */
     const rd_clock_t *clock;    /* required, borrowed: policy time */
     const char *secret;         /* required: the {token} path segment (copied) */
     const char *public_url;     /* base URL the provider was given ("http://host:port"),
@@ -84,10 +86,10 @@ typedef struct rd_callbacks_stats {
 /* Returns 0, or RD_EINVAL (missing store/clock/secret). */
 int rd_callbacks_create(const rd_callbacks_cfg_t *cfg, rd_callbacks_t **out);
 /*
- * Frees the module. Operations still in flight keep running until their
- * store callbacks return (the store fails them with RD_ECLOSED when it
- * closes): call after rd_store_close's callback and after the httpd and the
- * pool are closed.
+ * Frees the module. Call after the httpd and the pool are closed and after
+ * rd_store_close's callback (by then every store callback has run, failing
+ * pending operations with RD_ECLOSED), and before destroying a borrowed
+ * campaign cache.
  */
 void rd_callbacks_destroy(rd_callbacks_t *cb);
 
