@@ -47,11 +47,14 @@ static const rd_opt_t opts[] = {
     {"sim", NULL, NULL, RD_OPT_STR, offsetof(cfg_t, sim),
      "redial-sim binary [next to this binary]"},
     {"sim-args", NULL, "", RD_OPT_STR, offsetof(cfg_t, sim_args),
-     "extra arguments for redial-sim (space separated)"},
+     "extra arguments for redial-sim (space separated; the bench already passes "
+     "--listen, --report /dev/null, no account rate limits and --time-scale 1000 so "
+     "simulated calls end in milliseconds)"},
     {"provider", NULL, "exotel", RD_OPT_STR, offsetof(cfg_t, provider), "exotel | twilio"},
-    {"sid", NULL, "bench", RD_OPT_STR, offsetof(cfg_t, sid), "account sid"},
-    {"key", NULL, "bench", RD_OPT_STR, offsetof(cfg_t, key), "api key (exotel basic-auth user)"},
-    {"token", "REDIAL_DIALBENCH_TOKEN", "bench", RD_OPT_STR, offsetof(cfg_t, token),
+    {"sid", NULL, NULL, RD_OPT_STR, offsetof(cfg_t, sid),
+     "account sid [redial-sim's: sim (exotel), ACsim (twilio)]"},
+    {"key", NULL, "simkey", RD_OPT_STR, offsetof(cfg_t, key), "api key (exotel basic-auth user)"},
+    {"token", "REDIAL_DIALBENCH_TOKEN", "simtoken", RD_OPT_STR, offsetof(cfg_t, token),
      "api token (basic-auth password)"},
     {"workers", NULL, "2", RD_OPT_INT, offsetof(cfg_t, workers), "worker threads"},
     {"inflight", NULL, "64", RD_OPT_INT, offsetof(cfg_t, inflight),
@@ -187,6 +190,14 @@ static int start_sim(bench_t *b, uv_process_t *proc, char *url, size_t cap, cons
     args[n++] = path;
     args[n++] = "--listen";
     args[n++] = listen;
+    args[n++] = "--report";
+    args[n++] = "/dev/null";
+    args[n++] = "--exotel-rate-per-min";
+    args[n++] = "0";
+    args[n++] = "--twilio-rate-per-s";
+    args[n++] = "0";
+    args[n++] = "--time-scale";
+    args[n++] = "1000";
     for (char *save = NULL, *t = strtok_r(extra, " ", &save); t && n < 62;
          t = strtok_r(NULL, " ", &save))
         args[n++] = t;
@@ -250,7 +261,7 @@ int main(int argc, char **argv) {
     rd_account_cfg_init(&acc);
     acc.kind = prov;
     acc.base_url = url;
-    acc.sid = b->cfg.sid;
+    acc.sid = b->cfg.sid ? b->cfg.sid : prov == RD_PROV_TWILIO ? "ACsim" : "sim";
     acc.key = prov == RD_PROV_EXOTEL ? b->cfg.key : NULL;
     acc.token = b->cfg.token;
     acc.breaker_failures = 0; /* measure, do not protect */
