@@ -87,6 +87,7 @@ typedef struct claimer {
     bool claiming, stopping;
     uint64_t end_ms;
     int hold_max_ms;
+    unsigned seed;
 } claimer_t;
 
 typedef struct call {
@@ -191,7 +192,7 @@ static void start_call(claimer_t *c, const rd_store_job_t *j) {
     amax(&m->num_max_live, atomic_fetch_add(&m->num_live[ni], 1) + 1);
     amax(&m->num_max_attempts, atomic_fetch_add(&m->num_attempts[ni], 1) + 1);
     atomic_fetch_add(&m->attempts, 1);
-    uv_timer_start(&k->t, on_hold_done, (uint64_t)(rand() % (c->hold_max_ms + 1)), 0);
+    uv_timer_start(&k->t, on_hold_done, (uint64_t)(rand_r(&c->seed) % (unsigned)(c->hold_max_ms + 1)), 0);
 }
 
 static void on_claimed(rd_store_t *s, int status, const rd_store_claim_res_t *r, void *arg) {
@@ -237,6 +238,7 @@ static void swarm_run(const char *url, const char *prefix, shm_t *m, int seconds
     rd_clock_init_wall(&c.clk);
     c.m = m;
     c.hold_max_ms = 3;
+    c.seed = (unsigned)uv_hrtime();
     c.s = ts_store(&c.loop, url, prefix, NULL, 0, 0);
     uv_timer_init(&c.loop, &c.tick);
     c.tick.data = &c;
