@@ -2,3 +2,4 @@
 # One line per test: set_tests_properties(<test> PROPERTIES LABELS "<label>;...")
 set_tests_properties(test_httpd PROPERTIES LABELS "unit;threads")
 set_tests_properties(test_store_swarm PROPERTIES LABELS "integ;threads")
+set_tests_properties(test_pool PROPERTIES LABELS "unit;threads")
