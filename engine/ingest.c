@@ -6,7 +6,7 @@
  * entries a dead consumer left pending) returns a batch; every entry of the
  * batch then runs its own small pipeline concurrently —
  *
- *   decode -> campaign (cache, else rd_store_campaign_get + parse)
+ *   decode -> campaign (engine/ccache.h: cached, else loaded and parsed)
  *          -> first due (rd_policy_first) -> rd_store_enqueue
  *          -> [XADD deadletter] -> XACK
  *
@@ -17,10 +17,8 @@
  * redelivery harmless). Bytes from the stream are never trusted: every field
  * access is checked, and anything odd is a dead letter with a reason.
  *
- * The campaign cache holds parsed campaigns for CACHE_TTL_MS of loop time;
- * campaigns are immutable once created (state changes are enforced by the
- * enqueue script, not here). Absent campaigns are never cached, so a
- * campaign created a moment ago is seen at once.
+ * Campaigns come from the engine's cache (engine/ccache.h): immutable once
+ * created (state changes are enforced by the enqueue script, not here).
  *
  * Threads: the loop thread only.
  */
@@ -39,16 +37,7 @@
 #include "proto/tz.h"
 
 #define GROUP "redial"
-#define CACHE_TTL_MS 10000
-#define CACHE_MAX 1024
 #define RETRY_MS 500
-
-typedef struct camp_entry {
-    struct camp_entry *next;
-    char name[RD_CAMPAIGN_NAME_MAX + 1];
-    rd_campaign_t c;
-    uint64_t loaded; /* uv_now */
-} camp_entry_t;
 
 typedef struct entry entry_t;
 
@@ -58,13 +47,11 @@ struct rd_ingest {
     rd_ingest_opts_t o;
     char prefix[128], k_inbox[160], k_dead[160], consumer[128];
     uv_timer_t timer;
-    bool closing, r_closed, timer_closed;
+    bool closing, redis_closing, r_closed, timer_closed;
     int inflight;
     bool reading;
     uint64_t last_sweep;
     char sweep_cursor[64];
-    camp_entry_t *cache;
-    size_t n_cache;
     rd_ingest_counters_t ctr;
     void (*close_cb)(void *);
     void *close_arg;
@@ -83,49 +70,7 @@ struct entry {
 
 static void next_read(rd_ingest_t *in);
 static void maybe_free(rd_ingest_t *in);
-
-/* ---- campaign cache ---------------------------------------------------------- */
-
-static const rd_campaign_t *cache_get(rd_ingest_t *in, const char *name) {
-    uint64_t now = uv_now(in->loop);
-    for (camp_entry_t *e = in->cache; e; e = e->next)
-        if (strcmp(e->name, name) == 0)
-            return now - e->loaded < CACHE_TTL_MS ? &e->c : NULL;
-    return NULL;
-}
-
-static const rd_campaign_t *cache_put(rd_ingest_t *in, const char *name, rd_campaign_t *c) {
-    camp_entry_t **pp = &in->cache;
-    for (; *pp; pp = &(*pp)->next)
-        if (strcmp((*pp)->name, name) == 0)
-            break;
-    camp_entry_t *e = *pp;
-    if (e) {
-        /* Campaigns are immutable: keep the old parse, drop the new one. */
-        rd_campaign_deinit(c);
-        e->loaded = uv_now(in->loop);
-        return &e->c;
-    }
-    if (in->n_cache >= CACHE_MAX)
-        return NULL; /* caller keeps its own copy for this entry */
-    e = rd_calloc(1, sizeof(*e));
-    snprintf(e->name, sizeof(e->name), "%s", name);
-    e->c = *c;
-    e->loaded = uv_now(in->loop);
-    e->next = in->cache;
-    in->cache = e;
-    in->n_cache++;
-    return &e->c;
-}
-
-static void cache_free(rd_ingest_t *in) {
-    while (in->cache) {
-        camp_entry_t *e = in->cache;
-        in->cache = e->next;
-        rd_campaign_deinit(&e->c);
-        rd_free(e);
-    }
-}
+static void close_redis(rd_ingest_t *in);
 
 /* ---- entries ------------------------------------------------------------------------ */
 
@@ -139,7 +84,7 @@ static void entry_done(entry_t *e) {
     rd_free(e);
     if (--in->inflight == 0) {
         if (in->closing)
-            maybe_free(in);
+            close_redis(in);
         else
             next_read(in);
     }
@@ -291,34 +236,18 @@ static void enqueue(entry_t *e, const rd_campaign_t *c) {
     }
 }
 
-static void on_campaign(rd_store_t *s, int status, const rd_store_campaign_t *sc, void *arg) {
-    (void)s;
+static void on_campaign(int status, const rd_campaign_t *c, void *arg) {
     entry_t *e = arg;
-    rd_ingest_t *in = e->in;
     if (status == RD_ENOTFOUND) {
         refuse(e, "campaign: no such campaign '%s'", e->msg.campaign);
-        return;
-    }
-    if (status < 0) {
-        in->ctr.errors++;
+    } else if (status == RD_EPARSE || status == RD_EINVAL) {
+        refuse(e, "campaign: stored configuration of '%s' does not parse", e->msg.campaign);
+    } else if (status < 0) {
+        e->in->ctr.errors++;
         entry_done(e);
-        return;
+    } else {
+        enqueue(e, c);
     }
-    rd_campaign_t c;
-    char err[256];
-    if (rd_campaign_parse(sc->json, sc->json_len, &c, err, sizeof(err)) < 0) {
-        refuse(e, "campaign: stored configuration is invalid: %s", err);
-        return;
-    }
-    const rd_campaign_t *cp = cache_put(in, e->msg.campaign, &c);
-    if (cp) {
-        enqueue(e, cp);
-        return;
-    }
-    /* Cache full: use the parse for this entry only. The enqueue copies all
-     * it needs synchronously, so the campaign can go right after. */
-    enqueue(e, &c);
-    rd_campaign_deinit(&c);
 }
 
 static void entry_start(rd_ingest_t *in, const redisReply *item) {
@@ -364,16 +293,7 @@ static void entry_start(rd_ingest_t *in, const redisReply *item) {
         refuse(e, "%s", err);
         return;
     }
-    const rd_campaign_t *c = cache_get(in, e->msg.campaign);
-    if (c) {
-        enqueue(e, c);
-        return;
-    }
-    rc = rd_store_campaign_get(in->o.store, e->msg.campaign, on_campaign, e);
-    if (rc < 0) {
-        in->ctr.errors++;
-        entry_done(e);
-    }
+    rd_ccache_get(in->o.campaigns, e->msg.campaign, on_campaign, e);
 }
 
 /* ---- reading ------------------------------------------------------------------------------ */
@@ -411,7 +331,7 @@ static void batch_started(rd_ingest_t *in) {
     /* Drop the guard taken in start_entries. */
     if (--in->inflight == 0) {
         if (in->closing)
-            maybe_free(in);
+            close_redis(in);
         else
             next_read(in);
     }
@@ -571,7 +491,7 @@ void rd_ingest_opts_init(rd_ingest_opts_t *o) {
 
 int rd_ingest_create(uv_loop_t *loop, const rd_ingest_opts_t *opts, rd_ingest_t **out) {
     *out = NULL;
-    if (!opts->store || !opts->clock || !opts->consumer || !opts->consumer[0] ||
+    if (!opts->store || !opts->campaigns || !opts->clock || !opts->consumer || !opts->consumer[0] ||
         strlen(opts->consumer) >= 128)
         return RD_EINVAL;
     rd_redis_opts_t ro;
@@ -621,7 +541,6 @@ int rd_ingest_create(uv_loop_t *loop, const rd_ingest_opts_t *opts, rd_ingest_t 
 static void maybe_free(rd_ingest_t *in) {
     if (!in->closing || in->inflight || in->reading || !in->r_closed || !in->timer_closed)
         return;
-    cache_free(in);
     void (*cb)(void *) = in->close_cb;
     void *arg = in->close_arg;
     rd_free(in);
@@ -641,6 +560,15 @@ static void on_timer_closed(uv_handle_t *h) {
     maybe_free(in);
 }
 
+/* Closes the connection once no entry is in flight. A blocking read still
+ * outstanding then fails with RD_ECLOSED (nothing was read by it). */
+static void close_redis(rd_ingest_t *in) {
+    if (in->redis_closing)
+        return;
+    in->redis_closing = true;
+    rd_redis_close(in->r, on_r_closed, in);
+}
+
 void rd_ingest_close(rd_ingest_t *in, void (*cb)(void *arg), void *arg) {
     if (in->closing)
         return;
@@ -648,9 +576,10 @@ void rd_ingest_close(rd_ingest_t *in, void (*cb)(void *arg), void *arg) {
     in->close_cb = cb;
     in->close_arg = arg;
     uv_close((uv_handle_t *)&in->timer, on_timer_closed);
-    /* Fails the read and any XACK/XADD in flight (RD_ECLOSED): those entries
-     * stay pending in Redis for another consumer. */
-    rd_redis_close(in->r, on_r_closed, in);
+    /* Entries in flight finish first (their XACKs included): they are
+     * bounded by the command timeout even when Redis is gone. */
+    if (in->inflight == 0)
+        close_redis(in);
 }
 
 void rd_ingest_counters(const rd_ingest_t *in, rd_ingest_counters_t *out) {

@@ -27,6 +27,7 @@
 
 #include <uv.h>
 
+#include "engine/ccache.h"
 #include "engine/store.h"
 #include "proto/clock.h"
 
@@ -43,6 +44,7 @@ typedef struct rd_ingest_opts {
     uint32_t cmd_timeout_ms;   /* [5000] */
     const rd_clock_t *clock;   /* policy time; borrowed, outlives the ingest */
     rd_store_t *store;         /* borrowed, outlives the ingest, same loop */
+    rd_ccache_t *campaigns;    /* campaign cache over that store; borrowed, outlives it */
     /* Called (loop thread) after each job created, e.g. to ring the
      * dispatcher's doorbell when due_ms is near. May be NULL. */
     void (*on_job)(void *arg, const char *campaign, int64_t due_ms);
@@ -55,8 +57,9 @@ void rd_ingest_opts_init(rd_ingest_opts_t *o);
  * and starts reading. opts borrowed. Loop thread. */
 int rd_ingest_create(uv_loop_t *loop, const rd_ingest_opts_t *opts, rd_ingest_t **out);
 
-/* Stops reading; entries in progress finish or stay pending for another
- * consumer. cb (may be NULL) runs once every handle is closed. */
+/* Stops reading; entries in progress finish (acked, or left pending on a
+ * Redis failure), then the connection closes. cb (may be NULL) runs once
+ * every handle is closed. */
 void rd_ingest_close(rd_ingest_t *in, void (*cb)(void *arg), void *arg);
 
 typedef struct rd_ingest_counters {
