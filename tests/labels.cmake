@@ -3,3 +3,5 @@
 set_tests_properties(test_httpd PROPERTIES LABELS "unit;threads")
 set_tests_properties(test_store_swarm PROPERTIES LABELS "integ;threads")
 set_tests_properties(test_pool PROPERTIES LABELS "unit;threads")
+set_tests_properties(test_workers_sim PROPERTIES LABELS "integ;threads")
+set_tests_properties(test_callbacks PROPERTIES LABELS "integ;threads")
