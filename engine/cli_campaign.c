@@ -33,7 +33,7 @@ static const char *state_name(rd_camp_state_t st) {
 }
 
 static const char *const HELP =
-    "Usage: redial-cli [GLOBAL OPTIONS] campaign SUBCOMMAND ...\n"
+    "Usage: redial-cli campaign SUBCOMMAND ...\n"
     "\n"
     "  campaign create FILE.json [--json]   create a campaign from the Campaigns API body\n"
     "                                       (FILE '-' = stdin) and enqueue its numbers\n"

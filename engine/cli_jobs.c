@@ -42,7 +42,7 @@ static void done_cb(rd_store_t *s, int status, void *arg) {
 /* ---- enqueue ------------------------------------------------------------------------ */
 
 static const char *const ENQUEUE_HELP =
-    "Usage: redial-cli [GLOBAL OPTIONS] enqueue CAMPAIGN NUMBER... [options]\n"
+    "Usage: redial-cli enqueue CAMPAIGN NUMBER... [options]\n"
     "\n"
     "Adds one job per NUMBER to CAMPAIGN, with the same checks and first due time\n"
     "as the inbox: E.164 numbers only ('+' and 8-15 digits), DND and opt-out\n"
@@ -216,9 +216,9 @@ int rd_cli_enqueue(int argc, char **argv) {
             }
             json_array_append_new(arr, x);
         } else if (!o->sent) {
-            rd_cli_err("enqueue", "%s refused as invalid: %s", shown, o->err);
+            rd_cli_err("enqueue", "\"%s\" refused as invalid: %s", shown, o->err);
         } else if (bad) {
-            rd_cli_err("enqueue", "%s refused: %s", shown,
+            rd_cli_err("enqueue", "\"%s\" refused: %s", shown,
                        o->result == RD_ENQ_CONFLICT
                            ? "conflict (a live job for this number exists under another id)"
                        : o->result == RD_ENQ_CANCELED ? "the campaign is canceled"
@@ -246,7 +246,7 @@ out:
 /* ---- optout ----------------------------------------------------------------------------- */
 
 static const char *const OPTOUT_HELP =
-    "Usage: redial-cli [GLOBAL OPTIONS] optout NUMBER...\n"
+    "Usage: redial-cli optout NUMBER...\n"
     "\n"
     "Opts each NUMBER out forever: every pending job of it, in every campaign, is\n"
     "finished as opted-out at once; a live call of it ends as opted-out; it is never\n"
@@ -315,7 +315,7 @@ out:
 /* ---- dnd import ---------------------------------------------------------------------- */
 
 static const char *const DND_HELP =
-    "Usage: redial-cli [GLOBAL OPTIONS] dnd import FILE\n"
+    "Usage: redial-cli dnd import FILE\n"
     "\n"
     "Adds the numbers of FILE ('-' = stdin) to the DND set: one E.164 number per\n"
     "line; blank lines and '#' comments (whole line or after the number) are\n"
@@ -452,7 +452,7 @@ out:
 /* ---- agents set -------------------------------------------------------------------------- */
 
 static const char *const AGENTS_HELP =
-    "Usage: redial-cli [GLOBAL OPTIONS] agents set POOL N\n"
+    "Usage: redial-cli agents set POOL N\n"
     "\n"
     "Sets agent pool POOL's capacity to N agents: campaigns with limits.agent_pool =\n"
     "POOL hold one slot per live call, across every engine. Lowering N below the live\n"
@@ -509,7 +509,7 @@ out:
 /* ---- job show -------------------------------------------------------------------------- */
 
 static const char *const JOB_HELP =
-    "Usage: redial-cli [GLOBAL OPTIONS] job show ID [--json]\n"
+    "Usage: redial-cli job show ID [--json]\n"
     "\n"
     "A job by its id (the producer's id, or the generated CAMPAIGN/NUMBER/SEQ):\n"
     "state, disposition, and every attempt with its outcome, in the callee's local\n"
@@ -662,7 +662,7 @@ out:
 /* ---- ping ------------------------------------------------------------------------------ */
 
 static const char *const PING_HELP =
-    "Usage: redial-cli [GLOBAL OPTIONS] ping\n"
+    "Usage: redial-cli ping\n"
     "\n"
     "Exits 0 when Redis answers a read (connection and authentication work)\n"
     "within --timeout, 3 otherwise. Used by the Docker healthcheck.\n"

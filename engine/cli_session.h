@@ -176,6 +176,7 @@ int rd_cli_ping(int argc, char **argv);
 /* The exit-code paragraph every help text ends with. */
 #define RD_CLI_EXIT_HELP                                                          \
     "Exit codes: 0 done; 1 refused or not found; 2 usage error;\n"              \
-    "            3 Redis unreachable (no reply within --timeout).\n"
+    "            3 Redis unreachable (no reply within --timeout).\n"            \
+    "\nThe options below may be given anywhere after the command.\n"
 
 #endif

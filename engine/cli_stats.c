@@ -56,7 +56,7 @@ static int load_stats(rd_cli_session_t *s, const char *name, rd_store_stats_t *o
 /* ---- stats ------------------------------------------------------------------------- */
 
 static const char *const STATS_HELP =
-    "Usage: redial-cli [GLOBAL OPTIONS] stats CAMPAIGN [--json]\n"
+    "Usage: redial-cli stats CAMPAIGN [--json]\n"
     "\n"
     "The seed's retry metrics of CAMPAIGN from its live counters: first-attempt,\n"
     "per-retry and total connection rates, average attempts to connect, unreachable\n"
@@ -106,7 +106,7 @@ out:
 /* ---- report ------------------------------------------------------------------------- */
 
 static const char *const REPORT_HELP =
-    "Usage: redial-cli [GLOBAL OPTIONS] report CAMPAIGN --out FILE.html\n"
+    "Usage: redial-cli report CAMPAIGN --out FILE.html\n"
     "\n"
     "Writes a self-contained HTML report of CAMPAIGN (no external assets): the\n"
     "seed's metric table with targets and verdicts, the cumulative connection curve\n"
