@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "engine/bulk.h"
+#include "engine/cli.h"
 #include "engine/cli_session.h"
 #include "engine/enqueue.h"
 

@@ -152,27 +152,6 @@ void rd_cli_fmt_utc(char *buf, size_t len, int64_t t_ms);
 /* A name of [A-Za-z0-9_.-]{1,64} (campaigns, agent pools). */
 bool rd_cli_name_valid(const char *s);
 
-/* ---- the commands (engine/cli.h contract: argv[0] is the command name) ---- */
-
-/* campaign create FILE.json | list | show NAME | pause NAME | resume NAME | cancel NAME */
-int rd_cli_campaign(int argc, char **argv);
-/* enqueue CAMPAIGN NUMBER... [--id ID] [--var K=V]... [--not-before T] [--tz ZONE] [--json] */
-int rd_cli_enqueue(int argc, char **argv);
-/* optout NUMBER... */
-int rd_cli_optout(int argc, char **argv);
-/* dnd import FILE */
-int rd_cli_dnd(int argc, char **argv);
-/* agents set POOL N */
-int rd_cli_agents(int argc, char **argv);
-/* job show ID [--json] */
-int rd_cli_job(int argc, char **argv);
-/* stats CAMPAIGN [--json] */
-int rd_cli_stats(int argc, char **argv);
-/* report CAMPAIGN --out FILE.html */
-int rd_cli_report(int argc, char **argv);
-/* ping */
-int rd_cli_ping(int argc, char **argv);
-
 /* The exit-code paragraph every help text ends with. */
 #define RD_CLI_EXIT_HELP                                                          \
     "Exit codes: 0 done; 1 refused or not found; 2 usage error;\n"              \

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/cli.h"
 #include "engine/cli_session.h"
 
 typedef struct {
