@@ -1,3 +1,4 @@
 # Extra ctest labels. "threads" makes scripts/test.sh also run a test under TSan.
 # One line per test: set_tests_properties(<test> PROPERTIES LABELS "<label>;...")
 set_tests_properties(test_httpd PROPERTIES LABELS "unit;threads")
+set_tests_properties(test_pool PROPERTIES LABELS "unit;threads")

@@ -1,0 +1,54 @@
+/*
+ * config.c — the option table of redial-server (see config.h).
+ */
+#include "engine/config.h"
+
+#define O(f) offsetof(rd_server_config_t, f)
+
+const rd_opt_t rd_server_opts[] = {
+    {"redis", "REDIAL_REDIS_URL", "redis://127.0.0.1:6379/0", RD_OPT_STR, O(redis_url),
+     "Redis URL (redis://[:password@]host:port/db)"},
+    {NULL, "REDIAL_REDIS_PASSWORD", NULL, RD_OPT_SECRET, O(redis_password), "Redis password"},
+    {"prefix", "REDIAL_PREFIX", "{redial}", RD_OPT_STR, O(prefix),
+     "key prefix (a hash tag keeps every key in one cluster slot)"},
+    {"listen", "REDIAL_LISTEN", "127.0.0.1:8080", RD_OPT_STR, O(listen),
+     "HTTP listener: callbacks, control API, /metrics, /healthz"},
+    {"public-url", "REDIAL_PUBLIC_URL", "", RD_OPT_STR, O(public_url),
+     "base URL the provider calls back (default http://<listen>)"},
+    {"workers", "REDIAL_WORKERS", "2", RD_OPT_INT, O(workers), "worker threads (libcurl multi each)"},
+    {"inflight", "REDIAL_INFLIGHT", "256", RD_OPT_INT, O(inflight),
+     "dial requests in flight per worker"},
+    {"batch", "REDIAL_BATCH", "64", RD_OPT_INT, O(batch), "jobs claimed per Redis script call"},
+    {"provider", "REDIAL_PROVIDER", "exotel", RD_OPT_STR, O(provider),
+     "default provider adapter: exotel | twilio"},
+    {"provider-url", "REDIAL_PROVIDER_URL", "https://api.exotel.com", RD_OPT_STR, O(provider_url),
+     "provider API base URL"},
+    {"provider-sid", "REDIAL_PROVIDER_SID", "", RD_OPT_STR, O(provider_sid), "provider account sid"},
+    {NULL, "REDIAL_PROVIDER_KEY", NULL, RD_OPT_SECRET, O(provider_key), "provider API key"},
+    {NULL, "REDIAL_PROVIDER_TOKEN", NULL, RD_OPT_SECRET, O(provider_token),
+     "provider API token (twilio: auth token, also signs callbacks)"},
+    {"provider-rate", "REDIAL_PROVIDER_RATE", "", RD_OPT_STR, O(provider_rate),
+     "account dial rate N/SECONDS (default exotel 200/60, twilio 1/1)"},
+    {NULL, "REDIAL_API_KEY", NULL, RD_OPT_SECRET, O(api_key), "control API basic-auth user"},
+    {NULL, "REDIAL_API_TOKEN", NULL, RD_OPT_SECRET, O(api_token), "control API basic-auth password"},
+    {NULL, "REDIAL_CALLBACK_SECRET", NULL, RD_OPT_SECRET, O(callback_secret),
+     "secret path token of /callbacks/{provider}/{token}"},
+    {"time-scale", "REDIAL_TIME_SCALE", "1", RD_OPT_STR, O(time_scale),
+     "policy seconds per wall second (same value in every process)"},
+    {"time-origin", "REDIAL_TIME_ORIGIN", "", RD_OPT_STR, O(time_origin),
+     "policy time at the epoch, ISO-8601 (default: the epoch itself)"},
+    {"time-epoch", "REDIAL_TIME_EPOCH", "", RD_OPT_STR, O(time_epoch),
+     "wall-clock anchor, unix ms (default: start-up)"},
+    {"max-per-day", "REDIAL_MAX_PER_DAY", "3", RD_OPT_INT, O(max_per_day),
+     "default per-number attempts per callee-local day, all campaigns"},
+    {"max-per-7-days", "REDIAL_MAX_PER_7_DAYS", "7", RD_OPT_INT, O(max_per_7_days),
+     "default per-number attempts per rolling 7 days, all campaigns"},
+    {"max-body", "REDIAL_MAX_BODY", "1048576", RD_OPT_INT, O(max_body), "HTTP request body limit"},
+    {"shutdown-grace", "REDIAL_SHUTDOWN_GRACE_MS", "10000", RD_OPT_INT, O(shutdown_grace_ms),
+     "on SIGTERM, wait this long for in-flight dials"},
+    {"engine-id", "REDIAL_ENGINE_ID", "", RD_OPT_STR, O(engine_id),
+     "this engine's name in Redis (default host-pid)"},
+    {"log", "REDIAL_LOG", "-", RD_OPT_STR, O(log_file), "log file ('-' = stderr)"},
+    {"log-level", "REDIAL_LOG_LEVEL", "info", RD_OPT_STR, O(log_level), "debug|info|warn|error"},
+};
+const size_t rd_server_opts_len = sizeof rd_server_opts / sizeof rd_server_opts[0];

@@ -1,0 +1,10 @@
+-- campaign_create.lua: stores a new campaign.
+-- KEYS[1] = P:seq. ARGV: 1 P, 2 name, 3 normalised JSON, 4 concurrency,
+-- 5 agent pool ("" none), 6 calls per minute (0 none), 7 now ms.
+-- Returns 1 created, 0 a campaign of that name exists.
+local c = ARGV[2]
+if redis.call('SISMEMBER', K_CAMPAIGNS, c) == 1 then return 0 end
+redis.call('HSET', ck(c), 'json', ARGV[3], 'st', 0, 'conc', ARGV[4], 'pool', ARGV[5],
+  'cpm', ARGV[6], 'created', ARGV[7], 'live', 0, 'enq', 0, 'fin', 0)
+redis.call('SADD', K_CAMPAIGNS, c)
+return 1

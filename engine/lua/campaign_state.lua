@@ -1,0 +1,30 @@
+-- campaign_state.lua: pause, resume or cancel a campaign.
+-- KEYS[1] = P:seq. ARGV: 1 P, 2 name, 3 state (0 active, 1 paused,
+-- 2 canceled), 4 now ms, 5 batch, 6 events maxlen.
+-- Cancel finishes up to `batch` pending jobs per call as `canceled` (final
+-- events); live calls are finished `canceled` when they settle or release.
+-- Returns {status, remaining}: status 1 ok, -1 no such campaign, -2 a
+-- canceled campaign cannot be resumed or paused; remaining = pending jobs
+-- still to cancel (call again while > 0).
+local c, st, now, batch, maxlen = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local cur = redis.call('HGET', ck(c), 'st')
+if not cur then return {-1, 0} end
+if cur == '2' and st ~= '2' then return {-2, 0} end
+redis.call('HSET', ck(c), 'st', st)
+if st == '0' then
+  ready_update(c)
+  return {1, 0}
+end
+redis.call('ZREM', K_READY, c)
+if st ~= '2' then return {1, 0} end
+local dk = ck(c) .. ':due'
+local nums = redis.call('ZRANGE', dk, 0, batch - 1)
+for _, num in ipairs(nums) do
+  local r = rec_get(c, num)
+  if r and r[1] == 0 then
+    finish(c, num, r, 6, now, maxlen)
+  else
+    redis.call('ZREM', dk, num)
+  end
+end
+return {1, redis.call('ZCARD', dk)}

@@ -1,0 +1,73 @@
+/*
+ * metrics.h — the engine's own counters and the Prometheus text exposition.
+ *
+ * Counters are per thread (STYLE rule 10): each thread that counts owns one
+ * rd_counters_t block registered at start-up, increments it without atomics
+ * contention (relaxed atomic adds on its own cache line), and /metrics sums
+ * the blocks on read. Campaign metrics (the seed's table) are not counted
+ * here: they come from Redis (proto/stats.h) so every engine reports the
+ * same campaign figures.
+ *
+ * Thread safety: rd_metrics_register before threads start; rd_count from the
+ * owning thread; rd_metrics_render from the loop thread.
+ */
+#ifndef RD_METRICS_H
+#define RD_METRICS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RD_METRICS_MAP(X)                                                              \
+    X(CLAIMED, "redial_claims_total", "Jobs claimed for dialing by this engine")       \
+    X(DIAL_PLACED, "redial_dials_placed_total", "Dial requests accepted by the provider") \
+    X(DIAL_REFUSED, "redial_dials_refused_total", "Dial requests refused with a final outcome") \
+    X(DIAL_TRANSIENT, "redial_dials_transient_total",                                  \
+      "Dial requests that never reached the customer (5xx, 429, timeout); not attempts") \
+    X(SETTLED, "redial_settles_total", "Attempt outcomes applied")                     \
+    X(SETTLE_STALE, "redial_settles_stale_total", "Late or duplicate settles refused by fencing") \
+    X(CALLBACKS, "redial_callbacks_total", "Provider status callbacks received")        \
+    X(CALLBACKS_REJECTED, "redial_callbacks_rejected_total", "Callbacks refused (auth, body)") \
+    X(POLLS, "redial_status_polls_total", "Provider status polls for lost callbacks")   \
+    X(INGESTED, "redial_ingested_total", "Inbox entries stored as jobs")               \
+    X(DEADLETTERED, "redial_deadlettered_total", "Inbox entries refused to the dead-letter stream") \
+    X(REDIS_ERRORS, "redial_redis_errors_total", "Redis command failures and timeouts") \
+    X(HTTP_REQUESTS, "redial_http_requests_total", "HTTP requests served")             \
+    X(LAG_MS_SUM, "redial_dispatch_lag_ms_sum", "Sum of due-to-dial lag in policy ms")  \
+    X(LAG_COUNT, "redial_dispatch_lag_count", "Dials measured for lag")
+
+typedef enum {
+#define RD__M_ENUM(id, name, help) RD_M_##id,
+    RD_METRICS_MAP(RD__M_ENUM)
+#undef RD__M_ENUM
+    RD_M__COUNT
+} rd_metric_t;
+
+typedef struct rd_counters {
+    _Atomic uint64_t v[RD_M__COUNT];
+} __attribute__((aligned(64))) rd_counters_t;
+
+#define RD_METRICS_MAX_BLOCKS 64
+
+typedef struct rd_metrics {
+    rd_counters_t blocks[RD_METRICS_MAX_BLOCKS];
+    int n_blocks;
+} rd_metrics_t;
+
+/* A fresh counter block for one thread (NULL when all are taken). */
+rd_counters_t *rd_metrics_register(rd_metrics_t *m);
+
+static inline void rd_count(rd_counters_t *c, rd_metric_t id, uint64_t n) {
+    if (c) atomic_fetch_add_explicit(&c->v[id], n, memory_order_relaxed);
+}
+
+/* Sum of one counter over all blocks. */
+uint64_t rd_metrics_sum(const rd_metrics_t *m, rd_metric_t id);
+
+/*
+ * Appends the Prometheus text exposition of every counter (with HELP/TYPE)
+ * to an owned, growing buffer; *len is updated. Returns the buffer (rd_free).
+ */
+char *rd_metrics_render(const rd_metrics_t *m, char *buf, size_t *len);
+
+#endif

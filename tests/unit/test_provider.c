@@ -1,0 +1,269 @@
+/* Unit tests: provider adapters (request building, answer classification) and backoff. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proto/form.h"
+#include "proto/rd.h"
+#include "workers/provider.h"
+
+typedef struct {
+    char url[1024];
+    char body[4096];
+    rd_http_call_t call;
+    rd_form_t form;
+} built_t;
+
+static void built_init(built_t *b) {
+    memset(b, 0, sizeof *b);
+    b->call.url = b->url;
+    b->call.url_cap = sizeof b->url;
+    b->call.body = b->body;
+    b->call.body_cap = sizeof b->body;
+    rd_form_init(&b->form);
+}
+
+static void built_parse(built_t *b) {
+    assert_int_equal(rd_form_parse(&b->form, b->body, b->call.body_len), 0);
+}
+
+static rd_account_cfg_t account(rd_prov_t kind) {
+    rd_account_cfg_t a;
+    rd_account_cfg_init(&a);
+    a.kind = kind;
+    a.base_url = "http://127.0.0.1:9/";
+    a.sid = "acme";
+    a.key = "key";
+    a.token = "tok";
+    return a;
+}
+
+static rd_dial_t dial(rd_mode_t mode) {
+    rd_dial_t d;
+    memset(&d, 0, sizeof d);
+    d.mode = mode;
+    strcpy(d.to, "+919876543210");
+    strcpy(d.agent, "+919800000001");
+    strcpy(d.caller_id, "08030000000");
+    strcpy(d.flow, "12345");
+    strcpy(d.status_callback, "http://e/callbacks/exotel/s3?a=Pay%3A7");
+    strcpy(d.attempt_key, "Pay:7");
+    d.ring_timeout_s = 30;
+    d.time_limit_s = 600;
+    return d;
+}
+
+static void t_exotel_requests(void **state) {
+    (void)state;
+    rd_account_cfg_t a = account(RD_PROV_EXOTEL);
+    built_t b;
+    /* Connect to Flow. */
+    built_init(&b);
+    rd_dial_t d = dial(RD_MODE_FLOW);
+    assert_int_equal(rd_exotel_ops.dial(&a, &d, &b.call), 0);
+    assert_true(b.call.post);
+    assert_string_equal(b.url, "http://127.0.0.1:9/v1/Accounts/acme/Calls/connect.json");
+    built_parse(&b);
+    assert_string_equal(rd_form_get(&b.form, "From"), "+919876543210");
+    assert_null(rd_form_get(&b.form, "To"));
+    assert_string_equal(rd_form_get(&b.form, "Url"),
+                        "http://my.exotel.com/acme/exoml/start_voice/12345");
+    assert_string_equal(rd_form_get(&b.form, "CallerId"), "08030000000");
+    assert_string_equal(rd_form_get(&b.form, "StatusCallback"),
+                        "http://e/callbacks/exotel/s3?a=Pay%3A7");
+    assert_string_equal(rd_form_get(&b.form, "StatusCallbackEvents[0]"), "terminal");
+    assert_string_equal(rd_form_get(&b.form, "StatusCallbackContentType"), "application/json");
+    assert_string_equal(rd_form_get(&b.form, "CustomField"), "Pay:7");
+    assert_string_equal(rd_form_get(&b.form, "TimeLimit"), "600");
+    assert_string_equal(rd_form_get(&b.form, "TimeOut"), "30");
+    rd_form_deinit(&b.form);
+    /* Connect Two Numbers. */
+    built_init(&b);
+    d = dial(RD_MODE_AGENT);
+    assert_int_equal(rd_exotel_ops.dial(&a, &d, &b.call), 0);
+    built_parse(&b);
+    assert_string_equal(rd_form_get(&b.form, "From"), "+919800000001");
+    assert_string_equal(rd_form_get(&b.form, "To"), "+919876543210");
+    assert_null(rd_form_get(&b.form, "Url"));
+    rd_form_deinit(&b.form);
+    /* A full URL flow is used as is; agent mode without agent is refused. */
+    built_init(&b);
+    d = dial(RD_MODE_FLOW);
+    strcpy(d.flow, "https://flows.example/f/1");
+    assert_int_equal(rd_exotel_ops.dial(&a, &d, &b.call), 0);
+    built_parse(&b);
+    assert_string_equal(rd_form_get(&b.form, "Url"), "https://flows.example/f/1");
+    rd_form_deinit(&b.form);
+    d = dial(RD_MODE_AGENT);
+    d.agent[0] = '\0';
+    assert_int_equal(rd_exotel_ops.dial(&a, &d, &b.call), RD_EINVAL);
+    /* Poll and SMS. */
+    built_init(&b);
+    assert_int_equal(rd_exotel_ops.poll(&a, "b6cf12", &b.call), 0);
+    assert_false(b.call.post);
+    assert_string_equal(b.url, "http://127.0.0.1:9/v1/Accounts/acme/Calls/b6cf12.json");
+    built_init(&b);
+    rd_sms_t s;
+    memset(&s, 0, sizeof s);
+    strcpy(s.to, "+919876543210");
+    strcpy(s.from, "EXOTEL");
+    strcpy(s.body, "Please call us back & soon");
+    assert_int_equal(rd_exotel_ops.sms(&a, &s, &b.call), 0);
+    assert_string_equal(b.url, "http://127.0.0.1:9/v1/Accounts/acme/Sms/send.json");
+    built_parse(&b);
+    assert_string_equal(rd_form_get(&b.form, "Body"), "Please call us back & soon");
+    rd_form_deinit(&b.form);
+    /* A body that does not fit. */
+    char tiny[16];
+    rd_http_call_t c = {.url = b.url, .url_cap = sizeof b.url, .body = tiny, .body_cap = sizeof tiny};
+    d = dial(RD_MODE_FLOW);
+    assert_int_equal(rd_exotel_ops.dial(&a, &d, &c), RD_ERANGE);
+}
+
+static void t_twilio_requests(void **state) {
+    (void)state;
+    rd_account_cfg_t a = account(RD_PROV_TWILIO);
+    built_t b;
+    built_init(&b);
+    rd_dial_t d = dial(RD_MODE_FLOW);
+    d.machine_detection = true;
+    assert_int_equal(rd_twilio_ops.dial(&a, &d, &b.call), 0);
+    assert_string_equal(b.url, "http://127.0.0.1:9/2010-04-01/Accounts/acme/Calls.json");
+    built_parse(&b);
+    assert_string_equal(rd_form_get(&b.form, "To"), "+919876543210");
+    assert_string_equal(rd_form_get(&b.form, "From"), "08030000000");
+    assert_string_equal(rd_form_get(&b.form, "Url"), "https://handler.twilio.com/twiml/12345");
+    assert_string_equal(rd_form_get(&b.form, "Timeout"), "30");
+    assert_string_equal(rd_form_get(&b.form, "TimeLimit"), "600");
+    assert_string_equal(rd_form_get(&b.form, "MachineDetection"), "Enable");
+    assert_string_equal(rd_form_get(&b.form, "StatusCallbackMethod"), "POST");
+    size_t events = 0;
+    bool completed = false;
+    for (size_t i = 0; i < b.form.n; i++) {
+        if (strcmp(b.form.pairs[i].key, "StatusCallbackEvent") == 0) {
+            events++;
+            if (strcmp(b.form.pairs[i].val, "completed") == 0) completed = true;
+        }
+    }
+    assert_int_equal(events, 4);
+    assert_true(completed);
+    rd_form_deinit(&b.form);
+    built_init(&b);
+    d = dial(RD_MODE_AGENT);
+    assert_int_equal(rd_twilio_ops.dial(&a, &d, &b.call), 0);
+    built_parse(&b);
+    assert_string_equal(rd_form_get(&b.form, "Twiml"),
+                        "<Response><Dial>+919800000001</Dial></Response>");
+    rd_form_deinit(&b.form);
+    strcpy(d.agent, "<Play>x");
+    assert_int_equal(rd_twilio_ops.dial(&a, &d, &b.call), RD_EINVAL);
+    built_init(&b);
+    assert_int_equal(rd_twilio_ops.poll(&a, "CA0123", &b.call), 0);
+    assert_string_equal(b.url, "http://127.0.0.1:9/2010-04-01/Accounts/acme/Calls/CA0123.json");
+}
+
+typedef struct {
+    int status;
+    const char *body;
+    rd_work_kind_t kind;
+    rd_res_kind_t want;
+    rd_outcome_t outcome; /* when REFUSED */
+} case_t;
+
+static void run_cases(const rd_provider_ops_t *ops, const case_t *cs, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        rd_work_result_t r;
+        memset(&r, 0, sizeof r);
+        ops->classify(cs[i].kind, cs[i].status, cs[i].body, strlen(cs[i].body), &r);
+        if (r.kind != cs[i].want) fail_msg("case %zu (http %d %s): got %s want %s", i,
+                                           cs[i].status, cs[i].body, rd_res_kind_name(r.kind),
+                                           rd_res_kind_name(cs[i].want));
+        if (r.kind == RD_RES_REFUSED) assert_int_equal(r.outcome, cs[i].outcome);
+        assert_int_equal(r.http_status, cs[i].status);
+        assert_true(r.reason[0] != '\0');
+    }
+}
+
+static void t_exotel_classify(void **state) {
+    (void)state;
+    const case_t cs[] = {
+        {200, "{\"Call\":{\"Sid\":\"abc\",\"Status\":\"in-progress\"}}", RD_WORK_DIAL, RD_RES_PLACED, 0},
+        {200, "{\"Call\":{\"Sid\":\"abc\",\"Status\":\"busy\"}}", RD_WORK_POLL, RD_RES_STATUS, 0},
+        {200, "not json", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
+        {200, "{\"SMSMessage\":{\"Sid\":\"s\"}}", RD_WORK_SMS, RD_RES_SENT, 0},
+        {400, "{\"RestException\":{\"Status\":400,\"Message\":\"To is not a valid phone number\"}}",
+         RD_WORK_DIAL, RD_RES_REFUSED, RD_OUT_INVALID_NUMBER},
+        {403, "{\"RestException\":{\"Status\":403,\"Message\":\"Call blocked: number is on DND (NDNC)\"}}",
+         RD_WORK_DIAL, RD_RES_REFUSED, RD_OUT_DND},
+        {400, "{\"RestException\":{\"Status\":400,\"Message\":\"Missing parameter\"}}", RD_WORK_DIAL,
+         RD_RES_REFUSED, RD_OUT_FAILED},
+        {401, "{\"RestException\":{\"Status\":401,\"Message\":\"Authentication failed\"}}",
+         RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
+        {403, "", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
+        {404, "", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
+        {404, "", RD_WORK_POLL, RD_RES_NOTFOUND, 0},
+        {429, "{\"RestException\":{\"Status\":429,\"Message\":\"Too many requests\"}}", RD_WORK_DIAL,
+         RD_RES_TRANSIENT, 0},
+        {500, "", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
+        {502, "<html>", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
+        {503, "", RD_WORK_POLL, RD_RES_TRANSIENT, 0},
+        {302, "", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
+    };
+    run_cases(&rd_exotel_ops, cs, RD_ARRAY_LEN(cs));
+}
+
+static void t_twilio_classify(void **state) {
+    (void)state;
+    const case_t cs[] = {
+        {201, "{\"sid\":\"CA1\",\"status\":\"queued\"}", RD_WORK_DIAL, RD_RES_PLACED, 0},
+        {200, "{\"sid\":\"CA1\",\"status\":\"completed\",\"answered_by\":\"human\"}", RD_WORK_POLL,
+         RD_RES_STATUS, 0},
+        {400, "{\"code\":21211,\"message\":\"Invalid 'To' Phone Number\",\"status\":400}",
+         RD_WORK_DIAL, RD_RES_REFUSED, RD_OUT_INVALID_NUMBER},
+        {400, "{\"code\":21217,\"message\":\"x\",\"status\":400}", RD_WORK_DIAL, RD_RES_REFUSED,
+         RD_OUT_INVALID_NUMBER},
+        {400, "{\"code\":13225,\"message\":\"blocked\",\"status\":400}", RD_WORK_DIAL,
+         RD_RES_REFUSED, RD_OUT_DND},
+        {400, "{\"code\":\"21610\",\"message\":\"unsubscribed\",\"status\":400}", RD_WORK_SMS,
+         RD_RES_REFUSED, RD_OUT_DND},
+        {400, "{\"code\":21201,\"message\":\"No 'To' number\",\"status\":400}", RD_WORK_DIAL,
+         RD_RES_REFUSED, RD_OUT_FAILED},
+        {429, "{\"code\":20429,\"message\":\"Too Many Requests\",\"status\":429}", RD_WORK_DIAL,
+         RD_RES_TRANSIENT, 0},
+        {503, "", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
+        {401, "{\"code\":20003,\"message\":\"Authenticate\",\"status\":401}", RD_WORK_DIAL,
+         RD_RES_TRANSIENT, 0},
+        {404, "{\"code\":20404,\"message\":\"not found\",\"status\":404}", RD_WORK_POLL,
+         RD_RES_NOTFOUND, 0},
+    };
+    run_cases(&rd_twilio_ops, cs, RD_ARRAY_LEN(cs));
+}
+
+static void t_backoff(void **state) {
+    (void)state;
+    rd_account_cfg_t a = account(RD_PROV_EXOTEL);
+    a.backoff_base_ms = 100;
+    a.backoff_cap_ms = 1000;
+    for (uint32_t n = 0; n < 40; n++) {
+        uint64_t d = n >= 4 ? 1000 : 100u << n;
+        for (uint32_t r = 0; r < 1000; r += 37) {
+            int64_t v = rd_provider_backoff_ms(&a, n, r * 2654435761u);
+            assert_true(v >= (int64_t)(d / 2) && v <= (int64_t)d);
+        }
+    }
+    /* Jitter actually spreads. */
+    assert_true(rd_provider_backoff_ms(&a, 10, 0) != rd_provider_backoff_ms(&a, 10, 499));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_exotel_requests), cmocka_unit_test(t_twilio_requests),
+        cmocka_unit_test(t_exotel_classify), cmocka_unit_test(t_twilio_classify),
+        cmocka_unit_test(t_backoff),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,185 @@
+/*
+ * provider.h — the one small interface every telephony provider adapter
+ * implements, and the request/result types the worker pool carries.
+ *
+ * An adapter is pure: it turns a request (dial, poll, SMS) into an HTTP call
+ * (method, URL, form body) and turns the HTTP answer (status, Retry-After,
+ * body) into a result. The transport (libcurl, threads, breaker, backoff)
+ * is workers/pool.c; adapters never do I/O, so they are unit-tested without
+ * a network and every adapter gets the same transport behaviour.
+ *
+ * Result classes (SPEC section 4):
+ *   PLACED     the provider accepted the call: res.call holds its id (and the
+ *              status it reported, usually queued / in-progress).
+ *   REFUSED    the provider refused this number: res.outcome is a real
+ *              attempt outcome (RD_OUT_INVALID_NUMBER, RD_OUT_DND, or
+ *              RD_OUT_FAILED for any other per-call 4xx refusal).
+ *   STATUS     a poll answered: res.call holds the call's status.
+ *   SENT       an SMS was accepted.
+ *   NOTFOUND   a poll for a call id the provider does not know (404).
+ *   TRANSIENT  the request never reached the customer: connection error,
+ *              timeout, HTTP 5xx, 429, 401/402/403 without a per-number
+ *              reason (account trouble), or an unreadable 2xx body. NOT an
+ *              attempt: the caller retries after res.retry_after_ms.
+ *   CANCELED   the pool was closing; the request was never sent.
+ *
+ * Error bodies understood (what redial-sim sends, and what the real
+ * providers send):
+ *   exotel  {"RestException":{"Status":400,"Code":N,"Message":"..."}}
+ *   twilio  {"code":N,"message":"...","status":400}
+ * A per-number refusal is recognised by twilio's documented codes (21211,
+ * 21214, 21217, 13223, 13224: invalid number; 21610, 13225: blocked /
+ * do-not-call) or, for exotel (whose errors carry no stable per-number
+ * code) and unknown codes, by the message, case-insensitively: "dnd",
+ * "ndnc", "do not disturb", "do-not-call" -> DND; "invalid" or "not a
+ * valid" together with "number" -> INVALID_NUMBER.
+ *
+ * Thread safety: adapters are pure and stateless; any thread.
+ */
+#ifndef RD_PROVIDER_H
+#define RD_PROVIDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/callback.h"
+#include "proto/campaign.h"
+#include "proto/job.h"
+#include "proto/outcome.h"
+#include "proto/rd.h"
+
+/* ---- configuration: one provider account ---- */
+
+typedef struct rd_account_cfg {
+    rd_prov_t kind;
+    const char *base_url;  /* scheme://host[:port] (no trailing '/'), e.g. https://api.exotel.com */
+    const char *sid;       /* account sid (URL path; twilio's basic-auth user) */
+    const char *key;       /* exotel api key (basic-auth user); NULL = sid */
+    const char *token;     /* basic-auth password / twilio auth token: never logged */
+    const char *flow_base; /* exotel: prefix of a flow URL ["http://my.exotel.com/<sid>/exoml/start_voice/"];
+                              twilio: prefix of a TwiML URL ["https://handler.twilio.com/twiml/"] */
+    /* transport */
+    uint32_t connect_timeout_ms; /* [3000] */
+    uint32_t timeout_ms;         /* whole request [10000] */
+    /* transient backoff: min(cap, base * 2^n) with full jitter in [d/2, d] */
+    uint32_t backoff_base_ms;    /* [1000] */
+    uint32_t backoff_cap_ms;     /* [60000] */
+    /* circuit breaker: after `breaker_failures` consecutive transient failures
+       the account is open for breaker_open_ms (requests fail fast as
+       TRANSIENT), then one probe is let through (half-open). */
+    uint32_t breaker_failures;   /* [5] */
+    uint32_t breaker_open_ms;    /* [10000] */
+} rd_account_cfg_t;
+
+/* Fills the defaults above (kind exotel, strings NULL). */
+void rd_account_cfg_init(rd_account_cfg_t *a);
+
+/* ---- requests ---- */
+
+typedef enum { RD_WORK_DIAL = 0, RD_WORK_POLL = 1, RD_WORK_SMS = 2 } rd_work_kind_t;
+
+#define RD_DIAL_NUMBER_MAX 32
+#define RD_DIAL_FLOW_MAX 256
+#define RD_DIAL_URL_MAX 512
+#define RD_SMS_BODY_MAX 1024
+
+typedef struct rd_dial {
+    rd_mode_t mode;                          /* flow: customer -> flow; agent: agent then customer */
+    char to[RD_E164_MAX + 1];                /* the customer */
+    char agent[RD_DIAL_NUMBER_MAX + 1];      /* agent mode: the agent's number */
+    char caller_id[RD_DIAL_NUMBER_MAX + 1];  /* campaign caller_id (exophone / twilio From) */
+    char flow[RD_DIAL_FLOW_MAX + 1];         /* call_flow_id, or a full http(s) URL */
+    char status_callback[RD_DIAL_URL_MAX + 1]; /* <public-url>/callbacks/<prov>/<secret>?a=<key> */
+    char attempt_key[RD_ATTEMPT_KEY_MAX + 1]; /* exotel CustomField */
+    int ring_timeout_s;                      /* exotel TimeOut / twilio Timeout */
+    int time_limit_s;                        /* exotel TimeLimit / twilio TimeLimit */
+    bool machine_detection;                  /* twilio MachineDetection=Enable */
+} rd_dial_t;
+
+typedef struct rd_sms {
+    char to[RD_E164_MAX + 1];
+    char from[RD_DIAL_NUMBER_MAX + 1];
+    char body[RD_SMS_BODY_MAX + 1];
+    char status_callback[RD_DIAL_URL_MAX + 1]; /* "" = none */
+} rd_sms_t;
+
+/* ---- results ---- */
+
+typedef enum {
+    RD_RES_PLACED = 0,
+    RD_RES_REFUSED = 1,
+    RD_RES_STATUS = 2,
+    RD_RES_SENT = 3,
+    RD_RES_NOTFOUND = 4,
+    RD_RES_TRANSIENT = 5,
+    RD_RES_CANCELED = 6
+} rd_res_kind_t;
+
+/* Static name of a result kind ("placed", "transient", ...). */
+const char *rd_res_kind_name(rd_res_kind_t k);
+
+typedef struct rd_work_result {
+    rd_res_kind_t kind;
+    rd_call_status_t call;   /* PLACED, STATUS */
+    rd_outcome_t outcome;    /* REFUSED */
+    int64_t retry_after_ms;  /* TRANSIENT: wall ms to wait before retrying */
+    int http_status;         /* 0 when no HTTP answer */
+    int provider_code;       /* provider's error code, 0 when none */
+    bool breaker_open;       /* TRANSIENT without sending: the account's breaker was open */
+    char reason[96];         /* short text for logs ("http 503", "timeout", ...) */
+} rd_work_result_t;
+
+/* ---- the adapter interface ---- */
+
+/* An HTTP call an adapter asks the transport to make. Caller-owned buffers. */
+typedef struct rd_http_call {
+    bool post;         /* POST form body, else GET */
+    char *url;
+    size_t url_cap;
+    char *body;        /* form body (POST) */
+    size_t body_cap;
+    size_t body_len;
+} rd_http_call_t;
+
+typedef struct rd_provider_ops {
+    rd_prov_t kind;
+    /* Build the call; RD_ERANGE when a buffer is too small, RD_EINVAL for a
+       request the provider cannot express. */
+    int (*dial)(const rd_account_cfg_t *a, const rd_dial_t *d, rd_http_call_t *out);
+    int (*poll)(const rd_account_cfg_t *a, const char *call_id, rd_http_call_t *out);
+    int (*sms)(const rd_account_cfg_t *a, const rd_sms_t *s, rd_http_call_t *out);
+    /* Classify an HTTP answer (http_status >= 100) of a `kind` request. The
+       transport handles connection errors and Retry-After itself. */
+    void (*classify)(rd_work_kind_t kind, int http_status, const char *body, size_t len,
+                     rd_work_result_t *out);
+} rd_provider_ops_t;
+
+/* The adapter for a provider; NULL when out of range. Static, any thread. */
+const rd_provider_ops_t *rd_provider_ops(rd_prov_t kind);
+
+/* Adapters (workers/exotel.c, workers/twilio.c). */
+extern const rd_provider_ops_t rd_exotel_ops;
+extern const rd_provider_ops_t rd_twilio_ops;
+
+/* ---- shared helpers for adapters (workers/provider.c) ---- */
+
+/* Joins base_url + formatted path into out->url. RD_ERANGE when too long. */
+int rd_provider_url(rd_http_call_t *out, const rd_account_cfg_t *a, const char *fmt, ...)
+    RD_PRINTF(3, 4);
+/* Appends one form pair to out->body. */
+int rd_provider_add(rd_http_call_t *out, const char *key, const char *val);
+int rd_provider_add_int(rd_http_call_t *out, const char *key, long v);
+/*
+ * Shared classification of an error body or status: fills REFUSED (invalid
+ * number / DND / failed) or TRANSIENT per the rules at the top of this file.
+ * `code` and `msg` are the provider's error code and message (0 / NULL when
+ * absent).
+ */
+void rd_provider_classify_error(rd_work_kind_t kind, int http_status, int code,
+                                const char *msg, rd_work_result_t *out);
+/* Capped exponential backoff with jitter for the n-th consecutive transient
+   failure (n >= 0); rnd is any 32 random bits. */
+int64_t rd_provider_backoff_ms(const rd_account_cfg_t *a, uint32_t n, uint32_t rnd);
+
+#endif
