@@ -379,8 +379,9 @@ static int parse_schedule(pctx_t *p, json_t *s, rd_campaign_t *c) {
     if (c->daily_start_min >= c->daily_end_min)
         return fail(p, P, "daily_end", "must be later than daily_start (windows do not wrap "
                                        "past midnight)");
-    if (c->timezone && !rd_tz_name_valid(c->timezone))
-        return fail(p, P, "timezone", "'%s' is not an IANA time zone name", c->timezone);
+    if (c->timezone && !rd_tz_get(c->timezone))
+        return fail(p, P, "timezone", "'%s' is not an IANA time zone of this system",
+                    c->timezone);
     if (a) {
         c->days_mask = 0;
         for (size_t i = 0; i < json_array_size(a); i++) {

@@ -151,8 +151,8 @@ static int set_member(rd_job_msg_t *m, int k, const val_t *v, char *err, size_t 
         if (!str || v->len > RD_TZ_NAME_MAX || has_nul(v->s, v->len))
             return fail(err, errlen, RD_EINVAL, "tz: must be an IANA zone name");
         copy_str(tz, v);
-        if (!rd_tz_name_valid(tz))
-            return fail(err, errlen, RD_EINVAL, "tz: must be an IANA zone name");
+        if (!rd_tz_get(tz))
+            return fail(err, errlen, RD_EINVAL, "tz: not an IANA time zone of this system");
         memcpy(m->tz, tz, sizeof tz);
         return 0;
     }

@@ -71,6 +71,19 @@ void rd_policy_first(const rd_policy_ctx_t *ctx, int64_t now_ms, int64_t not_bef
 void rd_policy_next(const rd_policy_ctx_t *ctx, const rd_attempt_t *hist, size_t n,
                     rd_answered_by_t answered_by, int64_t now_ms, rd_decision_t *out);
 
+/*
+ * Dry run of one job (the `plan` command, and tests): attempt 1 at
+ * rd_policy_first(start_ms), then each outcome in turn is taken to be known
+ * the moment its attempt starts, and rd_policy_next decides. ctx's own
+ * num_attempts are ignored: the caps see only this job's attempts. The
+ * jitter seed of attempt k is ctx->jitter_seed + k - 1.
+ * Fills steps[0..return) with the attempts made; *out is the last decision:
+ * final, or (outcomes or max_steps ran out) the next attempt's due time.
+ */
+size_t rd_policy_plan(const rd_policy_ctx_t *ctx, int64_t start_ms, const rd_outcome_t *outcomes,
+                      size_t n_outcomes, rd_attempt_t *steps, size_t max_steps,
+                      rd_decision_t *out);
+
 /* Earliest instant >= t at which a dial is allowed (window, days, caps). */
 int64_t rd_policy_place(const rd_policy_ctx_t *ctx, int64_t t);
 
