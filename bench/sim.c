@@ -89,13 +89,15 @@ static void sb_printf(sb_t *b, const char *fmt, ...) {
     b->len += (size_t)n;
 }
 
+#define SB_LIT(b, lit) sb_put((b), lit, sizeof(lit) - 1)
+
 /* JSON string literal (with quotes), or null when s is NULL. */
 static void sb_jstr(sb_t *b, const char *s) {
     if (!s) {
-        sb_put(b, "null", 4);
+        SB_LIT(b, "null");
         return;
     }
-    sb_put(b, "\"", 1);
+    SB_LIT(b, "\"");
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         if (*c == '"' || *c == '\\') {
             char e[2] = {'\\', (char)*c};
@@ -106,7 +108,7 @@ static void sb_jstr(sb_t *b, const char *s) {
             sb_put(b, (const char *)c, 1);
         }
     }
-    sb_put(b, "\"", 1);
+    SB_LIT(b, "\"");
 }
 
 /* Appends key=value to a form body in b (escaped). */
@@ -462,7 +464,7 @@ static void reply_error(rd_sim_t *s, rd_http_req_t *req, int prov, int status, c
     } else {
         sb_printf(&s->out, "{\"RestException\":{\"Status\":%d,\"Message\":", status);
         sb_jstr(&s->out, msg);
-        sb_put(&s->out, "}}", 2);
+        SB_LIT(&s->out, "}}");
     }
     reply_json(s, req, status, extra);
 }
@@ -480,23 +482,23 @@ static void call_json(rd_sim_t *s, uint32_t idx, sb_t *b, bool fresh) {
         fmt_rfc2822(end, sizeof end, c->end_ms);
         sb_printf(b, "{\"sid\":\"%s\",\"account_sid\":", sid);
         sb_jstr(b, s->cfg.twilio_sid);
-        sb_put(b, ",\"to\":", 6);
+        SB_LIT(b, ",\"to\":");
         sb_jstr(b, c->to);
-        sb_put(b, ",\"from\":", 8);
+        SB_LIT(b, ",\"from\":");
         sb_jstr(b, c->from);
         sb_printf(b,
                   ",\"status\":\"%s\",\"direction\":\"outbound-api\",\"api_version\":\"2010-04-01\","
                   "\"date_created\":\"%s\",\"date_updated\":\"%s\",\"start_time\":",
                   fresh ? "queued" : status_word(c),
                   created, updated);
-        if (c->state == ST_RINGING) sb_put(b, "null", 4);
+        if (c->state == ST_RINGING) SB_LIT(b, "null");
         else sb_printf(b, "\"%s\"", start);
-        sb_put(b, ",\"end_time\":", 12);
+        SB_LIT(b, ",\"end_time\":");
         if (c->state == ST_ENDED) sb_printf(b, "\"%s\",\"duration\":\"%lld\"", end, (long long)duration_s(c));
-        else sb_put(b, "null,\"duration\":null", 20);
-        sb_put(b, ",\"answered_by\":", 15);
+        else SB_LIT(b, "null,\"duration\":null");
+        SB_LIT(b, ",\"answered_by\":");
         if (c->amd && c->answered_by != AB_NONE) sb_printf(b, "\"%s\"", answered_word(c));
-        else sb_put(b, "null", 4);
+        else SB_LIT(b, "null");
         sb_printf(b, ",\"uri\":\"/2010-04-01/Accounts/%s/Calls/%s.json\"}", s->cfg.twilio_sid, sid);
         return;
     }
@@ -508,20 +510,20 @@ static void call_json(rd_sim_t *s, uint32_t idx, sb_t *b, bool fresh) {
                  "\"DateUpdated\":\"%s\",\"AccountSid\":",
               sid, created, updated);
     sb_jstr(b, s->cfg.exotel_sid);
-    sb_put(b, ",\"To\":", 6);
+    SB_LIT(b, ",\"To\":");
     sb_jstr(b, c->to);
-    sb_put(b, ",\"From\":", 8);
+    SB_LIT(b, ",\"From\":");
     sb_jstr(b, c->from);
-    sb_put(b, ",\"PhoneNumberSid\":", 18);
+    SB_LIT(b, ",\"PhoneNumberSid\":");
     sb_jstr(b, c->caller_id);
     sb_printf(b, ",\"Status\":\"%s\",\"StartTime\":\"%s\",\"EndTime\":", fresh ? "queued" : status_word(c),
               start);
     if (c->state == ST_ENDED) sb_printf(b, "\"%s\",\"Duration\":\"%lld\"", end, (long long)duration_s(c));
-    else sb_put(b, "null,\"Duration\":null", 20);
-    sb_put(b, ",\"Price\":null,\"Direction\":\"outbound-api\",\"AnsweredBy\":", 53);
+    else SB_LIT(b, "null,\"Duration\":null");
+    SB_LIT(b, ",\"Price\":null,\"Direction\":\"outbound-api\",\"AnsweredBy\":");
     if (c->state == ST_ENDED) sb_printf(b, "\"%s\"", answered_word(c));
-    else sb_put(b, "null", 4);
-    sb_put(b, ",\"CustomField\":", 15);
+    else SB_LIT(b, "null");
+    SB_LIT(b, ",\"CustomField\":");
     sb_jstr(b, c->key);
     sb_printf(b, ",\"Legs\":[{\"Id\":1,\"Status\":\"%s\",\"AnsweredBy\":\"%s\"}]", status_word(c),
               c->state == ST_ENDED ? answered_word(c) : "NA");
@@ -580,10 +582,10 @@ static void build_callback(rd_sim_t *s, uint32_t idx, uint8_t ev, sb_t *b, bool 
         sb_jstr(b, c->key);
         sb_printf(b, ",\"StartTime\":\"%s\",\"EndTime\":", start);
         if (ev == CB_TERMINAL) sb_printf(b, "\"%s\"", end);
-        else sb_put(b, "null", 4);
+        else SB_LIT(b, "null");
         sb_printf(b, ",\"ConversationDuration\":%s,\"Direction\":\"outbound-api\",\"From\":", dur);
         sb_jstr(b, c->from);
-        sb_put(b, ",\"To\":", 6);
+        SB_LIT(b, ",\"To\":");
         sb_jstr(b, c->to);
         sb_printf(b, ",\"Legs\":[{\"Id\":1,\"Status\":\"%s\",\"OnCallDuration\":%s,\"AnsweredBy\":\"%s\"}]}",
                   status, dur, ab);
@@ -1158,11 +1160,11 @@ static void exotel_sms(rd_sim_t *s, rd_http_req_t *req) {
     sb_printf(&s->out, "{\"SMSMessage\":{\"Sid\":\"sms%016llx%013llu\",\"AccountSid\":",
               (unsigned long long)s->instance, (unsigned long long)s->st.sms);
     sb_jstr(&s->out, s->cfg.exotel_sid);
-    sb_put(&s->out, ",\"To\":", 6);
+    SB_LIT(&s->out, ",\"To\":");
     sb_jstr(&s->out, to);
     sb_printf(&s->out, ",\"Status\":\"queued\",\"DateCreated\":\"%s\",\"Body\":", date);
     sb_jstr(&s->out, body);
-    sb_put(&s->out, "}}", 2);
+    SB_LIT(&s->out, "}}");
     reply_json(s, req, 200, NULL);
 }
 
@@ -1182,13 +1184,13 @@ static void sim_call(rd_sim_t *s, rd_http_req_t *req, const char *sid, size_t le
     sb_printf(b, "{\"sid\":\"%s\",\"provider\":\"%s\",\"number\":", sidb,
               c->prov == PROV_TWILIO ? "twilio" : "exotel");
     sb_jstr(b, c->number);
-    sb_put(b, ",\"from\":", 8);
+    SB_LIT(b, ",\"from\":");
     sb_jstr(b, c->from);
-    sb_put(b, ",\"to\":", 6);
+    SB_LIT(b, ",\"to\":");
     sb_jstr(b, c->to);
-    sb_put(b, ",\"attempt_key\":", 15);
+    SB_LIT(b, ",\"attempt_key\":");
     sb_jstr(b, c->key);
-    sb_put(b, ",\"status_callback\":", 19);
+    SB_LIT(b, ",\"status_callback\":");
     sb_jstr(b, c->cb_url);
     sb_printf(b,
               ",\"outcome\":\"%s\",\"status\":\"%s\",\"state\":\"%s\",\"answered_by\":\"%s\","
