@@ -1,4 +1,5 @@
 # Extra ctest labels. "threads" makes scripts/test.sh also run a test under TSan.
 # One line per test: set_tests_properties(<test> PROPERTIES LABELS "<label>;...")
 set_tests_properties(test_httpd PROPERTIES LABELS "unit;threads")
+set_tests_properties(test_store_swarm PROPERTIES LABELS "integ;threads")
 set_tests_properties(test_pool PROPERTIES LABELS "unit;threads")
