@@ -48,6 +48,9 @@ void rd_tz_local(const rd_tz_t *tz, int64_t utc_ms, rd_localtime_t *out);
  */
 int64_t rd_tz_from_local(const rd_tz_t *tz, int year, int month, int day, int hour, int minute);
 
+/* Days in a month of the proleptic Gregorian calendar (month 1..12). */
+int rd_days_in_month(int year, int month);
+
 /*
  * The callee's zone derived from an E.164 number: the country calling code,
  * and for +1 the NANP area code. Returns a static IANA name, or NULL when
