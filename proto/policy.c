@@ -364,7 +364,7 @@ void rd_policy_next(const rd_policy_ctx_t *ctx, const rd_attempt_t *hist, size_t
         break;
     case RD_STRAT_SMART:
         if ((t = smart_next(ctx, prev, gap_base)) != 0) {
-            retry_at(out, RD_MAX(add_jitter(ctx, t), t), "smart: best answer-rate hour");
+            retry_at(out, add_jitter(ctx, t), "smart: best answer-rate hour");
             return;
         }
         t = gap_base;

@@ -3,3 +3,4 @@
 set_tests_properties(test_httpd PROPERTIES LABELS "unit;threads")
 set_tests_properties(test_store_swarm PROPERTIES LABELS "integ;threads")
 set_tests_properties(test_pool PROPERTIES LABELS "unit;threads")
+set_tests_properties(test_tz PROPERTIES LABELS "unit;threads")

@@ -18,6 +18,8 @@
  * processes it unlocked. The producer signals (uv_async_send) only when it
  * made the list non-empty; since the consumer always empties the list, no
  * item can be stranded. uv_async_send coalesces, so nothing counts wake-ups.
+ * A worker collects the results of one loop callback locally and hands them
+ * over as one batch at its end (one lock, at most one wake-up per batch).
  *
  * curl <-> libuv (the multi_socket API): curl tells us which sockets to
  * watch (socket callback -> uv_poll start/stop/close) and when to call it
@@ -113,6 +115,7 @@ typedef struct sock {
     curl_socket_t fd;
     worker_t *wk;
     struct sock *next, *prev; /* worker's live list */
+    int events;               /* UV_READABLE | UV_WRITABLE being watched */
     bool closing;
 } sock_t;
 
@@ -142,6 +145,7 @@ struct worker {
     slot_t *free_slots;
     unsigned n_slots, inflight;
     sock_t *socks;
+    rd_work_t *out, *out_last; /* results of this loop iteration, newest first */
     uint64_t rng;
     counters_t c;
     _Atomic int exited;
@@ -202,7 +206,6 @@ static rd_work_t *reverse(rd_work_t *l) {
 /* Results back to the engine                                           */
 
 static void post_result(worker_t *wk, rd_work_t *w) {
-    rd_pool_t *p = wk->pool;
     w->done_ns = uv_hrtime();
     INC(wk, completed);
     switch (w->res.kind) {
@@ -214,11 +217,22 @@ static void post_result(worker_t *wk, rd_work_t *w) {
     case RD_RES_TRANSIENT: INC(wk, transient); break;
     case RD_RES_CANCELED: INC(wk, canceled); break;
     }
+    /* Batched: flush_results() hands the whole batch over at the end of
+       this loop callback (one lock, at most one wake-up). */
+    w->rd__next = wk->out;
+    if (!wk->out) wk->out_last = w;
+    wk->out = w;
+}
+
+static void flush_results(worker_t *wk) {
+    if (!wk->out) return;
+    rd_pool_t *p = wk->pool;
     uv_mutex_lock(&p->rmu);
     bool was_empty = p->results == NULL;
-    w->rd__next = p->results;
-    p->results = w;
+    wk->out_last->rd__next = p->results;
+    p->results = wk->out;
     uv_mutex_unlock(&p->rmu);
+    wk->out = wk->out_last = NULL;
     if (was_empty) uv_async_send(&p->results_async);
 }
 
@@ -337,7 +351,12 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
     int ev = 0;
     if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) ev |= UV_READABLE;
     if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) ev |= UV_WRITABLE;
-    uv_poll_start(&s->poll, ev, on_poll);
+    /* curl re-announces sockets on every transfer; restarting an unchanged
+       watch would cost an epoll_ctl each time. */
+    if (ev != s->events) {
+        uv_poll_start(&s->poll, ev, on_poll);
+        s->events = ev;
+    }
     return 0;
 }
 
@@ -647,6 +666,7 @@ static void check_done(worker_t *wk) {
         complete(wk, s, cc); /* m is invalid after remove_handle */
     }
     if (!wk->stopping) pump(wk);
+    flush_results(wk);
     if (wk->stopping && wk->inflight == 0 && wk->multi) worker_shutdown(wk);
 }
 
@@ -777,7 +797,8 @@ static void deliver(rd_pool_t *p) {
     for (l = reverse(l); l;) {
         rd_work_t *n = l->rd__next;
         l->rd__next = NULL;
-        p->on_result(l, p->data);
+        if (l->done) l->done(l, l->user);
+        else p->on_result(l, p->data);
         l = n;
     }
 }
@@ -883,6 +904,7 @@ rd_work_t *rd_pool_work_get(rd_pool_t *p) {
     w->call_id[0] = '\0';
     w->sms.to[0] = w->sms.from[0] = w->sms.body[0] = w->sms.status_callback[0] = '\0';
     w->user = NULL;
+    w->done = NULL;
     w->tag = 0;
     memset(&w->res, 0, sizeof w->res);
     w->submit_ns = w->done_ns = 0;

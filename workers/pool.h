@@ -64,6 +64,10 @@ typedef struct rd_work {
     char call_id[RD_CALL_ID_MAX + 1];         /* RD_WORK_POLL */
     rd_sms_t sms;                             /* RD_WORK_SMS */
     void *user;                               /* the caller's, untouched */
+    /* When set, the result goes to done(w, user) instead of the pool's
+       on_result (engine loop thread; same ownership rules). Lets several
+       engine modules share one pool. */
+    void (*done)(struct rd_work *w, void *user);
     uint64_t tag;                             /* the caller's, untouched */
     /* result */
     rd_work_result_t res;

@@ -316,6 +316,11 @@ static void t_weekend_excluded(void **state) {
     rd_policy_first(&F.ctx, L(2026, 12, 5, 12, 0), 0, &d);
     expect_time(d.due_ms, L(2026, 12, 7, 9, 0));
     assert_false(rd_policy_allowed(&F.ctx, L(2026, 12, 6, 12, 0)));
+    /* time_of_day skips to the first allowed slot: Monday 10:00, not the window start. */
+    F.c.strategy = RD_STRAT_TIME_OF_DAY;
+    h[0].start_ms = L(2026, 12, 4, 17, 0);
+    rd_policy_next(&F.ctx, h, 1, RD_ANSWERED_UNKNOWN, h[0].start_ms, &d);
+    expect_time(d.due_ms, L(2026, 12, 7, 10, 0));
 }
 
 /* ---- DST, America/New_York 2026 --------------------------------------------------- */

@@ -1,0 +1,348 @@
+/*
+ * Integration tests of engine/callbacks: real redis-server (store), real
+ * HTTP (engine/httpd + libcurl clients), real provider simulator
+ * (redial-sim in-process on the test loop) for the poller.
+ *
+ *   - exotel callbacks: forged token -> 403 and nothing changes; bad body ->
+ *     400; a terminal callback settles once; its duplicate and a late,
+ *     reordered one settle nothing;
+ *   - twilio callbacks: non-terminal events acknowledged and ignored; a bad
+ *     or missing X-Twilio-Signature -> 403 and nothing changes; a signed
+ *     terminal callback settles (answered by a human -> connected);
+ *   - direct settle of a refused dial (invalid number -> invalid);
+ *   - a lost callback is recovered by polling the simulator.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/callbacks.h"
+#include "engine/httpd.h"
+#include "engine/store.h"
+#include "proto/callback.h"
+#include "proto/rd.h"
+#include "tests/lib/redis_harness.h"
+#include "tests/lib/store_sync.h"
+
+#define T0 1795860000000LL /* 2026-11-28 10:00 UTC */
+#define MINUTE 60000LL
+#define SECRET "cb-s3cret"
+#define TWTOKEN "tw-auth-token"
+
+typedef struct fx {
+    rd_test_redis_t redis;
+    uv_loop_t loop;
+    rd_store_t *s;
+    rd_clock_t clock;
+    rd_httpd_t *srv;
+    rd_callbacks_t *cbs;
+    char base[64];
+    bool srv_closed;
+} fx_t;
+
+static void handler(rd_http_req_t *req, void *data) {
+    fx_t *f = data;
+    if (!rd_callbacks_route(f->cbs, req)) rd_http_respond_error(req, 404, "no route");
+}
+
+static int setup(void **state) {
+    fx_t *f = rd_calloc(1, sizeof *f);
+    if (rd_test_redis_start(&f->redis) < 0) return -1;
+    uv_loop_init(&f->loop);
+    f->s = ts_store(&f->loop, f->redis.url, f->redis.prefix, NULL, 0, 0);
+    rd_clock_init_manual(&f->clock, T0);
+    rd_httpd_config_t hc = {.host = "127.0.0.1", .handler = handler, .data = f};
+    char err[128];
+    if (rd_httpd_create(&f->loop, &hc, &f->srv, err, sizeof err) != 0) return -1;
+    snprintf(f->base, sizeof f->base, "http://127.0.0.1:%d", rd_httpd_port(f->srv));
+    rd_callbacks_cfg_t cc;
+    rd_callbacks_cfg_init(&cc);
+    cc.store = f->s;
+    cc.clock = &f->clock;
+    cc.secret = SECRET;
+    cc.public_url = f->base;
+    cc.twilio_token = TWTOKEN;
+    if (rd_callbacks_create(&cc, &f->cbs) != 0) return -1;
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"name\":\"cbt\",\"caller_id\":\"0800\",\"call_flow_id\":\"1\",\"numbers\":[],"
+             "\"retry\":{\"max_attempts\":3,\"interval_minutes\":60},"
+             "\"schedule\":{\"daily_start\":\"09:00\",\"daily_end\":\"21:00\","
+             "\"timezone\":\"UTC\",\"jitter_seconds\":0}}");
+    if (ts_campaign(f->s, &f->loop, json, T0) != 0) return -1;
+    *state = f;
+    return 0;
+}
+
+static void on_srv_closed(void *arg) { ((fx_t *)arg)->srv_closed = true; }
+
+static int teardown(void **state) {
+    fx_t *f = *state;
+    rd_httpd_close(f->srv, on_srv_closed, f);
+    while (!f->srv_closed) uv_run(&f->loop, UV_RUN_ONCE);
+    ts_close(f->s, &f->loop);
+    rd_callbacks_destroy(f->cbs);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    rd_test_redis_stop(&f->redis);
+    rd_free(f);
+    return 0;
+}
+
+/* ---- a blocking HTTP client run in the uv threadpool while the loop serves ---- */
+
+typedef struct post {
+    uv_work_t work;
+    const char *url, *ctype, *body, *sig;
+    long status;
+    char resp[512];
+    size_t resp_len;
+    bool done;
+} post_t;
+
+static size_t on_body(char *p, size_t s, size_t n, void *ud) {
+    post_t *r = ud;
+    size_t k = s * n, room = sizeof r->resp - 1 - r->resp_len;
+    if (k < room) room = k;
+    memcpy(r->resp + r->resp_len, p, room);
+    r->resp_len += room;
+    r->resp[r->resp_len] = '\0';
+    return s * n;
+}
+
+static void do_post(uv_work_t *w) {
+    post_t *r = w->data;
+    CURL *e = curl_easy_init();
+    struct curl_slist *h = NULL;
+    char line[256];
+    snprintf(line, sizeof line, "Content-Type: %s", r->ctype);
+    h = curl_slist_append(h, line);
+    if (r->sig) {
+        snprintf(line, sizeof line, "X-Twilio-Signature: %s", r->sig);
+        h = curl_slist_append(h, line);
+    }
+    curl_easy_setopt(e, CURLOPT_URL, r->url);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    if (curl_easy_perform(e) == CURLE_OK) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(e);
+}
+
+static void after_post(uv_work_t *w, int status) { ((post_t *)w->data)->done = true; }
+
+/* POSTs to base + path; returns the HTTP status (0 on transport failure). */
+static long post(fx_t *f, const char *path, const char *ctype, const char *body, const char *sig,
+                 char *resp, size_t resp_cap) {
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", f->base, path);
+    post_t r = {.url = url, .ctype = ctype, .body = body, .sig = sig};
+    r.work.data = &r;
+    uv_queue_work(&f->loop, &r.work, do_post, after_post);
+    while (!r.done) uv_run(&f->loop, UV_RUN_ONCE);
+    if (resp) snprintf(resp, resp_cap, "%s", r.resp);
+    return r.status;
+}
+
+/* ---- job helpers ---- */
+
+static uint64_t claim_place(fx_t *f, const char *call_id, int64_t now) {
+    ts_jobs_t j = {0};
+    assert_int_equal(ts_claim(f->s, &f->loop, now, 10, MINUTE, &j), 0);
+    assert_int_equal(j.n, 1);
+    uint64_t tok = j.v[0]->token;
+    ts_jobs_free(&j);
+    assert_int_equal(ts_placed(f->s, &f->loop, "cbt", tok, call_id, now + 20 * MINUTE), 0);
+    return tok;
+}
+
+static rd_store_job_t *show(fx_t *f, const char *id) {
+    rd_store_job_t *j = NULL;
+    assert_int_equal(ts_lookup(f->s, &f->loop, 'i', id, &j), 0);
+    assert_non_null(j);
+    return j;
+}
+
+static void t_exotel(void **state) {
+    fx_t *f = *state;
+    rd_enq_result_t er;
+    assert_int_equal(ts_enqueue(f->s, &f->loop, "cbt", "+919876543210", "j1", T0, T0, &er), 0);
+    uint64_t tok = claim_place(f, "EXO1", T0);
+    char body[512], resp[512];
+    snprintf(body, sizeof body,
+             "{\"CallSid\":\"EXO1\",\"EventType\":\"terminal\",\"Status\":\"busy\","
+             "\"CustomField\":\"cbt:%llu\",\"DateUpdated\":\"2026-11-28 15:30:20\"}",
+             (unsigned long long)tok);
+
+    /* Forged token: 403, nothing changes. */
+    assert_int_equal(post(f, "/callbacks/exotel/wrong-secret", "application/json", body, NULL,
+                          NULL, 0),
+                     403);
+    assert_int_equal(post(f, "/callbacks/exotel/", "application/json", body, NULL, NULL, 0), 403);
+    rd_store_job_t *j = show(f, "j1");
+    assert_int_equal(j->state, RD_JOB_PLACED);
+    assert_int_equal(j->n_hist, 0);
+    rd_store_job_free(j);
+    /* Unknown provider, bad body. */
+    assert_int_equal(post(f, "/callbacks/plivo/" SECRET, "application/json", body, NULL, NULL, 0),
+                     404);
+    assert_int_equal(post(f, "/callbacks/exotel/" SECRET, "application/json", "{\"CallSid\":",
+                          NULL, NULL, 0),
+                     400);
+
+    /* The real one settles. */
+    rd_clock_set(&f->clock, T0 + 30000);
+    assert_int_equal(post(f, "/callbacks/exotel/" SECRET, "application/json", body, NULL, resp,
+                          sizeof resp),
+                     200);
+    assert_non_null(strstr(resp, "settled"));
+    j = show(f, "j1");
+    assert_int_equal(j->state, RD_JOB_PENDING);
+    assert_int_equal(j->n_hist, 1);
+    assert_int_equal(j->hist[0].outcome, RD_OUT_BUSY);
+    assert_int_equal(j->due_ms, T0 + 60 * MINUTE); /* fixed: 60 min after the attempt start */
+    rd_store_job_free(j);
+
+    /* Duplicate, then a late one with another status (form-encoded this time). */
+    assert_int_equal(post(f, "/callbacks/exotel/" SECRET, "application/json", body, NULL, resp,
+                          sizeof resp),
+                     200);
+    assert_non_null(strstr(resp, "duplicate"));
+    snprintf(body, sizeof body, "CallSid=EXO1&Status=completed&CustomField=cbt%%3A%llu",
+             (unsigned long long)tok);
+    assert_int_equal(post(f, "/callbacks/exotel/" SECRET, "application/x-www-form-urlencoded",
+                          body, NULL, resp, sizeof resp),
+                     200);
+    assert_non_null(strstr(resp, "duplicate"));
+    j = show(f, "j1");
+    assert_int_equal(j->n_hist, 1);
+    assert_int_equal(j->hist[0].outcome, RD_OUT_BUSY);
+    assert_int_equal(j->state, RD_JOB_PENDING);
+    rd_store_job_free(j);
+
+    rd_callbacks_stats_t st;
+    rd_callbacks_stats(f->cbs, &st);
+    assert_int_equal(st.settled, 1);
+    assert_int_equal(st.duplicates, 2);
+    assert_int_equal(st.forged, 2);
+}
+
+static void sign(const char *path_query, const char *body, char *sig, const char *base,
+                 const char *token) {
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", base, path_query);
+    assert_int_equal(rd_twilio_signature(token, url, strlen(url), body, strlen(body), sig), 0);
+}
+
+static void t_twilio(void **state) {
+    fx_t *f = *state;
+    rd_enq_result_t er;
+    assert_int_equal(ts_enqueue(f->s, &f->loop, "cbt", "+14155550100", "j2", T0, T0, &er), 0);
+    uint64_t tok = claim_place(f, "CA0001", T0);
+    char path[160], body[512], sig[RD_TWILIO_SIG_LEN + 1], resp[256];
+    snprintf(path, sizeof path, "/callbacks/twilio/" SECRET "?a=cbt%%3A%llu",
+             (unsigned long long)tok);
+
+    /* A non-terminal event: acknowledged, ignored. */
+    snprintf(body, sizeof body, "CallSid=CA0001&CallStatus=ringing&AccountSid=AC1");
+    sign(path, body, sig, f->base, TWTOKEN);
+    assert_int_equal(post(f, path, "application/x-www-form-urlencoded", body, sig, resp,
+                          sizeof resp),
+                     200);
+    assert_non_null(strstr(resp, "ignored"));
+
+    /* Terminal, but forged: wrong token, no signature, signature over another body. */
+    snprintf(body, sizeof body,
+             "CallSid=CA0001&CallStatus=completed&AnsweredBy=human&CallDuration=42&AccountSid=AC1");
+    sign(path, body, sig, f->base, "not-the-token");
+    assert_int_equal(post(f, path, "application/x-www-form-urlencoded", body, sig, NULL, 0), 403);
+    assert_int_equal(post(f, path, "application/x-www-form-urlencoded", body, NULL, NULL, 0), 403);
+    sign(path, "CallSid=CA0001&CallStatus=busy", sig, f->base, TWTOKEN);
+    assert_int_equal(post(f, path, "application/x-www-form-urlencoded", body, sig, NULL, 0), 403);
+    rd_store_job_t *j = show(f, "j2");
+    assert_int_equal(j->state, RD_JOB_PLACED);
+    assert_int_equal(j->n_hist, 0);
+    rd_store_job_free(j);
+
+    /* Signed: settles; a human answered -> connected. */
+    sign(path, body, sig, f->base, TWTOKEN);
+    rd_clock_set(&f->clock, T0 + 60000);
+    assert_int_equal(post(f, path, "application/x-www-form-urlencoded", body, sig, resp,
+                          sizeof resp),
+                     200);
+    assert_non_null(strstr(resp, "settled"));
+    j = show(f, "j2");
+    assert_int_equal(j->state, RD_JOB_FINAL);
+    assert_int_equal(j->disposition, RD_DISP_CONNECTED);
+    rd_store_job_free(j);
+    /* An out-of-order "in-progress" after the end changes nothing. */
+    snprintf(body, sizeof body, "CallSid=CA0001&CallStatus=in-progress");
+    sign(path, body, sig, f->base, TWTOKEN);
+    assert_int_equal(post(f, path, "application/x-www-form-urlencoded", body, sig, NULL, 0), 200);
+    j = show(f, "j2");
+    assert_int_equal(j->state, RD_JOB_FINAL);
+    rd_store_job_free(j);
+}
+
+typedef struct direct {
+    bool done;
+    int status;
+} direct_t;
+
+static void on_direct(void *arg, int status) {
+    direct_t *d = arg;
+    d->done = true;
+    d->status = status;
+}
+
+static void t_direct_settle(void **state) {
+    fx_t *f = *state;
+    rd_enq_result_t er;
+    assert_int_equal(ts_enqueue(f->s, &f->loop, "cbt", "+919800000009", "j3", T0, T0, &er), 0);
+    ts_jobs_t js = {0};
+    assert_int_equal(ts_claim(f->s, &f->loop, T0, 10, MINUTE, &js), 0);
+    assert_int_equal(js.n, 1);
+    char key[RD_ATTEMPT_KEY_MAX + 1];
+    assert_int_equal(rd_attempt_key_format(key, sizeof key, "cbt", js.v[0]->token), 0);
+    ts_jobs_free(&js);
+    direct_t d = {0};
+    assert_int_equal(rd_callbacks_settle(f->cbs, key, RD_OUT_INVALID_NUMBER, RD_ANSWERED_UNKNOWN,
+                                         on_direct, &d),
+                     0);
+    while (!d.done) uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(d.status, 0);
+    rd_store_job_t *j = show(f, "j3");
+    assert_int_equal(j->state, RD_JOB_FINAL);
+    assert_int_equal(j->disposition, RD_DISP_INVALID);
+    rd_store_job_free(j);
+    /* Twice: stale. */
+    d.done = false;
+    assert_int_equal(rd_callbacks_settle(f->cbs, key, RD_OUT_BUSY, RD_ANSWERED_UNKNOWN, on_direct,
+                                         &d),
+                     0);
+    while (!d.done) uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(d.status, RD_ESTALE);
+    assert_int_equal(rd_callbacks_settle(f->cbs, "nocolon", RD_OUT_BUSY, RD_ANSWERED_UNKNOWN,
+                                         on_direct, &d),
+                     RD_EINVAL);
+}
+
+int main(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(t_exotel, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_twilio, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_direct_settle, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
