@@ -260,7 +260,7 @@ static int atts_obj(const msgpack_object *o, rd_store_job_t *j, int64_t skip_s) 
             continue;
         }
         if (j->n_num_attempts < RD_STORE_MAX_NUM_ATTEMPTS)
-            j->num_attempts_ms[j->n_num_attempts++] = t * 1000;
+            j->num_attempts_ms[j->n_num_attempts++] = t;
     }
     return 0;
 }
@@ -290,7 +290,7 @@ static int job_obj(const msgpack_object *o, rd_store_job_t *j) {
     j->disposition = RD_DISP_FAILED;
     if (disp >= 0 && disp < RD_DISP__COUNT)
         j->disposition = (rd_disposition_t)disp;
-    j->lease_start_ms = st == RD_JOB_CLAIMED || st == RD_JOB_PLACED ? t * 1000 : 0;
+    j->lease_start_ms = st == RD_JOB_CLAIMED || st == RD_JOB_PLACED ? t : 0;
     if (!mp_str(&f[3], &p, &pl))
         return RD_EPROTO;
     if (pl)
@@ -308,7 +308,7 @@ static int job_obj(const msgpack_object *o, rd_store_job_t *j) {
             oc < 0 || oc >= RD_OUT__COUNT)
             return RD_EPROTO;
         if (j->n_hist < RD_STORE_MAX_HIST) {
-            j->hist[j->n_hist].start_ms = ts * 1000;
+            j->hist[j->n_hist].start_ms = ts;
             j->hist[j->n_hist].outcome = (rd_outcome_t)oc;
             j->n_hist++;
         }
@@ -380,7 +380,7 @@ static int job_from_nrec(rd_store_job_t *j, const redisReply *nrec, uint64_t tok
             continue;
         rc = job_obj(jo, j);
         if (rc == 0)
-            rc = atts_obj(&a[1], j, skip_reservation ? j->lease_start_ms / 1000 : -1);
+            rc = atts_obj(&a[1], j, skip_reservation ? j->lease_start_ms : -1);
         break;
     }
 done:

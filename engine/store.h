@@ -38,10 +38,6 @@
  * engines). Lease deadlines are policy time: the engine converts wall
  * durations (HTTP timeouts) with rd_clock_policy_ms().
  *
- * Resolution. Attempt starts (job history, a number's attempts, lease
- * starts) are kept in whole seconds of policy time (compact records);
- * due times and lease deadlines keep milliseconds.
- *
  * Batching. enqueue, placed, release and settle issued during one loop
  * iteration are sent as one script call per kind (and at once when a batch
  * is full); each still completes through its own callback, in issue order.

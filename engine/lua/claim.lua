@@ -10,7 +10,7 @@
 -- Per due job: number opted out / DND -> finished (opted-out / dnd); number
 -- live elsewhere -> due pushed to now + lock retry; else claimed: a token
 -- from P:seq, lease deadline now + lease ms, campaign and pool `live` +1,
--- number lock = token and the attempt start reserved (seconds), one token
+-- number lock = token and the attempt start reserved, one token
 -- from each bucket.
 -- Work is bounded: <= ARGV[9] campaigns and 4 x max + 16 jobs examined.
 -- Returns {n, finished, deferred, next_due_ms, bucket_wait_ms, then per job:

@@ -6,8 +6,7 @@
 -- its live lock, its attempt starts over the last 8 days (all campaigns), and
 -- its jobs (at most one live per campaign, plus finished ones kept for the
 -- retention). Campaigns appear in records by a small integer id.
--- Times inside records are unix SECONDS (policy time); due scores and lease
--- deadlines are milliseconds.
+-- Every time is policy-time unix milliseconds.
 local P = ARGV[1]
 local EPOCH = 1577836800000
 local OUTCOME = {[0] = 'completed', 'in-progress', 'busy', 'no-answer', 'failed', 'canceled',
@@ -19,13 +18,13 @@ local K_READY, K_N, K_ID, K_LEASE, K_LEASES, K_CALL = P .. ':ready', P .. ':n', 
 local K_DND, K_OPTOUT, K_EVENTS, K_CAMPAIGNS, K_SEQ = P .. ':dnd', P .. ':optout',
   P .. ':events', P .. ':campaigns', P .. ':seq'
 local K_CID, K_CNAME, K_GC, K_NODIAL = P .. ':cid', P .. ':cname', P .. ':gc', P .. ':nodial'
-local NUM_KEEP_S = 8 * 86400
+local NUM_KEEP_S = 8 * 86400000 -- ms
 local NUM_KEEP_MAX = 128
 
 local function ck(c) return P .. ':c:' .. c end
 local function score(due, seq) return (due - EPOCH) * 4096 + (seq % 4096) end
 local function score_ms(s) return math.floor(s / 4096) + EPOCH end
-local function secs(ms) return math.floor(ms / 1000) end
+local function secs(ms) return ms end -- record time unit: ms
 
 -- Campaign name <-> id, and the fields scripts need, cached per call.
 local cid_c, cname_c, camp_c = {}, {}, {}
@@ -57,7 +56,7 @@ end
 
 -- Job: {cid, st, seq, id, tok, hist, t, disp, call, polls, tz, vars, nb}
 -- st 0 pending, 1 claimed, 2 placed, 3 final; hist = {start_s, outcome, ...};
--- t = lease start (claimed/placed) or finish time (final), seconds.
+-- t = lease start (claimed/placed) or finish time (final), ms.
 local J_CID, J_ST, J_SEQ, J_ID, J_TOK, J_HIST, J_T, J_DISP, J_CALL, J_POLLS = 1, 2, 3, 4, 5, 6,
   7, 8, 9, 10
 local JDEF = {0, 0, 0, '', 0, false, 0, -1, '', 0, '', '', 0}

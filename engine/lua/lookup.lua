@@ -2,7 +2,7 @@
 -- KEYS[1] = P:seq. ARGV: 1 P, 2 mode ('a' attempt key "<campaign>:<token>",
 -- 'c' provider call id, 'i' public id), 3 the key.
 -- Returns {status, campaign, number, job (msgpack), the number's attempt
--- starts (msgpack array of seconds), lease deadline ms, due ms}: status 1 =
+-- starts (msgpack array of ms), lease deadline ms, due ms}: status 1 =
 -- live attempt found ('a', 'c'); 2 = job found ('i'); 0 = the attempt is
 -- already settled or superseded ('a', 'c'); -1 = unknown.
 local mode, key = ARGV[2], ARGV[3]

@@ -64,7 +64,7 @@ for _, num in ipairs(old) do
   if live or redis.call('HEXISTS', K_N, num) == 0 then
     redis.call('ZREM', K_GC, num) -- a live job re-adds it when it finishes
   elseif last > 0 then
-    redis.call('ZADD', K_GC, last * 1000, num)
+    redis.call('ZADD', K_GC, last, num)
   else
     redis.call('ZADD', K_GC, now, num) -- attempts only: look again later
   end

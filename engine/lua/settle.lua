@@ -46,7 +46,7 @@ for k = 0, count - 1 do
     end
     event(maxlen, {type = 'attempt', id = pub_id(c, num, j), campaign = c, to = num,
       attempt = attempt, outcome = OUTCOME[outcome] or '?', call_id = cid,
-      started_ms = start * 1000, ended_ms = ended})
+      started_ms = start, ended_ms = ended})
     if final then
       if disp == 0 then stat(c, 'k' .. attempt, 1) end
       j[J_ST] = 2 -- not in the due set
