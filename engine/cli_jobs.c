@@ -178,7 +178,7 @@ int rd_cli_enqueue(int argc, char **argv) {
         o->sent = true;
         batch.left++;
         /* Bounded window: let replies drain before the pipeline grows large. */
-        while (batch.left >= 256)
+        while (batch.left >= 256 && !status)
             if (uv_run(&s.loop, UV_RUN_ONCE) == 0 && batch.left) status = RD_ETIMEOUT;
     }
     while (batch.left && !status)
