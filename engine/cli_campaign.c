@@ -23,14 +23,20 @@
 #include "engine/cli_session.h"
 #include "engine/enqueue.h"
 #include "engine/view.h"
+#include "proto/callback.h"
 
 #define CAMPAIGN_FILE_MAX (64u << 20)
 
 static const char *const HELP =
     "Usage: redial-cli campaign SUBCOMMAND ...\n"
     "\n"
-    "  campaign create FILE.json [--json]   create a campaign from the Campaigns API body\n"
-    "                                       (FILE '-' = stdin) and enqueue its numbers\n"
+    "  campaign create FILE.json [--json] [--provider NAME]\n"
+    "                                       create a campaign from the Campaigns API body\n"
+    "                                       (FILE '-' = stdin) and enqueue its numbers;\n"
+    "                                       without \"provider\" in the body it is pinned to\n"
+    "                                       --provider, else $REDIAL_PROVIDER (as the API\n"
+    "                                       pins the engine's default), else left to the\n"
+    "                                       engine that dials\n"
     "  campaign list [--json]               every campaign with state and job counts\n"
     "  campaign show NAME [--json]          state, counts and normalised configuration\n"
     "  campaign pause NAME                  stop claiming its jobs (they stay due)\n"
@@ -45,7 +51,7 @@ static const char *const HELP =
     "campaign exists, or when some numbers were refused (the others are enqueued;\n"
     "each refused number is listed on stderr with its index and reason).\n" RD_CLI_EXIT_HELP;
 
-static const rd_cli_flag_t FLAGS[] = {{"json", false, false}};
+static const rd_cli_flag_t FLAGS[] = {{"json", false, false}, {"provider", true, false}};
 
 /* ---- create ------------------------------------------------------------------------ */
 
@@ -99,6 +105,18 @@ static int cmd_create(const rd_cli_global_t *g, const rd_cli_args_t *a) {
     rd_free(body);
     if (rc) {
         rd_cli_err(a->cmd, "%s: invalid campaign, nothing created: %s", path, err);
+        return RD_CLI_REFUSED;
+    }
+    const char *prov = rd_cli_flag_get(a, "provider");
+    if (!prov) prov = getenv("REDIAL_PROVIDER");
+    if (!c.provider && prov && *prov) c.provider = rd_strdup(prov);
+    rd_prov_t pid;
+    if (c.provider && rd_prov_parse(c.provider, strlen(c.provider), &pid)) {
+        char q[80];
+        rd_enqueue_printable(q, sizeof q, c.provider);
+        rd_cli_err(a->cmd, "%s: invalid campaign, nothing created: provider: unknown provider "
+                   "\"%s\" (exotel, twilio)", path, q);
+        rd_campaign_deinit(&c);
         return RD_CLI_REFUSED;
     }
     rd_cli_session_t s;
