@@ -5,7 +5,10 @@
  * table and calls the entry point with argv shifted so that argv[0] is the
  * command name. Each command lives in its own file, engine/cli_<name>.c,
  * parses its own arguments (and `--help`), and returns the process exit
- * code: 0 success, 1 failure (the message is on stderr), 2 usage error.
+ * code: 0 success, 1 failure (the message is on stderr), 2 usage error,
+ * 3 Redis unreachable (commands that talk to Redis; engine/cli_session.h
+ * holds what they share: global --redis/--prefix/clock flags with their
+ * environment twins, the short-lived store session, output helpers).
  *
  * To add a command: write engine/cli_<name>.c with
  *     int rd_cli_<name>(int argc, char **argv);
@@ -25,5 +28,25 @@ typedef struct rd_cli_cmd {
 
 /* plan FILE.json --start T --outcomes a,b,... : dry run of the retry policy (cli_plan.c). */
 int rd_cli_plan(int argc, char **argv);
+
+/* Redis-backed commands (cli_campaign.c, cli_jobs.c, cli_stats.c). */
+/* campaign create FILE.json | list | show NAME | pause NAME | resume NAME | cancel NAME */
+int rd_cli_campaign(int argc, char **argv);
+/* enqueue CAMPAIGN NUMBER... [--id ID] [--var K=V]... [--not-before T] [--tz ZONE] [--json] */
+int rd_cli_enqueue(int argc, char **argv);
+/* optout NUMBER... */
+int rd_cli_optout(int argc, char **argv);
+/* dnd import FILE */
+int rd_cli_dnd(int argc, char **argv);
+/* agents set POOL N */
+int rd_cli_agents(int argc, char **argv);
+/* job show ID [--json] */
+int rd_cli_job(int argc, char **argv);
+/* stats CAMPAIGN [--json] */
+int rd_cli_stats(int argc, char **argv);
+/* report CAMPAIGN --out FILE.html */
+int rd_cli_report(int argc, char **argv);
+/* ping: exit 0 when Redis answers */
+int rd_cli_ping(int argc, char **argv);
 
 #endif

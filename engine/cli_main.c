@@ -16,6 +16,19 @@
 static const rd_cli_cmd_t commands[] = {
     {"plan", "FILE.json --start \"YYYY-MM-DD HH:MM\" --outcomes a,b,...",
      "dry run of a campaign's retry policy: when each attempt would happen", rd_cli_plan},
+    {"campaign", "create FILE.json | list | show NAME | pause NAME | resume NAME | cancel NAME",
+     "create and operate campaigns (Redis)", rd_cli_campaign},
+    {"enqueue", "CAMPAIGN NUMBER... [--id ID] [--var K=V] [--not-before T] [--tz ZONE]",
+     "add jobs to a campaign, checked like the inbox", rd_cli_enqueue},
+    {"optout", "NUMBER...", "opt numbers out forever (pending jobs finish as opted-out)",
+     rd_cli_optout},
+    {"dnd", "import FILE", "add the numbers of a file to the DND set", rd_cli_dnd},
+    {"agents", "set POOL N", "set an agent pool's capacity", rd_cli_agents},
+    {"job", "show ID [--json]", "a job's state and attempt history in local time", rd_cli_job},
+    {"stats", "CAMPAIGN [--json]", "the seed's retry metrics of a campaign", rd_cli_stats},
+    {"report", "CAMPAIGN --out FILE.html", "self-contained HTML report of a campaign",
+     rd_cli_report},
+    {"ping", "", "exit 0 when Redis answers (healthchecks)", rd_cli_ping},
 };
 
 static void usage(FILE *out) {
