@@ -69,7 +69,7 @@ static const rd_opt_t opts[] = {
     {"json", NULL, "0", RD_OPT_BOOL, offsetof(cfg_t, json), "print one JSON object"},
 };
 
-#define NBUCKETS 4096 /* latency histogram: 10 us buckets up to ~41 ms, last = overflow */
+#define NBUCKETS 100000 /* latency histogram: 10 us buckets up to 1 s, last = overflow */
 
 typedef struct bench {
     cfg_t cfg;

@@ -127,10 +127,10 @@ int main(int argc, char **argv) {
     opts_t o = {0};
     char err[512];
     int rc = rd_opts_parse(opts, RD_ARRAY_LEN(opts), &o, argc, argv, NULL, usage, err, sizeof err);
-    if (rc == 1) return 0;
     if (rc != 0) {
-        fprintf(stderr, "redial-sim: %s\n", err);
-        return 2;
+        if (rc != 1) fprintf(stderr, "redial-sim: %s\n", err);
+        rd_opts_free(opts, RD_ARRAY_LEN(opts), &o);
+        return rc == 1 ? 0 : 2;
     }
     int status = 2;
     char *script = NULL;

@@ -7,7 +7,8 @@
  * the parser's "<field>: <reason>", stores the normalised campaign and then
  * enqueues its numbers with rd_bulk_enqueue() — the same checks, first due
  * time and bounded window as POST /v1/Accounts/{account}/Campaigns, so the
- * two ways of creating a campaign cannot disagree. `list` fetches every
+ * two ways of creating a campaign cannot disagree. JSON views come from
+ * engine/view.h (shared with the control API). `list` fetches every
  * campaign's record with pipelined requests (one round trip, not N).
  *
  * Output: human text on stdout by default, one JSON document with --json;
@@ -21,23 +22,21 @@
 #include "engine/cli.h"
 #include "engine/cli_session.h"
 #include "engine/enqueue.h"
+#include "engine/view.h"
+#include "proto/callback.h"
 
 #define CAMPAIGN_FILE_MAX (64u << 20)
-
-static const char *state_name(rd_camp_state_t st) {
-    switch (st) {
-    case RD_CAMP_ACTIVE: return "active";
-    case RD_CAMP_PAUSED: return "paused";
-    case RD_CAMP_CANCELED: return "canceled";
-    }
-    return "?";
-}
 
 static const char *const HELP =
     "Usage: redial-cli campaign SUBCOMMAND ...\n"
     "\n"
-    "  campaign create FILE.json [--json]   create a campaign from the Campaigns API body\n"
-    "                                       (FILE '-' = stdin) and enqueue its numbers\n"
+    "  campaign create FILE.json [--json] [--provider NAME]\n"
+    "                                       create a campaign from the Campaigns API body\n"
+    "                                       (FILE '-' = stdin) and enqueue its numbers;\n"
+    "                                       without \"provider\" in the body it is pinned to\n"
+    "                                       --provider, else $REDIAL_PROVIDER (as the API\n"
+    "                                       pins the engine's default), else left to the\n"
+    "                                       engine that dials\n"
     "  campaign list [--json]               every campaign with state and job counts\n"
     "  campaign show NAME [--json]          state, counts and normalised configuration\n"
     "  campaign pause NAME                  stop claiming its jobs (they stay due)\n"
@@ -52,7 +51,7 @@ static const char *const HELP =
     "campaign exists, or when some numbers were refused (the others are enqueued;\n"
     "each refused number is listed on stderr with its index and reason).\n" RD_CLI_EXIT_HELP;
 
-static const rd_cli_flag_t FLAGS[] = {{"json", false, false}};
+static const rd_cli_flag_t FLAGS[] = {{"json", false, false}, {"provider", true, false}};
 
 /* ---- create ------------------------------------------------------------------------ */
 
@@ -106,6 +105,18 @@ static int cmd_create(const rd_cli_global_t *g, const rd_cli_args_t *a) {
     rd_free(body);
     if (rc) {
         rd_cli_err(a->cmd, "%s: invalid campaign, nothing created: %s", path, err);
+        return RD_CLI_REFUSED;
+    }
+    const char *prov = rd_cli_flag_get(a, "provider");
+    if (!prov) prov = getenv("REDIAL_PROVIDER");
+    if (!c.provider && prov && *prov) c.provider = rd_strdup(prov);
+    rd_prov_t pid;
+    if (c.provider && rd_prov_parse(c.provider, strlen(c.provider), &pid)) {
+        char q[80];
+        rd_enqueue_printable(q, sizeof q, c.provider);
+        rd_cli_err(a->cmd, "%s: invalid campaign, nothing created: provider: unknown provider "
+                   "\"%s\" (exotel, twilio)", path, q);
+        rd_campaign_deinit(&c);
         return RD_CLI_REFUSED;
     }
     rd_cli_session_t s;
@@ -193,25 +204,6 @@ static void one_cb(rd_store_t *s, int status, const rd_store_campaign_t *c, void
     (*o->left)--;
 }
 
-static json_t *campaign_json(const rd_store_campaign_t *c, const char *config) {
-    json_t *o = json_object();
-    char t[40];
-    rd_cli_fmt_utc(t, sizeof t, c->created_ms);
-    json_object_set_new(o, "name", json_string(c->name));
-    json_object_set_new(o, "state", json_string(state_name(c->state)));
-    json_object_set_new(o, "created_ms", json_integer(c->created_ms));
-    json_object_set_new(o, "created", json_string(t));
-    json_object_set_new(o, "enqueued", json_integer(c->enqueued));
-    json_object_set_new(o, "pending", json_integer(c->pending));
-    json_object_set_new(o, "live", json_integer(c->live));
-    json_object_set_new(o, "finished", json_integer(c->finished));
-    if (config) {
-        json_t *cfg = json_loads(config, 0, NULL);
-        if (cfg) json_object_set_new(o, "config", cfg);
-    }
-    return o;
-}
-
 static int cmd_list(const rd_cli_global_t *g, const rd_cli_args_t *a) {
     if (a->n_pos != 1) {
         rd_cli_err(a->cmd, "takes no arguments (see --help)");
@@ -247,7 +239,7 @@ static int cmd_list(const rd_cli_global_t *g, const rd_cli_args_t *a) {
     } else if (rd_cli_flag_has(a, "json")) {
         json_t *arr = json_array();
         for (size_t i = 0; i < r.n; i++)
-            if (!all[i].status) json_array_append_new(arr, campaign_json(&all[i].info, NULL));
+            if (!all[i].status) json_array_append_new(arr, rd_view_campaign(&all[i].info, NULL));
         rd_cli_print_json(arr);
     } else {
         printf("%-32s %-9s %9s %6s %9s %9s\n", "NAME", "STATE", "PENDING", "LIVE", "FINISHED",
@@ -255,7 +247,7 @@ static int cmd_list(const rd_cli_global_t *g, const rd_cli_args_t *a) {
         for (size_t i = 0; i < r.n; i++) {
             if (all[i].status) continue;
             const rd_store_campaign_t *c = &all[i].info;
-            printf("%-32s %-9s %9lld %6lld %9lld %9lld\n", c->name, state_name(c->state),
+            printf("%-32s %-9s %9lld %6lld %9lld %9lld\n", c->name, rd_view_state_name(c->state),
                    (long long)c->pending, (long long)c->live, (long long)c->finished,
                    (long long)c->enqueued);
         }
@@ -287,13 +279,13 @@ static int cmd_show(const rd_cli_global_t *g, const rd_cli_args_t *a) {
     }
     char *config = rd_campaign_to_json(&c);
     if (rd_cli_flag_has(a, "json")) {
-        rd_cli_print_json(campaign_json(&info, config));
+        rd_cli_print_json(rd_view_campaign(&info, config));
     } else {
         char t[64];
         const rd_tz_t *tz = rd_tz_get(c.timezone);
         rd_cli_fmt_local(t, sizeof t, tz ? tz : rd_tz_get("UTC"), info.created_ms);
         printf("campaign  %s\nstate     %s\ncreated   %s (%s)\n", info.name,
-               state_name(info.state), t, c.timezone);
+               rd_view_state_name(info.state), t, c.timezone);
         printf("jobs      %lld enqueued, %lld pending, %lld live, %lld finished\n",
                (long long)info.enqueued, (long long)info.pending, (long long)info.live,
                (long long)info.finished);

@@ -178,7 +178,7 @@ int rd_cli_enqueue(int argc, char **argv) {
         o->sent = true;
         batch.left++;
         /* Bounded window: let replies drain before the pipeline grows large. */
-        while (batch.left >= 256)
+        while (batch.left >= 256 && !status)
             if (uv_run(&s.loop, UV_RUN_ONCE) == 0 && batch.left) status = RD_ETIMEOUT;
     }
     while (batch.left && !status)
@@ -436,8 +436,8 @@ int rd_cli_dnd(int argc, char **argv) {
     if (d.status) {
         ex = rd_cli_fail(&s, d.status, "dnd import");
     } else if (!ex) {
-        printf("%s: %zu numbers imported (%lld new to the DND set), %zu bad line%s\n", path, good,
-               (long long)d.added, bad, bad == 1 ? "" : "s");
+        printf("%s: %zu number%s imported (%lld new to the DND set), %zu bad line%s\n", path,
+               good, good == 1 ? "" : "s", (long long)d.added, bad, bad == 1 ? "" : "s");
         ex = bad ? RD_CLI_REFUSED : RD_CLI_OK;
     }
     rd_cli_close(&s);

@@ -39,6 +39,11 @@ static void usage(FILE *out) {
     for (size_t i = 0; i < RD_ARRAY_LEN(commands); i++)
         fprintf(out, "  %s %s\n      %s\n", commands[i].name, commands[i].args,
                 commands[i].summary);
+    fprintf(out, "\nCommands that use Redis take, anywhere after the command name:\n"
+                 "  --redis URL (REDIAL_REDIS_URL)  --prefix P (REDIAL_PREFIX)  --timeout MS\n"
+                 "  --time-scale X --time-origin T --time-epoch MS (the deployment's clock)\n"
+                 "\nExit codes: 0 done; 1 refused or not found; 2 usage error; "
+                 "3 Redis unreachable.\nMore: docs/CLI.md.\n");
 }
 
 int main(int argc, char **argv) {

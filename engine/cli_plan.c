@@ -237,8 +237,8 @@ int rd_cli_plan(int argc, char **argv) {
         return usage_error("--number: '%s' is not E.164 ('+' and 8..15 digits)", a.number);
     int y, mo, d, h, mi, used = 0;
     if (sscanf(a.start, "%4d-%2d-%2d%*1[ T]%2d:%2d%n", &y, &mo, &d, &h, &mi, &used) != 5 ||
-        a.start[used] != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-        y < 1970)
+        a.start[used] != '\0' || y < 1970 || mo < 1 || mo > 12 || d < 1 ||
+        d > rd_days_in_month(y, mo) || h > 23 || mi > 59)
         return usage_error("--start: '%s' is not \"YYYY-MM-DD HH:MM\"", a.start);
 
     size_t len;

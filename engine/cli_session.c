@@ -15,6 +15,7 @@
  * without its userinfo part.
  */
 #include "engine/cli_session.h"
+#include "engine/view.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -387,12 +388,7 @@ void rd_cli_fmt_local(char *buf, size_t len, const rd_tz_t *tz, int64_t t_ms) {
              lt.hour, lt.minute, lt.second, off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
 }
 
-void rd_cli_fmt_utc(char *buf, size_t len, int64_t t_ms) {
-    rd_localtime_t lt;
-    rd_tz_local(rd_tz_get("UTC"), t_ms, &lt);
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", lt.year, lt.month, lt.day,
-             lt.hour, lt.minute, lt.second, (int)(((t_ms % 1000) + 1000) % 1000));
-}
+void rd_cli_fmt_utc(char *buf, size_t len, int64_t t_ms) { rd_view_iso_utc(buf, len, t_ms); }
 
 bool rd_cli_name_valid(const char *s) {
     size_t n = strlen(s);

@@ -182,7 +182,7 @@ static void metric_row(sb_t *b, const char *name, const char *value, double v, d
 static void chart(sb_t *b, const rd_stats_t *m) {
     static const double seed[] = {0, 0.40, 0.60, 0.70, 0.73, 0.74};
     int n = m->max_attempt > 5 ? m->max_attempt : 5;
-    const double W = 640, H = 320, L = 56, R = 24, T = 20, B = 44;
+    const double W = 640, H = 350, L = 56, R = 24, T = 50, B = 44; /* legend in the top margin */
     double pw = W - L - R, ph = H - T - B;
 #define X(i) (L + (n > 1 ? pw * ((i) - 1) / (n - 1) : pw / 2))
 #define Y(v) (T + ph * (1.0 - (v)))
@@ -221,8 +221,7 @@ static void chart(sb_t *b, const rd_stats_t *m) {
           "<text x=\"%.1f\" y=\"%.1f\" class=\"axis\">this campaign</text>\n"
           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"seed\"/>"
           "<text x=\"%.1f\" y=\"%.1f\" class=\"axis\">seed reference (40/60/70/73/74%%)</text>\n",
-       W - R - 250, T + 8, W - R - 226, T + 8, W - R - 220, T + 12, W - R - 250, T + 26,
-       W - R - 226, T + 26, W - R - 220, T + 30);
+       L, 12.0, L + 24, 12.0, L + 30, 16.0, L + 220, 12.0, L + 244, 12.0, L + 250, 16.0);
     sb(b, "</svg>\n");
 #undef X
 #undef Y

@@ -46,6 +46,7 @@ enum {
     SC_OPTOUT,
     SC_POOL_SET,
     SC_STATS,
+    SC_DND_ADD,
     SC__COUNT
 };
 
@@ -60,7 +61,14 @@ struct rd_store {
     int sc[SC__COUNT];
     void (*close_cb)(void *);
     void *close_arg;
+    /* Per-item operations issued in one loop iteration go out as one script
+     * call per kind (see "batching" below). */
+    struct bq *bq[4]; /* BQ_* */
+    uv_prepare_t flush;
+    int open_handles;
 };
+
+enum { BQ_ENQUEUE, BQ_PLACED, BQ_RELEASE, BQ_SETTLE, BQ__COUNT };
 
 /* ---- argument building ---------------------------------------------------- */
 
@@ -233,51 +241,48 @@ done:
     return rc;
 }
 
-/* Number record {lock, t1, t2, ...} -> job->num_attempts_ms. */
-static int numrec_decode(const char *buf, size_t len, rd_store_job_t *j) {
+/* A number's attempt starts (array of unix seconds) -> job->num_attempts_ms,
+ * leaving out one entry equal to `skip_s` (the claim's own reservation) when
+ * skip_s >= 0. */
+static int atts_obj(const msgpack_object *o, rd_store_job_t *j, int64_t skip_s) {
     j->n_num_attempts = 0;
-    if (len == 0)
+    /* cmsgpack packs an empty Lua table as an empty map. */
+    if (o->type == MSGPACK_OBJECT_MAP && o->via.map.size == 0)
         return 0;
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0;
-    int rc = RD_EPROTO;
-    if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-        u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size < 1)
-        goto done;
-    for (size_t i = 1; i < u.data.via.array.size; i++) {
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return RD_EPROTO;
+    for (size_t i = 0; i < o->via.array.size; i++) {
         int64_t t;
-        if (!mp_i64(&u.data.via.array.ptr[i], &t))
-            goto done;
+        if (!mp_i64(&o->via.array.ptr[i], &t))
+            return RD_EPROTO;
+        if (t == skip_s) {
+            skip_s = -1;
+            continue;
+        }
         if (j->n_num_attempts < RD_STORE_MAX_NUM_ATTEMPTS)
             j->num_attempts_ms[j->n_num_attempts++] = t;
     }
-    rc = 0;
-done:
-    msgpack_unpacked_destroy(&u);
-    return rc;
+    return 0;
 }
 
 /*
- * Job record {st, seq, id, tok, due, hist, tz, nb, vars, disp, cid, polls}
- * (docs/REDIS.md) -> *j. campaign and to must already be set.
+ * Job {cid, st, seq, id, tok, hist, t, disp, call, polls, tz, vars, nb}
+ * (docs/REDIS.md; trailing fields may be absent = defaults) -> *j.
+ * campaign and to must already be set. Times in records are seconds.
  */
-static int record_decode(const char *buf, size_t len, rd_store_job_t *j) {
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0;
-    int rc = RD_EPROTO;
-    if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-        u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size < 12)
-        goto done;
-    const msgpack_object *f = u.data.via.array.ptr;
-    int64_t st, seq, tok, t5, nb, disp, polls;
+static int job_obj(const msgpack_object *o, rd_store_job_t *j) {
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 6)
+        return RD_EPROTO;
+    const msgpack_object *f = o->via.array.ptr;
+    size_t nf = o->via.array.size;
+    int64_t st, seq, tok, t = 0, disp = -1, polls = 0, nb = 0;
     const char *p;
     size_t pl;
-    if (!mp_i64(&f[0], &st) || st < 0 || st > 3 || !mp_i64(&f[1], &seq) ||
-        !mp_i64(&f[3], &tok) || !mp_i64(&f[4], &t5) || !mp_i64(&f[7], &nb) ||
-        !mp_i64(&f[9], &disp) || !mp_i64(&f[11], &polls))
-        goto done;
+    if (!mp_i64(&f[1], &st) || st < 0 || st > 3 || !mp_i64(&f[2], &seq) ||
+        !mp_i64(&f[4], &tok) || (nf > 6 && !mp_i64(&f[6], &t)) ||
+        (nf > 7 && !mp_i64(&f[7], &disp)) || (nf > 9 && !mp_i64(&f[9], &polls)) ||
+        (nf > 12 && !mp_i64(&f[12], &nb)))
+        return RD_EPROTO;
     j->state = (rd_job_state_t)st;
     j->token = (uint64_t)tok;
     j->not_before_ms = nb;
@@ -285,22 +290,23 @@ static int record_decode(const char *buf, size_t len, rd_store_job_t *j) {
     j->disposition = RD_DISP_FAILED;
     if (disp >= 0 && disp < RD_DISP__COUNT)
         j->disposition = (rd_disposition_t)disp;
-    j->due_ms = st == RD_JOB_PENDING ? t5 : 0;
-    j->lease_start_ms = st == RD_JOB_CLAIMED || st == RD_JOB_PLACED ? t5 : 0;
-    if (!mp_str(&f[2], &p, &pl))
-        goto done;
+    j->lease_start_ms = st == RD_JOB_CLAIMED || st == RD_JOB_PLACED ? t : 0;
+    if (!mp_str(&f[3], &p, &pl))
+        return RD_EPROTO;
     if (pl)
         copy_str(j->id, sizeof(j->id), p, pl);
     else
         snprintf(j->id, sizeof(j->id), "%s/%s/%lld", j->campaign, j->to, (long long)seq);
-    if (f[5].type != MSGPACK_OBJECT_ARRAY)
-        goto done;
     j->n_hist = 0;
-    for (size_t i = 0; i + 1 < f[5].via.array.size; i += 2) {
+    const msgpack_object *h = &f[5];
+    bool empty = h->type == MSGPACK_OBJECT_MAP && h->via.map.size == 0;
+    if (h->type != MSGPACK_OBJECT_ARRAY && !empty)
+        return RD_EPROTO;
+    for (size_t i = 0; !empty && i + 1 < h->via.array.size; i += 2) {
         int64_t ts, oc;
-        if (!mp_i64(&f[5].via.array.ptr[i], &ts) || !mp_i64(&f[5].via.array.ptr[i + 1], &oc) ||
+        if (!mp_i64(&h->via.array.ptr[i], &ts) || !mp_i64(&h->via.array.ptr[i + 1], &oc) ||
             oc < 0 || oc >= RD_OUT__COUNT)
-            goto done;
+            return RD_EPROTO;
         if (j->n_hist < RD_STORE_MAX_HIST) {
             j->hist[j->n_hist].start_ms = ts;
             j->hist[j->n_hist].outcome = (rd_outcome_t)oc;
@@ -308,39 +314,87 @@ static int record_decode(const char *buf, size_t len, rd_store_job_t *j) {
         }
     }
     j->attempt = (int)j->n_hist + 1;
-    if (!mp_str(&f[6], &p, &pl))
+    j->call_id[0] = j->tz[0] = 0;
+    if (nf > 8) {
+        if (!mp_str(&f[8], &p, &pl))
+            return RD_EPROTO;
+        copy_str(j->call_id, sizeof(j->call_id), p, pl);
+    }
+    if (nf > 10) {
+        if (!mp_str(&f[10], &p, &pl))
+            return RD_EPROTO;
+        copy_str(j->tz, sizeof(j->tz), p, pl);
+    }
+    if (nf > 11) {
+        if (!mp_str(&f[11], &p, &pl))
+            return RD_EPROTO;
+        if (vars_decode(p, pl, &j->vars, &j->n_vars) < 0)
+            return RD_EPROTO;
+    }
+    return 0;
+}
+
+/* Decodes one msgpack value from buf into u (caller destroys u). */
+static bool mp_one(msgpack_unpacked *u, const char *buf, size_t len) {
+    size_t off = 0;
+    msgpack_unpacked_init(u);
+    return msgpack_unpack_next(u, buf, len, &off) == MSGPACK_UNPACK_SUCCESS;
+}
+
+/* A job and its number's attempts from a lookup reply (job and attempts packed apart). */
+static int job_and_atts(rd_store_job_t *j, const redisReply *job, const redisReply *atts) {
+    msgpack_unpacked u;
+    int rc = RD_EPROTO;
+    if (mp_one(&u, job->str, job->len))
+        rc = job_obj(&u.data, j);
+    msgpack_unpacked_destroy(&u);
+    if (rc == 0) {
+        rc = RD_EPROTO;
+        if (mp_one(&u, atts->str, atts->len))
+            rc = atts_obj(&u.data, j, -1);
+        msgpack_unpacked_destroy(&u);
+    }
+    return rc;
+}
+
+/*
+ * The job holding lease `tok` in a number record {lock, atts, job...}, with
+ * the number's attempts (the job's own reservation left out when
+ * skip_reservation: a claim result).
+ */
+static int job_from_nrec(rd_store_job_t *j, const redisReply *nrec, uint64_t tok,
+                         bool skip_reservation) {
+    if (!is_str(nrec))
+        return RD_EPROTO;
+    msgpack_unpacked u;
+    int rc = RD_EPROTO;
+    if (!mp_one(&u, nrec->str, nrec->len) || u.data.type != MSGPACK_OBJECT_ARRAY ||
+        u.data.via.array.size < 3)
         goto done;
-    copy_str(j->tz, sizeof(j->tz), p, pl);
-    if (!mp_str(&f[10], &p, &pl))
-        goto done;
-    copy_str(j->call_id, sizeof(j->call_id), p, pl);
-    if (!mp_str(&f[8], &p, &pl))
-        goto done;
-    if (vars_decode(p, pl, &j->vars, &j->n_vars) < 0)
-        goto done;
-    rc = 0;
+    const msgpack_object *a = u.data.via.array.ptr;
+    for (size_t i = 2; i < u.data.via.array.size; i++) {
+        const msgpack_object *jo = &a[i];
+        int64_t t;
+        if (jo->type != MSGPACK_OBJECT_ARRAY || jo->via.array.size < 6 ||
+            !mp_i64(&jo->via.array.ptr[4], &t) || (uint64_t)t != tok)
+            continue;
+        rc = job_obj(jo, j);
+        if (rc == 0)
+            rc = atts_obj(&a[1], j, skip_reservation ? j->lease_start_ms : -1);
+        break;
+    }
 done:
     msgpack_unpacked_destroy(&u);
     return rc;
 }
 
-/* campaign, number, record, numrec replies -> *j (zeroed first). */
-static int job_from_replies(rd_store_job_t *j, const redisReply *camp, const redisReply *num,
-                            const redisReply *rec, const redisReply *nrec) {
+/* campaign and number replies -> *j (zeroed first). */
+static int job_names(rd_store_job_t *j, const redisReply *camp, const redisReply *num) {
     memset(j, 0, sizeof(*j));
-    if (!is_str(camp) || !is_str(num) || !is_str(rec))
+    if (!is_str(camp) || !is_str(num))
         return RD_EPROTO;
     copy_str(j->campaign, sizeof(j->campaign), camp->str, camp->len);
     copy_str(j->to, sizeof(j->to), num->str, num->len);
-    int rc = record_decode(rec->str, rec->len, j);
-    if (rc < 0)
-        return rc;
-    if (is_str(nrec) && numrec_decode(nrec->str, nrec->len, j) < 0) {
-        vars_free(j->vars, j->n_vars);
-        j->vars = NULL;
-        j->n_vars = 0;
-        return RD_EPROTO;
-    }
     return 0;
 }
 
@@ -371,6 +425,184 @@ void rd_store_job_free(rd_store_job_t *j) {
         return;
     vars_free(j->vars, j->n_vars);
     rd_free(j);
+}
+
+/* ---- batching ------------------------------------------------------------------
+ *
+ * enqueue, placed, release and settle are per-item calls, but a script call
+ * costs far more than the work of one item, so items issued during one loop
+ * iteration are queued per kind and sent as one script call (the scripts take
+ * `count` items and answer a fixed number of values per item) when the loop
+ * is about to poll (uv_prepare), or as soon as a batch is full. Callbacks
+ * still run once per item, in issue order, never from inside the issuing
+ * call. A batch is atomic in Redis; items do not depend on each other's
+ * success.
+ */
+
+typedef struct bq_item bq_item_t;
+typedef void (*bq_done_fn)(rd_store_t *s, const bq_item_t *it, int rc, redisReply **vals);
+
+struct bq_item {
+    bq_done_fn done;
+    void (*cb)(void);
+    void *arg;
+};
+
+typedef struct bq {
+    int script, per_item, nvals, max_items;
+    bq_item_t *items;
+    size_t n, cap;
+    char *buf; /* argument bytes, back to back */
+    size_t blen, bcap;
+    size_t *off, *len; /* per argument */
+    size_t na, acap;
+    int64_t now; /* the latest `now` of the queued items */
+} bq_t;
+
+static const struct {
+    int script, per_item, nvals, max_items;
+} BQ_KIND[BQ__COUNT] = {
+    [BQ_ENQUEUE] = {SC_ENQUEUE, 7, 2, 200},
+    [BQ_PLACED] = {SC_PLACED, 4, 1, 500},
+    [BQ_RELEASE] = {SC_RELEASE, 3, 1, 500},
+    [BQ_SETTLE] = {SC_SETTLE, 10, 4, 200},
+};
+
+static bq_t *bq_new(int kind) {
+    bq_t *q = rd_calloc(1, sizeof(*q));
+    q->script = BQ_KIND[kind].script;
+    q->per_item = BQ_KIND[kind].per_item;
+    q->nvals = BQ_KIND[kind].nvals;
+    q->max_items = BQ_KIND[kind].max_items;
+    return q;
+}
+
+static void bq_free(bq_t *q) {
+    if (!q)
+        return;
+    rd_free(q->items);
+    rd_free(q->buf);
+    rd_free(q->off);
+    rd_free(q->len);
+    rd_free(q);
+}
+
+static bq_t *bq_begin(rd_store_t *s, int kind, bq_done_fn done, void (*cb)(void), void *arg,
+                      int64_t now) {
+    bq_t *q = s->bq[kind];
+    if (q->n == q->cap) {
+        q->cap = q->cap ? q->cap * 2 : 16;
+        q->items = rd_realloc(q->items, q->cap * sizeof(*q->items));
+    }
+    q->items[q->n++] = (bq_item_t){done, cb, arg};
+    if (now > q->now)
+        q->now = now;
+    return q;
+}
+
+static void bq_bin(bq_t *q, const void *p, size_t len) {
+    if (q->na == q->acap) {
+        q->acap = q->acap ? q->acap * 2 : 64;
+        q->off = rd_realloc(q->off, q->acap * sizeof(size_t));
+        q->len = rd_realloc(q->len, q->acap * sizeof(size_t));
+    }
+    if (q->blen + len > q->bcap) {
+        q->bcap = RD_MAX(q->bcap * 2, q->blen + len + 256);
+        q->buf = rd_realloc(q->buf, q->bcap);
+    }
+    if (len)
+        memcpy(q->buf + q->blen, p, len);
+    q->off[q->na] = q->blen;
+    q->len[q->na++] = len;
+    q->blen += len;
+}
+
+static void bq_str(bq_t *q, const char *p) {
+    bq_bin(q, p, strlen(p));
+}
+
+static void bq_i64(bq_t *q, int64_t v) {
+    char b[24];
+    int n = snprintf(b, sizeof(b), "%lld", (long long)v);
+    bq_bin(q, b, (size_t)n);
+}
+
+typedef struct bq_flight {
+    rd_store_t *s;
+    bq_t *q;
+} bq_flight_t;
+
+static void bq_fail_all(rd_store_t *s, bq_t *q, int rc) {
+    for (size_t i = 0; i < q->n; i++)
+        q->items[i].done(s, &q->items[i], rc, NULL);
+}
+
+static void done_batch(rd_redis_t *r, int status, redisReply *reply, void *arg) {
+    (void)r;
+    bq_flight_t *f = arg;
+    bq_t *q = f->q;
+    int rc = rd_redis_reply_status(status, reply);
+    if (rc == 0 &&
+        !(reply->type == REDIS_REPLY_ARRAY && reply->elements == q->n * (size_t)q->nvals))
+        rc = RD_EPROTO;
+    for (size_t i = 0; i < q->n; i++)
+        q->items[i].done(f->s, &q->items[i], rc,
+                         rc == 0 ? reply->element + i * (size_t)q->nvals : NULL);
+    bq_free(q);
+    rd_free(f);
+}
+
+/* Sends everything queued of one kind as one script call. */
+static void bq_flush(rd_store_t *s, int kind) {
+    bq_t *q = s->bq[kind];
+    if (q->n == 0)
+        return;
+    s->bq[kind] = bq_new(kind);
+    size_t argc = 5 + q->na;
+    const char **argv = rd_malloc(argc * sizeof(char *));
+    size_t *lens = rd_malloc(argc * sizeof(size_t));
+    char hdr[3][24];
+    argv[0] = s->k_seq;
+    lens[0] = s->k_seq_len;
+    argv[1] = s->prefix;
+    lens[1] = s->prefix_len;
+    lens[2] = (size_t)snprintf(hdr[0], sizeof(hdr[0]), "%lld", (long long)q->now);
+    argv[2] = hdr[0];
+    lens[3] = (size_t)snprintf(hdr[1], sizeof(hdr[1]), "%lld", (long long)s->opts.events_maxlen);
+    argv[3] = hdr[1];
+    lens[4] = (size_t)snprintf(hdr[2], sizeof(hdr[2]), "%zu", q->n);
+    argv[4] = hdr[2];
+    for (size_t i = 0; i < q->na; i++) {
+        argv[5 + i] = q->buf + q->off[i];
+        lens[5 + i] = q->len[i];
+    }
+    bq_flight_t *f = rd_malloc(sizeof(*f));
+    f->s = s;
+    f->q = q;
+    int rc = rd_redis_script(s->r, s->sc[q->script], 1, (int)argc, argv, lens, 0, done_batch, f);
+    rd_free(argv);
+    rd_free(lens);
+    if (rc < 0) {
+        /* Closed under us: fail them here (never from the issuing call). */
+        bq_fail_all(s, q, rc);
+        bq_free(q);
+        rd_free(f);
+    }
+}
+
+static void on_flush(uv_prepare_t *h) {
+    rd_store_t *s = h->data;
+    uv_prepare_stop(h);
+    for (int k = 0; k < BQ__COUNT; k++)
+        bq_flush(s, k);
+}
+
+/* After an item's arguments are in: send when full, else at the end of the loop iteration. */
+static void bq_commit(rd_store_t *s, int kind) {
+    if (s->bq[kind]->n >= (size_t)s->bq[kind]->max_items)
+        bq_flush(s, kind);
+    else if (!uv_is_active((uv_handle_t *)&s->flush))
+        uv_prepare_start(&s->flush, on_flush);
 }
 
 /* ---- lifetime ------------------------------------------------------------------ */
@@ -453,6 +685,10 @@ int rd_store_create(uv_loop_t *loop, const rd_store_opts_t *opts, rd_store_t **o
         rd_free(s);
         return rc;
     }
+    uv_prepare_init(loop, &s->flush);
+    s->flush.data = s;
+    for (int k = 0; k < BQ__COUNT; k++)
+        s->bq[k] = bq_new(k);
     static const struct {
         int id;
         const char *src;
@@ -471,6 +707,7 @@ int rd_store_create(uv_loop_t *loop, const rd_store_opts_t *opts, rd_store_t **o
         {SC_OPTOUT, rd_lua_optout, &rd_lua_optout_len},
         {SC_POOL_SET, rd_lua_pool_set, &rd_lua_pool_set_len},
         {SC_STATS, rd_lua_stats, &rd_lua_stats_len},
+        {SC_DND_ADD, rd_lua_dnd_add, &rd_lua_dnd_add_len},
     };
     for (size_t i = 0; i < RD_ARRAY_LEN(scripts); i++)
         s->sc[scripts[i].id] = add_script(s, scripts[i].src, *scripts[i].len);
@@ -478,8 +715,11 @@ int rd_store_create(uv_loop_t *loop, const rd_store_opts_t *opts, rd_store_t **o
     return 0;
 }
 
-static void on_redis_closed(void *arg) {
-    rd_store_t *s = arg;
+static void store_closed_one(rd_store_t *s) {
+    if (--s->open_handles > 0)
+        return;
+    for (int k = 0; k < BQ__COUNT; k++)
+        bq_free(s->bq[k]);
     void (*cb)(void *) = s->close_cb;
     void *carg = s->close_arg;
     rd_free(s);
@@ -487,9 +727,26 @@ static void on_redis_closed(void *arg) {
         cb(carg);
 }
 
+static void on_redis_closed(void *arg) {
+    store_closed_one(arg);
+}
+
+static void on_flush_closed(uv_handle_t *h) {
+    store_closed_one(h->data);
+}
+
 void rd_store_close(rd_store_t *s, void (*cb)(void *arg), void *arg) {
     s->close_cb = cb;
     s->close_arg = arg;
+    s->open_handles = 2;
+    /* Queued items never left: they fail like everything in flight. */
+    for (int k = 0; k < BQ__COUNT; k++) {
+        bq_t *q = s->bq[k];
+        s->bq[k] = bq_new(k);
+        bq_fail_all(s, q, RD_ECLOSED);
+        bq_free(q);
+    }
+    uv_close((uv_handle_t *)&s->flush, on_flush_closed);
     rd_redis_close(s->r, on_redis_closed, s);
 }
 
@@ -506,17 +763,6 @@ uint64_t rd_store_commands_sent(const rd_store_t *s) {
 }
 
 /* ---- generic completions ---------------------------------------------------------- */
-
-/* Replies 1 = ok, 0 = stale (placed, release). */
-static void done_fenced(rd_redis_t *r, int status, redisReply *reply, void *arg) {
-    (void)r;
-    op_t *o = arg;
-    int rc = rd_redis_reply_status(status, reply);
-    if (rc == 0)
-        rc = reply->type != REDIS_REPLY_INTEGER ? RD_EPROTO : reply->integer == 1 ? 0 : RD_ESTALE;
-    ((rd_store_cb)o->cb)(o->s, rc, o->arg);
-    rd_free(o);
-}
 
 static void done_ok(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
@@ -715,26 +961,6 @@ int rd_store_campaign_set_state(rd_store_t *s, const char *name, rd_camp_state_t
 
 /* ---- enqueue ----------------------------------------------------------------------------- */
 
-static void done_enqueue(rd_redis_t *r, int status, redisReply *reply, void *arg) {
-    (void)r;
-    op_t *o = arg;
-    int rc = rd_redis_reply_status(status, reply);
-    int64_t code = 0;
-    const char *id = "";
-    char idbuf[RD_STORE_GEN_ID_MAX + RD_JOB_ID_MAX + 2];
-    if (rc == 0 && !(is_arr(reply, 2) && is_str(reply->element[1])))
-        rc = RD_EPROTO;
-    if (rc == 0) {
-        code = rint_(reply->element[0]);
-        if (code < RD_ENQ_CREATED || code > RD_ENQ_CONFLICT)
-            rc = RD_EPROTO;
-        copy_str(idbuf, sizeof(idbuf), reply->element[1]->str, reply->element[1]->len);
-        id = idbuf;
-    }
-    ((rd_store_enqueue_cb)o->cb)(o->s, rc, (rd_enq_result_t)code, id, o->arg);
-    rd_free(o);
-}
-
 static int vars_encode(const rd_job_var_t *v, size_t n, msgpack_sbuffer *sb) {
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
@@ -749,6 +975,19 @@ static int vars_encode(const rd_job_var_t *v, size_t n, msgpack_sbuffer *sb) {
     return 0;
 }
 
+static void enqueue_done(rd_store_t *s, const bq_item_t *it, int rc, redisReply **v) {
+    int64_t code = 0;
+    char id[RD_STORE_GEN_ID_MAX + RD_JOB_ID_MAX + 2] = "";
+    if (rc == 0) {
+        code = rint_(v[0]);
+        if (code < RD_ENQ_CREATED || code > RD_ENQ_CONFLICT || !is_str(v[1]))
+            rc = RD_EPROTO;
+        else
+            copy_str(id, sizeof(id), v[1]->str, v[1]->len);
+    }
+    ((rd_store_enqueue_cb)it->cb)(s, rc, (rd_enq_result_t)code, id, it->arg);
+}
+
 int rd_store_enqueue(rd_store_t *s, const rd_store_enqueue_t *e, int64_t now_ms,
                      rd_store_enqueue_cb cb, void *arg) {
     if (!e->campaign || !e->to || strlen(e->campaign) > RD_CAMPAIGN_NAME_MAX ||
@@ -761,47 +1000,44 @@ int rd_store_enqueue(rd_store_t *s, const rd_store_enqueue_t *e, int64_t now_ms,
         msgpack_sbuffer_destroy(&sb);
         return RD_ENOMEM;
     }
-    args_t a;
-    args_init(&a, s);
-    arg_cstr(&a, e->campaign);
-    arg_cstr(&a, e->to);
-    arg_cstr(&a, e->id ? e->id : "");
-    arg_str(&a, sb.data, sb.size);
-    arg_cstr(&a, e->tz ? e->tz : "");
-    arg_i64(&a, e->not_before_ms);
-    arg_i64(&a, e->due_ms);
-    arg_i64(&a, now_ms);
-    arg_i64(&a, s->opts.events_maxlen);
-    int rc = run(s, SC_ENQUEUE, &a, done_enqueue, op_new(s, (void (*)(void))cb, arg));
+    bq_t *q = bq_begin(s, BQ_ENQUEUE, enqueue_done, (void (*)(void))cb, arg, now_ms);
+    bq_str(q, e->campaign);
+    bq_str(q, e->to);
+    bq_str(q, e->id ? e->id : "");
+    bq_bin(q, sb.data, sb.size);
+    bq_str(q, e->tz ? e->tz : "");
+    bq_i64(q, e->not_before_ms);
+    bq_i64(q, e->due_ms);
     msgpack_sbuffer_destroy(&sb);
-    return rc;
+    bq_commit(s, BQ_ENQUEUE);
+    return 0;
 }
 
 /* ---- claim / placed / release --------------------------------------------------------- */
 
-/* Decodes groups of 5 (campaign, number, token, record, numrec) from
+/* Decodes groups of 4 (campaign, number, token, number record) from
  * reply->element[first..] into an array; *n_out = decoded count. */
-static int decode_jobs(const redisReply *reply, size_t first, rd_store_job_t **out,
+static int decode_jobs(const redisReply *reply, size_t first, bool claim, rd_store_job_t **out,
                        size_t *n_out) {
     *out = NULL;
     *n_out = 0;
-    if ((reply->elements - first) % 5)
+    if ((reply->elements - first) % 4)
         return RD_EPROTO;
-    size_t n = (reply->elements - first) / 5;
+    size_t n = (reply->elements - first) / 4;
     if (!n)
         return 0;
     rd_store_job_t *jobs = rd_try_malloc(n * sizeof(*jobs));
     if (!jobs)
         return RD_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        redisReply **e = reply->element + first + 5 * i;
-        int rc = job_from_replies(&jobs[i], e[0], e[1], e[3], e[4]);
-        if (rc == 0 &&
-            (e[2]->type != REDIS_REPLY_INTEGER || (uint64_t)e[2]->integer != jobs[i].token)) {
-            job_clear(&jobs[i]);
+        redisReply **e = reply->element + first + 4 * i;
+        int rc = job_names(&jobs[i], e[0], e[1]);
+        if (rc == 0 && e[2]->type != REDIS_REPLY_INTEGER)
             rc = RD_EPROTO;
-        }
+        if (rc == 0)
+            rc = job_from_nrec(&jobs[i], e[3], (uint64_t)e[2]->integer, claim);
         if (rc < 0) {
+            job_clear(&jobs[i]);
             for (size_t k = 0; k < i; k++)
                 job_clear(&jobs[k]);
             rd_free(jobs);
@@ -828,7 +1064,7 @@ static void done_claim(rd_redis_t *r, int status, redisReply *reply, void *arg) 
     if (rc == 0 && !is_arr(reply, 5))
         rc = RD_EPROTO;
     if (rc == 0)
-        rc = decode_jobs(reply, 5, &res.jobs, &res.n);
+        rc = decode_jobs(reply, 5, true, &res.jobs, &res.n);
     if (rc == 0) {
         res.finished = (size_t)rint_(reply->element[1]);
         res.deferred = (size_t)rint_(reply->element[2]);
@@ -866,31 +1102,36 @@ int rd_store_claim(rd_store_t *s, const rd_store_claim_req_t *req, rd_store_clai
     return run(s, SC_CLAIM, &a, done_claim, o);
 }
 
+static void fenced_done(rd_store_t *s, const bq_item_t *it, int rc, redisReply **v) {
+    if (rc == 0 && rint_(v[0]) != 1)
+        rc = RD_ESTALE;
+    ((rd_store_cb)it->cb)(s, rc, it->arg);
+}
+
 int rd_store_placed(rd_store_t *s, const char *campaign, uint64_t token, const char *call_id,
                     int64_t deadline_ms, rd_store_cb cb, void *arg) {
-    if (!campaign || !call_id || !call_id[0] || strlen(call_id) > RD_STORE_CALL_ID_MAX || !token)
+    if (!campaign || strlen(campaign) > RD_CAMPAIGN_NAME_MAX || !call_id || !call_id[0] ||
+        strlen(call_id) > RD_STORE_CALL_ID_MAX || !token || token > INT64_MAX)
         return RD_EINVAL;
-    args_t a;
-    args_init(&a, s);
-    arg_cstr(&a, campaign);
-    arg_i64(&a, (int64_t)token);
-    arg_cstr(&a, call_id);
-    arg_i64(&a, deadline_ms);
-    return run(s, SC_PLACED, &a, done_fenced, op_new(s, (void (*)(void))cb, arg));
+    bq_t *q = bq_begin(s, BQ_PLACED, fenced_done, (void (*)(void))cb, arg, 0);
+    bq_str(q, campaign);
+    bq_i64(q, (int64_t)token);
+    bq_str(q, call_id);
+    bq_i64(q, deadline_ms);
+    bq_commit(s, BQ_PLACED);
+    return 0;
 }
 
 int rd_store_release(rd_store_t *s, const char *campaign, uint64_t token, int64_t due_ms,
                      int64_t now_ms, rd_store_cb cb, void *arg) {
-    if (!campaign || !token)
+    if (!campaign || strlen(campaign) > RD_CAMPAIGN_NAME_MAX || !token || token > INT64_MAX)
         return RD_EINVAL;
-    args_t a;
-    args_init(&a, s);
-    arg_cstr(&a, campaign);
-    arg_i64(&a, (int64_t)token);
-    arg_i64(&a, due_ms);
-    arg_i64(&a, now_ms);
-    arg_i64(&a, s->opts.events_maxlen);
-    return run(s, SC_RELEASE, &a, done_fenced, op_new(s, (void (*)(void))cb, arg));
+    bq_t *q = bq_begin(s, BQ_RELEASE, fenced_done, (void (*)(void))cb, arg, now_ms);
+    bq_str(q, campaign);
+    bq_i64(q, (int64_t)token);
+    bq_i64(q, due_ms);
+    bq_commit(s, BQ_RELEASE);
+    return 0;
 }
 
 /* ---- lookup / settle ----------------------------------------------------------------------- */
@@ -909,14 +1150,20 @@ static void done_lookup(rd_redis_t *r, int status, redisReply *reply, void *arg)
             rc = RD_ESTALE;
         else if (st < 0)
             rc = RD_ENOTFOUND;
-        else if (reply->elements < 6)
+        else if (reply->elements < 7)
             rc = RD_EPROTO;
         else {
-            rc = job_from_replies(&j, reply->element[1], reply->element[2], reply->element[3],
-                                  reply->element[4]);
+            rc = job_names(&j, reply->element[1], reply->element[2]);
+            if (rc == 0 && (!is_str(reply->element[3]) || !is_str(reply->element[4])))
+                rc = RD_EPROTO;
+            if (rc == 0)
+                rc = job_and_atts(&j, reply->element[3], reply->element[4]);
+            if (rc < 0)
+                job_clear(&j);
             if (rc == 0) {
                 have = true;
                 j.deadline_ms = rint_(reply->element[5]);
+                j.due_ms = rint_(reply->element[6]);
             }
         }
     }
@@ -952,54 +1199,45 @@ int rd_store_job_show(rd_store_t *s, const char *id, rd_store_job_cb cb, void *a
     return lookup(s, "i", id, cb, arg);
 }
 
-static void done_settle(rd_redis_t *r, int status, redisReply *reply, void *arg) {
-    (void)r;
-    op_t *o = arg;
-    int rc = rd_redis_reply_status(status, reply);
+static void settle_done(rd_store_t *s, const bq_item_t *it, int rc, redisReply **v) {
     rd_store_settle_res_t res;
     memset(&res, 0, sizeof(res));
-    if (rc == 0 && !is_arr(reply, 1))
-        rc = RD_EPROTO;
     if (rc == 0) {
-        if (rint_(reply->element[0]) != 1)
+        if (rint_(v[0]) != 1) {
             rc = RD_ESTALE;
-        else if (reply->elements < 4)
-            rc = RD_EPROTO;
-        else {
-            res.final = rint_(reply->element[1]) == 1;
-            int64_t d = rint_(reply->element[2]);
+        } else {
+            res.final = rint_(v[1]) == 1;
+            int64_t d = rint_(v[2]);
             res.disposition = RD_DISP_FAILED;
             if (d >= 0 && d < RD_DISP__COUNT)
                 res.disposition = (rd_disposition_t)d;
-            res.attempt = (int)rint_(reply->element[3]);
+            res.attempt = (int)rint_(v[3]);
         }
     }
-    ((rd_store_settle_cb)o->cb)(o->s, rc, rc == 0 ? &res : NULL, o->arg);
-    rd_free(o);
+    ((rd_store_settle_cb)it->cb)(s, rc, rc == 0 ? &res : NULL, it->arg);
 }
 
 int rd_store_settle(rd_store_t *s, const rd_store_settle_t *st, rd_store_settle_cb cb,
                     void *arg) {
-    if (!st->campaign || !st->token || (int)st->outcome < 0 || st->outcome >= RD_OUT__COUNT ||
+    if (!st->campaign || strlen(st->campaign) > RD_CAMPAIGN_NAME_MAX || !st->token ||
+        st->token > INT64_MAX || (int)st->outcome < 0 || st->outcome >= RD_OUT__COUNT ||
         (st->decision.final &&
          ((int)st->decision.disposition < 0 || st->decision.disposition >= RD_DISP__COUNT)) ||
         st->hour_of_week >= 168 || (st->call_id && strlen(st->call_id) > RD_STORE_CALL_ID_MAX))
         return RD_EINVAL;
-    args_t a;
-    args_init(&a, s);
-    arg_cstr(&a, st->campaign);
-    arg_i64(&a, (int64_t)st->token);
-    arg_i64(&a, st->outcome);
-    arg_cstr(&a, st->call_id ? st->call_id : "");
-    arg_i64(&a, st->ended_ms);
-    arg_i64(&a, st->now_ms);
-    arg_i64(&a, st->decision.final ? 1 : 0);
-    arg_i64(&a, st->decision.final ? (int64_t)st->decision.disposition : -1);
-    arg_i64(&a, st->decision.final ? 0 : st->decision.due_ms);
-    arg_i64(&a, st->hour_of_week < 0 ? -1 : st->hour_of_week);
-    arg_i64(&a, st->answered ? 1 : 0);
-    arg_i64(&a, s->opts.events_maxlen);
-    return run(s, SC_SETTLE, &a, done_settle, op_new(s, (void (*)(void))cb, arg));
+    bq_t *q = bq_begin(s, BQ_SETTLE, settle_done, (void (*)(void))cb, arg, st->now_ms);
+    bq_str(q, st->campaign);
+    bq_i64(q, (int64_t)st->token);
+    bq_i64(q, st->outcome);
+    bq_str(q, st->call_id ? st->call_id : "");
+    bq_i64(q, st->ended_ms);
+    bq_i64(q, st->decision.final ? 1 : 0);
+    bq_i64(q, st->decision.final ? (int64_t)st->decision.disposition : -1);
+    bq_i64(q, st->decision.final ? 0 : st->decision.due_ms);
+    bq_i64(q, st->hour_of_week < 0 ? -1 : st->hour_of_week);
+    bq_i64(q, st->answered ? 1 : 0);
+    bq_commit(s, BQ_SETTLE);
+    return 0;
 }
 
 /* ---- recovery --------------------------------------------------------------------------------- */
@@ -1013,7 +1251,7 @@ static void done_recover(rd_redis_t *r, int status, redisReply *reply, void *arg
     if (rc == 0 && !is_arr(reply, 3))
         rc = RD_EPROTO;
     if (rc == 0)
-        rc = decode_jobs(reply, 3, &res.poll, &res.n_poll);
+        rc = decode_jobs(reply, 3, false, &res.poll, &res.n_poll);
     if (rc == 0) {
         res.requeued = (size_t)rint_(reply->element[0]);
         res.trimmed = (size_t)rint_(reply->element[1]);
@@ -1081,24 +1319,23 @@ int rd_store_dnd_add(rd_store_t *s, const char *const *numbers, size_t count,
         if (!numbers[i] || strlen(numbers[i]) > RD_E164_MAX)
             return RD_EINVAL;
     enum { CHUNK = 1000 };
-    char key[200];
-    int kl = snprintf(key, sizeof(key), "%s:dnd", s->prefix);
     size_t chunks = count ? (count + CHUNK - 1) / CHUNK : 1;
     op_t *o = op_new(s, (void (*)(void))cb, arg);
     o->i2 = (int64_t)chunks;
     const char *argv[CHUNK + 2];
     size_t lens[CHUNK + 2];
-    argv[0] = count ? "SADD" : "EXISTS";
-    lens[0] = strlen(argv[0]);
-    argv[1] = key;
-    lens[1] = (size_t)kl;
+    argv[0] = s->k_seq;
+    lens[0] = s->k_seq_len;
+    argv[1] = s->prefix;
+    lens[1] = s->prefix_len;
     for (size_t c = 0; c < chunks; c++) {
         size_t lo = c * CHUNK, hi = RD_MIN(count, lo + CHUNK);
         for (size_t i = lo; i < hi; i++) {
             argv[2 + i - lo] = numbers[i];
             lens[2 + i - lo] = strlen(numbers[i]);
         }
-        int rc = rd_redis_command(s->r, (int)(2 + hi - lo), argv, lens, 0, done_dnd_chunk, o);
+        int rc = rd_redis_script(s->r, s->sc[SC_DND_ADD], 1, (int)(2 + hi - lo), argv, lens, 0,
+                                 done_dnd_chunk, o);
         if (rc < 0) {
             if (c == 0) {
                 rd_free(o);

@@ -38,6 +38,10 @@
  * engines). Lease deadlines are policy time: the engine converts wall
  * durations (HTTP timeouts) with rd_clock_policy_ms().
  *
+ * Batching. enqueue, placed, release and settle issued during one loop
+ * iteration are sent as one script call per kind (and at once when a batch
+ * is full); each still completes through its own callback, in issue order.
+ *
  * Failures. Every operation completes exactly once through its callback, with
  * 0 or a negative rd_err_t: RD_ETIMEOUT (no reply within the command timeout:
  * the connection is dropped and rebuilt), RD_ECLOSED (store closing or

@@ -8,6 +8,20 @@
  * integer in 1..10080"). Unknown top-level or nested keys are refused too
  * (a typo must not silently become a default).
  *
+ * JSON keys (defaults in rd_campaign_init, ranges in campaign.c):
+ *   name caller_id call_flow_id numbers[] purpose mode provider
+ *   retry {max_attempts | max_retries, retry_on[], strategy, interval_minutes,
+ *          intervals_minutes[] | multiplier, max_interval_minutes, times[],
+ *          min_gap_minutes, horizon_hours, min_samples, failed_max_retries,
+ *          failed_retry_seconds, machine_as}
+ *   schedule {daily_start, daily_end, timezone, callee_local_time, days[],
+ *             jitter_seconds}
+ *   limits {concurrency, agent_pool, max_attempts_per_number_per_day,
+ *           max_attempts_per_number_per_7_days, calls_per_minute}
+ *   call {ring_timeout_seconds, time_limit_seconds, callback_grace_seconds}
+ *   sms_fallback {after_attempts, body}
+ * (`call` is ours: the spec is silent on ring and call limits.)
+ *
  * The struct is plain data owned by the caller (rd_campaign_init/deinit);
  * after a successful parse every field holds its effective value, so no
  * other module ever applies a default.

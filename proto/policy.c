@@ -247,7 +247,7 @@ static int64_t time_of_day_next(const rd_policy_ctx_t *ctx, int64_t prev, int64_
     return 0;
 }
 
-/* Beta-smoothed answer rate of hour-of-week h (see the design comment in policy.h). */
+/* Beta-smoothed answer rate of hour-of-week h (docs/POLICY.md, section 2). */
 static double smart_score(const rd_smart_stats_t *st, int h) {
     double p = (st->prior_answered[h] + 1.0) / (st->prior_attempted[h] + 2.0);
     double a = SMART_PRIOR_STRENGTH * p, b = SMART_PRIOR_STRENGTH * (1 - p);
@@ -345,7 +345,7 @@ void rd_policy_next(const rd_policy_ctx_t *ctx, const rd_attempt_t *hist, size_t
             finish(out, RD_DISP_FAILED, "failed retries exhausted");
             return;
         }
-        retry_at(out, place_jittered(ctx, now_ms + c->failed_retry_seconds * 1000LL),
+        retry_at(out, place_jittered(ctx, base + c->failed_retry_seconds * 1000LL),
                  "retry after failure");
         return;
     }
@@ -364,7 +364,7 @@ void rd_policy_next(const rd_policy_ctx_t *ctx, const rd_attempt_t *hist, size_t
         break;
     case RD_STRAT_SMART:
         if ((t = smart_next(ctx, prev, gap_base)) != 0) {
-            retry_at(out, RD_MAX(add_jitter(ctx, t), t), "smart: best answer-rate hour");
+            retry_at(out, add_jitter(ctx, t), "smart: best answer-rate hour");
             return;
         }
         t = gap_base;

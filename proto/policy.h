@@ -11,7 +11,8 @@
  *     max_per_7_days rolling), given the number's attempts across all
  *     campaigns (ctx->num_attempts_ms),
  *   - with jitter in [0, jitter_seconds) added only when the time was moved to
- *     a window start, and never past the window end.
+ *     a window start (and to `smart` picks, which are shared hour starts), and
+ *     never past the window end.
  * Jitter is deterministic in ctx->jitter_seed, so a decision can be replayed.
  *
  * Thread safety: pure; any thread.

@@ -94,9 +94,9 @@ static void civil_from_days(int64_t z, int *y, int *m, int *d) {
 
 static bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
-static int days_in_month(int64_t y, int m) {
+int rd_days_in_month(int year, int month) {
     static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return dm[m - 1] + (m == 2 && is_leap(y));
+    return dm[month - 1] + (month == 2 && is_leap(year));
 }
 
 /* ---- POSIX TZ footer ------------------------------------------------------ */
@@ -195,7 +195,7 @@ static int64_t rule_day(const posix_date_t *d, int64_t y) {
     int64_t first = days_from_civil(y, d->a, 1);
     int wd_first = (int)((first + 4) % 7 + 7) % 7; /* 1970-01-01 was a Thursday */
     int64_t day = first + (d->c - wd_first + 7) % 7 + 7 * (d->b - 1);
-    while (day - first >= days_in_month(y, d->a)) day -= 7;
+    while (day - first >= rd_days_in_month((int)y, d->a)) day -= 7;
     return day;
 }
 

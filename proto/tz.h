@@ -40,11 +40,16 @@ const char *rd_tz_name(const rd_tz_t *tz);
 /* Local calendar time of a UTC instant. */
 void rd_tz_local(const rd_tz_t *tz, int64_t utc_ms, rd_localtime_t *out);
 /*
- * UTC instant of a local wall time (seconds 0). A time that does not exist
+ * UTC instant of a local wall time (seconds 0). day, hour and minute may run
+ * past their ranges and are carried (day 32 of a 31-day month is the 1st of
+ * the next, hour 24 is the next day's 00). A time that does not exist
  * (spring-forward gap) maps to the first instant after the gap; an ambiguous
  * one (fall-back fold) to the earlier instant.
  */
 int64_t rd_tz_from_local(const rd_tz_t *tz, int year, int month, int day, int hour, int minute);
+
+/* Days in a month of the proleptic Gregorian calendar (month 1..12). */
+int rd_days_in_month(int year, int month);
 
 /*
  * The callee's zone derived from an E.164 number: the country calling code,

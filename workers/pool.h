@@ -6,7 +6,8 @@
  * Hand-off (STYLE.md rule 12): the engine thread takes a work item from the
  * pool's free list (rd_pool_work_get), fills the request, and submits it;
  * the item travels by intrusive link through a worker's MPSC inbox
- * (uv_async_t wake-up on empty -> non-empty only, whole batch drained
+ * (a doorbell — eventfd + uv_poll, see pool.c for why not uv_async_t —
+ * rung on empty -> non-empty only, whole batch drained
  * outside the lock), comes back the same way on the engine loop, and is
  * given to the result callback, which owns it and returns it with
  * rd_pool_work_put (or resubmits it). In steady state a dial allocates
@@ -98,7 +99,7 @@ typedef struct rd_pool_stats {
 } rd_pool_stats_t;
 
 /*
- * Starts the workers (threads, loops, curl multis) and registers a uv_async
+ * Starts the workers (threads, loops, curl multis) and registers a doorbell
  * on `loop` for results. Initialises libcurl once per process with the rd
  * allocator (curl_global_init_mem). Returns 0, RD_EINVAL (no accounts, no
  * callback, an account without base_url/sid/token) or RD_EIO (thread or
@@ -122,7 +123,7 @@ int rd_pool_submit(rd_pool_t *p, rd_work_t *w);
  * Closes the pool: items not yet started complete as RD_RES_CANCELED,
  * requests in flight are allowed to finish (each bounded by its timeout),
  * results are delivered, the threads exit (each closes every handle and
- * checks uv_loop_close() == 0), then the async handle is closed, the pool
+ * checks uv_loop_close() == 0), then the doorbell handle is closed, the pool
  * freed and cb(arg) called on the loop. Call once.
  */
 void rd_pool_close(rd_pool_t *p, void (*cb)(void *arg), void *arg);

@@ -7,7 +7,7 @@
 -- canceled campaign cannot be resumed or paused; remaining = pending jobs
 -- still to cancel (call again while > 0).
 local c, st, now, batch, maxlen = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
-local cur = redis.call('HGET', ck(c), 'st')
+local cur = camp(c).st
 if not cur then return {-1, 0} end
 if cur == '2' and st ~= '2' then return {-2, 0} end
 redis.call('HSET', ck(c), 'st', st)
@@ -18,13 +18,18 @@ end
 redis.call('ZREM', K_READY, c)
 if st ~= '2' then return {1, 0} end
 local dk = ck(c) .. ':due'
+local cid = cid_of(c)
 local nums = redis.call('ZRANGE', dk, 0, batch - 1)
 for _, num in ipairs(nums) do
-  local r = rec_get(c, num)
-  if r and r[1] == 0 then
-    finish(c, num, r, 6, now, maxlen)
+  local nr = nrec_get(num)
+  local j = job_live(nr, cid)
+  if j and j[J_ST] == 0 then
+    finish(c, num, j, 6, now, maxlen)
+    nrec_put(num, nr, secs(now))
   else
     redis.call('ZREM', dk, num)
   end
 end
+touched[c] = nil
+flush()
 return {1, redis.call('ZCARD', dk)}

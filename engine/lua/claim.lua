@@ -2,25 +2,28 @@
 -- KEYS[1] = P:seq. ARGV: 1 P, 2 now ms, 3 max jobs, 4 lease ms, 5 lock retry
 -- ms, 6 provider bucket name ("" none), 7 bucket rate per second, 8 bucket
 -- burst, 9 max campaigns visited, 10 events maxlen, 11 engine id (unused by
--- the logic; kept for MONITOR-level debugging).
+-- the logic; visible in MONITOR).
 -- Walks P:ready in score order over campaigns whose earliest job is due.
 -- Per campaign: not active -> unready; no free concurrency -> parked until a
 -- lease of it ends; pool full -> parked on the pool until a pool slot frees;
 -- calls_per_minute bucket empty -> its ready score moves to the next token.
 -- Per due job: number opted out / DND -> finished (opted-out / dnd); number
--- live elsewhere -> due pushed to now + lock retry; else claimed: token =
--- INCR P:seq, lease deadline now + lease ms, campaign and pool `live` +1,
--- number lock = token and attempt start reserved, one token from each bucket.
+-- live elsewhere -> due pushed to now + lock retry; else claimed: a token
+-- from P:seq, lease deadline now + lease ms, campaign and pool `live` +1,
+-- number lock = token and the attempt start reserved, one token
+-- from each bucket.
 -- Work is bounded: <= ARGV[9] campaigns and 4 x max + 16 jobs examined.
 -- Returns {n, finished, deferred, next_due_ms, bucket_wait_ms, then per job:
--- campaign, number, token, record, number record before the reservation
--- ("" when none)}. next_due_ms: score time of the first ready campaign (0
--- none; <= now means "more is due now"). bucket_wait_ms: wall ms until the
--- provider bucket has a token, when it limited this call (else 0).
+-- campaign, number, token, the number record after the claim (msgpack; the
+-- job is the one holding the token, and its reservation is the attempt start
+-- equal to its lease start)}. next_due_ms: score time of the
+-- first ready campaign (0 none; <= now: more is due now). bucket_wait_ms:
+-- wall ms until the provider bucket has a token, when it limited this call.
 local now, maxj, lease_ms, lock_retry = tonumber(ARGV[2]), tonumber(ARGV[3]),
   tonumber(ARGV[4]), tonumber(ARGV[5])
 local bname, brate, bburst = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
 local maxc, maxlen = tonumber(ARGV[9]), ARGV[10]
+local now_s = secs(now)
 local nowsc = score(now, 4095)
 local out = {0, 0, 0, 0, 0}
 local n, fin, defer = 0, 0, 0
@@ -46,9 +49,10 @@ if bavail >= 1 then
 end
 for _, c in ipairs(camps) do
   if n >= maxj or n >= bavail or budget <= 0 then break end
-  local h = redis.call('HMGET', ck(c), 'st', 'conc', 'live', 'pool', 'cpm', 'rt', 'rts')
+  local h = redis.call('HMGET', ck(c), 'st', 'conc', 'live', 'pool', 'cpm', 'rt', 'rts', 'id')
   local pool = h[4] or ''
   local pk = P .. ':pool:' .. pool
+  local cid = tonumber(h[8])
   local free = (tonumber(h[2]) or 0) - (tonumber(h[3]) or 0)
   local pfree = maxj
   if pool ~= '' then
@@ -63,7 +67,7 @@ for _, c in ipairs(camps) do
     ctok = cburst
     if h[6] then ctok = math.min(cburst, tonumber(h[6]) + (now - tonumber(h[7])) * crate) end
   end
-  if h[1] ~= '0' or free <= 0 then
+  if h[1] ~= '0' or free <= 0 or not cid then
     redis.call('ZREM', K_READY, c)
   elseif pfree <= 0 then
     redis.call('ZREM', K_READY, c)
@@ -74,47 +78,47 @@ for _, c in ipairs(camps) do
     local want = math.min(free, pfree, math.floor(ctok), maxj - n, bavail - n)
     local dk = ck(c) .. ':due'
     local due = redis.call('ZRANGEBYSCORE', dk, '-inf', nowsc, 'LIMIT', 0, want)
-    local taken = 0
+    local taken, zrem, lease, leases = 0, {}, {}, {}
+    local tok = 0
+    if #due > 0 then tok = redis.call('INCRBY', K_SEQ, #due) - #due end
     for _, num in ipairs(due) do
       budget = budget - 1
-      local r = rec_get(c, num)
-      if not r or r[1] ~= 0 then
-        redis.call('ZREM', dk, num) -- not pending: stale entry
-      elseif redis.call('SISMEMBER', K_OPTOUT, num) == 1 then
-        finish(c, num, r, 5, now, maxlen)
+      local nr = nrec_get(num)
+      local j = job_live(nr, cid)
+      local b = nil
+      if j and j[J_ST] == 0 then b = blocked(num) end
+      if not j or j[J_ST] ~= 0 then
+        zrem[#zrem + 1] = num -- not pending: stale entry
+      elseif b then
+        finish(c, num, j, b, now, maxlen)
+        nrec_put(num, nr, now_s)
         fin = fin + 1
-      elseif redis.call('SISMEMBER', K_DND, num) == 1 then
-        finish(c, num, r, 4, now, maxlen)
-        fin = fin + 1
+      elseif nr[1] ~= 0 then
+        redis.call('ZADD', dk, score(now + lock_retry, j[J_SEQ]), num)
+        defer = defer + 1
       else
-        local raw = num_raw(num)
-        local nr = {0}
-        if raw ~= '' then nr = cmsgpack.unpack(raw) end
-        if nr[1] ~= 0 then
-          redis.call('ZADD', dk, score(now + lock_retry, r[2]), num)
-          defer = defer + 1
-        else
-          local tok = seq_next()
-          redis.call('ZREM', dk, num)
-          r[1], r[4], r[5], r[11], r[12] = 1, tok, now, '', 0
-          local packed = cmsgpack.pack(r)
-          redis.call('HSET', ck(c) .. ':jobs', num, packed)
-          nr[1] = tok
-          nr[#nr + 1] = now
-          num_put(num, nr, now)
-          redis.call('HSET', K_LEASE, tok, c .. '/' .. num)
-          redis.call('ZADD', K_LEASES, now + lease_ms, tok)
-          taken = taken + 1
-          out[#out + 1] = c
-          out[#out + 1] = num
-          out[#out + 1] = tok
-          out[#out + 1] = packed
-          out[#out + 1] = raw
-        end
+        tok = tok + 1
+        j[J_ST], j[J_TOK], j[J_T], j[J_CALL], j[J_POLLS] = 1, tok, now_s, '', 0
+        nr[1] = tok
+        nr[2][#nr[2] + 1] = now_s
+        local packed = nrec_put(num, nr, now_s)
+        zrem[#zrem + 1] = num
+        lease[#lease + 1] = tok
+        lease[#lease + 1] = num
+        leases[#leases + 1] = now + lease_ms
+        leases[#leases + 1] = tok
+        taken = taken + 1
+        out[#out + 1] = c
+        out[#out + 1] = num
+        out[#out + 1] = tok
+        out[#out + 1] = packed
       end
       if budget <= 0 then break end
     end
+    if #zrem > 0 then redis.call('ZREM', dk, unpack(zrem)) end
     if taken > 0 then
+      redis.call('HSET', K_LEASE, unpack(lease))
+      redis.call('ZADD', K_LEASES, unpack(leases))
       redis.call('HINCRBY', ck(c), 'live', taken)
       if pool ~= '' then redis.call('HINCRBY', pk, 'live', taken) end
       n = n + taken
@@ -125,11 +129,13 @@ for _, c in ipairs(camps) do
     end
     if cpm > 0 and ctok < 1 then
       redis.call('ZADD', K_READY, score(now + math.ceil((1 - ctok) / crate), 0), c)
+      touched[c] = nil
     else
-      ready_update(c)
+      touched[c] = true
     end
   end
 end
+flush()
 
 local bwait = 0
 if bk then

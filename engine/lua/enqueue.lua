@@ -1,42 +1,58 @@
--- enqueue.lua: creates one job atomically (dedupe, DND/opt-out, due set).
--- KEYS[1] = P:seq (slot routing). ARGV: 1 P, 2 campaign, 3 number (E.164,
--- validated by the caller), 4 producer id ("" = generate), 5 vars (msgpack
--- map or ""), 6 tz ("" none), 7 not_before ms (0 none), 8 due ms (from the
--- policy), 9 now ms, 10 events maxlen.
--- Returns {code, id}: 0 created, 1 duplicate (no-op), 2 final dnd, 3 final
--- opted-out, 4 no such campaign, 5 campaign canceled, 6 conflict (the number
--- has a live job in the campaign under another id). id = the job's public id
--- ("" for 4 and 5).
-local c, num, id, vars, tz = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local nb, due, now, maxlen = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
-local st = redis.call('HGET', ck(c), 'st')
-if not st then return {4, ''} end
-if st == '2' then return {5, ''} end
-if id ~= '' and redis.call('HEXISTS', K_ID, id) == 1 then return {1, id} end
-local r = rec_get(c, num)
-if r and r[1] ~= 3 then
-  if id == '' or r[3] == id then return {1, pub_id(c, num, r)} end
-  return {6, pub_id(c, num, r)}
+-- enqueue.lua: creates jobs atomically (dedupe, DND/opt-out, due set), in a
+-- batch.
+-- KEYS[1] = P:seq (slot routing). ARGV: 1 P, 2 now ms, 3 events maxlen,
+-- 4 count, then per job 7 values: campaign, number (E.164, validated by the
+-- caller), producer id ("" = generate), vars (msgpack map or ""), tz (""
+-- none), not_before ms (0 none), due ms (from the policy).
+-- Returns 2 values per job, in order: code, id. code: 0 created, 1 duplicate
+-- (no-op: the id was seen, or no id and the number has a live job in the
+-- campaign), 2 final dnd, 3 final opted-out (a final event is written), 4 no
+-- such campaign, 5 campaign canceled, 6 conflict (the number has a live job
+-- in the campaign under another id). id = the job's public id ("" for 4, 5).
+local now, maxlen, count = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local now_s = secs(now)
+local out = {}
+local function one(c, num, id, vars, tz, nb, due)
+  local st = camp(c).st
+  if not st then return 4, '' end
+  if st == '2' then return 5, '' end
+  if id ~= '' and redis.call('HEXISTS', K_ID, id) == 1 then return 1, id end
+  local cid = cid_of(c)
+  local nr = nrec_get(num)
+  local live = job_live(nr, cid)
+  if live then
+    if id == '' or live[J_ID] == id then return 1, pub_id(c, num, live) end
+    return 6, pub_id(c, num, live)
+  end
+  local seq = redis.call('INCR', K_SEQ)
+  local j = job_norm({cid, 0, seq, id, 0, {}, 0, -1, '', 0, tz, vars, nb})
+  nr[#nr + 1] = j
+  local pub = pub_id(c, num, j)
+  if id ~= '' then redis.call('HSET', K_ID, id, num) end
+  redis.call('HINCRBY', ck(c), 'enq', 1)
+  local code = 0
+  local b = blocked(num)
+  if b then
+    j[J_ST] = 1 -- not in the due set
+    finish(c, num, j, b, now, maxlen)
+    if b == 5 then code = 3 else code = 2 end
+  else
+    local sc = score(due, seq)
+    redis.call('ZADD', ck(c) .. ':due', sc, num)
+    if not touched[c] then
+      local cur = redis.call('ZSCORE', K_READY, c)
+      if not cur or tonumber(cur) > sc then touched[c] = true end
+    end
+  end
+  nrec_put(num, nr, now_s)
+  return code, pub
 end
-local seq = seq_next()
-r = {0, seq, id, 0, due, {}, tz, nb, vars, -1, '', 0}
-local pub = pub_id(c, num, r)
-if id ~= '' then redis.call('HSET', K_ID, id, c .. '/' .. num .. '/' .. seq) end
-redis.call('HINCRBY', ck(c), 'enq', 1)
-redis.call('ZREM', ck(c) .. ':done', num)
-if redis.call('SISMEMBER', K_OPTOUT, num) == 1 then
-  r[1] = 1 -- not in the due set
-  finish(c, num, r, 5, now, maxlen)
-  return {3, pub}
+for k = 0, count - 1 do
+  local a = 5 + k * 7
+  local code, pub = one(ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4],
+    tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]))
+  out[2 * k + 1] = code
+  out[2 * k + 2] = pub
 end
-if redis.call('SISMEMBER', K_DND, num) == 1 then
-  r[1] = 1
-  finish(c, num, r, 4, now, maxlen)
-  return {2, pub}
-end
-rec_put(c, num, r)
-local sc = score(due, seq)
-redis.call('ZADD', ck(c) .. ':due', sc, num)
-local cur = redis.call('ZSCORE', K_READY, c)
-if not cur or tonumber(cur) > sc then ready_update(c) end
-return {0, pub}
+flush()
+return out

@@ -1,6 +1,12 @@
 -- lib.lua: helpers prepended to every other redial script when it is loaded
 -- (engine/store.c). No KEYS/ARGV contract of its own; it reads ARGV[1] = the
--- key prefix P. Record layouts and key names: docs/REDIS.md.
+-- key prefix P. Key names and record layouts: docs/REDIS.md.
+--
+-- Everything about one number lives in one field of P:n (the number record):
+-- its live lock, its attempt starts over the last 8 days (all campaigns), and
+-- its jobs (at most one live per campaign, plus finished ones kept for the
+-- retention). Campaigns appear in records by a small integer id.
+-- Every time is policy-time unix milliseconds.
 local P = ARGV[1]
 local EPOCH = 1577836800000
 local OUTCOME = {[0] = 'completed', 'in-progress', 'busy', 'no-answer', 'failed', 'canceled',
@@ -11,57 +17,140 @@ local K_READY, K_N, K_ID, K_LEASE, K_LEASES, K_CALL = P .. ':ready', P .. ':n', 
   P .. ':lease', P .. ':leases', P .. ':call'
 local K_DND, K_OPTOUT, K_EVENTS, K_CAMPAIGNS, K_SEQ = P .. ':dnd', P .. ':optout',
   P .. ':events', P .. ':campaigns', P .. ':seq'
-local NUM_KEEP_MS = 8 * 86400000
+local K_CID, K_CNAME, K_GC, K_NODIAL = P .. ':cid', P .. ':cname', P .. ':gc', P .. ':nodial'
+local NUM_KEEP_S = 8 * 86400000 -- ms
 local NUM_KEEP_MAX = 128
 
 local function ck(c) return P .. ':c:' .. c end
 local function score(due, seq) return (due - EPOCH) * 4096 + (seq % 4096) end
 local function score_ms(s) return math.floor(s / 4096) + EPOCH end
-local function seq_next() return redis.call('INCR', K_SEQ) end
+local function secs(ms) return ms end -- record time unit: ms
 
--- Job record: {st, seq, id, tok, due, hist, tz, nb, vars, disp, cid, polls}
-local function rec_get(c, num)
-  local v = redis.call('HGET', ck(c) .. ':jobs', num)
-  if not v then return nil end
-  return cmsgpack.unpack(v)
+-- Campaign name <-> id, and the fields scripts need, cached per call.
+local cid_c, cname_c, camp_c = {}, {}, {}
+local function cid_of(name)
+  local v = cid_c[name]
+  if v == nil then
+    v = tonumber(redis.call('HGET', K_CID, name)) or false
+    cid_c[name] = v
+  end
+  return v
 end
-local function rec_put(c, num, r)
-  redis.call('HSET', ck(c) .. ':jobs', num, cmsgpack.pack(r))
+local function cname_of(id)
+  local v = cname_c[id]
+  if v == nil then
+    v = redis.call('HGET', K_CNAME, id) or false
+    cname_c[id] = v
+  end
+  return v
 end
-local function pub_id(c, num, r)
-  if r[3] ~= '' then return r[3] end
-  return c .. '/' .. num .. '/' .. r[2]
+local function camp(c)
+  local v = camp_c[c]
+  if not v then
+    local h = redis.call('HMGET', ck(c), 'st', 'pool')
+    v = {st = h[1], pool = h[2] or ''}
+    camp_c[c] = v
+  end
+  return v
 end
 
--- Number record: {lock, t1, t2, ...}
-local function num_raw(num) return redis.call('HGET', K_N, num) or '' end
-local function num_get(num)
+-- Job: {cid, st, seq, id, tok, hist, t, disp, call, polls, tz, vars, nb}
+-- st 0 pending, 1 claimed, 2 placed, 3 final; hist = {start_s, outcome, ...};
+-- t = lease start (claimed/placed) or finish time (final), ms.
+local J_CID, J_ST, J_SEQ, J_ID, J_TOK, J_HIST, J_T, J_DISP, J_CALL, J_POLLS = 1, 2, 3, 4, 5, 6,
+  7, 8, 9, 10
+local JDEF = {0, 0, 0, '', 0, false, 0, -1, '', 0, '', '', 0}
+local function job_norm(j)
+  for i = 1, 13 do
+    if j[i] == nil then
+      if i == J_HIST then j[i] = {} else j[i] = JDEF[i] end
+    end
+  end
+  return j
+end
+-- Drops trailing default fields in place (the table is then only fit for packing).
+local function job_trim(j)
+  for n = 13, 7, -1 do
+    if j[n] == JDEF[n] then j[n] = nil else break end
+  end
+end
+local function pub_id(c, num, j)
+  if j[J_ID] ~= '' then return j[J_ID] end
+  return c .. '/' .. num .. '/' .. j[J_SEQ]
+end
+
+-- Number record: {lock, {attempt starts s}, job, job, ...}
+local function nrec_get(num)
   local v = redis.call('HGET', K_N, num)
-  if not v then return {0} end
-  return cmsgpack.unpack(v)
+  if not v then return {0, {}} end
+  local nr = cmsgpack.unpack(v)
+  for i = 3, #nr do job_norm(nr[i]) end
+  return nr
 end
-local function num_put(num, nr, now)
-  local lim, ts = now - NUM_KEEP_MS, {}
-  for i = 2, #nr do
-    if nr[i] >= lim then ts[#ts + 1] = nr[i] end
+-- Writes (or deletes) the record, pruning attempts older than 8 days.
+-- Returns the packed record ('' when deleted). The record's job tables are
+-- trimmed in place: do not read them after this call.
+local function nrec_put(num, nr, now_s)
+  local lim, atts = now_s - NUM_KEEP_S, nr[2]
+  local old = false
+  for _, t in ipairs(atts) do
+    if t < lim then old = true break end
   end
-  if #ts == 0 and nr[1] == 0 then
-    redis.call('HDEL', K_N, num)
-    return
-  end
-  if #ts > NUM_KEEP_MAX then
-    table.sort(ts)
+  if old then
     local keep = {}
-    for i = #ts - NUM_KEEP_MAX + 1, #ts do keep[#keep + 1] = ts[i] end
-    ts = keep
+    for _, t in ipairs(atts) do
+      if t >= lim then keep[#keep + 1] = t end
+    end
+    atts = keep
+    nr[2] = keep
   end
-  local out = {nr[1]}
-  for _, t in ipairs(ts) do out[#out + 1] = t end
-  redis.call('HSET', K_N, num, cmsgpack.pack(out))
+  if #atts > NUM_KEEP_MAX then
+    table.sort(atts)
+    local keep = {}
+    for i = #atts - NUM_KEEP_MAX + 1, #atts do keep[#keep + 1] = atts[i] end
+    nr[2] = keep
+  end
+  if #nr == 2 and nr[1] == 0 and #nr[2] == 0 then
+    redis.call('HDEL', K_N, num)
+    return ''
+  end
+  for i = 3, #nr do job_trim(nr[i]) end
+  local v = cmsgpack.pack(nr)
+  redis.call('HSET', K_N, num, v)
+  return v
+end
+local function job_live(nr, cid)
+  for i = 3, #nr do
+    local j = nr[i]
+    if j[J_CID] == cid and j[J_ST] ~= 3 then return j end
+  end
+  return nil
+end
+
+-- Why a number may not be dialed: 5 (opted-out), 4 (dnd) or nil. P:nodial
+-- is the union of P:optout and P:dnd: one lookup for the common case.
+local function blocked(num)
+  if redis.call('SISMEMBER', K_NODIAL, num) == 0 then return nil end
+  if redis.call('SISMEMBER', K_OPTOUT, num) == 1 then return 5 end
+  if redis.call('SISMEMBER', K_DND, num) == 1 then return 4 end
+  return nil
 end
 
 local function event(maxlen, m)
   redis.call('XADD', K_EVENTS, 'MAXLEN', '~', maxlen, '*', 'm', cmsgpack.pack(m))
+end
+
+-- Aggregated effects, applied once per script call by flush().
+local agg_live, agg_pool, agg_st, agg_gst, touched, pools_freed = {}, {}, {}, {}, {}, {}
+local del_tok = {}
+local function incr(t, k, n) t[k] = (t[k] or 0) + n end
+local function stat(c, field, n)
+  local t = agg_st[c]
+  if not t then
+    t = {}
+    agg_st[c] = t
+  end
+  incr(t, field, n)
 end
 
 -- Re-evaluates whether campaign c may be claimed and at which score.
@@ -91,7 +180,6 @@ end
 
 -- A pool slot was freed: campaigns parked on the pool get another look.
 local function pool_unpark(pool)
-  if pool == '' then return end
   local pk = P .. ':pool:' .. pool .. ':parked'
   local cs = redis.call('SMEMBERS', pk)
   if #cs == 0 then return end
@@ -99,64 +187,92 @@ local function pool_unpark(pool)
   for _, c in ipairs(cs) do ready_update(c) end
 end
 
--- Finishes a job (any non-final state; slots must already be released).
-local function finish(c, num, r, disp, now, maxlen)
-  if r[1] == 0 then redis.call('ZREM', ck(c) .. ':due', num) end
-  r[1], r[4], r[5], r[10], r[11], r[12] = 3, 0, now, disp, '', 0
-  rec_put(c, num, r)
-  redis.call('ZADD', ck(c) .. ':done', now, num)
-  redis.call('HINCRBY', ck(c), 'fin', 1)
-  redis.call('HINCRBY', ck(c) .. ':st', 'f' .. disp, 1)
-  event(maxlen, {type = 'final', id = pub_id(c, num, r), campaign = c, to = num,
-    disposition = DISP[disp], attempts = #r[6] / 2})
-end
-
--- Releases what a lease holds: campaign and pool slots, the number's lock,
--- the lease and the call-id index. undo_reservation: remove the attempt
--- start reserved at claim (a claim that never reached the customer).
-local function lease_release(c, num, r, tok, now, undo_reservation)
-  local pool = redis.call('HGET', ck(c), 'pool') or ''
-  redis.call('HINCRBY', ck(c), 'live', -1)
-  if pool ~= '' then redis.call('HINCRBY', P .. ':pool:' .. pool, 'live', -1) end
-  local nr = num_get(num)
-  if nr[1] == tok then nr[1] = 0 end
-  if undo_reservation then
-    for i = #nr, 2, -1 do
-      if nr[i] == r[5] then table.remove(nr, i) break end
+local function flush()
+  for c, n in pairs(agg_live) do redis.call('HINCRBY', ck(c), 'live', -n) end
+  for p, n in pairs(agg_pool) do redis.call('HINCRBY', P .. ':pool:' .. p, 'live', -n) end
+  for c, t in pairs(agg_st) do
+    for f, n in pairs(t) do
+      redis.call('HINCRBY', ck(c) .. ':st', f, n)
     end
   end
-  num_put(num, nr, now)
-  redis.call('HDEL', K_LEASE, tok)
-  redis.call('ZREM', K_LEASES, tok)
-  if r[11] ~= '' then redis.call('HDEL', K_CALL, r[11]) end
-  return pool
+  for f, n in pairs(agg_gst) do redis.call('HINCRBY', P .. ':st', f, n) end
+  if #del_tok > 0 then
+    redis.call('HDEL', K_LEASE, unpack(del_tok))
+    redis.call('ZREM', K_LEASES, unpack(del_tok))
+  end
+  for c in pairs(touched) do ready_update(c) end
+  for p in pairs(pools_freed) do pool_unpark(p) end
 end
 
--- The lease named by token tok in campaign c, if current: num, record.
+-- Finishes job j of number num in campaign c (not written: the caller puts
+-- the record). Slots must already be released.
+local function finish(c, num, j, disp, now, maxlen)
+  if j[J_ST] == 0 then redis.call('ZREM', ck(c) .. ':due', num) end
+  j[J_ST], j[J_TOK], j[J_T], j[J_DISP], j[J_CALL], j[J_POLLS] = 3, 0, secs(now), disp, '', 0
+  redis.call('HINCRBY', ck(c), 'fin', 1)
+  stat(c, 'f' .. disp, 1)
+  redis.call('ZADD', K_GC, now, num)
+  event(maxlen, {type = 'final', id = pub_id(c, num, j), campaign = c, to = num,
+    disposition = DISP[disp], attempts = #j[J_HIST] / 2})
+  touched[c] = true
+end
+
+-- Releases what the lease of job j holds (aggregated): campaign and pool
+-- slots, the number's lock, the lease and the call-id index. undo: remove the
+-- attempt start reserved at claim (a claim that never reached the customer).
+local function lease_release(c, nr, j, undo)
+  local tok = j[J_TOK]
+  incr(agg_live, c, 1)
+  local pool = camp(c).pool
+  if pool ~= '' then
+    incr(agg_pool, pool, 1)
+    pools_freed[pool] = true
+  end
+  if nr[1] == tok then nr[1] = 0 end
+  if undo then
+    local a = nr[2]
+    for i = #a, 1, -1 do
+      if a[i] == j[J_T] then
+        table.remove(a, i)
+        break
+      end
+    end
+  end
+  del_tok[#del_tok + 1] = tok
+  if j[J_CALL] ~= '' then redis.call('HDEL', K_CALL, j[J_CALL]) end
+  touched[c] = true
+end
+
+-- The live lease `tok` (string or number) of campaign c: num, record, job.
 local function lease_find(c, tok)
-  local lv = redis.call('HGET', K_LEASE, tok)
-  if not lv then return nil end
-  local slash = string.find(lv, '/', 1, true)
-  if not slash or string.sub(lv, 1, slash - 1) ~= c then return nil end
-  local num = string.sub(lv, slash + 1)
-  local r = rec_get(c, num)
-  if not r or r[4] ~= tonumber(tok) or (r[1] ~= 1 and r[1] ~= 2) then return nil end
-  return num, r
+  tok = tonumber(tok)
+  if not tok then return nil end
+  local num = redis.call('HGET', K_LEASE, tok)
+  if not num then return nil end
+  local cid = cid_of(c)
+  if not cid then return nil end
+  local nr = nrec_get(num)
+  for i = 3, #nr do
+    local j = nr[i]
+    if j[J_TOK] == tok and j[J_CID] == cid and (j[J_ST] == 1 or j[J_ST] == 2) then
+      return num, nr, j
+    end
+  end
+  return nil
 end
 
--- Puts a released job back in the due set (or finishes it when the number
--- opted out, is DND, or the campaign was canceled meanwhile).
-local function requeue(c, num, r, due, now, maxlen)
-  if redis.call('SISMEMBER', K_OPTOUT, num) == 1 then
-    finish(c, num, r, 5, now, maxlen)
-  elseif redis.call('SISMEMBER', K_DND, num) == 1 then
-    finish(c, num, r, 4, now, maxlen)
-  elseif redis.call('HGET', ck(c), 'st') == '2' then
-    finish(c, num, r, 6, now, maxlen)
+-- Puts a released job back in the due set at `due` (ms), or finishes it when
+-- the number opted out / is DND or the campaign was canceled meanwhile.
+-- seq: FIFO tiebreak for the score.
+local function requeue(c, num, j, due, now, maxlen, seq)
+  local b = blocked(num)
+  if b then
+    finish(c, num, j, b, now, maxlen)
+  elseif camp(c).st == '2' then
+    finish(c, num, j, 6, now, maxlen)
   else
-    local seq = seq_next()
-    r[1], r[4], r[5], r[11], r[12] = 0, 0, due, '', 0
-    rec_put(c, num, r)
+    j[J_ST], j[J_TOK], j[J_T], j[J_CALL], j[J_POLLS] = 0, 0, 0, '', 0
     redis.call('ZADD', ck(c) .. ':due', score(due, seq), num)
+    touched[c] = true
   end
 end

@@ -1,17 +1,21 @@
 -- optout.lua: a number opts out, for good.
 -- KEYS[1] = P:seq. ARGV: 1 P, 2 number, 3 now ms, 4 events maxlen.
--- Adds it to P:optout and finishes its pending job in every campaign as
--- `opted-out` (final events); a live call of it is finished `opted-out` when
--- it settles. Cost: one HGET per campaign. Returns the number of jobs finished.
+-- Adds it to P:optout and finishes its pending jobs (every campaign: they
+-- are all in the number's record) as `opted-out` with final events; a live
+-- call of it is finished `opted-out` when it settles or is released.
+-- Returns the number of jobs finished.
 local num, now, maxlen = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 redis.call('SADD', K_OPTOUT, num)
+redis.call('SADD', K_NODIAL, num)
+local nr = nrec_get(num)
 local n = 0
-for _, c in ipairs(redis.call('SMEMBERS', K_CAMPAIGNS)) do
-  local r = rec_get(c, num)
-  if r and r[1] == 0 then
-    finish(c, num, r, 5, now, maxlen)
-    ready_update(c)
+for i = 3, #nr do
+  local j = nr[i]
+  if j[J_ST] == 0 then
+    finish(cname_of(j[J_CID]), num, j, 5, now, maxlen)
     n = n + 1
   end
 end
+if n > 0 then nrec_put(num, nr, secs(now)) end
+flush()
 return n

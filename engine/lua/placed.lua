@@ -1,15 +1,26 @@
--- placed.lua: the provider accepted the call of lease `token`.
--- KEYS[1] = P:seq. ARGV: 1 P, 2 campaign, 3 token, 4 provider call id,
--- 5 new lease deadline ms (ring timeout + time limit + callback grace).
--- Records the call id in the job, indexes call id -> attempt key
--- "<campaign>:<token>", moves the lease deadline. Returns 1, or 0 when the
--- token is not current (settled, recovered, or superseded: changes nothing).
-local c, tok, cid, deadline = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
-local num, r = lease_find(c, tok)
-if not num then return 0 end
-if r[11] ~= '' and r[11] ~= cid then redis.call('HDEL', K_CALL, r[11]) end
-r[1], r[11] = 2, cid
-rec_put(c, num, r)
-redis.call('HSET', K_CALL, cid, c .. ':' .. tok)
-redis.call('ZADD', K_LEASES, deadline, tok)
-return 1
+-- placed.lua: the provider accepted these calls, in a batch.
+-- KEYS[1] = P:seq. ARGV: 1 P, 2 now ms, 3 events maxlen (unused), 4 count,
+-- then per call 4 values: campaign, token, provider call id, new lease
+-- deadline ms (ring timeout + time limit + callback grace).
+-- Each records the call id in the job, indexes call id -> attempt key
+-- "<campaign>:<token>", moves the lease deadline.
+-- Returns one value per call: 1, or 0 when the token is not current
+-- (settled, recovered or superseded: nothing changes).
+local count = tonumber(ARGV[4])
+local out = {}
+for k = 0, count - 1 do
+  local a = 5 + k * 4
+  local c, tok, cid, deadline = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  local num, nr, j = lease_find(c, tok)
+  if not num then
+    out[k + 1] = 0
+  else
+    if j[J_CALL] ~= '' and j[J_CALL] ~= cid then redis.call('HDEL', K_CALL, j[J_CALL]) end
+    j[J_ST], j[J_CALL] = 2, cid
+    nrec_put(num, nr, j[J_T])
+    redis.call('HSET', K_CALL, cid, c .. ':' .. tok)
+    redis.call('ZADD', K_LEASES, deadline, tok)
+    out[k + 1] = 1
+  end
+end
+return out

@@ -1,16 +1,27 @@
--- release.lua: hands back a claim that never reached the customer (not an
--- attempt): transient provider failure, dial-time window/cap check, shutdown.
--- KEYS[1] = P:seq. ARGV: 1 P, 2 campaign, 3 token, 4 due ms, 5 now ms,
--- 6 events maxlen.
--- Releases campaign/pool slots and the number lock, removes the attempt
+-- release.lua: hands back claims that never reached the customer (not
+-- attempts): transient provider failure, dial-time window/cap check,
+-- shutdown. In a batch.
+-- KEYS[1] = P:seq. ARGV: 1 P, 2 now ms, 3 events maxlen, 4 count, then per
+-- claim 3 values: campaign, token, due ms.
+-- Each releases campaign/pool slots and the number lock, removes the attempt
 -- start reserved at claim, and puts the job back in the due set at due ms
 -- (finished instead when the number opted out / is DND or the campaign was
--- canceled meanwhile). Returns 1, or 0 when the token is not current.
-local c, tok, due, now, maxlen = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
-local num, r = lease_find(c, tok)
-if not num then return 0 end
-local pool = lease_release(c, num, r, tonumber(tok), now, true)
-requeue(c, num, r, due, now, maxlen)
-ready_update(c)
-pool_unpark(pool)
-return 1
+-- canceled meanwhile). Returns one value per claim: 1, or 0 when the token
+-- is not current.
+local now, maxlen, count = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local out = {}
+for k = 0, count - 1 do
+  local a = 5 + k * 3
+  local c, tok, due = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  local num, nr, j = lease_find(c, tok)
+  if not num then
+    out[k + 1] = 0
+  else
+    lease_release(c, nr, j, true)
+    requeue(c, num, j, due, now, maxlen, j[J_SEQ])
+    nrec_put(num, nr, secs(now))
+    out[k + 1] = 1
+  end
+end
+flush()
+return out

@@ -27,7 +27,10 @@
 #include "proto/callback.h"
 #include "proto/rd.h"
 #include "tests/lib/redis_harness.h"
+#include "tests/lib/server_harness.h"
+#include "tests/lib/sim_harness.h"
 #include "tests/lib/store_sync.h"
+#include "workers/pool.h"
 
 #define T0 1795860000000LL /* 2026-11-28 10:00 UTC */
 #define MINUTE 60000LL
@@ -43,6 +46,11 @@ typedef struct fx {
     rd_callbacks_t *cbs;
     char base[64];
     bool srv_closed;
+    /* sim tests */
+    bool with_sim;
+    rd_test_sim_t sim;
+    rd_pool_t *pool;
+    bool pool_closed;
 } fx_t;
 
 static void handler(rd_http_req_t *req, void *data) {
@@ -50,9 +58,21 @@ static void handler(rd_http_req_t *req, void *data) {
     if (!rd_callbacks_route(f->cbs, req)) rd_http_respond_error(req, 404, "no route");
 }
 
-static int setup(void **state) {
+static void on_pool_result(rd_work_t *w, void *data) {
+    /* Every item here carries its own done callback. */
+    (void)data;
+    rd_free(w);
+}
+
+/* Provider for the sim tests; the sim gets `sim_args` and `script`. */
+static rd_prov_t sim_prov;
+static const char *const *sim_args;
+static const char *sim_script;
+
+static int setup_common(void **state, bool with_sim) {
     fx_t *f = rd_calloc(1, sizeof *f);
     if (rd_test_redis_start(&f->redis) < 0) return -1;
+    f->with_sim = with_sim;
     uv_loop_init(&f->loop);
     f->s = ts_store(&f->loop, f->redis.url, f->redis.prefix, NULL, 0, 0);
     rd_clock_init_manual(&f->clock, T0);
@@ -67,6 +87,25 @@ static int setup(void **state) {
     cc.secret = SECRET;
     cc.public_url = f->base;
     cc.twilio_token = TWTOKEN;
+    if (with_sim) {
+        rd_test_sim_opts_t so = {.model = "uniform:busy=1", .script_json = sim_script,
+                                 .time_scale = "1000", .extra_args = sim_args};
+        if (rd_test_sim_start(&f->sim, &so) != 0) return -1;
+        rd_account_cfg_t acc;
+        rd_account_cfg_init(&acc);
+        acc.kind = sim_prov;
+        acc.base_url = f->sim.base;
+        acc.sid = RD_TEST_PROVIDER_SID;
+        acc.key = sim_prov == RD_PROV_EXOTEL ? RD_TEST_PROVIDER_KEY : NULL;
+        acc.token = RD_TEST_PROVIDER_TOKEN;
+        rd_pool_cfg_t pc = {.workers = 2, .max_inflight = 8, .accounts = &acc, .n_accounts = 1,
+                            .on_result = on_pool_result, .data = f};
+        if (rd_pool_create(&f->loop, &pc, &f->pool) != 0) return -1;
+        cc.pool = f->pool;
+        cc.poll_account[sim_prov] = 0;
+        cc.default_provider = sim_prov;
+        cc.twilio_token = RD_TEST_PROVIDER_TOKEN; /* the sim signs with its auth token */
+    }
     if (rd_callbacks_create(&cc, &f->cbs) != 0) return -1;
     char json[512];
     snprintf(json, sizeof json,
@@ -79,10 +118,25 @@ static int setup(void **state) {
     return 0;
 }
 
+static int setup(void **state) { return setup_common(state, false); }
+static int setup_sim(void **state) { return setup_common(state, true); }
+
 static void on_srv_closed(void *arg) { ((fx_t *)arg)->srv_closed = true; }
+static void on_pool_closed(void *arg) { ((fx_t *)arg)->pool_closed = true; }
 
 static int teardown(void **state) {
     fx_t *f = *state;
+    if (f->pool) {
+        rd_pool_close(f->pool, on_pool_closed, f);
+        while (!f->pool_closed) uv_run(&f->loop, UV_RUN_ONCE);
+    }
+    if (f->with_sim) {
+        char *report = NULL;
+        rd_test_sim_stop(&f->sim, &report);
+        assert_non_null(report);
+        assert_int_equal(rd_test_report_int(report, "violations_total"), 0);
+        free(report);
+    }
     rd_httpd_close(f->srv, on_srv_closed, f);
     while (!f->srv_closed) uv_run(&f->loop, UV_RUN_ONCE);
     ts_close(f->s, &f->loop);
@@ -335,12 +389,171 @@ static void t_direct_settle(void **state) {
                      RD_EINVAL);
 }
 
+/* ---- with the simulator: dial through the pool, callbacks from the sim ---- */
+
+typedef struct dialed {
+    bool done;
+    rd_work_result_t res;
+} dialed_t;
+
+static void on_dialed(rd_work_t *w, void *user) {
+    dialed_t *d = user;
+    d->res = w->res;
+    d->done = true;
+    rd_free(w); /* items of this test are not pooled (see on_pool_result) */
+}
+
+/* Claims the one due job, dials it through the pool with the engine's
+   callback URL, records it placed. Returns the token; call id in cid. */
+static uint64_t dial_one(fx_t *f, int64_t now, char *cid, size_t cap) {
+    ts_jobs_t j = {0};
+    assert_int_equal(ts_claim(f->s, &f->loop, now, 10, MINUTE, &j), 0);
+    assert_int_equal(j.n, 1);
+    uint64_t tok = j.v[0]->token;
+    rd_work_t *w = rd_calloc(1, sizeof *w);
+    dialed_t d = {0};
+    w->kind = RD_WORK_DIAL;
+    snprintf(w->campaign, sizeof w->campaign, "cbt");
+    w->dial.mode = RD_MODE_FLOW;
+    snprintf(w->dial.to, sizeof w->dial.to, "%s", j.v[0]->to);
+    snprintf(w->dial.caller_id, sizeof w->dial.caller_id, "0800");
+    snprintf(w->dial.flow, sizeof w->dial.flow, "1");
+    assert_int_equal(rd_attempt_key_format(w->dial.attempt_key, sizeof w->dial.attempt_key,
+                                           "cbt", tok),
+                     0);
+    snprintf(w->dial.status_callback, sizeof w->dial.status_callback,
+             "%s/callbacks/%s/" SECRET "?a=%s", f->base, rd_prov_name(sim_prov),
+             w->dial.attempt_key);
+    w->dial.ring_timeout_s = 30;
+    w->dial.time_limit_s = 60;
+    w->dial.machine_detection = true;
+    w->user = &d;
+    w->done = on_dialed;
+    ts_jobs_free(&j);
+    assert_int_equal(rd_pool_submit(f->pool, w), 0);
+    while (!d.done) uv_run(&f->loop, UV_RUN_ONCE);
+    if (d.res.kind != RD_RES_PLACED) fail_msg("dial: %s (%s)", rd_res_kind_name(d.res.kind),
+                                              d.res.reason);
+    snprintf(cid, cap, "%s", d.res.call.call_id);
+    assert_int_equal(ts_placed(f->s, &f->loop, "cbt", tok, cid, now + 2 * MINUTE), 0);
+    return tok;
+}
+
+/* Runs the loop for about ms wall milliseconds (the sim works meanwhile). */
+static void spin_ms(fx_t *f, int ms) {
+    uint64_t end = uv_now(&f->loop) + (uint64_t)ms;
+    while (uv_now(&f->loop) < end) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        uv_sleep(2);
+        uv_update_time(&f->loop);
+    }
+}
+
+static const char *const lossy_args[] = {"--cb-loss", "1", "--ring-min", "1", "--ring-max", "2",
+                                         NULL};
+
+/* The sim loses every callback: the expired lease is handed to the poller,
+   which asks the sim and settles from its answer. */
+static void t_lost_callback_polled(void **state) {
+    fx_t *f = *state;
+    rd_enq_result_t er;
+    assert_int_equal(ts_enqueue(f->s, &f->loop, "cbt", "+919811111111", "jl", T0, T0, &er), 0);
+    char cid[RD_CALL_ID_MAX + 1];
+    uint64_t tok = dial_one(f, T0, cid, sizeof cid);
+    spin_ms(f, 300); /* the call ends (busy after 3 policy s = 3 wall ms); its callback is lost */
+    rd_callbacks_stats_t st;
+    rd_callbacks_stats(f->cbs, &st);
+    assert_int_equal(st.received, 0);
+    rd_store_job_t *j = show(f, "jl");
+    assert_int_equal(j->state, RD_JOB_PLACED);
+    rd_store_job_free(j);
+
+    /* Past the deadline: recovery hands the call over for polling. */
+    int64_t now = T0 + 3 * MINUTE;
+    rd_clock_set(&f->clock, now);
+    ts_jobs_t r = {0};
+    assert_int_equal(ts_recover(f->s, &f->loop, now, 10, MINUTE, &r), 0);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.v[0]->token, tok);
+    assert_string_equal(r.v[0]->call_id, cid);
+    assert_int_equal(rd_callbacks_poll(f->cbs, r.v[0]), 0);
+    ts_jobs_free(&r);
+    for (int i = 0; i < 2000; i++) {
+        rd_callbacks_stats(f->cbs, &st);
+        if (st.poll_settled == 1) break;
+        uv_run(&f->loop, UV_RUN_ONCE);
+    }
+    assert_int_equal(st.poll_settled, 1);
+    j = show(f, "jl");
+    assert_int_equal(j->state, RD_JOB_PENDING);
+    assert_int_equal(j->n_hist, 1);
+    assert_int_equal(j->hist[0].outcome, RD_OUT_BUSY);
+    rd_store_job_free(j);
+}
+
+static const char *const dup_args[] = {"--cb-dup", "1", "--cb-reorder", "1", "--cb-reorder-ms",
+                                       "100", "--ring-min", "1", "--ring-max", "2", "--talk-min",
+                                       "1", "--talk-max", "2", NULL};
+
+/* Every callback twice and out of order (twilio, signed): each attempt
+   settles exactly once, whatever arrives after. */
+static void t_dup_reordered_settle_once(void **state) {
+    fx_t *f = *state;
+    static const char *const nums[] = {"+919822222221", "+919822222222", "+919822222223"};
+    static const char *const ids[] = {"jd1", "jd2", "jd3"};
+    rd_enq_result_t er;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ts_enqueue(f->s, &f->loop, "cbt", nums[i], ids[i], T0, T0, &er), 0);
+        char cid[RD_CALL_ID_MAX + 1];
+        dial_one(f, T0, cid, sizeof cid);
+    }
+    rd_clock_set(&f->clock, T0 + MINUTE);
+    rd_callbacks_stats_t st;
+    /* Each call has a terminal callback sent twice, plus reordered events. */
+    for (int i = 0; i < 3000; i++) {
+        rd_callbacks_stats(f->cbs, &st);
+        if (st.settled == 3 && st.duplicates >= 3) break;
+        spin_ms(f, 2);
+    }
+    spin_ms(f, 300); /* stragglers (reordered, late) */
+    rd_callbacks_stats(f->cbs, &st);
+    assert_int_equal(st.settled, 3);
+    assert_true(st.duplicates >= 3);
+    assert_int_equal(st.forged, 0);
+    assert_int_equal(st.bad, 0);
+    const rd_outcome_t want[] = {RD_OUT_BUSY, RD_OUT_NO_ANSWER, RD_OUT_COMPLETED};
+    for (int i = 0; i < 3; i++) {
+        rd_store_job_t *j = show(f, ids[i]);
+        assert_int_equal(j->n_hist, 1);
+        assert_int_equal(j->hist[0].outcome, want[i]);
+        assert_int_equal(j->state, i == 2 ? RD_JOB_FINAL : RD_JOB_PENDING);
+        rd_store_job_free(j);
+    }
+}
+
+static int setup_lossy(void **state) {
+    sim_prov = RD_PROV_EXOTEL;
+    sim_args = lossy_args;
+    sim_script = "{\"+919811111111\":[\"busy\"]}";
+    return setup_sim(state);
+}
+
+static int setup_dup(void **state) {
+    sim_prov = RD_PROV_TWILIO;
+    sim_args = dup_args;
+    sim_script = "{\"+919822222221\":[\"busy\"],\"+919822222222\":[\"no-answer\"],"
+                 "\"+919822222223\":[\"completed\"]}";
+    return setup_sim(state);
+}
+
 int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_exotel, setup, teardown),
         cmocka_unit_test_setup_teardown(t_twilio, setup, teardown),
         cmocka_unit_test_setup_teardown(t_direct_settle, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_lost_callback_polled, setup_lossy, teardown),
+        cmocka_unit_test_setup_teardown(t_dup_reordered_settle_once, setup_dup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -251,7 +251,7 @@ static void t_campaign_lifecycle(void **state) {
     /* From stdin, JSON output. */
     char *other = strdup(SEED);
     memcpy(strstr(other, "Payment_Reminders"), "Other_Campaign_ab", 17);
-    r = RUN(fx, other, "campaign", "create", "-", "--json");
+    r = RUN(fx, other, "campaign", "create", "-", "--json", "--provider", "twilio");
     expect(&r, 0, NULL, NULL);
     json_t *j = parse_json(&r);
     assert_string_equal(json_string_value(json_object_get(j, "id")), "Other_Campaign_ab");
@@ -287,6 +287,12 @@ static void t_campaign_lifecycle(void **state) {
     run_free(&r);
     r = RUN(fx, NULL, "campaign", "show", "Payment_Reminders");
     expect(&r, 0, "state     active", NULL);
+    run_free(&r);
+    r = RUN(fx, NULL, "campaign", "show", "Other_Campaign_ab", "--json");
+    j = parse_json(&r);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "config"), "provider")), "twilio");
+    json_decref(j);
     run_free(&r);
 
     r = RUN(fx, NULL, "campaign", "pause", "Payment_Reminders");
@@ -331,6 +337,13 @@ static void t_campaign_invalid(void **state) {
     assert_non_null(strstr(r.err, "nothing created"));
     run_free(&r);
     assert_int_equal(redis_int(fx, "EXISTS %s", "c:Bad", NULL), 0);
+
+    write_file(fx, "prov.json", "{\"name\":\"Prov\",\"caller_id\":\"x\",\"call_flow_id\":\"f\"}",
+               path, sizeof path);
+    r = RUN(fx, NULL, "campaign", "create", path, "--provider", "acme");
+    expect(&r, 1, NULL, "provider: unknown provider \"acme\"");
+    run_free(&r);
+    assert_int_equal(redis_int(fx, "EXISTS %s", "c:Prov", NULL), 0);
 
     r = RUN(fx, NULL, "campaign", "create", "/nonexistent/file.json");
     expect(&r, 1, NULL, "cannot open");

@@ -171,6 +171,10 @@ static void t_errors_and_help(void **state) {
                          out, sizeof out),
                      2);
     assert_non_null(strstr(out, "--start"));
+    assert_int_equal(run("plan examples/payment_reminders.json --start \"2026-02-29 10:00\" "
+                         "--outcomes busy",
+                         out, sizeof out),
+                     2);
     assert_int_equal(run("plan examples/payment_reminders.json --outcomes busy", out, sizeof out),
                      2);
     assert_int_equal(run("plan examples/payment_reminders.json --start \"2026-12-01 10:00\" "

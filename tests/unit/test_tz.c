@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,12 +244,41 @@ static void t_numbers(void **state) {
     assert_null(rd_tz_for_number(NULL));
 }
 
+/* Many threads loading and reading zones at once: one zone object per name (TSan). */
+static const char *const race_zones[] = {"Europe/Paris", "Asia/Tokyo", "America/Chicago",
+                                         "Africa/Nairobi", "Pacific/Auckland", "Asia/Kolkata"};
+
+static void *race(void *arg) {
+    uintptr_t k = (uintptr_t)arg;
+    for (int i = 0; i < 2000; i++) {
+        const rd_tz_t *z = rd_tz_get(race_zones[(k + (uintptr_t)i) % RD_ARRAY_LEN(race_zones)]);
+        if (!z) return (void *)1;
+        rd_localtime_t lt;
+        rd_tz_local(z, 1796099400000LL + i * 3600000LL, &lt);
+    }
+    return NULL;
+}
+
+static void t_threads(void **state) {
+    (void)state;
+    pthread_t th[8];
+    for (uintptr_t i = 0; i < 8; i++) assert_int_equal(pthread_create(&th[i], NULL, race, (void *)i), 0);
+    for (int i = 0; i < 8; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        assert_null(r);
+    }
+    for (size_t i = 0; i < RD_ARRAY_LEN(race_zones); i++)
+        assert_ptr_equal(rd_tz_get(race_zones[i]), rd_tz_get(race_zones[i]));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_new_york_2026),    cmocka_unit_test(t_kolkata),
         cmocka_unit_test(t_lord_howe_and_london), cmocka_unit_test(t_footer_far_future),
         cmocka_unit_test(t_libc_cross_check), cmocka_unit_test(t_tzdir_files),
         cmocka_unit_test(t_names),            cmocka_unit_test(t_numbers),
+        cmocka_unit_test(t_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
