@@ -38,6 +38,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/api.h"
 #include "engine/callbacks.h"
 #include "engine/ccache.h"
 #include "engine/httpd.h"
@@ -70,6 +71,7 @@ struct rd_server {
     rd_ccache_t *campaigns;
     rd_pool_t *pool;
     rd_callbacks_t *callbacks;
+    rd_api_t *api;
     rd_ingest_t *ingest;
     rd_httpd_t *httpd;
     rd_metrics_t metrics;
@@ -381,6 +383,7 @@ static void on_http(rd_http_req_t *req, void *data) {
     rd_server_t *srv = data;
     rd_count(srv->ctr, RD_M_HTTP_REQUESTS, 1);
     if (rd_callbacks_route(srv->callbacks, req)) return;
+    if (rd_api_handle(srv->api, req)) return;
     if (strcmp(req->path, "/healthz") == 0) {
         bool up = rd_store_connected(srv->store);
         char body[160];
@@ -609,6 +612,21 @@ int rd_server_start(uv_loop_t *loop, const rd_server_config_t *cfg, rd_server_t 
         goto fail;
     }
 
+    rd_api_cfg_t ac;
+    rd_api_cfg_init(&ac);
+    ac.loop = loop;
+    ac.store = srv->store;
+    ac.clock = &srv->clock;
+    ac.ccache = srv->campaigns;
+    ac.api_key = cfg->api_key;
+    ac.api_token = cfg->api_token;
+    ac.default_provider = cfg->provider;
+    ac.ctr = srv->ctr;
+    if ((rc = rd_api_create(&ac, &srv->api)) != 0) {
+        snprintf(err, errlen, "control API: %s", rd_strerror(rc));
+        goto fail;
+    }
+
     rd_ingest_opts_t io;
     rd_ingest_opts_init(&io);
     io.url = cfg->redis_url;
@@ -667,6 +685,7 @@ int rd_server_port(const rd_server_t *srv) { return rd_httpd_port(srv->httpd); }
 void rd_server_destroy(rd_server_t *srv) {
     if (!srv) return;
     if (srv->callbacks) rd_callbacks_destroy(srv->callbacks);
+    rd_api_destroy(srv->api);
     rd_ccache_destroy(srv->campaigns);
     rd_free(srv);
 }
