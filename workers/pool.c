@@ -299,9 +299,16 @@ static void flush_results(worker_t *wk) {
     if (was_empty) bell_ring(&p->results_bell);
 }
 
+/*
+ * Backoff exponent: the job's own consecutive transient failures, or the
+ * account's when larger — so that during an outage the delays grow even
+ * for a caller that does not count per job.
+ */
 static void finish_transient(worker_t *wk, rd_work_t *w, int64_t hint_ms) {
     const rd_account_cfg_t *a = &wk->pool->accounts[w->account];
-    int64_t b = rd_provider_backoff_ms(a, w->transient_retries, rng_next(wk));
+    uint32_t fails = atomic_load(&wk->pool->breakers[w->account].fails);
+    uint32_t n = RD_MAX(w->transient_retries, fails > 0 ? fails - 1 : 0);
+    int64_t b = rd_provider_backoff_ms(a, n, rng_next(wk));
     w->res.kind = RD_RES_TRANSIENT;
     w->res.retry_after_ms = RD_MAX(b, hint_ms);
     post_result(wk, w);

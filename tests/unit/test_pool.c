@@ -357,6 +357,14 @@ static void t_breaker(void **state) {
     }
     assert_int_equal(t->hits_flaky, 3);
     for (uint64_t i = 1; i <= 3; i++) assert_int_equal(by_tag(t, i)->res.kind, RD_RES_TRANSIENT);
+    /* The account's consecutive failures grow the backoff even though the
+       caller counts nothing per job (base 100: [50,100], [100,200], [200,400]). */
+    for (uint64_t i = 1; i <= 3; i++) {
+        int64_t lo = 50LL << (i - 1), hi = 100LL << (i - 1), v = by_tag(t, i)->res.retry_after_ms;
+        if (v < lo || v > hi) fail_msg("failure %llu: retry after %lld, want [%lld, %lld]",
+                                       (unsigned long long)i, (long long)v, (long long)lo,
+                                       (long long)hi);
+    }
     /* Open: fail fast, nothing reaches the provider. */
     for (uint64_t i = 4; i <= 10; i++) submit(t, RD_WORK_DIAL, A_FLAKY, "c", i);
     run_until(t, 10, 5000);
