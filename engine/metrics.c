@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/rd.h"
@@ -85,12 +86,16 @@ static void family(out_t *o, const char *name, const char *help) {
                name);
 }
 
-/* %.17g keeps every double exact (as jansson prints JSON reals). */
+/* The shortest of %.15g / %.17g that reads back as exactly v. */
 static void sample(out_t *o, const char *name, const char *camp, const char *label, int lv,
                    double v) {
     char val[40];
-    if (isnan(v)) snprintf(val, sizeof val, "NaN");
-    else snprintf(val, sizeof val, "%.17g", v);
+    if (isnan(v)) {
+        snprintf(val, sizeof val, "NaN");
+    } else {
+        snprintf(val, sizeof val, "%.15g", v);
+        if (strtod(val, NULL) != v) snprintf(val, sizeof val, "%.17g", v);
+    }
     if (label)
         out_printf(o, "redial_campaign_%s{campaign=\"%s\",%s=\"%d\"} %s\n", name, camp, label, lv,
                    val);
