@@ -1206,6 +1206,41 @@ static void sim_call(rd_sim_t *s, rd_http_req_t *req, const char *sid, size_t le
     reply_json(s, req, 200, NULL);
 }
 
+/* Every call to one number, oldest first (a scan: for tests and debugging). */
+static void sim_number(rd_sim_t *s, rd_http_req_t *req, const char *enc, size_t len) {
+    char num[64];
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 1 < sizeof num; i++) {
+        if (enc[i] == '%' && i + 2 < len && !strncasecmp(enc + i, "%2B", 3)) {
+            num[o++] = '+';
+            i += 2;
+        } else {
+            num[o++] = enc[i];
+        }
+    }
+    num[o] = '\0';
+    sb_t *b = &s->out;
+    b->len = 0;
+    SB_LIT(b, "{\"number\":");
+    sb_jstr(b, num);
+    SB_LIT(b, ",\"calls\":[");
+    size_t n = 0;
+    for (size_t i = 0; i < s->ncalls; i++) {
+        const call_t *c = &s->calls[i];
+        if (strcmp(c->number, num) != 0) continue;
+        char sid[40];
+        fmt_sid(s, c, (uint32_t)i, sid, sizeof sid);
+        sb_printf(b, "%s{\"sid\":\"%s\",\"attempt_key\":", n++ ? "," : "", sid);
+        sb_jstr(b, c->key);
+        sb_printf(b, ",\"outcome\":\"%s\",\"state\":\"%s\",\"created_ms\":%lld,\"end_ms\":%lld}",
+                  rd_outcome_name((rd_outcome_t)c->outcome),
+                  c->state == ST_ENDED ? "ended" : c->state == ST_ANSWERED ? "answered" : "ringing",
+                  (long long)c->created_ms, (long long)c->end_ms);
+    }
+    sb_printf(b, "],\"count\":%zu}", n);
+    reply_json(s, req, 200, NULL);
+}
+
 /* Body: {"numbers":[...]} or [...]. Calls fn per number. Returns count or -1. */
 static long each_number(rd_sim_t *s, rd_http_req_t *req, bool optout) {
     json_t *root = json_loadb(req->body, req->body_len, 0, NULL);
@@ -1313,6 +1348,8 @@ static void sim_control(rd_sim_t *s, rd_http_req_t *req) {
         rd_http_respond_json(req, 200, "{\"ok\":true}");
     } else if (get && !strncmp(p, "calls/", 6)) {
         sim_call(s, req, p + 6, strlen(p + 6));
+    } else if (get && !strncmp(p, "numbers/", 8)) {
+        sim_number(s, req, p + 8, strlen(p + 8));
     } else {
         s->st.not_found++;
         rd_http_respond_error(req, 404, "no such endpoint");

@@ -83,7 +83,7 @@ static const char usage[] =
     "POST /v1/Accounts/{sid}/Sms/send.json, POST /2010-04-01/Accounts/{sid}/Calls.json,\n"
     "GET /2010-04-01/Accounts/{sid}/Calls/{CallSid}.json, GET /sim/report, POST /sim/campaigns,\n"
     "POST /sim/dnd, POST /sim/optout, POST /sim/agents, POST /sim/script, GET /sim/calls/{sid},\n"
-    "GET /healthz. SIGINT/SIGTERM: write the report and exit.\n";
+    "GET /sim/numbers/{number}, GET /healthz. SIGINT/SIGTERM: write the report and exit.\n";
 
 typedef struct {
     rd_sim_t *sim;

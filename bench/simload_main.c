@@ -23,7 +23,7 @@
 
 typedef struct {
     char *host;
-    int port, conns, depth, seconds;
+    int port, conns, depth, seconds, callbacks;
     char *sid, *key, *token, *prefix;
 } opts_t;
 
@@ -38,6 +38,7 @@ static const rd_opt_t opts[] = {
     {"key", NULL, "simkey", RD_OPT_STR, O(key), "exotel API key"},
     {"token", NULL, "simtoken", RD_OPT_STR, O(token), "exotel API token"},
     {"prefix", NULL, "+9170", RD_OPT_STR, O(prefix), "number prefix (a counter follows)"},
+    {"callbacks", NULL, "false", RD_OPT_BOOL, O(callbacks), "ask for status callbacks to a receiver in this process and count them (run the sim with short calls)"},
 };
 #undef O
 
@@ -57,6 +58,10 @@ typedef struct {
     uv_timer_t stop;
     conn_t *conns;
     int open;
+    rd_httpd_t *rx; /* callback receiver */
+    int rx_port;
+    uint64_t rx_count, rx_seen, rx_last_ns, idle_ticks;
+    uv_timer_t drain;
 } load_t;
 
 struct conn {
@@ -96,8 +101,14 @@ static void fill(conn_t *c) {
     uint64_t now = uv_hrtime();
     while (c->inflight < (unsigned)L->o->depth) {
         char body[256];
+        unsigned long long num = (unsigned long long)L->next_number++;
         int bl = snprintf(body, sizeof body, "From=%%2B%s%08llu&CallerId=08047000000&Url=http%%3A%%2F%%2Fx%%2Fflow",
-                          L->o->prefix + 1, (unsigned long long)L->next_number++);
+                          L->o->prefix + 1, num);
+        if (L->rx)
+            bl += snprintf(body + bl, sizeof body - (size_t)bl,
+                           "&CustomField=load%%3A%llu&StatusCallback=http%%3A%%2F%%2F127.0.0.1%%3A%d"
+                           "%%2Fcb%%3Fa%%3Dload%%3A%llu",
+                           num + 1, L->rx_port, num + 1);
         len += (size_t)snprintf(c->wbuf + len, sizeof c->wbuf - len,
                                 "POST /v1/Accounts/%s/Calls/connect.json HTTP/1.1\r\nHost: sim\r\n"
                                 "Authorization: Basic %s\r\n"
@@ -173,12 +184,34 @@ static void on_connect(uv_connect_t *r, int status) {
     fill(c);
 }
 
+static void rx_handler(rd_http_req_t *req, void *data) {
+    load_t *L = data;
+    L->rx_count++;
+    L->rx_last_ns = uv_hrtime();
+    rd_http_respond(req, 200, "text/plain", NULL, "ok", 2);
+}
+
+/* After the load: wait for every callback, or until none came for 2 s; then close. */
+static void on_drain(uv_timer_t *t) {
+    load_t *L = t->data;
+    L->idle_ticks = L->rx_count == L->rx_seen ? L->idle_ticks + 1 : 0;
+    L->rx_seen = L->rx_count;
+    if (L->rx_count < L->status[2] && L->idle_ticks < 8) return;
+    uv_close((uv_handle_t *)t, NULL);
+    rd_httpd_close(L->rx, NULL, NULL);
+}
+
 static void on_stop(uv_timer_t *t) {
     load_t *L = t->data;
     L->stopping = true;
     L->t_end = uv_hrtime();
     for (int i = 0; i < L->o->conns; i++) conn_close(&L->conns[i]);
     uv_close((uv_handle_t *)t, NULL);
+    if (L->rx) {
+        uv_timer_init(L->loop, &L->drain);
+        L->drain.data = L;
+        uv_timer_start(&L->drain, on_drain, 250, 250);
+    }
 }
 
 static double pct(const load_t *L, double p) {
@@ -217,6 +250,14 @@ int main(int argc, char **argv) {
     int ul = snprintf(up, sizeof up, "%s:%s", o.key, o.token);
     rd_http_b64_encode(L->auth, sizeof L->auth, up, (size_t)ul);
     L->conns = calloc((size_t)o.conns, sizeof *L->conns);
+    if (o.callbacks) {
+        rd_httpd_config_t rc2 = {.host = "127.0.0.1", .handler = rx_handler, .data = L};
+        if (rd_httpd_create(&loop, &rc2, &L->rx, err, sizeof err) != 0) {
+            fprintf(stderr, "redial-simload: receiver: %s\n", err);
+            return 1;
+        }
+        L->rx_port = rd_httpd_port(L->rx);
+    }
     struct sockaddr_in addr;
     uv_ip4_addr(o.host, o.port, &addr);
     for (int i = 0; i < o.conns; i++) {
@@ -234,8 +275,13 @@ int main(int argc, char **argv) {
     L->t_start = uv_hrtime();
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
-    double secs = (double)(L->t_end - L->t_start) / 1e9;
+    double secs = (double)o.seconds;
     printf("redial-simload: %d conns x depth %d for %.2f s\n", o.conns, o.depth, secs);
+    if (L->rx)
+        printf("  callbacks received %llu (%.0f/s over %.2f s until the last one)\n",
+               (unsigned long long)L->rx_count,
+               (double)L->rx_count / ((double)(L->rx_last_ns - L->t_start) / 1e9),
+               (double)(L->rx_last_ns - L->t_start) / 1e9);
     printf("  responses %llu (%.0f/s)  2xx %llu  4xx %llu  5xx %llu  errors %llu\n",
            (unsigned long long)L->done, (double)L->done / secs, (unsigned long long)L->status[2],
            (unsigned long long)L->status[4], (unsigned long long)L->status[5],

@@ -39,6 +39,7 @@
 #include "engine/httpd.h"
 
 #include <limits.h>
+#include <strings.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -71,6 +72,7 @@ struct rd_http_parser {
     size_t body_off, body_len;
     size_t header_bytes;
     bool busy, in_body, dead;
+    bool expect_continue; /* headers asked "Expect: 100-continue", body not yet read */
     int err_status;
     rd_http_req_t req;
 };
@@ -112,6 +114,7 @@ static int on_message_begin(http_parser *hp) {
     p->header_bytes = 0;
     p->busy = true;
     p->in_body = false;
+    p->expect_continue = false;
     return 0;
 }
 
@@ -197,6 +200,13 @@ static int on_headers_complete(http_parser *hp) {
     if (hp->content_length != ULLONG_MAX && hp->content_length > p->lim.max_body_bytes)
         return fail(p, 413);
     p->in_body = true;
+    for (unsigned i = 0; i < p->nh; i++) {
+        const rd_hoff_t *h = &p->hoff[i];
+        if (h->name_len == 6 && strncasecmp(p->arena + h->name_off, "Expect", 6) == 0 &&
+            h->val_len == 12 && strncasecmp(p->arena + h->val_off, "100-continue", 12) == 0 &&
+            hp->content_length != ULLONG_MAX && hp->content_length > 0)
+            p->expect_continue = true;
+    }
     p->body_off = p->alen;
     return 0;
 }
@@ -213,6 +223,7 @@ static int on_message_complete(http_parser *hp) {
     rd_http_parser_t *p = hp->data;
     if (!p->in_body) return fail(p, 400);
     if (close_piece(p) != 0) return -1;
+    p->expect_continue = false;
     /* Path and query: a second copy of the target split at '?'. */
     const char *url = p->arena + p->url_off;
     size_t ulen = p->url_len;
@@ -309,6 +320,12 @@ static void parser_reset(rd_http_parser_t *p) {
 }
 
 bool rd_http_parser_busy(const rd_http_parser_t *p) { return p->busy; }
+
+bool rd_http_parser_take_continue(rd_http_parser_t *p) {
+    bool c = p->expect_continue && p->in_body && !p->dead;
+    p->expect_continue = false;
+    return c;
+}
 
 long rd_http_parser_feed(rd_http_parser_t *p, const char *data, size_t len, rd_http_req_t **req,
                          int *status) {
@@ -574,6 +591,11 @@ static void conn_parse(conn_t *c, const char *data, size_t len, bool from_in) {
         return;
     }
     if (rd_http_parser_busy(c->p) && c->req_start == 0) c->req_start = uv_now(c->srv->loop);
+    /* The client waits for this before it sends the body (curl does above 1 KiB). */
+    if (rd_http_parser_take_continue(c->p)) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        conn_write(c, cont, sizeof cont - 1, NULL, 0);
+    }
     if (from_in) {
         c->in_off = len ? (size_t)(data - c->in) : 0;
         c->in_len = len;

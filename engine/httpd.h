@@ -25,6 +25,8 @@
  * answered with a JSON error and the connection closed. A request that does
  * not complete within request_timeout_ms of its first byte, or a connection
  * idle (no request in progress) for idle_timeout_ms, is closed.
+ * "Expect: 100-continue" is answered with an interim 100 once the headers
+ * are accepted (or with the 413 when the announced body is too large).
  *
  * The socket-free parsing layer (rd_http_parser_*) is public so that the
  * fuzzer and unit tests drive exactly the code the connections run.
@@ -188,5 +190,11 @@ long rd_http_parser_feed(rd_http_parser_t *p, const char *data, size_t len, rd_h
                          int *status);
 /* True when a request has begun but not completed. */
 bool rd_http_parser_busy(const rd_http_parser_t *p);
+/*
+ * True once after the headers of a request that sent "Expect: 100-continue"
+ * with a body were accepted (within limits): the caller answers
+ * "HTTP/1.1 100 Continue" so the client sends the body.
+ */
+bool rd_http_parser_take_continue(rd_http_parser_t *p);
 
 #endif

@@ -223,15 +223,48 @@ static int rfc2822_time(const char *s, int64_t *out) {
 /* ------------------------------------------------------------------ */
 /* Field sources                                                        */
 
+/* One member of a JSON object read by the fast path (see fj_* below). */
+typedef struct fj_member {
+    const char *key;
+    size_t klen;
+    char *val;  /* string: NUL-terminated in the caller's copy; int: the token */
+    size_t vlen;
+    char type;  /* 's' string, 'i' integer, 'o' anything else */
+} fj_member_t;
+
+#define FJ_MAX_MEMBERS 64
+#define FJ_MAX_LEGS 16
+
 typedef struct src {
-    const rd_form_t *form; /* one of form / json */
+    const rd_form_t *form; /* one of form / json / flat */
     json_t *json;
+    const fj_member_t *flat;
+    size_t n_flat;
+    const char *legs[FJ_MAX_LEGS]; /* flat: Legs[i].AnsweredBy strings (NULL: not a string) */
+    size_t n_legs;
     char tmp[32]; /* text of a JSON number */
 } src_t;
+
+/* Flat source: the last member named key (JSON objects keep the last duplicate). */
+static const char *flat_get(src_t *s, const char *key) {
+    size_t kl = strlen(key);
+    for (size_t i = s->n_flat; i > 0; i--) {
+        const fj_member_t *m = &s->flat[i - 1];
+        if (m->klen != kl || memcmp(m->key, key, kl) != 0) continue;
+        if (m->type == 's') return m->val;
+        if (m->type == 'i') {
+            snprintf(s->tmp, sizeof s->tmp, "%lld", strtoll(m->val, NULL, 10));
+            return s->tmp;
+        }
+        return NULL;
+    }
+    return NULL;
+}
 
 /* Field as text, or NULL when absent, null or of a non-scalar type. */
 static const char *src_get(src_t *s, const char *key) {
     if (s->form) return rd_form_get(s->form, key);
+    if (s->flat) return flat_get(s, key);
     json_t *v = json_object_get(s->json, key);
     if (!v) return NULL;
     if (json_is_string(v)) return json_string_value(v);
@@ -301,6 +334,11 @@ static rd_answered_by_t exotel_legs(src_t *s) {
                 memcmp(p->key + p->klen - sl, suffix, sl) == 0)
                 a = merge_answered(a, rd_prov_answered_by_map(RD_PROV_EXOTEL, p->val));
         }
+        return a;
+    }
+    if (s->flat) {
+        for (size_t i = 0; i < s->n_legs; i++)
+            if (s->legs[i]) a = merge_answered(a, rd_prov_answered_by_map(RD_PROV_EXOTEL, s->legs[i]));
         return a;
     }
     json_t *legs = json_object_get(s->json, "Legs");
@@ -379,8 +417,8 @@ static int read_src(rd_prov_t p, src_t *s, rd_call_status_t *o) {
 }
 
 /* Loads a JSON object; exotel's {"Call":{...}} wrapper is unwrapped. */
-static json_t *load_object(const char *body, size_t len, json_t **root) {
-    *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+static json_t *load_object(const char *body, size_t len, json_t **root, size_t flags) {
+    *root = json_loadb(body, len, flags, NULL);
     if (!json_is_object(*root)) return NULL;
     json_t *call = json_object_get(*root, "Call");
     if (call) return json_is_object(call) ? call : NULL;
@@ -408,7 +446,7 @@ int rd_callback_parse(rd_prov_t p, const char *content_type, const char *body, s
     }
     if (p == RD_PROV_EXOTEL && is_json(content_type, body, len)) {
         rc = RD_EPARSE;
-        s.json = load_object(body, len, &root);
+        s.json = load_object(body, len, &root, JSON_REJECT_DUPLICATES);
         if (!s.json) goto fail;
     } else {
         rc = rd_form_parse(&f, body, len);
@@ -429,14 +467,281 @@ fail:
     return rc == RD_ELIMIT ? RD_EPARSE : rc;
 }
 
+/* ------------------------------------------------------------------ */
+/* Fast path for call resources                                          */
+
+/*
+ * The dial response and the poll answer are parsed for every call, and a
+ * provider's call resource is a flat object of ~20 plain ASCII members:
+ * building a jansson tree for it is the largest cost of a dial after the
+ * network. This scanner validates the whole document and records the
+ * members of the call object in place, without allocating. It handles
+ * only the easy case and "bails" on anything else — a backslash, a control
+ * or non-ASCII byte in a string, a number with a fraction or an exponent or
+ * more than 18 digits, nesting deeper than 32, more than 64 members — and
+ * the caller then runs the jansson path. Hence the invariant, checked by
+ * tests/fuzz/fuzz_callback.c: when the fast path succeeds, its result is
+ * the jansson path's result. Duplicate members: the last one counts, as in
+ * jansson without JSON_REJECT_DUPLICATES (call resources come from the
+ * provider we called; callbacks, which anyone can post, keep rejecting
+ * duplicates).
+ */
+typedef struct fj {
+    char *p, *end; /* a private, writable copy of the body */
+    int depth;
+} fj_t;
+
+static void fj_ws(fj_t *j) {
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+        j->p++;
+}
+
+/* A plain string: *s..*s+*n, p past the closing quote. */
+static bool fj_str(fj_t *j, char **s, size_t *n) {
+    if (j->p >= j->end || *j->p != '"') return false;
+    char *b = ++j->p;
+    while (j->p < j->end) {
+        unsigned char c = (unsigned char)*j->p;
+        if (c == '"') {
+            *s = b;
+            *n = (size_t)(j->p - b);
+            j->p++;
+            return true;
+        }
+        if (c == '\\' || c < 0x20 || c >= 0x80) return false;
+        j->p++;
+    }
+    return false;
+}
+
+/* An integer -?(0|[1-9][0-9]{0,17}); anything fancier bails. */
+static bool fj_int(fj_t *j) {
+    char *b = j->p;
+    if (j->p < j->end && *j->p == '-') j->p++;
+    if (j->p >= j->end || *j->p < '0' || *j->p > '9') return false;
+    if (*j->p == '0') {
+        j->p++;
+    } else {
+        while (j->p < j->end && *j->p >= '0' && *j->p <= '9') j->p++;
+    }
+    if (j->p - b - (*b == '-') > 18) return false;
+    if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E' ||
+                          (*j->p >= '0' && *j->p <= '9')))
+        return false;
+    return true;
+}
+
+static bool fj_lit(fj_t *j, const char *w, size_t n) {
+    if ((size_t)(j->end - j->p) < n || memcmp(j->p, w, n) != 0) return false;
+    j->p += n;
+    return true;
+}
+
+typedef bool (*fj_member_fn)(fj_t *j, char *key, size_t klen, void *ctx);
+
+static bool fj_value(fj_t *j);
+
+/* '{' members '}', calling fn for each member with p at its value. */
+static bool fj_object(fj_t *j, fj_member_fn fn, void *ctx) {
+    if (j->p >= j->end || *j->p != '{' || ++j->depth > 32) return false;
+    j->p++;
+    fj_ws(j);
+    if (j->p < j->end && *j->p == '}') {
+        j->p++;
+        j->depth--;
+        return true;
+    }
+    for (;;) {
+        char *k;
+        size_t kl;
+        fj_ws(j);
+        if (!fj_str(j, &k, &kl)) return false;
+        fj_ws(j);
+        if (j->p >= j->end || *j->p != ':') return false;
+        j->p++;
+        fj_ws(j);
+        if (!(fn ? fn(j, k, kl, ctx) : fj_value(j))) return false;
+        fj_ws(j);
+        if (j->p >= j->end) return false;
+        if (*j->p == '}') break;
+        if (*j->p != ',') return false;
+        j->p++;
+    }
+    j->p++;
+    j->depth--;
+    return true;
+}
+
+static bool fj_array(fj_t *j, bool (*elem)(fj_t *j, void *ctx), void *ctx) {
+    if (j->p >= j->end || *j->p != '[' || ++j->depth > 32) return false;
+    j->p++;
+    fj_ws(j);
+    if (j->p < j->end && *j->p == ']') {
+        j->p++;
+        j->depth--;
+        return true;
+    }
+    for (;;) {
+        fj_ws(j);
+        if (!(elem ? elem(j, ctx) : fj_value(j))) return false;
+        fj_ws(j);
+        if (j->p >= j->end) return false;
+        if (*j->p == ']') break;
+        if (*j->p != ',') return false;
+        j->p++;
+    }
+    j->p++;
+    j->depth--;
+    return true;
+}
+
+static bool fj_value(fj_t *j) {
+    if (j->p >= j->end) return false;
+    char *s;
+    size_t n;
+    switch (*j->p) {
+    case '{': return fj_object(j, NULL, NULL);
+    case '[': return fj_array(j, NULL, NULL);
+    case '"': return fj_str(j, &s, &n);
+    case 't': return fj_lit(j, "true", 4);
+    case 'f': return fj_lit(j, "false", 5);
+    case 'n': return fj_lit(j, "null", 4);
+    default: return fj_int(j);
+    }
+}
+
+/* Pass 1: the root; remembers where the last "Call" member's value starts. */
+static bool fj_root_member(fj_t *j, char *key, size_t klen, void *ctx) {
+    if (klen == 4 && memcmp(key, "Call", 4) == 0) *(char **)ctx = j->p;
+    return fj_value(j);
+}
+
+typedef struct fj_call {
+    fj_member_t m[FJ_MAX_MEMBERS];
+    size_t n;
+    char *ends[FJ_MAX_MEMBERS + FJ_MAX_LEGS]; /* closing quotes to turn into NULs */
+    size_t n_ends;
+    bool exotel;
+    char *legs[FJ_MAX_LEGS];
+    size_t n_legs;
+    char *leg_ab; /* current leg: last AnsweredBy value if a string */
+    bool leg_has; /* current leg has an AnsweredBy member */
+} fj_call_t;
+
+static bool fj_leg_member(fj_t *j, char *key, size_t klen, void *ctx) {
+    fj_call_t *c = ctx;
+    if (klen == 10 && memcmp(key, "AnsweredBy", 10) == 0) {
+        if (c->n_ends >= RD_ARRAY_LEN(c->ends)) return false;
+        c->leg_has = true;
+        c->leg_ab = NULL;
+        if (j->p < j->end && *j->p == '"') {
+            char *s;
+            size_t n;
+            if (!fj_str(j, &s, &n)) return false;
+            c->leg_ab = s;
+            c->ends[c->n_ends++] = s + n;
+            return true;
+        }
+    }
+    return fj_value(j);
+}
+
+static bool fj_leg(fj_t *j, void *ctx) {
+    fj_call_t *c = ctx;
+    if (j->p >= j->end || *j->p != '{') return fj_value(j);
+    c->leg_has = false;
+    c->leg_ab = NULL;
+    /* Bound the NUL list: every leg may add one. */
+    if (c->n_legs >= FJ_MAX_LEGS) return false;
+    if (!fj_object(j, fj_leg_member, c)) return false;
+    if (c->leg_has) c->legs[c->n_legs++] = c->leg_ab;
+    return true;
+}
+
+static bool fj_call_member(fj_t *j, char *key, size_t klen, void *ctx) {
+    fj_call_t *c = ctx;
+    if (c->n >= FJ_MAX_MEMBERS || c->n_ends >= RD_ARRAY_LEN(c->ends)) return false;
+    if (c->exotel && klen == 4 && memcmp(key, "Legs", 4) == 0) {
+        c->n_legs = 0; /* the last "Legs" member counts */
+        if (j->p < j->end && *j->p == '[') return fj_array(j, fj_leg, c);
+        return fj_value(j);
+    }
+    fj_member_t *m = &c->m[c->n];
+    m->key = key;
+    m->klen = klen;
+    m->val = j->p;
+    if (*j->p == '"') {
+        char *s;
+        size_t n;
+        if (!fj_str(j, &s, &n)) return false;
+        m->type = 's';
+        m->val = s;
+        m->vlen = n;
+        c->ends[c->n_ends++] = s + n;
+    } else if (*j->p == '-' || (*j->p >= '0' && *j->p <= '9')) {
+        if (!fj_int(j)) return false;
+        m->type = 'i';
+        m->vlen = (size_t)(j->p - m->val);
+    } else {
+        if (!fj_value(j)) return false;
+        m->type = 'o';
+    }
+    c->n++;
+    return true;
+}
+
+/*
+ * Fills *s from buf[0..len) (a writable copy of the body). Returns false to
+ * bail (the jansson path decides). On success, *c holds the members that
+ * s points into.
+ */
+static bool fj_parse(rd_prov_t p, char *buf, size_t len, fj_call_t *c, src_t *s) {
+    fj_t j = {.p = buf, .end = buf + len};
+    char *call = NULL;
+    fj_ws(&j);
+    if (!fj_object(&j, p == RD_PROV_EXOTEL ? fj_root_member : NULL, &call)) return false;
+    fj_ws(&j);
+    if (j.p != j.end) return false;
+    fj_t k = {.p = p == RD_PROV_EXOTEL && call ? call : buf, .end = buf + len};
+    fj_ws(&k);
+    memset(c, 0, offsetof(fj_call_t, ends));
+    c->n_ends = 0;
+    c->n_legs = 0;
+    c->exotel = p == RD_PROV_EXOTEL;
+    if (!fj_object(&k, fj_call_member, c)) return false;
+    for (size_t i = 0; i < c->n_ends; i++) *c->ends[i] = '\0';
+    s->flat = c->m;
+    s->n_flat = c->n;
+    for (size_t i = 0; i < c->n_legs; i++) s->legs[i] = c->legs[i];
+    s->n_legs = c->n_legs;
+    return true;
+}
+
 int rd_call_json_parse(rd_prov_t p, const char *body, size_t len, rd_call_status_t *out) {
+    reset(out, p);
+    if ((unsigned)p >= RD_PROV__COUNT) return RD_EINVAL;
+    src_t s = {0};
+    char buf[8192];
+    fj_call_t c;
+    if (len <= sizeof buf) {
+        memcpy(buf, body, len);
+        if (fj_parse(p, buf, len, &c, &s)) {
+            int rc = read_src(p, &s, out);
+            if (rc != 0) reset(out, p);
+            return rc;
+        }
+    }
+    return rd_call_json_parse_slow(p, body, len, out);
+}
+
+int rd_call_json_parse_slow(rd_prov_t p, const char *body, size_t len, rd_call_status_t *out) {
     reset(out, p);
     if ((unsigned)p >= RD_PROV__COUNT) return RD_EINVAL;
     json_t *root = NULL;
     src_t s = {0};
     int rc = RD_EPARSE;
-    s.json = p == RD_PROV_EXOTEL ? load_object(body, len, &root)
-                                 : (root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL),
+    s.json = p == RD_PROV_EXOTEL ? load_object(body, len, &root, 0)
+                                 : (root = json_loadb(body, len, 0, NULL),
                                     json_is_object(root) ? root : NULL);
     if (s.json) rc = read_src(p, &s, out);
     json_decref(root);

@@ -92,6 +92,12 @@ int rd_callback_parse(rd_prov_t p, const char *content_type, const char *body, s
  * response and GET Calls/{sid}.json alike). Same returns as above.
  */
 int rd_call_json_parse(rd_prov_t p, const char *body, size_t len, rd_call_status_t *out);
+/*
+ * The same through jansson only. rd_call_json_parse tries an allocation-free
+ * scanner first and falls back to this on anything unusual; the two always
+ * agree (fuzzed). For tests and the fuzzer.
+ */
+int rd_call_json_parse_slow(rd_prov_t p, const char *body, size_t len, rd_call_status_t *out);
 
 /* ---- attempt keys: "<campaign>:<lease token>" (TEAM conventions) ---- */
 

@@ -207,6 +207,7 @@ struct worker {
     camp_t *ring; /* next campaign to serve */
     slot_t *free_slots;
     unsigned n_slots, inflight;
+    unsigned n_camps;
     sock_t *socks;
     rd_work_t *out, *out_last; /* results of this loop iteration, newest first */
     uint64_t rng;
@@ -299,9 +300,16 @@ static void flush_results(worker_t *wk) {
     if (was_empty) bell_ring(&p->results_bell);
 }
 
+/*
+ * Backoff exponent: the job's own consecutive transient failures, or the
+ * account's when larger — so that during an outage the delays grow even
+ * for a caller that does not count per job.
+ */
 static void finish_transient(worker_t *wk, rd_work_t *w, int64_t hint_ms) {
     const rd_account_cfg_t *a = &wk->pool->accounts[w->account];
-    int64_t b = rd_provider_backoff_ms(a, w->transient_retries, rng_next(wk));
+    uint32_t fails = atomic_load(&wk->pool->breakers[w->account].fails);
+    uint32_t n = RD_MAX(w->transient_retries, fails > 0 ? fails - 1 : 0);
+    int64_t b = rd_provider_backoff_ms(a, n, rng_next(wk));
     w->res.kind = RD_RES_TRANSIENT;
     w->res.retry_after_ms = RD_MAX(b, hint_ms);
     post_result(wk, w);
@@ -626,7 +634,25 @@ static camp_t *camp_find(worker_t *wk, const char *name) {
     memcpy(c->name, name, strnlen(name, RD_CAMPAIGN_NAME_MAX));
     c->hnext = wk->buckets[b];
     wk->buckets[b] = c;
+    wk->n_camps++;
     return c;
+}
+
+/*
+ * Campaign entries are kept when their queue empties (a campaign's next dial
+ * then allocates nothing); past RD_POOL_CAMP_KEEP entries an idle one is
+ * freed, so a worker that has seen many campaigns does not grow for ever.
+ */
+#define RD_POOL_CAMP_KEEP 4096
+
+static void camp_idle(worker_t *wk, camp_t *c) {
+    if (wk->n_camps <= RD_POOL_CAMP_KEEP || c->in_ring || c->head) return;
+    camp_t **pp = &wk->buckets[hash_name(c->name) % RD_POOL_CAMP_BUCKETS];
+    while (*pp && *pp != c) pp = &(*pp)->hnext;
+    rd_assert(*pp == c);
+    *pp = c->hnext;
+    wk->n_camps--;
+    rd_free(c);
 }
 
 static void ring_add(worker_t *wk, camp_t *c) {
@@ -677,14 +703,19 @@ static void pump(worker_t *wk) {
            its link for the result queue. */
         c->head = w->rd__next;
         w->rd__next = NULL;
+        w->rd__camp = NULL;
         if (!start(wk, w)) { /* no free slot: put it back, wait for a completion */
             w->rd__next = c->head;
+            w->rd__camp = c;
             c->head = w;
             return;
         }
         if (!c->head) c->tail = NULL;
         wk->ring = c->rnext;
-        if (!c->head) ring_remove(wk, c);
+        if (!c->head) {
+            ring_remove(wk, c);
+            camp_idle(wk, c);
+        }
     }
 }
 

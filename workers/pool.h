@@ -21,8 +21,9 @@
  *
  * Transient failures (connect error, timeout, 5xx, 429, account refusals;
  * see provider.h) come back as RD_RES_TRANSIENT with retry_after_ms =
- * max(Retry-After, capped exponential backoff with jitter over
- * w->transient_retries); they are not attempts. Each account has a circuit
+ * max(Retry-After, capped exponential backoff with jitter whose exponent is
+ * the larger of w->transient_retries and the account's consecutive
+ * transient failures - 1); they are not attempts. Each account has a circuit
  * breaker shared by all workers: after breaker_failures consecutive
  * transient failures it opens for breaker_open_ms, during which requests of
  * that account fail fast (TRANSIENT, breaker_open) without being sent; then

@@ -10,6 +10,8 @@
  *     status that maps back to the same terminal flag and outcome, and
  *     IN_PROGRESS for every non-terminal status;
  *   - a refused input leaves the struct empty;
+ *   - rd_call_json_parse (fast scanner, jansson fallback) and
+ *     rd_call_json_parse_slow (jansson only) give the same answer;
  *   - a decoded form re-encodes to a form that decodes to the same pairs;
  *   - a signature is deterministic, 28 base64 chars, and verifies.
  */
@@ -115,6 +117,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         r2 = rd_call_json_parse(p, (const char *)d, n, &o2);
         rd_assert(r1 == r2 && memcmp(&o1, &o2, sizeof o1) == 0);
         check_status(&o1, r1);
+        /* The allocation-free scanner agrees with jansson. */
+        r2 = rd_call_json_parse_slow(p, (const char *)d, n, &o2);
+        rd_assert(r1 == r2 && memcmp(&o1, &o2, sizeof o1) == 0);
         break;
     }
     case 4:

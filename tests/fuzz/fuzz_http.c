@@ -83,6 +83,8 @@ static int run(const uint8_t *data, size_t size, unsigned step, seen_t *seen, in
         }
         rd_assert((size_t)n <= chunk);
         off += (size_t)n;
+        /* an interim 100 is only ever due inside a request */
+        if (rd_http_parser_take_continue(p)) rd_assert(!r && rd_http_parser_busy(p));
         if (r) {
             check(r, data, size);
             if (*nseen < MAXREQ) {

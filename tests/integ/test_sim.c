@@ -395,6 +395,18 @@ static void t_script(void **state) {
     char *oc = call_outcome(&s, sid);
     assert_string_equal(oc, "busy");
     free(oc);
+    /* every call to the number, in order (invalid-number refusals make no call) */
+    char url[256];
+    resp_t r;
+    snprintf(url, sizeof url, "%s/sim/numbers/%%2B919811111111", s.base);
+    assert_int_equal(http("GET", url, NULL, NULL, 5000, &r), 200);
+    j = json_loads(r.body, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(j, "count")), 6);
+    json_t *calls = json_object_get(j, "calls");
+    const char *seq[] = {"busy", "no-answer", "completed", "failed", "completed", "busy"};
+    for (size_t i = 0; i < 6; i++) assert_string_equal(jstr(json_array_get(calls, i), "outcome"), seq[i]);
+    json_decref(j);
+    free(r.body);
     /* scripts can be posted at run time */
     assert_int_equal(rd_test_sim_post(&s, "script", "{\"+919811111112\": [\"no-answer\"]}"), 200);
     assert_int_equal(rd_test_sim_post(&s, "script", "{\"+919811111112\": [\"maybe\"]}"), 400);

@@ -290,6 +290,52 @@ static void t_twilio_signature(void **state) {
     assert_int_equal(rd_twilio_signature("k", url, strlen(url), "a=%", 3, sig), RD_EPARSE);
 }
 
+/* The allocation-free scanner and the jansson path agree, including where
+   the scanner bails (escapes, reals) and on duplicates (last one counts). */
+static void t_fast_equals_slow(void **state) {
+    (void)state;
+    static const struct {
+        rd_prov_t p;
+        const char *doc;
+        int rc;
+        rd_outcome_t outcome;
+        rd_answered_by_t ab;
+    } docs[] = {
+        {RD_PROV_EXOTEL,
+         "{\"Call\":{\"Sid\":\"b3f2\",\"Status\":\"completed\",\"Duration\":60,"
+         "\"Legs\":[{\"Id\":1,\"AnsweredBy\":\"Human\"},{\"AnsweredBy\":\"Machine\","
+         "\"AnsweredBy\":5}],\"EndTime\":null}}",
+         0, RD_OUT_COMPLETED, RD_ANSWERED_HUMAN},
+        {RD_PROV_EXOTEL, "{\"Call\":{\"Sid\":\"a\\u0041\",\"Status\":\"busy\",\"Duration\":7.0}}",
+         0, RD_OUT_BUSY, 0}, /* unicode escapes and reals bail to jansson: "aA", 7 */
+        {RD_PROV_EXOTEL, "{\"Call\":{\"Sid\":\"x\",\"Status\":\"busy\",\"Status\":\"failed\"}}", 0,
+         RD_OUT_FAILED, 0},
+        {RD_PROV_EXOTEL, "{\"Call\":{\"Sid\":\"x\",\"Status\":\"busy\"}} x", RD_EPARSE, 0, 0},
+        {RD_PROV_EXOTEL, "{\"Call\":null}", RD_EPARSE, 0, 0},
+        {RD_PROV_EXOTEL, "{\"Sid\":\"x\",\"Status\":\"no-answer\"}", 0, RD_OUT_NO_ANSWER, 0},
+        {RD_PROV_TWILIO,
+         "{\"sid\":\"CA1\",\"status\":\"completed\",\"answered_by\":\"machine_start\","
+         "\"duration\":\"-0\",\"subresource_uris\":{\"a\":[1,{\"b\":true}]},\"price\":-0}",
+         0, RD_OUT_COMPLETED, RD_ANSWERED_MACHINE},
+        {RD_PROV_TWILIO, "{\"sid\":\"CA1\",\"status\":\"busy\",\"n\":01}", RD_EPARSE, 0, 0},
+        {RD_PROV_TWILIO, "{\"sid\":\"CA1\",\"status\":\"busy\",\"n\":123456789012345678901}",
+         RD_EPARSE, 0, 0},
+    };
+    for (size_t i = 0; i < RD_ARRAY_LEN(docs); i++) {
+        rd_call_status_t a, b;
+        size_t n = strlen(docs[i].doc);
+        int ra = rd_call_json_parse(docs[i].p, docs[i].doc, n, &a);
+        int rb = rd_call_json_parse_slow(docs[i].p, docs[i].doc, n, &b);
+        if (ra != docs[i].rc) fail_msg("doc %zu: rc %d want %d", i, ra, docs[i].rc);
+        assert_int_equal(ra, rb);
+        assert_memory_equal(&a, &b, sizeof a);
+        if (ra == 0) {
+            assert_int_equal(a.outcome, docs[i].outcome);
+            assert_int_equal(a.answered_by, docs[i].ab);
+        }
+    }
+}
+
 static void t_prov_names(void **state) {
     (void)state;
     rd_prov_t p;
@@ -309,6 +355,7 @@ int main(void) {
         cmocka_unit_test(t_bad_input),       cmocka_unit_test(t_query_key_wins),
         cmocka_unit_test(t_attempt_key),     cmocka_unit_test(t_secret_equal),
         cmocka_unit_test(t_twilio_signature), cmocka_unit_test(t_prov_names),
+        cmocka_unit_test(t_fast_equals_slow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

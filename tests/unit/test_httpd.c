@@ -372,6 +372,25 @@ static void t_keepalive(void **state) {
     server_stop(s);
 }
 
+static void t_expect_continue(void **state) {
+    (void)state;
+    server_t *s = server_start(0, 0);
+    client_t *c = cli_new(s->port);
+    const char *hdr = "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+    cli_send(c, hdr, strlen(hdr));
+    char body[256];
+    assert_int_equal(cli_response(c, body, sizeof body, NULL), 100);
+    cli_send(c, "hello", 5);
+    assert_int_equal(cli_response(c, body, sizeof body, NULL), 200);
+    assert_string_equal(body, "POST /echo ? [-] 5:hello");
+    /* too large: 413 at once, no 100 */
+    hdr = "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 999999\r\n\r\n";
+    cli_send(c, hdr, strlen(hdr));
+    assert_int_equal(cli_response(c, body, sizeof body, NULL), 413);
+    cli_free(c);
+    server_stop(s);
+}
+
 static void t_pipelined(void **state) {
     (void)state;
     server_t *s = server_start(0, 0);
@@ -528,6 +547,7 @@ int main(void) {
         cmocka_unit_test(t_parser_requests),
         cmocka_unit_test(t_parser_limits),
         cmocka_unit_test(t_keepalive),
+        cmocka_unit_test(t_expect_continue),
         cmocka_unit_test(t_pipelined),
         cmocka_unit_test(t_limits_wire),
         cmocka_unit_test(t_disconnect_before_reply),

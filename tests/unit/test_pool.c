@@ -191,8 +191,10 @@ static void setup_t(T *t, unsigned workers, unsigned inflight) {
         acc[i].token = "sekrit";
         acc[i].backoff_base_ms = 100;
         acc[i].backoff_cap_ms = 800;
-        acc[i].timeout_ms = 150;
-        acc[i].connect_timeout_ms = 150;
+        /* Short timeouts only where a timeout is the point (a loaded CI
+           machine must not turn a slow answer into a transient failure). */
+        acc[i].timeout_ms = i == A_SLOW ? 150 : 5000;
+        acc[i].connect_timeout_ms = i == A_SLOW ? 150 : 5000;
         acc[i].breaker_failures = 3;
         acc[i].breaker_open_ms = 300;
     }
@@ -355,6 +357,14 @@ static void t_breaker(void **state) {
     }
     assert_int_equal(t->hits_flaky, 3);
     for (uint64_t i = 1; i <= 3; i++) assert_int_equal(by_tag(t, i)->res.kind, RD_RES_TRANSIENT);
+    /* The account's consecutive failures grow the backoff even though the
+       caller counts nothing per job (base 100: [50,100], [100,200], [200,400]). */
+    for (uint64_t i = 1; i <= 3; i++) {
+        int64_t lo = 50LL << (i - 1), hi = 100LL << (i - 1), v = by_tag(t, i)->res.retry_after_ms;
+        if (v < lo || v > hi) fail_msg("failure %llu: retry after %lld, want [%lld, %lld]",
+                                       (unsigned long long)i, (long long)v, (long long)lo,
+                                       (long long)hi);
+    }
     /* Open: fail fast, nothing reaches the provider. */
     for (uint64_t i = 4; i <= 10; i++) submit(t, RD_WORK_DIAL, A_FLAKY, "c", i);
     run_until(t, 10, 5000);
@@ -424,6 +434,28 @@ static void t_fairness(void **state) {
     rd_free(t);
 }
 
+/* More campaigns than a worker keeps entries for: idle ones are freed and
+   come back when needed (ASan checks the bookkeeping). */
+static void t_many_campaigns(void **state) {
+    (void)state;
+    T *t = rd_calloc(1, sizeof *t);
+    setup_t(t, 1, 8);
+    char name[32];
+    for (int round = 0; round < 2; round++) {
+        size_t base = t->n_results;
+        for (int i = 0; i < 5000; i++) {
+            snprintf(name, sizeof name, "c%d", i);
+            submit(t, RD_WORK_DIAL, A_OK, name, (uint64_t)i);
+        }
+        run_until(t, base + 5000, 20000);
+    }
+    rd_pool_stats_t st;
+    rd_pool_stats(t->pool, &st);
+    assert_int_equal(st.placed, 10000);
+    teardown_t(t);
+    rd_free(t);
+}
+
 /* Keep-alive: many requests over few connections. */
 static void t_keepalive(void **state) {
     (void)state;
@@ -477,6 +509,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_classes),    cmocka_unit_test(t_breaker),
         cmocka_unit_test(t_fairness),   cmocka_unit_test(t_keepalive),
+        cmocka_unit_test(t_many_campaigns),
         cmocka_unit_test(t_close_drains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
