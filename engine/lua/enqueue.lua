@@ -10,7 +10,6 @@
 -- such campaign, 5 campaign canceled, 6 conflict (the number has a live job
 -- in the campaign under another id). id = the job's public id ("" for 4, 5).
 local now, maxlen, count = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-local now_s = secs(now)
 local out = {}
 local function one(c, num, id, vars, tz, nb, due)
   local st = camp(c).st
@@ -25,7 +24,7 @@ local function one(c, num, id, vars, tz, nb, due)
     return 6, pub_id(c, num, live)
   end
   local seq = redis.call('INCR', K_SEQ)
-  local j = job_norm({cid, 0, seq, id, 0, {}, 0, -1, '', 0, tz, vars, nb})
+  local j = job_norm({cid, 0, seq, id, {}, 0, -1, tz, vars, nb})
   nr[#nr + 1] = j
   local pub = pub_id(c, num, j)
   if id ~= '' then redis.call('HSET', K_ID, id, num) end
@@ -33,7 +32,6 @@ local function one(c, num, id, vars, tz, nb, due)
   local code = 0
   local b = blocked(num)
   if b then
-    j[J_ST] = 1 -- not in the due set
     finish(c, num, j, b, now, maxlen)
     if b == 5 then code = 3 else code = 2 end
   else
@@ -44,7 +42,7 @@ local function one(c, num, id, vars, tz, nb, due)
       if not cur or tonumber(cur) > sc then touched[c] = true end
     end
   end
-  nrec_put(num, nr, now_s)
+  nrec_put(num, nr, now)
   return code, pub
 end
 for k = 0, count - 1 do
