@@ -15,7 +15,7 @@ local function one(c, num, id, vars, tz, nb, due)
   local st = camp(c).st
   if not st then return 4, '' end
   if st == '2' then return 5, '' end
-  if id ~= '' and redis.call('HEXISTS', K_ID, id) == 1 then return 1, id end
+  if id ~= '' and redis.call('HEXISTS', id_key(id), id) == 1 then return 1, id end
   local cid = cid_of(c)
   local nr = nrec_get(num)
   local live = job_live(nr, cid)
@@ -27,7 +27,7 @@ local function one(c, num, id, vars, tz, nb, due)
   local j = job_norm({cid, 0, seq, id, {}, 0, -1, tz, vars, nb})
   nr[#nr + 1] = j
   local pub = pub_id(c, num, j)
-  if id ~= '' then redis.call('HSET', K_ID, id, num) end
+  if id ~= '' then redis.call('HSET', id_key(id), id, num) end
   redis.call('HINCRBY', ck(c), 'enq', 1)
   local code = 0
   local b = blocked(num)

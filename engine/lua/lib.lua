@@ -25,6 +25,15 @@ local NUM_KEEP_S = 8 * 86400000 -- ms
 local NUM_KEEP_MAX = 128
 
 local function ck(c) return P .. ':c:' .. c end
+-- Producer ids are indexed in 16384 small hashes (P:id:<bucket>), which Redis
+-- keeps as compact listpacks (up to 128 entries of <= 64 bytes each by
+-- default): about a third of the memory of one big hash.
+local ID_BUCKETS = 16384
+local function id_key(id)
+  local h = 0
+  for i = 1, #id do h = (h * 31 + string.byte(id, i)) % ID_BUCKETS end
+  return K_ID .. ':' .. h
+end
 local function score(due, seq) return (due - EPOCH) * 4096 + (seq % 4096) end
 local function score_ms(s) return math.floor(s / 4096) + EPOCH end
 

@@ -32,7 +32,7 @@ if mode == 'c' then
   return live(akey)
 end
 -- By public id: the producer's (P:id) or the generated "<campaign>/<number>/<seq>".
-local num, cid, seq = redis.call('HGET', K_ID, key), nil, nil
+local num, cid, seq = redis.call('HGET', id_key(key), key), nil, nil
 local nr
 if num then
   nr = nrec_get(num)

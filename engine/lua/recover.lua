@@ -47,7 +47,7 @@ for _, num in ipairs(old) do
   for i = 2, #nr do
     local j = nr[i]
     if j[J_ST] == 3 and j[J_T] <= lim then
-      if j[J_ID] ~= '' then redis.call('HDEL', K_ID, j[J_ID]) end
+      if j[J_ID] ~= '' then redis.call('HDEL', id_key(j[J_ID]), j[J_ID]) end
       trimmed = trimmed + 1
     else
       kept[#kept + 1] = j
