@@ -57,18 +57,6 @@ static const rd_cli_flag_t FLAGS[] = {{"json", false, false}, {"provider", true,
 
 typedef struct {
     bool done;
-    int status;
-} done_t;
-
-static void done_cb(rd_store_t *s, int status, void *arg) {
-    (void)s;
-    done_t *d = arg;
-    d->status = status;
-    d->done = true;
-}
-
-typedef struct {
-    bool done;
     rd_bulk_res_t res;
     json_t *json;
 } bulk_wait_t;
@@ -126,8 +114,8 @@ static int cmd_create(const rd_cli_global_t *g, const rd_cli_args_t *a) {
         return ex;
     }
     int64_t now = rd_cli_now(&s);
-    done_t d = {0};
-    rc = rd_store_campaign_create(s.store, &c, now, done_cb, &d);
+    rd_cli_done_t d = {0};
+    rc = rd_store_campaign_create(s.store, &c, now, rd_cli_done_cb, &d);
     if (!rc) rc = rd_cli_wait(&s, &d.done);
     if (!rc) rc = d.status;
     if (rc) {
@@ -318,8 +306,8 @@ static int cmd_state(const rd_cli_global_t *g, const rd_cli_args_t *a, rd_camp_s
     rd_cli_session_t s;
     int ex = rd_cli_open(&s, &a->g, a->cmd);
     if (ex) return ex;
-    done_t d = {0};
-    int rc = rd_store_campaign_set_state(s.store, name, st, rd_cli_now(&s), done_cb, &d);
+    rd_cli_done_t d = {0};
+    int rc = rd_store_campaign_set_state(s.store, name, st, rd_cli_now(&s), rd_cli_done_cb, &d);
     if (!rc) rc = rd_cli_wait(&s, &d.done);
     if (!rc) rc = d.status;
     if (rc == RD_EINVAL) {

@@ -272,6 +272,13 @@ int rd_cli_wait(rd_cli_session_t *s, const bool *done) {
     return 0;
 }
 
+void rd_cli_done_cb(rd_store_t *s, int status, void *arg) {
+    (void)s;
+    rd_cli_done_t *d = arg;
+    d->status = status;
+    d->done = true;
+}
+
 int64_t rd_cli_now(const rd_cli_session_t *s) { return rd_clock_now(&s->clock); }
 
 /* ---- campaigns --------------------------------------------------------------------- */

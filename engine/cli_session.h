@@ -113,6 +113,17 @@ void rd_cli_close(rd_cli_session_t *s);
 /* Runs the loop until *done (set by a store callback). Returns 0, or RD_ETIMEOUT if the
  * loop ran out of work first (a store bug). */
 int rd_cli_wait(rd_cli_session_t *s, const bool *done);
+/*
+ * The result of a store request that answers with a status only (an
+ * rd_store_cb): pass rd_cli_done_cb with a caller-owned rd_cli_done_t as
+ * arg, then rd_cli_wait(s, &d.done) and read d.status.
+ */
+typedef struct rd_cli_done {
+    bool done;
+    int status;
+} rd_cli_done_t;
+void rd_cli_done_cb(rd_store_t *s, int status, void *arg);
+
 /* Policy time now (the deployment's clock flags). */
 int64_t rd_cli_now(const rd_cli_session_t *s);
 

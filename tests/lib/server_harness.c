@@ -181,6 +181,7 @@ int rd_test_server_stop(rd_test_server_t *s, int sig, int timeout_ms) {
         nanosleep(&ts, NULL);
     }
     s->pid = 0;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) unlink(s->log_path); /* kept when it went wrong */
     if (WIFEXITED(st)) return WEXITSTATUS(st);
     if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
     return -1;

@@ -44,7 +44,8 @@ int rd_test_free_port(void);
 /* Starts one server and waits (<= 10 s) for /healthz 200. Returns 0 or -1. */
 int rd_test_server_start(rd_test_server_t *s, const rd_test_server_opts_t *o);
 /* Sends sig, waits up to timeout_ms, then SIGKILLs. Returns the exit code
- * (0..255), 128+signal when killed by a signal, -1 on error. */
+ * (0..255), 128+signal when killed by a signal, -1 on error. The log file is
+ * removed after a clean exit (0) and kept otherwise, for the post-mortem. */
 int rd_test_server_stop(rd_test_server_t *s, int sig, int timeout_ms);
 /* SIGKILL without waiting for a drain. */
 void rd_test_server_kill(rd_test_server_t *s);
