@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/sbuf.h"
 #include "proto/stats.h"
 
 #define RD_METRICS_MAP(X)                                                              \
@@ -68,11 +69,8 @@ static inline void rd_count(rd_counters_t *c, rd_metric_t id, uint64_t n) {
 /* Sum of one counter over all blocks. */
 uint64_t rd_metrics_sum(const rd_metrics_t *m, rd_metric_t id);
 
-/*
- * Appends the Prometheus text exposition of every counter (with HELP/TYPE)
- * to an owned, growing buffer; *len is updated. Returns the buffer (rd_free).
- */
-char *rd_metrics_render(const rd_metrics_t *m, char *buf, size_t *len);
+/* Appends the Prometheus text exposition of every counter (with HELP/TYPE). */
+void rd_metrics_render(const rd_metrics_t *m, rd_sbuf_t *out);
 
 /* One campaign's figures for the exposition (names borrowed). */
 typedef struct rd_metrics_campaign {
@@ -86,9 +84,8 @@ typedef struct rd_metrics_campaign {
  * Prometheus gauges labelled campaign="<name>" (names are
  * [A-Za-z0-9_.-], no escaping needed), plus the seed's targets as
  * redial_campaign_target{metric=...}. A rate without data is NaN, as
- * `stats --json` shows null. Same buffer contract as rd_metrics_render.
+ * `stats --json` shows null.
  */
-char *rd_metrics_render_campaigns(const rd_metrics_campaign_t *c, size_t n, char *buf,
-                                  size_t *len);
+void rd_metrics_render_campaigns(const rd_metrics_campaign_t *c, size_t n, rd_sbuf_t *out);
 
 #endif

@@ -493,32 +493,29 @@ struct scrape {
 
 static void scrape_finish(scrape_t *sc) {
     rd_server_t *srv = sc->srv;
-    size_t len = 0;
-    char *buf = rd_metrics_render(&srv->metrics, NULL, &len);
+    rd_sbuf_t b;
+    rd_sbuf_init(&b, 8192 + sc->n * 2048);
+    rd_metrics_render(&srv->metrics, &b);
     /* Keep the loaded ones, in name order. */
     size_t k = 0;
     for (size_t i = 0; i < sc->n; i++)
         if (sc->camps[i].name) sc->camps[k++] = sc->camps[i];
-    if (k) buf = rd_metrics_render_campaigns(sc->camps, k, buf, &len);
-    char extra[1024];
-    int n = snprintf(extra, sizeof extra,
-                     "# HELP redial_campaigns_omitted Campaigns left out of this scrape "
-                     "(over the per-scrape bound)\n"
-                     "# TYPE redial_campaigns_omitted gauge\nredial_campaigns_omitted %zu\n"
-                     "# HELP redial_dials_inflight Dial requests in flight in this engine\n"
-                     "# TYPE redial_dials_inflight gauge\nredial_dials_inflight %d\n"
-                     "# HELP redial_redis_up Whether this engine is connected to Redis\n"
-                     "# TYPE redial_redis_up gauge\nredial_redis_up %d\n"
-                     "# HELP redial_redis_commands_total Redis commands sent by this engine\n"
-                     "# TYPE redial_redis_commands_total counter\n"
-                     "redial_redis_commands_total %llu\n",
-                     sc->omitted, srv->inflight, rd_store_connected(srv->store) ? 1 : 0,
-                     (unsigned long long)rd_store_commands_sent(srv->store));
-    buf = rd_realloc(buf, len + (size_t)n + 1);
-    memcpy(buf + len, extra, (size_t)n);
-    len += (size_t)n;
-    rd_http_respond(sc->req, 200, "text/plain; version=0.0.4", NULL, buf, len);
-    rd_free(buf);
+    if (k) rd_metrics_render_campaigns(sc->camps, k, &b);
+    rd_sbuf_printf(&b,
+                   "# HELP redial_campaigns_omitted Campaigns left out of this scrape "
+                   "(over the per-scrape bound)\n"
+                   "# TYPE redial_campaigns_omitted gauge\nredial_campaigns_omitted %zu\n"
+                   "# HELP redial_dials_inflight Dial requests in flight in this engine\n"
+                   "# TYPE redial_dials_inflight gauge\nredial_dials_inflight %d\n"
+                   "# HELP redial_redis_up Whether this engine is connected to Redis\n"
+                   "# TYPE redial_redis_up gauge\nredial_redis_up %d\n"
+                   "# HELP redial_redis_commands_total Redis commands sent by this engine\n"
+                   "# TYPE redial_redis_commands_total counter\n"
+                   "redial_redis_commands_total %llu\n",
+                   sc->omitted, srv->inflight, rd_store_connected(srv->store) ? 1 : 0,
+                   (unsigned long long)rd_store_commands_sent(srv->store));
+    rd_http_respond(sc->req, 200, "text/plain; version=0.0.4", NULL, b.buf, b.len);
+    rd_free(b.buf);
     for (size_t i = 0; i < sc->n; i++) rd_free(sc->names[i]);
     rd_free(sc->names);
     rd_free(sc->camps);

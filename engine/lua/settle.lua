@@ -17,6 +17,9 @@
 local now, maxlen, count = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local out = {}
 local seq = redis.call('INCRBY', K_SEQ, count) - count
+-- Tokens settled by this call: lease deletions are flushed at the end, so a
+-- duplicate callback batched with the first must be fenced here.
+local settled = {}
 for k = 0, count - 1 do
   local a = 5 + k * 10
   local c, tok, outcome, call = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3]
@@ -24,7 +27,7 @@ for k = 0, count - 1 do
     tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7])
   local how, answered = tonumber(ARGV[a + 8]), ARGV[a + 9] == '1'
   local o = 4 * k
-  local l = lease_find(c, tok)
+  local l = not settled[tok] and lease_find(c, tok) or nil
   local nr, j = nil, nil
   if l then
     nr = nrec_get(l.num)
@@ -36,6 +39,7 @@ for k = 0, count - 1 do
     local num = l.num
     if call == '' then call = l.call end
     lease_release(c, tok, l)
+    settled[tok] = true
     local h = j[J_HIST]
     h[#h + 1] = l.start
     h[#h + 1] = outcome
