@@ -54,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,11 +62,14 @@
 #include <jansson.h>
 #include <msgpack.h>
 
+#include <openssl/evp.h>
+
 #include "bench/benchrun.h"
 #include "engine/opts.h"
 #include "proto/clock.h"
 #include "proto/job.h"
 #include "proto/rd.h"
+#include "rd_lua.h"
 
 #define MAX_ENGINES 16
 #define SID "bench"
@@ -79,7 +83,7 @@ typedef struct cfg {
     char *redis, *redis_server, *prefix, *bin_dir, *json, *origin, *engine_args, *sim_args,
         *workdir;
     int engines, workers, campaigns, jobs, concurrency, max_attempts, interval_min;
-    int window_hours, seed, mem_jobs, enqueue_rate, keep, quiet;
+    int window_hours, seed, mem_jobs, enqueue_rate, keep, quiet, profile;
     double time_scale, timeout;
 } cfg_t;
 
@@ -122,6 +126,9 @@ static const rd_opt_t OPTS[] = {
      "directory for logs and reports (default: a temp dir, removed unless the run fails)"},
     {"keep", NULL, "0", RD_OPT_BOOL, O(keep), "keep the work dir (logs, referee report)"},
     {"quiet", NULL, "0", RD_OPT_BOOL, O(quiet), "no progress lines on stderr"},
+    {"profile-scripts", NULL, "0", RD_OPT_BOOL, O(profile),
+     "Redis time per script: SLOWLOG with threshold 0 during the run, drained by the bench "
+     "(adds Redis work: use for the split, not for the headline figures)"},
 };
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
 
@@ -221,7 +228,7 @@ static double redis_cpu_s(bench_t *b) {
     return info_num(b, "cpu", "used_cpu_user") + info_num(b, "cpu", "used_cpu_sys");
 }
 
-/* INFO commandstats as a jansson object cmd -> calls (owned). */
+/* INFO commandstats as a jansson object cmd -> [calls, usec] (owned). */
 static json_t *commandstats(bench_t *b) {
     json_t *o = json_object();
     redisReply *r = cmd(b, "INFO commandstats");
@@ -231,11 +238,13 @@ static json_t *commandstats(bench_t *b) {
             p += 8;
             const char *colon = strchr(p, ':');
             const char *calls = colon ? strstr(colon, "calls=") : NULL;
-            if (!colon || !calls) break;
+            const char *usec = calls ? strstr(calls, "usec=") : NULL;
+            if (!colon || !calls || !usec) break;
             char name[64];
             snprintf(name, sizeof name, "%.*s", (int)(colon - p), p);
-            json_object_set_new(o, name, json_integer(strtoll(calls + 6, NULL, 10)));
-            p = calls;
+            json_object_set_new(o, name, json_pack("[I, I]", (json_int_t)strtoll(calls + 6, NULL, 10),
+                                                   (json_int_t)strtoll(usec + 5, NULL, 10)));
+            p = usec;
         }
     }
     if (r) freeReplyObject(r);
@@ -249,6 +258,117 @@ static int64_t engines_cpu_ms(const bench_t *b) {
         if (c > 0) t += c;
     }
     return t;
+}
+
+/* ---- Redis time per script (--profile-scripts) ------------------------------ */
+
+/*
+ * The engine sends its scripts as EVALSHA of lib.lua + "\n" + <script>.lua
+ * (engine/store.c); the same SHA1s computed here name the slowlog entries.
+ * The slowlog only logs client commands, so a script's duration includes the
+ * commands it calls. Entries logged between a SLOWLOG GET and the RESET that
+ * follows are lost: the profile is a sample (its call counts say how big).
+ */
+typedef struct prof_entry {
+    char name[40];
+    char sha[41];
+    long long calls;
+    long long usec;
+} prof_entry_t;
+
+#define PROF_MAX 48
+typedef struct prof {
+    prof_entry_t e[PROF_MAX];
+    int n;
+} prof_t;
+
+static void sha1_hex(const char *a, size_t alen, const char *b2, size_t blen, char out[41]) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
+    EVP_DigestUpdate(ctx, a, alen);
+    EVP_DigestUpdate(ctx, "\n", 1);
+    EVP_DigestUpdate(ctx, b2, blen);
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned i = 0; i < 20; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[40] = '\0';
+}
+
+static void prof_init(prof_t *p) {
+    memset(p, 0, sizeof *p);
+    static const struct {
+        const char *name;
+        const char *src;
+        const size_t *len;
+    } sc[] = {
+        {"enqueue.lua", rd_lua_enqueue, &rd_lua_enqueue_len},
+        {"claim.lua", rd_lua_claim, &rd_lua_claim_len},
+        {"placed.lua", rd_lua_placed, &rd_lua_placed_len},
+        {"release.lua", rd_lua_release, &rd_lua_release_len},
+        {"lookup.lua", rd_lua_lookup, &rd_lua_lookup_len},
+        {"settle.lua", rd_lua_settle, &rd_lua_settle_len},
+        {"recover.lua", rd_lua_recover, &rd_lua_recover_len},
+        {"campaign_create.lua", rd_lua_campaign_create, &rd_lua_campaign_create_len},
+        {"campaign_state.lua", rd_lua_campaign_state, &rd_lua_campaign_state_len},
+        {"campaign_get.lua", rd_lua_campaign_get, &rd_lua_campaign_get_len},
+        {"optout.lua", rd_lua_optout, &rd_lua_optout_len},
+        {"pool_set.lua", rd_lua_pool_set, &rd_lua_pool_set_len},
+        {"stats.lua", rd_lua_stats, &rd_lua_stats_len},
+        {"dnd_add.lua", rd_lua_dnd_add, &rd_lua_dnd_add_len},
+    };
+    for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++) {
+        prof_entry_t *e = &p->e[p->n++];
+        snprintf(e->name, sizeof e->name, "%s", sc[i].name);
+        sha1_hex(rd_lua_lib, rd_lua_lib_len, sc[i].src, *sc[i].len, e->sha);
+    }
+}
+
+static prof_entry_t *prof_get(prof_t *p, const char *cmdname, size_t len, const char *sha,
+                              size_t shalen) {
+    for (int i = 0; i < p->n; i++) {
+        if (sha && shalen == 40 && !memcmp(p->e[i].sha, sha, 40)) return &p->e[i];
+        if (!sha && strlen(p->e[i].name) == len && !strncasecmp(p->e[i].name, cmdname, len))
+            return &p->e[i];
+    }
+    if (p->n == PROF_MAX) return NULL;
+    prof_entry_t *e = &p->e[p->n++];
+    if (sha)
+        snprintf(e->name, sizeof e->name, "evalsha %.8s", sha);
+    else
+        snprintf(e->name, sizeof e->name, "%.*s", (int)(len < 39 ? len : 39), cmdname);
+    for (char *c = e->name; *c; c++)
+        if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+    return e;
+}
+
+static void prof_drain(bench_t *b, prof_t *p) {
+    redisReply *r = cmd(b, "SLOWLOG GET -1");
+    redisReply *z = cmd(b, "SLOWLOG RESET");
+    if (z) freeReplyObject(z);
+    if (!r) return;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 4) continue;
+        redisReply *args = e->element[3];
+        if (args->type != REDIS_REPLY_ARRAY || args->elements < 1) continue;
+        const char *c0 = args->element[0]->str;
+        size_t l0 = args->element[0]->len;
+        prof_entry_t *pe;
+        if (l0 == 7 && !strncasecmp(c0, "evalsha", 7) && args->elements >= 2)
+            pe = prof_get(p, NULL, 0, args->element[1]->str, args->element[1]->len);
+        else
+            pe = prof_get(p, c0, l0, NULL, 0);
+        if (!pe) continue;
+        pe->calls++;
+        pe->usec += e->element[2]->integer;
+    }
+    freeReplyObject(r);
 }
 
 /* ---- start / stop -------------------------------------------------------- */
@@ -850,6 +970,8 @@ int main(int argc, char **argv) {
     memset(&mem, 0, sizeof mem);
     char *report = NULL;
     json_t *cs0 = NULL, *cs1 = NULL;
+    prof_t prof;
+    prof_init(&prof);
 
     char loadavg[64] = "";
     {
@@ -897,6 +1019,14 @@ int main(int argc, char **argv) {
             snprintf(last, sizeof last, "%s", r->element[0]->element[0]->str);
         if (r) freeReplyObject(r);
     }
+    if (c->profile) {
+        redisReply *r1 = cmd(b, "CONFIG SET slowlog-log-slower-than 0");
+        redisReply *r2 = cmd(b, "CONFIG SET slowlog-max-len 1000000");
+        redisReply *r3 = cmd(b, "SLOWLOG RESET");
+        if (r1) freeReplyObject(r1);
+        if (r2) freeReplyObject(r2);
+        if (r3) freeReplyObject(r3);
+    }
     double cmds0 = info_num(b, "stats", "total_commands_processed");
     b->own_cmds = 0; /* the bench's own commands from here on are not the system's work */
     cs0 = commandstats(b);
@@ -931,6 +1061,7 @@ int main(int argc, char **argv) {
             exit_code = 3;
             break;
         }
+        if (c->profile) prof_drain(b, &prof);
         bool dead = !rd_bench_alive(&b->sim, NULL);
         for (int i = 0; i < c->engines; i++) dead = dead || !rd_bench_alive(&b->eng[i], NULL);
         if (dead) {
@@ -954,6 +1085,13 @@ measure:;
     double rcpu1 = redis_cpu_s(b);
     int64_t ecpu1 = engines_cpu_ms(b), scpu1 = rd_bench_cpu_ms(b->sim.pid);
     int64_t bcpu1 = rd_bench_self_cpu_ms();
+    if (c->profile) {
+        prof_drain(b, &prof);
+        redisReply *r1 = cmd(b, "CONFIG SET slowlog-log-slower-than 10000");
+        redisReply *r2 = cmd(b, "CONFIG SET slowlog-max-len 128");
+        if (r1) freeReplyObject(r1);
+        if (r2) freeReplyObject(r2);
+    }
     int64_t hwm[MAX_ENGINES];
     for (int i = 0; i < c->engines; i++) hwm[i] = rd_bench_hwm_kb(b->eng[i].pid);
 
@@ -1068,11 +1206,24 @@ measure:;
         const char *k;
         json_t *v;
         json_object_foreach(cs1, k, v) {
-            json_int_t before = json_integer_value(json_object_get(cs0, k));
-            json_int_t d = json_integer_value(v) - before;
-            if (d > 0) json_object_set_new(cmdd, k, json_integer(d));
+            json_t *bv = json_object_get(cs0, k);
+            json_int_t d = json_integer_value(json_array_get(v, 0)) -
+                           json_integer_value(json_array_get(bv, 0));
+            json_int_t du = json_integer_value(json_array_get(v, 1)) -
+                            json_integer_value(json_array_get(bv, 1));
+            if (d > 0)
+                json_object_set_new(cmdd, k, json_pack("{s:I, s:I}", "calls", d, "usec", du));
         }
         json_object_set_new(o, "redis_commandstats", cmdd);
+        if (c->profile) {
+            json_t *pj = json_object();
+            for (int i = 0; i < prof.n; i++)
+                if (prof.e[i].calls)
+                    json_object_set_new(pj, prof.e[i].name,
+                                        json_pack("{s:I, s:I}", "calls", (json_int_t)prof.e[i].calls,
+                                                  "usec", (json_int_t)prof.e[i].usec));
+            json_object_set_new(o, "redis_profile", pj);
+        }
         json_object_set_new(o, "referee_calls", json_integer(calls_total));
         json_object_set_new(o, "violations", viol ? json_incref(viol) : json_null());
         json_object_set_new(o, "violations_total", json_integer(vtotal));
@@ -1117,6 +1268,15 @@ measure:;
             printf(" %.1f%%", c->jobs ? 100.0 * (double)acc / c->jobs : 0);
         }
         printf(" (seed model: 40/60/70/73/74)\n");
+        if (c->profile) {
+            printf("  redis time by client command (slowlog sample; us per attempt = total / attempts)\n");
+            for (int i = 0; i < prof.n; i++)
+                if (prof.e[i].calls)
+                    printf("    %-22s %8lld calls %9.1f ms %7.1f us/call %6.1f us/attempt\n",
+                           prof.e[i].name, prof.e[i].calls, prof.e[i].usec / 1000.0,
+                           (double)prof.e[i].usec / (double)prof.e[i].calls,
+                           attempts > 0 ? (double)prof.e[i].usec / attempts : 0);
+        }
         printf("  violations           %lld", vtotal);
         if (viol) {
             json_object_foreach(viol, k, v) {
