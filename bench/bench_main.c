@@ -890,10 +890,10 @@ int main(int argc, char **argv) {
     bench_t *b = &B;
     char err[256];
     int rc = rd_opts_parse(OPTS, N_OPTS, &b->cfg, argc, argv, NULL, USAGE, err, sizeof err);
-    if (rc == 1) return 0;
     if (rc != 0) {
-        fprintf(stderr, "redial-bench: %s\n", err);
-        return 3;
+        if (rc != 1) fprintf(stderr, "redial-bench: %s\n", err);
+        rd_opts_free(OPTS, N_OPTS, &b->cfg);
+        return rc == 1 ? 0 : 3;
     }
     cfg_t *c = &b->cfg;
     if (c->engines < 1 || c->engines > MAX_ENGINES || c->campaigns < 1 || c->campaigns > 1000 ||
@@ -905,20 +905,20 @@ int main(int argc, char **argv) {
                 "redial-bench: out of range: engines 1..%d, campaigns 1..1000, jobs 1..99999999, "
                 "max-attempts 1..15, window-hours 1..14, positive scale/timeout/workers/concurrency\n",
                 MAX_ENGINES);
-        return 3;
+        goto early;
     }
     if (!c->bin_dir[0]) {
         char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
         if (n <= 0) {
             fprintf(stderr, "redial-bench: cannot find my own path; give --bin-dir\n");
-            return 3;
+            goto early;
         }
         self[n] = '\0';
         char *slash = strrchr(self, '/');
         if (slash) *slash = '\0';
-        free(c->bin_dir);
-        c->bin_dir = strdup(self);
+        rd_free(c->bin_dir);
+        c->bin_dir = rd_strdup(self);
     }
     if (c->prefix[0])
         snprintf(b->prefix, sizeof b->prefix, "%s", c->prefix);
@@ -943,7 +943,7 @@ int main(int argc, char **argv) {
         snprintf(b->workdir, sizeof b->workdir, "%s/redial-bench.XXXXXX", tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(b->workdir)) {
             perror("redial-bench: mkdtemp");
-            return 3;
+            goto early;
         }
         b->own_workdir = true;
     }
@@ -954,7 +954,7 @@ int main(int argc, char **argv) {
     snprintf(scale, sizeof scale, "%.17g", c->time_scale);
     if (rd_clock_init(&b->clock, scale, c->origin, epoch, err, sizeof err) != 0) {
         fprintf(stderr, "redial-bench: clock: %s\n", err);
-        return 3;
+        goto early;
     }
     /* The window opens at 09:00 local on the origin's day; the origin is meant to be that instant. */
     int64_t window_end = b->clock.origin_ms + (int64_t)c->window_hours * 3600000;
@@ -1317,4 +1317,9 @@ done:
     free_args(b->extra_sim);
     rd_opts_free(OPTS, N_OPTS, &b->cfg);
     return exit_code;
+early:
+    free_args(b->extra_engine);
+    free_args(b->extra_sim);
+    rd_opts_free(OPTS, N_OPTS, &b->cfg);
+    return 3;
 }
