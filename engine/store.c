@@ -63,12 +63,12 @@ struct rd_store {
     void *close_arg;
     /* Per-item operations issued in one loop iteration go out as one script
      * call per kind (see "batching" below). */
-    struct bq *bq[4]; /* BQ_* */
+    struct bq *bq[5]; /* BQ_* */
     uv_prepare_t flush;
     int open_handles;
 };
 
-enum { BQ_ENQUEUE, BQ_PLACED, BQ_RELEASE, BQ_SETTLE, BQ__COUNT };
+enum { BQ_ENQUEUE, BQ_PLACED, BQ_RELEASE, BQ_SETTLE, BQ_LOOKUP, BQ__COUNT };
 
 /* ---- argument building ---------------------------------------------------- */
 
@@ -414,7 +414,7 @@ void rd_store_job_free(rd_store_job_t *j) {
 
 /* ---- batching ------------------------------------------------------------------
  *
- * enqueue, placed, release and settle are per-item calls, but a script call
+ * enqueue, placed, release, settle and lookup are per-item calls, but a script call
  * costs far more than the work of one item, so items issued during one loop
  * iteration are queued per kind and sent as one script call (the scripts take
  * `count` items and answer a fixed number of values per item) when the loop
@@ -451,6 +451,7 @@ static const struct {
     [BQ_PLACED] = {SC_PLACED, 4, 1, 500},
     [BQ_RELEASE] = {SC_RELEASE, 3, 1, 500},
     [BQ_SETTLE] = {SC_SETTLE, 10, 4, 200},
+    [BQ_LOOKUP] = {SC_LOOKUP, 2, 13, 500},
 };
 
 static bq_t *bq_new(int kind) {
@@ -1130,24 +1131,16 @@ int rd_store_release(rd_store_t *s, const char *campaign, uint64_t token, int64_
 
 /* ---- lookup / settle ----------------------------------------------------------------------- */
 
-static void done_lookup(rd_redis_t *r, int status, redisReply *reply, void *arg) {
-    (void)r;
-    op_t *o = arg;
-    int rc = rd_redis_reply_status(status, reply);
+static void lookup_done(rd_store_t *s, const bq_item_t *it, int rc, redisReply **e) {
     rd_store_job_t j;
     bool have = false;
-    if (rc == 0 && !is_arr(reply, 1))
-        rc = RD_EPROTO;
     if (rc == 0) {
-        int64_t st = rint_(reply->element[0]);
-        redisReply **e = reply->element;
-        if (st == 0)
+        int64_t st = rint_(e[0]);
+        if (st == 0) {
             rc = RD_ESTALE;
-        else if (st < 0)
+        } else if (st < 0) {
             rc = RD_ENOTFOUND;
-        else if (reply->elements < 13)
-            rc = RD_EPROTO;
-        else {
+        } else {
             rc = job_names(&j, e[1], e[2]);
             if (rc == 0)
                 rc = job_from_nrec(&j, e[5], rint_(e[3]), rint_(e[4]));
@@ -1163,21 +1156,20 @@ static void done_lookup(rd_redis_t *r, int status, redisReply *reply, void *arg)
             }
         }
     }
-    ((rd_store_job_cb)o->cb)(o->s, rc, have ? &j : NULL, o->arg);
+    ((rd_store_job_cb)it->cb)(s, rc, have ? &j : NULL, it->arg);
     if (have)
         job_clear(&j);
-    rd_free(o);
 }
 
 static int lookup(rd_store_t *s, const char *mode, const char *key, rd_store_job_cb cb,
                   void *arg) {
     if (!key || !key[0] || strlen(key) > 512)
         return RD_EINVAL;
-    args_t a;
-    args_init(&a, s);
-    arg_cstr(&a, mode);
-    arg_cstr(&a, key);
-    return run(s, SC_LOOKUP, &a, done_lookup, op_new(s, (void (*)(void))cb, arg));
+    bq_t *q = bq_begin(s, BQ_LOOKUP, lookup_done, (void (*)(void))cb, arg, 0);
+    bq_str(q, mode);
+    bq_str(q, key);
+    bq_commit(s, BQ_LOOKUP);
+    return 0;
 }
 
 int rd_store_lookup_attempt(rd_store_t *s, const char *attempt_key, rd_store_job_cb cb,

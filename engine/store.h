@@ -40,7 +40,7 @@
  * engines). Lease deadlines are policy time: the engine converts wall
  * durations (HTTP timeouts) with rd_clock_policy_ms().
  *
- * Batching. enqueue, placed, release and settle issued during one loop
+ * Batching. enqueue, placed, release, settle and lookups issued during one loop
  * iteration are sent as one script call per kind (and at once when a batch
  * is full); each still completes through its own callback, in issue order.
  *

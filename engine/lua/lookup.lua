@@ -1,12 +1,14 @@
--- lookup.lua: finds a job by attempt key, provider call id or public id.
--- KEYS[1] = P:seq. ARGV: 1 P, 2 mode ('a' attempt key "<campaign>:<token>",
--- 'c' provider call id, 'i' public id), 3 the key.
--- Returns {status, campaign, number, campaign id, job seq (0: the live job
--- of that campaign), number record (msgpack), token (0 none), lease start,
--- placed (0/1), polls, call id, lease deadline ms, due ms}: status 1 = live
--- attempt found ('a', 'c'); 2 = job found ('i'); 0 = the attempt is already
--- settled or superseded ('a', 'c'); -1 = unknown.
-local mode, key = ARGV[2], ARGV[3]
+-- lookup.lua: finds jobs by attempt key, provider call id or public id, in
+-- a batch.
+-- KEYS[1] = P:seq. ARGV: 1 P, 2 now ms (unused), 3 events maxlen (unused),
+-- 4 count, then per lookup 2 values: mode ('a' attempt key
+-- "<campaign>:<token>", 'c' provider call id, 'i' public id), the key.
+-- Returns 13 values per lookup, in order: status, campaign, number, campaign
+-- id, job seq (0: the live job of that campaign), number record (msgpack),
+-- token (0 none), lease start, placed (0/1), polls, call id, lease deadline
+-- ms, due ms. status 1 = live attempt found ('a', 'c'); 2 = job found
+-- ('i'); 0 = the attempt is already settled or superseded ('a', 'c'); -1 =
+-- unknown (the other values are then 0 / "").
 local function reply(st, c, num, cid, seq, tok, l)
   local raw = redis.call('HGET', K_N, num)
   if not raw then return {-1} end
@@ -25,46 +27,63 @@ local function live(akey)
   if not l then return {0} end
   return reply(1, c, l.num, l.cid, 0, tonumber(tok), l)
 end
-if mode == 'a' then return live(key) end
-if mode == 'c' then
-  local akey = redis.call('HGET', K_CALL, key)
-  if not akey then return {-1} end
-  return live(akey)
-end
--- By public id: the producer's (P:id) or the generated "<campaign>/<number>/<seq>".
-local num, cid, seq = redis.call('HGET', id_key(key), key), nil, nil
-local nr
-if num then
-  nr = nrec_get(num)
-  for i = #nr, 2, -1 do
-    if nr[i][J_ID] == key then cid, seq = nr[i][J_CID], nr[i][J_SEQ] break end
-  end
-else
-  local c, n2, s = string.match(key, '^([^/]+)/([^/]+)/(%d+)$')
-  if c and cid_of(c) then
-    num, cid, seq = n2, cid_of(c), tonumber(s)
+local function by_id(key)
+  -- By public id: the producer's (P:id) or the generated "<campaign>/<number>/<seq>".
+  local num, cid, seq = redis.call('HGET', id_key(key), key), nil, nil
+  local nr
+  if num then
     nr = nrec_get(num)
-    local found = false
-    for i = 2, #nr do
-      if nr[i][J_CID] == cid and nr[i][J_SEQ] == seq and nr[i][J_ID] == '' then found = true end
+    for i = #nr, 2, -1 do
+      if nr[i][J_ID] == key then cid, seq = nr[i][J_CID], nr[i][J_SEQ] break end
     end
-    if not found then cid = nil end
+  else
+    local c, n2, s = string.match(key, '^([^/]+)/([^/]+)/(%d+)$')
+    if c and cid_of(c) then
+      num, cid, seq = n2, cid_of(c), tonumber(s)
+      nr = nrec_get(num)
+      local found = false
+      for i = 2, #nr do
+        if nr[i][J_CID] == cid and nr[i][J_SEQ] == seq and nr[i][J_ID] == '' then found = true end
+      end
+      if not found then cid = nil end
+    end
   end
-end
-if not cid then return {-1} end
-local c = cname_of(cid)
--- A live job may be under a lease right now.
-local tok, l = 0, nil
-local lt = redis.call('HGET', K_LOCK, num)
-if lt then
-  local v = redis.call('HGET', K_LEASE, lt)
-  local pl = v and lease_parse(v)
-  if pl and pl.cid == cid then
-    for i = 2, #nr do
-      if nr[i][J_CID] == cid and nr[i][J_SEQ] == seq and nr[i][J_ST] ~= 3 then
-        tok, l = tonumber(lt), pl
+  if not cid then return {-1} end
+  local c = cname_of(cid)
+  -- A live job may be under a lease right now.
+  local tok, l = 0, nil
+  local lt = redis.call('HGET', K_LOCK, num)
+  if lt then
+    local v = redis.call('HGET', K_LEASE, lt)
+    local pl = v and lease_parse(v)
+    if pl and pl.cid == cid then
+      for i = 2, #nr do
+        if nr[i][J_CID] == cid and nr[i][J_SEQ] == seq and nr[i][J_ST] ~= 3 then
+          tok, l = tonumber(lt), pl
+        end
       end
     end
   end
+  return reply(2, c, num, cid, seq, tok, l)
 end
-return reply(2, c, num, cid, seq, tok, l)
+local function one(mode, key)
+  if mode == 'a' then return live(key) end
+  if mode == 'c' then
+    local akey = redis.call('HGET', K_CALL, key)
+    if not akey then return {-1} end
+    return live(akey)
+  end
+  return by_id(key)
+end
+local PAD = {-1, '', '', 0, 0, '', 0, 0, 0, 0, '', 0, 0}
+local count = tonumber(ARGV[4])
+local out = {}
+for k = 0, count - 1 do
+  local r = one(ARGV[5 + 2 * k], ARGV[6 + 2 * k])
+  for i = 1, 13 do
+    local v = r[i]
+    if v == nil then v = PAD[i] end
+    out[13 * k + i] = v
+  end
+end
+return out
