@@ -43,6 +43,9 @@
  * Batching. enqueue, placed, release, settle and lookups issued during one loop
  * iteration are sent as one script call per kind (and at once when a batch
  * is full); each still completes through its own callback, in issue order.
+ * Kinds queued in the same iteration run in the order enqueue, placed,
+ * release, settle, lookup; other operations go out at once. A token settled
+ * or released twice in one batch is applied once (the rest: RD_ESTALE).
  *
  * Failures. Every operation completes exactly once through its callback, with
  * 0 or a negative rd_err_t: RD_ETIMEOUT (no reply within the command timeout:

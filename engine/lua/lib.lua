@@ -162,6 +162,7 @@ end
 -- Aggregated effects, applied once per script call by flush().
 local agg_live, agg_pool, agg_st, agg_gst, touched, pools_freed = {}, {}, {}, {}, {}, {}
 local del_tok, del_lock = {}, {}
+local gone = {} -- tokens released in this call (their deletion waits for flush)
 local function incr(t, k, n) t[k] = (t[k] or 0) + n end
 local function stat(c, field, n)
   local t = agg_st[c]
@@ -248,6 +249,7 @@ local function lease_release(c, tok, l)
   end
   del_lock[#del_lock + 1] = l.num
   del_tok[#del_tok + 1] = tok
+  gone[tonumber(tok)] = true
   if l.call ~= '' then redis.call('HDEL', K_CALL, l.call) end
   touched[c] = true
 end
@@ -255,7 +257,7 @@ end
 -- The live lease `tok` of campaign c, parsed, or nil.
 local function lease_find(c, tok)
   tok = tonumber(tok)
-  if not tok then return nil end
+  if not tok or gone[tok] then return nil end
   local v = redis.call('HGET', K_LEASE, tok)
   if not v then return nil end
   local l = lease_parse(v)

@@ -31,6 +31,8 @@ for k = 0, count - 1 do
     j = job_live(nr, l.cid)
   end
   if not j then
+    -- A lease whose job is gone (never made by these scripts): free its slots.
+    if l then lease_release(c, tok, l) end
     out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 0, 0, -1, 0
   else
     local num = l.num
