@@ -162,6 +162,11 @@ void rd_cli_fmt_utc(char *buf, size_t len, int64_t t_ms);
 
 /* A name of [A-Za-z0-9_.-]{1,64} (campaigns, agent pools). */
 bool rd_cli_name_valid(const char *s);
+/*
+ * Fills what with `campaign "<name>"` (for messages) and checks the name.
+ * Returns 0, or RD_CLI_REFUSED after printing why the name is invalid.
+ */
+int rd_cli_campaign_what(const char *cmd, const char *name, char *what, size_t len);
 
 /* The exit-code paragraph every help text ends with. */
 #define RD_CLI_EXIT_HELP                                                          \
