@@ -358,7 +358,7 @@ int main(int argc, char **argv) {
            b.jobs, b.campaigns, b.batch, keep, b.ids ? "producer ids" : "generated ids");
     printf("enqueue          %9.0f jobs/s   (%.2f s; Redis CPU %.1f us/job)\n", b.jobs / t_enq,
            t_enq, (cpu1 - cpu0) * 1e6 / b.jobs);
-    printf("claim+settle     %9.0f cycles/s (%.2f s, %" PRId64 " cycles, %.3f commands/cycle)\n",
+    printf("claim+settle     %9.0f cycles/s (%.2f s, %" PRId64 " cycles, %.3f Redis calls/cycle)\n",
            (double)b.settled / t_cyc, t_cyc, b.settled, (double)cmds / (double)b.settled);
     printf("  Redis CPU      %9.1f us/cycle = %.0f cycles per Redis CPU second\n",
            (cpu2 - cpu1) * 1e6 / (double)b.settled, (double)b.settled / (cpu2 - cpu1));

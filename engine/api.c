@@ -111,14 +111,20 @@ static void respond_json(rd_http_req_t *req, int status, json_t *v, const char *
     free(s);
 }
 
+static void respond_verr(rd_http_req_t *req, int status, const char *fmt, va_list ap)
+    RD_PRINTF(3, 0);
+static void respond_verr(rd_http_req_t *req, int status, const char *fmt, va_list ap) {
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    rd_http_respond_error(req, status, msg);
+}
+
 static void respond_err(rd_http_req_t *req, int status, const char *fmt, ...) RD_PRINTF(3, 4);
 static void respond_err(rd_http_req_t *req, int status, const char *fmt, ...) {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    respond_verr(req, status, fmt, ap);
     va_end(ap);
-    rd_http_respond_error(req, status, msg);
 }
 
 static void op_free(op_t *op) {
@@ -139,9 +145,24 @@ static void fail_store(op_t *op, int status) {
     op_free(op);
 }
 
-static void not_found(op_t *op) {
-    respond_err(op->req, 404, "no campaign named \"%s\"", op->name);
+/* Answers status with a formatted error message. Frees op. */
+static void op_fail(op_t *op, int status, const char *fmt, ...) RD_PRINTF(3, 4);
+static void op_fail(op_t *op, int status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    respond_verr(op->req, status, fmt, ap);
+    va_end(ap);
     op_free(op);
+}
+
+/* Answers a failed lookup of the op's campaign: 404 when it does not exist,
+ * else as fail_store. Returns false (and keeps op) when status is 0. */
+static bool campaign_failed(op_t *op, int status) {
+    if (status == RD_ENOTFOUND)
+        op_fail(op, 404, "no campaign named \"%s\"", op->name);
+    else if (status)
+        fail_store(op, status);
+    return status != 0;
 }
 
 /* ---- body helpers ------------------------------------------------------------------ */
@@ -179,6 +200,18 @@ static bool only_keys(rd_http_req_t *req, json_t *o, const char *allowed) {
     return true;
 }
 
+/* A small JSON object body whose only key may be `allowed`, or NULL after
+ * answering 400 and freeing op. The caller owns the object. */
+static json_t *small_body(op_t *op, const char *allowed) {
+    json_t *b = body_object(op->req);
+    if (b && !only_keys(op->req, b, allowed)) {
+        json_decref(b);
+        b = NULL;
+    }
+    if (!b) op_free(op);
+    return b;
+}
+
 /* ---- POST /v1/Accounts/{account}/Campaigns ------------------------------------------- */
 
 static void create_bulk_cb(const rd_bulk_res_t *res, void *arg) {
@@ -206,8 +239,7 @@ static void create_bulk_cb(const rd_bulk_res_t *res, void *arg) {
 static void create_cb(rd_store_t *s, int status, void *arg) {
     op_t *op = arg;
     if (status == RD_EEXISTS) {
-        respond_err(op->req, 409, "campaign \"%s\" already exists", op->name);
-        op_free(op);
+        op_fail(op, 409, "campaign \"%s\" already exists", op->name);
         return;
     }
     if (status) {
@@ -224,8 +256,7 @@ static void route_create(op_t *op) {
     char err[512];
     int rc = rd_campaign_parse(req->body, req->body_len, &op->camp, err, sizeof err);
     if (rc) {
-        respond_err(req, 400, "%s", err);
-        op_free(op);
+        op_fail(op, 400, "%s", err);
         return;
     }
     op->have_camp = true;
@@ -233,8 +264,7 @@ static void route_create(op_t *op) {
     if (op->camp.provider && rd_prov_parse(op->camp.provider, strlen(op->camp.provider), &p)) {
         char q[80];
         rd_enqueue_printable(q, sizeof q, op->camp.provider);
-        respond_err(req, 400, "provider: unknown provider \"%s\" (exotel, twilio)", q);
-        op_free(op);
+        op_fail(op, 400, "provider: unknown provider \"%s\" (exotel, twilio)", q);
         return;
     }
     if (!op->camp.provider && api->provider) op->camp.provider = rd_strdup(api->provider);
@@ -266,14 +296,7 @@ static void list_cb(rd_store_t *s, int status, char *const *names, size_t n, voi
 static void show_cb(rd_store_t *s, int status, const rd_store_campaign_t *c, void *arg) {
     (void)s;
     op_t *op = arg;
-    if (status == RD_ENOTFOUND) {
-        not_found(op);
-        return;
-    }
-    if (status) {
-        fail_store(op, status);
-        return;
-    }
+    if (campaign_failed(op, status)) return;
     char *cfg = rd_strndup(c->json, c->json_len);
     respond_json(op->req, 200, rd_view_campaign(c, cfg), NULL);
     rd_free(cfg);
@@ -283,20 +306,12 @@ static void show_cb(rd_store_t *s, int status, const rd_store_campaign_t *c, voi
 static void state_cb(rd_store_t *s, int status, void *arg) {
     (void)s;
     op_t *op = arg;
-    if (status == RD_ENOTFOUND) {
-        not_found(op);
-        return;
-    }
     if (status == RD_EINVAL) {
-        respond_err(op->req, 409, "campaign \"%s\" is canceled: it cannot be %s", op->name,
-                    op->st == RD_CAMP_PAUSED ? "paused" : "resumed");
-        op_free(op);
+        op_fail(op, 409, "campaign \"%s\" is canceled: it cannot be %s", op->name,
+                op->st == RD_CAMP_PAUSED ? "paused" : "resumed");
         return;
     }
-    if (status) {
-        fail_store(op, status);
-        return;
-    }
+    if (campaign_failed(op, status)) return;
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(op->name));
     json_object_set_new(o, "state", json_string(rd_view_state_name(op->st)));
@@ -305,22 +320,12 @@ static void state_cb(rd_store_t *s, int status, void *arg) {
 }
 
 static void route_patch(op_t *op) {
-    rd_http_req_t *req = op->req;
-    json_t *b = body_object(req);
-    if (!b) {
-        op_free(op);
-        return;
-    }
-    if (!only_keys(req, b, "state")) {
-        json_decref(b);
-        op_free(op);
-        return;
-    }
+    json_t *b = small_body(op, "state");
+    if (!b) return;
     const char *st = json_string_value(json_object_get(b, "state"));
     if (!st || rd_view_state_parse(st, &op->st) || op->st == RD_CAMP_CANCELED) {
-        respond_err(req, 400, "state: must be \"paused\" or \"active\" (DELETE cancels)");
         json_decref(b);
-        op_free(op);
+        op_fail(op, 400, "state: must be \"paused\" or \"active\" (DELETE cancels)");
         return;
     }
     json_decref(b);
@@ -332,14 +337,7 @@ static void route_patch(op_t *op) {
 static void stats_cb(rd_store_t *s, int status, const rd_store_stats_t *st, void *arg) {
     (void)s;
     op_t *op = arg;
-    if (status == RD_ENOTFOUND) {
-        not_found(op);
-        return;
-    }
-    if (status) {
-        fail_store(op, status);
-        return;
-    }
+    if (campaign_failed(op, status)) return;
     rd_stats_t m;
     rd_stats_compute(&st->counts, &m);
     json_t *o = rd_stats_to_json(op->name, &m);
@@ -361,16 +359,14 @@ static void call_enq_cb(rd_store_t *s, int status, rd_enq_result_t r, const char
     rd_enqueue_printable(to, sizeof to, op->msg.to);
     switch (r) {
     case RD_ENQ_NO_CAMPAIGN:
-        not_found(op);
+        campaign_failed(op, RD_ENOTFOUND);
         return;
     case RD_ENQ_CANCELED:
-        respond_err(op->req, 409, "campaign \"%s\" is canceled", op->name);
-        op_free(op);
+        op_fail(op, 409, "campaign \"%s\" is canceled", op->name);
         return;
     case RD_ENQ_CONFLICT:
-        respond_err(op->req, 409, "to: %s already has a live job in \"%s\" under another id", to,
-                    op->name);
-        op_free(op);
+        op_fail(op, 409, "to: %s already has a live job in \"%s\" under another id", to,
+                op->name);
         return;
     default: break;
     }
@@ -395,8 +391,7 @@ static void call_with_campaign(op_t *op, const rd_campaign_t *c) {
     char err[256];
     int64_t now = rd_clock_now(op->api->cfg.clock);
     if (rd_enqueue_prepare_msg(c, &op->msg, now, &e, err, sizeof err)) {
-        respond_err(op->req, 400, "%s", err);
-        op_free(op);
+        op_fail(op, 400, "%s", err);
         return;
     }
     op->due_ms = e.due_ms;
@@ -406,17 +401,10 @@ static void call_with_campaign(op_t *op, const rd_campaign_t *c) {
 
 static void call_cache_cb(int status, const rd_campaign_t *c, void *arg) {
     op_t *op = arg;
-    if (status == RD_ENOTFOUND) {
-        not_found(op);
-    } else if (status == RD_EPARSE || status == RD_EINVAL) {
-        respond_err(op->req, 500, "campaign \"%s\": stored configuration does not parse",
-                    op->name);
-        op_free(op);
-    } else if (status) {
-        fail_store(op, status);
-    } else {
+    if (status == RD_EPARSE || status == RD_EINVAL)
+        op_fail(op, 500, "campaign \"%s\": stored configuration does not parse", op->name);
+    else if (!campaign_failed(op, status))
         call_with_campaign(op, c);
-    }
 }
 
 static void call_get_cb(rd_store_t *s, int status, const rd_store_campaign_t *c, void *arg) {
@@ -436,8 +424,7 @@ static void call_get_cb(rd_store_t *s, int status, const rd_store_campaign_t *c,
 }
 
 static void route_calls(op_t *op) {
-    rd_http_req_t *req = op->req;
-    json_t *b = body_object(req);
+    json_t *b = body_object(op->req);
     if (!b) {
         op_free(op);
         return;
@@ -450,8 +437,7 @@ static void route_calls(op_t *op) {
     int rc = txt ? rd_job_msg_decode_json(txt, strlen(txt), &op->msg, err, sizeof err) : RD_ENOMEM;
     free(txt);
     if (rc) {
-        respond_err(req, 400, "%s", rc == RD_ENOMEM ? "out of memory" : err);
-        op_free(op);
+        op_fail(op, 400, "%s", rc == RD_ENOMEM ? "out of memory" : err);
         return;
     }
     op->have_msg = true;
@@ -482,25 +468,15 @@ static void optout_cb(rd_store_t *s, int status, int64_t n, void *arg) {
 }
 
 static void route_optout(op_t *op) {
-    rd_http_req_t *req = op->req;
-    json_t *b = body_object(req);
-    if (!b) {
-        op_free(op);
-        return;
-    }
-    if (!only_keys(req, b, "number")) {
-        json_decref(b);
-        op_free(op);
-        return;
-    }
+    json_t *b = small_body(op, "number");
+    if (!b) return;
     const char *num = json_string_value(json_object_get(b, "number"));
     if (!num || !rd_e164_valid(num, json_string_length(json_object_get(b, "number")))) {
         char q[40];
         rd_enqueue_printable(q, sizeof q, num ? num : "");
-        respond_err(req, 400, "number: %s%s%s", num ? "\"" : "", num ? q : "is required",
-                    num ? "\" is not an E.164 number ('+' and 8-15 digits)" : "");
+        op_fail(op, 400, "number: %s%s%s", num ? "\"" : "", num ? q : "is required",
+                num ? "\" is not an E.164 number ('+' and 8-15 digits)" : "");
         json_decref(b);
-        op_free(op);
         return;
     }
     snprintf(op->msg.to, sizeof op->msg.to, "%s", num);

@@ -28,18 +28,6 @@
 #define DND_BATCH 500
 #define DND_WINDOW 8
 
-typedef struct {
-    bool done;
-    int status;
-} done_t;
-
-static void done_cb(rd_store_t *s, int status, void *arg) {
-    (void)s;
-    done_t *d = arg;
-    d->status = status;
-    d->done = true;
-}
-
 /* ---- enqueue ------------------------------------------------------------------------ */
 
 static const char *const ENQUEUE_HELP =
@@ -91,17 +79,6 @@ static void enq_cb(rd_store_t *s, int status, rd_enq_result_t result, const char
     o->batch->left--;
 }
 
-static int parse_time_arg(const char *v, int64_t *out) {
-    char *end;
-    errno = 0;
-    long long ms = strtoll(v, &end, 10);
-    if (*v && !*end && !errno && ms >= 0) {
-        *out = ms;
-        return 0;
-    }
-    return rd_parse_iso8601(v, out);
-}
-
 int rd_cli_enqueue(int argc, char **argv) {
     rd_cli_args_t *a = rd_malloc(sizeof *a);
     rd_job_var_t vars[RD_JOB_MAX_VARS];
@@ -128,7 +105,7 @@ int rd_cli_enqueue(int argc, char **argv) {
         ex = RD_CLI_USAGE;
         goto out;
     }
-    if (nb && parse_time_arg(nb, &not_before)) {
+    if (nb && (rd_parse_time(nb, &not_before) || not_before < 0)) {
         rd_cli_err("enqueue", "--not-before: \"%s\" is neither ISO-8601 nor unix ms", nb);
         ex = RD_CLI_USAGE;
         goto out;
@@ -489,8 +466,8 @@ int rd_cli_agents(int argc, char **argv) {
     }
     rd_cli_session_t s;
     if ((ex = rd_cli_open(&s, &a->g, "agents set"))) goto out;
-    done_t d = {0};
-    int rc = rd_store_pool_set(s.store, pool, cap, done_cb, &d);
+    rd_cli_done_t d = {0};
+    int rc = rd_store_pool_set(s.store, pool, cap, rd_cli_done_cb, &d);
     if (!rc) rc = rd_cli_wait(&s, &d.done);
     if (!rc) rc = d.status;
     if (rc) {

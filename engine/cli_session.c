@@ -272,6 +272,13 @@ int rd_cli_wait(rd_cli_session_t *s, const bool *done) {
     return 0;
 }
 
+void rd_cli_done_cb(rd_store_t *s, int status, void *arg) {
+    (void)s;
+    rd_cli_done_t *d = arg;
+    d->status = status;
+    d->done = true;
+}
+
 int64_t rd_cli_now(const rd_cli_session_t *s) { return rd_clock_now(&s->clock); }
 
 /* ---- campaigns --------------------------------------------------------------------- */
@@ -298,12 +305,8 @@ static void camp_cb(rd_store_t *st, int status, const rd_store_campaign_t *c, vo
 int rd_cli_load_campaign(rd_cli_session_t *s, const char *name, rd_campaign_t *c,
                          rd_store_campaign_t *info) {
     char what[128];
-    snprintf(what, sizeof what, "campaign \"%s\"", name);
-    if (!rd_cli_name_valid(name)) {
-        rd_cli_err(s->cmd, "%s: a campaign name is 1-64 characters of A-Z a-z 0-9 _ . -",
-                   what);
-        return RD_CLI_REFUSED;
-    }
+    int ex = rd_cli_campaign_what(s->cmd, name, what, sizeof what);
+    if (ex) return ex;
     camp_res_t r = {0};
     int rc = rd_store_campaign_get(s->store, name, camp_cb, &r);
     if (!rc) rc = rd_cli_wait(s, &r.done);
@@ -400,4 +403,11 @@ bool rd_cli_name_valid(const char *s) {
             return false;
     }
     return true;
+}
+
+int rd_cli_campaign_what(const char *cmd, const char *name, char *what, size_t len) {
+    snprintf(what, len, "campaign \"%s\"", name);
+    if (rd_cli_name_valid(name)) return 0;
+    rd_cli_err(cmd, "%s: a campaign name is 1-64 characters of A-Z a-z 0-9 _ . -", what);
+    return RD_CLI_REFUSED;
 }

@@ -113,6 +113,17 @@ void rd_cli_close(rd_cli_session_t *s);
 /* Runs the loop until *done (set by a store callback). Returns 0, or RD_ETIMEOUT if the
  * loop ran out of work first (a store bug). */
 int rd_cli_wait(rd_cli_session_t *s, const bool *done);
+/*
+ * The result of a store request that answers with a status only (an
+ * rd_store_cb): pass rd_cli_done_cb with a caller-owned rd_cli_done_t as
+ * arg, then rd_cli_wait(s, &d.done) and read d.status.
+ */
+typedef struct rd_cli_done {
+    bool done;
+    int status;
+} rd_cli_done_t;
+void rd_cli_done_cb(rd_store_t *s, int status, void *arg);
+
 /* Policy time now (the deployment's clock flags). */
 int64_t rd_cli_now(const rd_cli_session_t *s);
 
@@ -151,6 +162,11 @@ void rd_cli_fmt_utc(char *buf, size_t len, int64_t t_ms);
 
 /* A name of [A-Za-z0-9_.-]{1,64} (campaigns, agent pools). */
 bool rd_cli_name_valid(const char *s);
+/*
+ * Fills what with `campaign "<name>"` (for messages) and checks the name.
+ * Returns 0, or RD_CLI_REFUSED after printing why the name is invalid.
+ */
+int rd_cli_campaign_what(const char *cmd, const char *name, char *what, size_t len);
 
 /* The exit-code paragraph every help text ends with. */
 #define RD_CLI_EXIT_HELP                                                          \

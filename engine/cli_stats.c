@@ -4,8 +4,9 @@
  *
  * Design. Both read the campaign's raw counters with rd_store_stats() and
  * compute the metrics with rd_stats_compute() — the one computation the
- * control API and /metrics use too — so every surface shows the same
- * figures. `stats` prints rd_stats_to_text() or rd_stats_to_json() as is.
+ * control API uses too — so every surface shows the same figures. `stats`
+ * prints rd_stats_to_text() or rd_stats_to_json() as is; the report's metric
+ * table renders rd_stats_rows(), the rows of that text table.
  * `report` writes one self-contained HTML file (inline CSS and an inline
  * SVG chart, no script, no external asset, so it can be mailed or archived):
  * the metric table with targets and verdicts, the cumulative connection
@@ -15,13 +16,13 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/cli.h"
 #include "engine/cli_session.h"
+#include "proto/sbuf.h"
 
 typedef struct {
     bool done;
@@ -40,13 +41,10 @@ static void stats_cb(rd_store_t *s, int status, const rd_store_stats_t *st, void
 /* Loads the counters; returns 0 or an exit code (printed). */
 static int load_stats(rd_cli_session_t *s, const char *name, rd_store_stats_t *out) {
     char what[128];
-    snprintf(what, sizeof what, "campaign \"%s\"", name);
-    if (!rd_cli_name_valid(name)) {
-        rd_cli_err(s->cmd, "%s: a campaign name is 1-64 characters of A-Z a-z 0-9 _ . -", what);
-        return RD_CLI_REFUSED;
-    }
+    int rc = rd_cli_campaign_what(s->cmd, name, what, sizeof what);
+    if (rc) return rc;
     stats_res_t *r = rd_calloc(1, sizeof *r);
-    int rc = rd_store_stats(s->store, name, stats_cb, r);
+    rc = rd_store_stats(s->store, name, stats_cb, r);
     if (!rc) rc = rd_cli_wait(s, &r->done);
     if (!rc) rc = r->status;
     if (!rc) *out = r->st;
@@ -120,28 +118,10 @@ static const char *const REPORT_HELP =
 
 static const rd_cli_flag_t REPORT_FLAGS[] = {{"out", true, false}};
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} sb_t;
+/* The report is markup built from many small appends: a short name keeps it readable. */
+#define sb rd_sbuf_printf
 
-static void sb(sb_t *b, const char *fmt, ...) RD_PRINTF(2, 3);
-static void sb(sb_t *b, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        b->cap = b->cap * 2 + (size_t)(n > 0 ? n : 64);
-        b->buf = rd_realloc(b->buf, b->cap);
-    }
-}
-
-static void sb_esc(sb_t *b, const char *s) {
+static void sb_esc(rd_sbuf_t *b, const char *s) {
     for (; *s; s++) {
         switch (*s) {
         case '<': sb(b, "&lt;"); break;
@@ -154,32 +134,17 @@ static void sb_esc(sb_t *b, const char *s) {
     }
 }
 
-static const char *pct(char *buf, size_t len, double v) {
-    if (isnan(v)) return "n/a";
-    snprintf(buf, len, "%.1f%%", v * 100.0);
-    return buf;
-}
-
-/* The verdict rule of proto/stats.c's text table: strict, and no data is not "met". */
-static void metric_row(sb_t *b, const char *name, const char *value, double v, double target,
-                       bool below_is_good, const char *target_text) {
-    const char *cls, *word;
-    if (isnan(v)) {
-        cls = "nodata";
-        word = "no data";
-    } else if (below_is_good ? v < target : v > target) {
-        cls = "ok";
-        word = "ok";
-    } else {
-        cls = "missed";
-        word = "missed";
-    }
-    sb(b, "<tr><td>%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td>"
-          "<td class=\"%s\">%s</td></tr>\n", name, value, target_text, cls, word);
+/* One row of the metric table (rd_stats_rows: the same rows as the text table). */
+static void metric_row(rd_sbuf_t *b, const rd_stats_row_t *r) {
+    static const char *const cls[] = {"nodata", "ok", "missed"};
+    static const char *const word[] = {"no data", "ok", "missed"};
+    sb(b, "<tr><td>%s</td><td class=\"num\">%s</td><td class=\"num\">", r->name, r->value);
+    sb_esc(b, r->target);
+    sb(b, "</td><td class=\"%s\">%s</td></tr>\n", cls[r->verdict], word[r->verdict]);
 }
 
 /* The cumulative curve: x = attempt 1..N, y = 0..100 %. */
-static void chart(sb_t *b, const rd_stats_t *m) {
+static void chart(rd_sbuf_t *b, const rd_stats_t *m) {
     static const double seed[] = {0, 0.40, 0.60, 0.70, 0.73, 0.74};
     int n = m->max_attempt > 5 ? m->max_attempt : 5;
     const double W = 640, H = 350, L = 56, R = 24, T = 50, B = 44; /* legend in the top margin */
@@ -211,7 +176,7 @@ static void chart(sb_t *b, const rd_stats_t *m) {
             sb(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" class=\"dot\"/>"
                   "<text x=\"%.1f\" y=\"%.1f\" class=\"label\" text-anchor=\"middle\">%s</text>\n",
                X(i), Y(m->cumulative[i]), X(i), Y(m->cumulative[i]) - 10,
-               pct(v, sizeof v, m->cumulative[i]));
+               rd_stats_pct(v, sizeof v, m->cumulative[i]));
         }
     } else {
         sb(b, "<text x=\"%.1f\" y=\"%.1f\" class=\"label\" text-anchor=\"middle\">no attempts "
@@ -229,7 +194,8 @@ static void chart(sb_t *b, const rd_stats_t *m) {
 
 static char *render(const char *name, const rd_store_stats_t *st, const rd_stats_t *m,
                     const char *generated) {
-    sb_t b = {rd_malloc(16384), 0, 16384};
+    rd_sbuf_t b;
+    rd_sbuf_init(&b, 16384);
     char v[32];
     sb(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>redial "
            "report: ");
@@ -258,26 +224,9 @@ static char *render(const char *name, const rd_store_stats_t *st, const rd_stats
 
     sb(&b, "<h2>Metrics</h2>\n<table id=\"metrics\">\n<tr><th>Metric</th><th>Value</th>"
            "<th>Target</th><th>Verdict</th></tr>\n");
-    metric_row(&b, "First-attempt connection rate", pct(v, sizeof v, m->first_rate), m->first_rate,
-               RD_STATS_TARGET_FIRST, false, "&gt; 40%");
-    for (int k = 1; k < m->max_attempt && k < RD_STATS_MAX_ATTEMPTS; k++) {
-        char name_k[64];
-        snprintf(name_k, sizeof name_k, "Retry connection rate (retry %d)", k);
-        metric_row(&b, name_k, pct(v, sizeof v, m->retry_rate[k]), m->retry_rate[k],
-                   RD_STATS_TARGET_RETRY, false, "&gt; 30%");
-    }
-    metric_row(&b, "Total connection rate", pct(v, sizeof v, m->total_rate), m->total_rate,
-               RD_STATS_TARGET_TOTAL, false, "&gt; 70%");
-    if (isnan(m->avg_attempts_to_connect))
-        snprintf(v, sizeof v, "n/a");
-    else
-        snprintf(v, sizeof v, "%.2f", m->avg_attempts_to_connect);
-    metric_row(&b, "Average attempts to connect", v, m->avg_attempts_to_connect,
-               RD_STATS_TARGET_AVG, true, "&lt; 2");
-    metric_row(&b, "Unreachable rate", pct(v, sizeof v, m->unreachable_rate), m->unreachable_rate,
-               RD_STATS_TARGET_UNREACHABLE, true, "&lt; 20%");
-    metric_row(&b, "Retry ROI (connections per retry call)", pct(v, sizeof v, m->retry_roi),
-               m->retry_roi, RD_STATS_TARGET_INCREMENT, false, "&gt; 10%");
+    rd_stats_row_t rows[RD_STATS_MAX_ROWS];
+    size_t n_rows = rd_stats_rows(m, rows);
+    for (size_t i = 0; i < n_rows; i++) metric_row(&b, &rows[i]);
     sb(&b, "</table>\n");
 
     sb(&b, "<h2>Cumulative connection rate by attempt</h2>\n");
@@ -294,7 +243,7 @@ static char *render(const char *name, const rd_store_stats_t *st, const rd_stats
             snprintf(inc, sizeof inc, "%+.1f%%%s", m->incremental[n] * 100.0,
                      m->incremental[n] < RD_STATS_DIMINISHING ? " (diminishing)" : "");
         sb(&b, "<tr><td class=\"num\">%d</td><td class=\"num\">%s</td><td class=\"num\">%s"
-               "</td></tr>\n", n, pct(v, sizeof v, m->cumulative[n]), inc);
+               "</td></tr>\n", n, rd_stats_pct(v, sizeof v, m->cumulative[n]), inc);
     }
     sb(&b, "</table>\n");
 

@@ -77,6 +77,26 @@ static int read_secret_file(const char *path, char **out, char *err, size_t errl
     return 0;
 }
 
+/* The env-only secret a flag like --provider-token would have named
+ * (REDIAL_PROVIDER_TOKEN), so the refusal can say where secrets go. */
+static const rd_opt_t *secret_by_flag(const rd_opt_t *opts, size_t n, const char *name,
+                                      size_t nl) {
+    for (size_t k = 0; k < n; k++) {
+        const char *env = opts[k].env;
+        if (opts[k].type != RD_OPT_SECRET || !env) continue;
+        const char *us = strchr(env, '_'); /* skip the REDIAL_ / product part */
+        const char *e = us ? us + 1 : env;
+        if (strlen(e) != nl) continue;
+        size_t i = 0;
+        for (; i < nl; i++) {
+            char c = e[i] == '_' ? '-' : (char)(e[i] >= 'A' && e[i] <= 'Z' ? e[i] + 32 : e[i]);
+            if (c != name[i]) break;
+        }
+        if (i == nl) return &opts[k];
+    }
+    return NULL;
+}
+
 void rd_opts_usage(FILE *out, const rd_opt_t *opts, size_t n, const char *usage) {
     fprintf(out, "%s\n\nOptions (flag, environment twin, default):\n", usage);
     for (size_t i = 0; i < n; i++) {
@@ -138,9 +158,14 @@ int rd_opts_parse(const rd_opt_t *opts, size_t n, void *cfg, int argc, char **ar
         for (size_t k = 0; k < n; k++)
             if (opts[k].name && strlen(opts[k].name) == nl && !strncmp(opts[k].name, name, nl))
                 o = &opts[k];
+        if (!o) o = secret_by_flag(opts, n, name, nl);
         if (!o || o->type == RD_OPT_SECRET) {
-            snprintf(err, errlen, "%.*s: unknown option%s (see --help)", (int)(nl + 2), a,
-                     o ? "; secrets come from the environment" : "");
+            if (o)
+                snprintf(err, errlen,
+                         "%.*s: secrets come from the environment, not flags: set %s or %s_FILE",
+                         (int)(nl + 2), a, o->env, o->env);
+            else
+                snprintf(err, errlen, "%.*s: unknown option (see --help)", (int)(nl + 2), a);
             return RD_EINVAL;
         }
         const char *v = eq ? eq + 1 : NULL;

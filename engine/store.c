@@ -63,12 +63,12 @@ struct rd_store {
     void *close_arg;
     /* Per-item operations issued in one loop iteration go out as one script
      * call per kind (see "batching" below). */
-    struct bq *bq[4]; /* BQ_* */
+    struct bq *bq[5]; /* BQ_* */
     uv_prepare_t flush;
     int open_handles;
 };
 
-enum { BQ_ENQUEUE, BQ_PLACED, BQ_RELEASE, BQ_SETTLE, BQ__COUNT };
+enum { BQ_ENQUEUE, BQ_PLACED, BQ_RELEASE, BQ_SETTLE, BQ_LOOKUP, BQ__COUNT };
 
 /* ---- argument building ---------------------------------------------------- */
 
@@ -241,10 +241,8 @@ done:
     return rc;
 }
 
-/* A number's attempt starts (array of unix seconds) -> job->num_attempts_ms,
- * leaving out one entry equal to `skip_s` (the claim's own reservation) when
- * skip_s >= 0. */
-static int atts_obj(const msgpack_object *o, rd_store_job_t *j, int64_t skip_s) {
+/* A number's attempt starts (array of ms) -> job->num_attempts_ms. */
+static int atts_obj(const msgpack_object *o, rd_store_job_t *j) {
     j->n_num_attempts = 0;
     /* cmsgpack packs an empty Lua table as an empty map. */
     if (o->type == MSGPACK_OBJECT_MAP && o->via.map.size == 0)
@@ -255,10 +253,6 @@ static int atts_obj(const msgpack_object *o, rd_store_job_t *j, int64_t skip_s) 
         int64_t t;
         if (!mp_i64(&o->via.array.ptr[i], &t))
             return RD_EPROTO;
-        if (t == skip_s) {
-            skip_s = -1;
-            continue;
-        }
         if (j->n_num_attempts < RD_STORE_MAX_NUM_ATTEMPTS)
             j->num_attempts_ms[j->n_num_attempts++] = t;
     }
@@ -266,31 +260,27 @@ static int atts_obj(const msgpack_object *o, rd_store_job_t *j, int64_t skip_s) 
 }
 
 /*
- * Job {cid, st, seq, id, tok, hist, t, disp, call, polls, tz, vars, nb}
- * (docs/REDIS.md; trailing fields may be absent = defaults) -> *j.
- * campaign and to must already be set. Times in records are seconds.
+ * Job {cid, st, seq, id, hist, t, disp, tz, vars, nb} (docs/REDIS.md;
+ * trailing fields may be absent = defaults) -> *j. campaign and to must
+ * already be set. The state is PENDING or FINAL: a lease on the job is
+ * applied by the caller.
  */
 static int job_obj(const msgpack_object *o, rd_store_job_t *j) {
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 6)
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 5)
         return RD_EPROTO;
     const msgpack_object *f = o->via.array.ptr;
     size_t nf = o->via.array.size;
-    int64_t st, seq, tok, t = 0, disp = -1, polls = 0, nb = 0;
+    int64_t st, seq, disp = -1, nb = 0;
     const char *p;
     size_t pl;
-    if (!mp_i64(&f[1], &st) || st < 0 || st > 3 || !mp_i64(&f[2], &seq) ||
-        !mp_i64(&f[4], &tok) || (nf > 6 && !mp_i64(&f[6], &t)) ||
-        (nf > 7 && !mp_i64(&f[7], &disp)) || (nf > 9 && !mp_i64(&f[9], &polls)) ||
-        (nf > 12 && !mp_i64(&f[12], &nb)))
+    if (!mp_i64(&f[1], &st) || !mp_i64(&f[2], &seq) || (nf > 6 && !mp_i64(&f[6], &disp)) ||
+        (nf > 9 && !mp_i64(&f[9], &nb)))
         return RD_EPROTO;
-    j->state = (rd_job_state_t)st;
-    j->token = (uint64_t)tok;
+    j->state = st == 3 ? RD_JOB_FINAL : RD_JOB_PENDING;
     j->not_before_ms = nb;
-    j->polls = (int)polls;
     j->disposition = RD_DISP_FAILED;
     if (disp >= 0 && disp < RD_DISP__COUNT)
         j->disposition = (rd_disposition_t)disp;
-    j->lease_start_ms = st == RD_JOB_CLAIMED || st == RD_JOB_PLACED ? t : 0;
     if (!mp_str(&f[3], &p, &pl))
         return RD_EPROTO;
     if (pl)
@@ -298,7 +288,7 @@ static int job_obj(const msgpack_object *o, rd_store_job_t *j) {
     else
         snprintf(j->id, sizeof(j->id), "%s/%s/%lld", j->campaign, j->to, (long long)seq);
     j->n_hist = 0;
-    const msgpack_object *h = &f[5];
+    const msgpack_object *h = &f[4];
     bool empty = h->type == MSGPACK_OBJECT_MAP && h->via.map.size == 0;
     if (h->type != MSGPACK_OBJECT_ARRAY && !empty)
         return RD_EPROTO;
@@ -314,19 +304,14 @@ static int job_obj(const msgpack_object *o, rd_store_job_t *j) {
         }
     }
     j->attempt = (int)j->n_hist + 1;
-    j->call_id[0] = j->tz[0] = 0;
-    if (nf > 8) {
-        if (!mp_str(&f[8], &p, &pl))
-            return RD_EPROTO;
-        copy_str(j->call_id, sizeof(j->call_id), p, pl);
-    }
-    if (nf > 10) {
-        if (!mp_str(&f[10], &p, &pl))
+    j->tz[0] = 0;
+    if (nf > 7) {
+        if (!mp_str(&f[7], &p, &pl))
             return RD_EPROTO;
         copy_str(j->tz, sizeof(j->tz), p, pl);
     }
-    if (nf > 11) {
-        if (!mp_str(&f[11], &p, &pl))
+    if (nf > 8) {
+        if (!mp_str(&f[8], &p, &pl))
             return RD_EPROTO;
         if (vars_decode(p, pl, &j->vars, &j->n_vars) < 0)
             return RD_EPROTO;
@@ -341,51 +326,52 @@ static bool mp_one(msgpack_unpacked *u, const char *buf, size_t len) {
     return msgpack_unpack_next(u, buf, len, &off) == MSGPACK_UNPACK_SUCCESS;
 }
 
-/* A job and its number's attempts from a lookup reply (job and attempts packed apart). */
-static int job_and_atts(rd_store_job_t *j, const redisReply *job, const redisReply *atts) {
-    msgpack_unpacked u;
-    int rc = RD_EPROTO;
-    if (mp_one(&u, job->str, job->len))
-        rc = job_obj(&u.data, j);
-    msgpack_unpacked_destroy(&u);
-    if (rc == 0) {
-        rc = RD_EPROTO;
-        if (mp_one(&u, atts->str, atts->len))
-            rc = atts_obj(&u.data, j, -1);
-        msgpack_unpacked_destroy(&u);
-    }
-    return rc;
-}
-
 /*
- * The job holding lease `tok` in a number record {lock, atts, job...}, with
- * the number's attempts (the job's own reservation left out when
- * skip_reservation: a claim result).
+ * From a number record {atts, job, ...}: a job of campaign id `cid` (the
+ * live one when sel is 0; the (-sel)-th job of the record when sel < 0)
+ * and the number's attempts. RD_ENOTFOUND when the record holds no such job.
  */
-static int job_from_nrec(rd_store_job_t *j, const redisReply *nrec, uint64_t tok,
-                         bool skip_reservation) {
+static int job_from_nrec(rd_store_job_t *j, const redisReply *nrec, int64_t cid, int64_t seq) {
     if (!is_str(nrec))
         return RD_EPROTO;
     msgpack_unpacked u;
     int rc = RD_EPROTO;
     if (!mp_one(&u, nrec->str, nrec->len) || u.data.type != MSGPACK_OBJECT_ARRAY ||
-        u.data.via.array.size < 3)
+        u.data.via.array.size < 1)
         goto done;
     const msgpack_object *a = u.data.via.array.ptr;
-    for (size_t i = 2; i < u.data.via.array.size; i++) {
+    rc = RD_ENOTFOUND;
+    for (size_t i = 1; i < u.data.via.array.size; i++) {
         const msgpack_object *jo = &a[i];
-        int64_t t;
-        if (jo->type != MSGPACK_OBJECT_ARRAY || jo->via.array.size < 6 ||
-            !mp_i64(&jo->via.array.ptr[4], &t) || (uint64_t)t != tok)
+        int64_t c, st, sq;
+        if (jo->type != MSGPACK_OBJECT_ARRAY || jo->via.array.size < 5 ||
+            !mp_i64(&jo->via.array.ptr[0], &c) || !mp_i64(&jo->via.array.ptr[1], &st) ||
+            !mp_i64(&jo->via.array.ptr[2], &sq) || c != cid ||
+            (seq < 0 ? i != (size_t)-seq : seq > 0 ? sq != seq : st == 3))
             continue;
         rc = job_obj(jo, j);
         if (rc == 0)
-            rc = atts_obj(&a[1], j, skip_reservation ? j->lease_start_ms : -1);
+            rc = atts_obj(&a[0], j);
         break;
     }
 done:
     msgpack_unpacked_destroy(&u);
     return rc;
+}
+
+/* A lease over the job: claimed or placed, token, start, call id, polls.
+ * with_attempt: the live attempt counts among the number's attempts. */
+static void job_lease(rd_store_job_t *j, uint64_t tok, int64_t start, bool placed,
+                      const redisReply *call, int64_t polls, bool with_attempt) {
+    j->token = tok;
+    j->state = placed ? RD_JOB_PLACED : RD_JOB_CLAIMED;
+    j->lease_start_ms = start;
+    j->polls = (int)polls;
+    j->call_id[0] = 0;
+    if (is_str(call))
+        copy_str(j->call_id, sizeof(j->call_id), call->str, call->len);
+    if (with_attempt && j->n_num_attempts < RD_STORE_MAX_NUM_ATTEMPTS)
+        j->num_attempts_ms[j->n_num_attempts++] = start;
 }
 
 /* campaign and number replies -> *j (zeroed first). */
@@ -429,7 +415,7 @@ void rd_store_job_free(rd_store_job_t *j) {
 
 /* ---- batching ------------------------------------------------------------------
  *
- * enqueue, placed, release and settle are per-item calls, but a script call
+ * enqueue, placed, release, settle and lookup are per-item calls, but a script call
  * costs far more than the work of one item, so items issued during one loop
  * iteration are queued per kind and sent as one script call (the scripts take
  * `count` items and answer a fixed number of values per item) when the loop
@@ -466,6 +452,7 @@ static const struct {
     [BQ_PLACED] = {SC_PLACED, 4, 1, 500},
     [BQ_RELEASE] = {SC_RELEASE, 3, 1, 500},
     [BQ_SETTLE] = {SC_SETTLE, 10, 4, 200},
+    [BQ_LOOKUP] = {SC_LOOKUP, 2, 13, 500},
 };
 
 static bq_t *bq_new(int kind) {
@@ -1015,33 +1002,42 @@ int rd_store_enqueue(rd_store_t *s, const rd_store_enqueue_t *e, int64_t now_ms,
 
 /* ---- claim / placed / release --------------------------------------------------------- */
 
-/* Decodes groups of 4 (campaign, number, token, number record) from
- * reply->element[first..] into an array; *n_out = decoded count. */
-static int decode_jobs(const redisReply *reply, size_t first, bool claim, rd_store_job_t **out,
-                       size_t *n_out) {
+/*
+ * Decodes the per-job groups of a claim (campaign, number, token, cid,
+ * record: group 5, lease start = now) or a recover (..., lease start, call
+ * id, polls: group 8, placed) from reply->element[first..].
+ */
+static int decode_jobs(const redisReply *reply, size_t first, size_t group, int64_t now,
+                       rd_store_job_t **out, size_t *n_out) {
     *out = NULL;
     *n_out = 0;
-    if ((reply->elements - first) % 4)
+    if ((reply->elements - first) % group)
         return RD_EPROTO;
-    size_t n = (reply->elements - first) / 4;
+    size_t n = (reply->elements - first) / group;
     if (!n)
         return 0;
     rd_store_job_t *jobs = rd_try_malloc(n * sizeof(*jobs));
     if (!jobs)
         return RD_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        redisReply **e = reply->element + first + 4 * i;
+        redisReply **e = reply->element + first + group * i;
         int rc = job_names(&jobs[i], e[0], e[1]);
-        if (rc == 0 && e[2]->type != REDIS_REPLY_INTEGER)
+        if (rc == 0 &&
+            (e[2]->type != REDIS_REPLY_INTEGER || e[3]->type != REDIS_REPLY_INTEGER))
             rc = RD_EPROTO;
         if (rc == 0)
-            rc = job_from_nrec(&jobs[i], e[3], (uint64_t)e[2]->integer, claim);
+            rc = job_from_nrec(&jobs[i], e[4], e[3]->integer, 0);
+        if (rc == 0 && group == 8)
+            job_lease(&jobs[i], (uint64_t)e[2]->integer, rint_(e[5]), true, e[6], rint_(e[7]),
+                      true);
+        else if (rc == 0)
+            job_lease(&jobs[i], (uint64_t)e[2]->integer, now, false, NULL, 0, false);
         if (rc < 0) {
             job_clear(&jobs[i]);
             for (size_t k = 0; k < i; k++)
                 job_clear(&jobs[k]);
             rd_free(jobs);
-            return rc;
+            return rc == RD_ENOTFOUND ? RD_EPROTO : rc;
         }
     }
     *out = jobs;
@@ -1064,7 +1060,7 @@ static void done_claim(rd_redis_t *r, int status, redisReply *reply, void *arg) 
     if (rc == 0 && !is_arr(reply, 5))
         rc = RD_EPROTO;
     if (rc == 0)
-        rc = decode_jobs(reply, 5, true, &res.jobs, &res.n);
+        rc = decode_jobs(reply, 5, 5, o->i1, &res.jobs, &res.n);
     if (rc == 0) {
         res.finished = (size_t)rint_(reply->element[1]);
         res.deferred = (size_t)rint_(reply->element[2]);
@@ -1136,52 +1132,45 @@ int rd_store_release(rd_store_t *s, const char *campaign, uint64_t token, int64_
 
 /* ---- lookup / settle ----------------------------------------------------------------------- */
 
-static void done_lookup(rd_redis_t *r, int status, redisReply *reply, void *arg) {
-    (void)r;
-    op_t *o = arg;
-    int rc = rd_redis_reply_status(status, reply);
+static void lookup_done(rd_store_t *s, const bq_item_t *it, int rc, redisReply **e) {
     rd_store_job_t j;
     bool have = false;
-    if (rc == 0 && !is_arr(reply, 1))
-        rc = RD_EPROTO;
     if (rc == 0) {
-        int64_t st = rint_(reply->element[0]);
-        if (st == 0)
+        int64_t st = rint_(e[0]);
+        if (st == 0) {
             rc = RD_ESTALE;
-        else if (st < 0)
+        } else if (st < 0) {
             rc = RD_ENOTFOUND;
-        else if (reply->elements < 7)
-            rc = RD_EPROTO;
-        else {
-            rc = job_names(&j, reply->element[1], reply->element[2]);
-            if (rc == 0 && (!is_str(reply->element[3]) || !is_str(reply->element[4])))
-                rc = RD_EPROTO;
+        } else {
+            rc = job_names(&j, e[1], e[2]);
             if (rc == 0)
-                rc = job_and_atts(&j, reply->element[3], reply->element[4]);
-            if (rc < 0)
-                job_clear(&j);
+                rc = job_from_nrec(&j, e[5], rint_(e[3]), rint_(e[4]));
             if (rc == 0) {
+                uint64_t tok = (uint64_t)rint_(e[6]);
+                if (tok)
+                    job_lease(&j, tok, rint_(e[7]), rint_(e[8]) == 1, e[10], rint_(e[9]), true);
+                j.deadline_ms = rint_(e[11]);
+                j.due_ms = j.state == RD_JOB_PENDING ? rint_(e[12]) : 0;
                 have = true;
-                j.deadline_ms = rint_(reply->element[5]);
-                j.due_ms = rint_(reply->element[6]);
+            } else {
+                job_clear(&j);
             }
         }
     }
-    ((rd_store_job_cb)o->cb)(o->s, rc, have ? &j : NULL, o->arg);
+    ((rd_store_job_cb)it->cb)(s, rc, have ? &j : NULL, it->arg);
     if (have)
         job_clear(&j);
-    rd_free(o);
 }
 
 static int lookup(rd_store_t *s, const char *mode, const char *key, rd_store_job_cb cb,
                   void *arg) {
     if (!key || !key[0] || strlen(key) > 512)
         return RD_EINVAL;
-    args_t a;
-    args_init(&a, s);
-    arg_cstr(&a, mode);
-    arg_cstr(&a, key);
-    return run(s, SC_LOOKUP, &a, done_lookup, op_new(s, (void (*)(void))cb, arg));
+    bq_t *q = bq_begin(s, BQ_LOOKUP, lookup_done, (void (*)(void))cb, arg, 0);
+    bq_str(q, mode);
+    bq_str(q, key);
+    bq_commit(s, BQ_LOOKUP);
+    return 0;
 }
 
 int rd_store_lookup_attempt(rd_store_t *s, const char *attempt_key, rd_store_job_cb cb,
@@ -1251,7 +1240,7 @@ static void done_recover(rd_redis_t *r, int status, redisReply *reply, void *arg
     if (rc == 0 && !is_arr(reply, 3))
         rc = RD_EPROTO;
     if (rc == 0)
-        rc = decode_jobs(reply, 3, false, &res.poll, &res.n_poll);
+        rc = decode_jobs(reply, 3, 8, 0, &res.poll, &res.n_poll);
     if (rc == 0) {
         res.requeued = (size_t)rint_(reply->element[0]);
         res.trimmed = (size_t)rint_(reply->element[1]);

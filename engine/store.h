@@ -13,7 +13,7 @@
  * public id is the producer's `id`, or, when none was given, the generated
  * "<campaign>/<number>/<seq>". Every claim INCRs a lease token; the attempt
  * key sent to the provider is "<campaign>:<token>". A token is the fence:
- * placed/release/settle carrying a token that is not the job's current one
+ * placed/release/settle carrying a token that is not a live lease of the job
  * change nothing and report RD_ESTALE.
  *
  * Who checks what at claim (dial time):
@@ -28,8 +28,10 @@
  *     claimer the only one that can add an attempt to that number, the check
  *     is race-free. A job that fails it is handed back with
  *     rd_store_release(due = rd_policy_place(...)): not an attempt.
- *   - The claim reserves the attempt in the number's attempt list (start =
- *     claim time); release and the recovery of a never-dialed claim undo it.
+ *   - The attempt (start = claim time) joins the number's attempt list when
+ *     it is settled; until then the live lock keeps every other claim of the
+ *     number out, so nothing can be counted twice or missed. A release or
+ *     the recovery of a never-dialed claim leaves no attempt behind.
  *
  * Time. Every time given to the store is policy time (proto/clock.h), passed
  * to the scripts as ARGV, never Redis TIME, so `--time-scale` works. The one
@@ -38,9 +40,12 @@
  * engines). Lease deadlines are policy time: the engine converts wall
  * durations (HTTP timeouts) with rd_clock_policy_ms().
  *
- * Batching. enqueue, placed, release and settle issued during one loop
+ * Batching. enqueue, placed, release, settle and lookups issued during one loop
  * iteration are sent as one script call per kind (and at once when a batch
  * is full); each still completes through its own callback, in issue order.
+ * Kinds queued in the same iteration run in the order enqueue, placed,
+ * release, settle, lookup; other operations go out at once. A token settled
+ * or released twice in one batch is applied once (the rest: RD_ESTALE).
  *
  * Failures. Every operation completes exactly once through its callback, with
  * 0 or a negative rd_err_t: RD_ETIMEOUT (no reply within the command timeout:
@@ -160,8 +165,9 @@ typedef struct rd_store_job {
     rd_attempt_t hist[RD_STORE_MAX_HIST];
     size_t n_hist;
     /* Attempt starts of this number over the last 8 days, all campaigns. In a
-     * claim result the current claim's reservation is NOT included (it is what
-     * the dial-time check asks about); in a lookup it IS (it is an attempt). */
+     * claim result the claim's own attempt is NOT included (it is what the
+     * dial-time check asks about); in a lookup or a recovered placed call it
+     * IS (it is an attempt). */
     int64_t num_attempts_ms[RD_STORE_MAX_NUM_ATTEMPTS];
     size_t n_num_attempts;
     rd_job_var_t *vars;               /* owned by the job (freed with it / by the store) */
@@ -284,9 +290,9 @@ typedef void (*rd_store_claim_cb)(rd_store_t *s, int status, const rd_store_clai
  * Claims up to max_jobs due jobs in due order across campaigns (one script
  * call, bounded work), taking for each: a campaign slot, an agent-pool slot
  * (if the campaign has a pool), a campaign rate token, a provider-bucket
- * token, the number's live lock, a lease (token, deadline now + lease_ms) and
- * the number's attempt reservation. A saturated campaign or pool never delays
- * another campaign's due jobs.
+ * token, the number's live lock and a lease (token, start now, deadline now +
+ * lease_ms). A saturated campaign or pool never delays another campaign's due
+ * jobs.
  */
 int rd_store_claim(rd_store_t *s, const rd_store_claim_req_t *req, rd_store_claim_cb cb,
                    void *arg);
@@ -303,8 +309,8 @@ int rd_store_placed(rd_store_t *s, const char *campaign, uint64_t token, const c
 /*
  * The claim never reached the customer (transient provider failure, refused
  * by the dial-time window/cap check, engine shutting down): not an attempt.
- * Releases the slots and the lock, undoes the cap reservation, and puts the
- * job back in the due set at due_ms. RD_ESTALE when the token is not current.
+ * Releases the slots and the lock (no attempt is recorded), and puts the job
+ * back in the due set at due_ms. RD_ESTALE when the token is not current.
  */
 int rd_store_release(rd_store_t *s, const char *campaign, uint64_t token, int64_t due_ms,
                      int64_t now_ms, rd_store_cb cb, void *arg);
@@ -373,7 +379,7 @@ typedef void (*rd_store_recover_cb)(rd_store_t *s, int status,
                                     const rd_store_recover_res_t *r, void *arg);
 /*
  * Processes up to `max` expired leases (deadline <= now_ms): a claim that was
- * never placed is released (tokens back, job due now, reservation undone); a
+ * never placed is released (tokens back, job due now, no attempt); a
  * placed call keeps its token (the provider's callback still carries it) and
  * gets a new deadline now + poll_lease_ms, and is returned for status polling
  * (job.polls counts how often). Any engine may run it; each expired lease is

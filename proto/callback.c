@@ -162,15 +162,6 @@ bool rd_secret_equal(const char *got, size_t got_len, const char *secret, size_t
 /* ------------------------------------------------------------------ */
 /* Time                                                                 */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 /* Exotel "YYYY-MM-DD HH:MM:SS", India time unless an offset is written. */
 static int exotel_time(const char *s, int64_t *out) {
     if (!s || !*s) return RD_EPARSE;
@@ -199,7 +190,7 @@ static int rfc2822_time(const char *s, int64_t *out) {
     if (p[used] != '\0') return RD_EPARSE;
     const char *mp = strlen(mon) == 3 ? strstr(months, mon) : NULL;
     if (!mp || (mp - months) % 3 != 0) return RD_EPARSE;
-    unsigned m = (unsigned)((mp - months) / 3 + 1);
+    int m = (int)((mp - months) / 3 + 1);
     if (d < 1 || d > 31 || y < 1970 || y > 9999 || hh > 23 || mm > 59 || ss > 60 || hh < 0 ||
         mm < 0 || ss < 0)
         return RD_EPARSE;
@@ -215,7 +206,7 @@ static int rfc2822_time(const char *s, int64_t *out) {
     } else {
         return RD_EPARSE;
     }
-    int64_t days = days_from_civil(y, m, (unsigned)d);
+    int64_t days = rd_days_from_civil(y, m, d);
     *out = ((days * 86400 + hh * 3600 + mm * 60 + ss) - (int64_t)off_min * 60) * 1000;
     return 0;
 }

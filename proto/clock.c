@@ -32,14 +32,27 @@ void rd_clock_init_manual(rd_clock_t *c, int64_t now_ms) {
     c->manual_ms = now_ms;
 }
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-    /* Howard Hinnant's algorithm: days since 1970-01-01 (proleptic Gregorian). */
+/* ---- calendar (Howard Hinnant's algorithms, proleptic Gregorian) ---------- */
+
+int64_t rd_days_from_civil(int64_t y, int m, int d) {
     y -= m <= 2;
     const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
+    const int64_t yoe = y - era * 400;
+    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void rd_civil_from_days(int64_t z, int *y, int *m, int *d) {
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const int64_t doe = z - era * 146097;
+    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
 int rd_parse_iso8601(const char *s, int64_t *out_ms) {
@@ -74,20 +87,20 @@ int rd_parse_iso8601(const char *s, int64_t *out_ms) {
     }
     if (*p != '\0') return RD_EPARSE;
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return RD_EPARSE;
-    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    int64_t days = rd_days_from_civil(y, mo, d);
     *out_ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - (int64_t)off_min * 60) * 1000 + ms;
     return 0;
 }
 
-static int parse_ms_or_iso(const char *s, int64_t *out) {
+int rd_parse_time(const char *s, int64_t *out_ms) {
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
     if (*s && *end == '\0' && errno == 0) {
-        *out = v;
+        *out_ms = v;
         return 0;
     }
-    return rd_parse_iso8601(s, out);
+    return rd_parse_iso8601(s, out_ms);
 }
 
 int rd_clock_init(rd_clock_t *c, const char *scale, const char *origin, const char *epoch_ms,
@@ -115,7 +128,7 @@ int rd_clock_init(rd_clock_t *c, const char *scale, const char *origin, const ch
     }
     c->origin_ms = c->epoch_ms;
     if (origin && *origin) {
-        if (parse_ms_or_iso(origin, &c->origin_ms) != 0) {
+        if (rd_parse_time(origin, &c->origin_ms) != 0) {
             snprintf(errbuf, errlen, "time origin: '%s' is not ISO-8601 or unix ms", origin);
             return RD_EINVAL;
         }

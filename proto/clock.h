@@ -69,5 +69,20 @@ int64_t rd_wall_ms(void);
  * the T). Without an offset the time is UTC. Returns 0 or RD_EPARSE.
  */
 int rd_parse_iso8601(const char *s, int64_t *out_ms);
+/*
+ * Parses a time given on a command line or in configuration: unix
+ * milliseconds (decimal digits, optionally signed) or rd_parse_iso8601's
+ * form. Returns 0 or RD_EPARSE.
+ */
+int rd_parse_time(const char *s, int64_t *out_ms);
+
+/*
+ * The proleptic Gregorian calendar (H. Hinnant's algorithms), exact for any
+ * year an int holds. rd_days_from_civil gives the days since 1970-01-01 of
+ * y-m-d (m 1..12; d may run past the month's end and is carried);
+ * rd_civil_from_days is its inverse. Pure; any thread.
+ */
+int64_t rd_days_from_civil(int64_t y, int m, int d);
+void rd_civil_from_days(int64_t days, int *y, int *m, int *d);
 
 #endif

@@ -1,11 +1,17 @@
 /*
- * stats.c — the seed's metrics from raw counters (see stats.h).
+ * stats.c — the seed's metrics from raw counters (see stats.h), the metric
+ * table every surface shows (rd_stats_rows: targets and the verdict rule in
+ * one place), and its text and JSON renderings.
  */
 #include "proto/stats.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "proto/rd.h"
+#include "proto/sbuf.h"
 
 static double ratio(uint64_t num, uint64_t den) { return den ? (double)num / (double)den : NAN; }
 
@@ -50,44 +56,52 @@ void rd_stats_compute(const rd_stats_counts_t *in, rd_stats_t *out) {
     }
 }
 
-/* ---- rendering ---------------------------------------------------------- */
+/* ---- the metric table ---------------------------------------------------- */
 
-#include <jansson.h>
-#include <stdarg.h>
-
-#include "proto/rd.h"
-
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} sbuf_t;
-
-static void sb_printf(sbuf_t *b, const char *fmt, ...) RD_PRINTF(2, 3);
-static void sb_printf(sbuf_t *b, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        b->cap = b->cap * 2 + (size_t)(n > 0 ? n : 64);
-        b->buf = rd_realloc(b->buf, b->cap);
-    }
-}
-
-static const char *pct(char *buf, size_t len, double v) {
+const char *rd_stats_pct(char *buf, size_t len, double v) {
     if (isnan(v)) return "n/a";
     snprintf(buf, len, "%.1f%%", v * 100.0);
     return buf;
 }
 
-static const char *verdict(double v, double target, bool below_is_good) {
-    if (isnan(v)) return "no data";
-    return (below_is_good ? v < target : v > target) ? "ok" : "MISSED";
+static rd_stats_verdict_t verdict(double v, double target, bool below_is_good) {
+    if (isnan(v)) return RD_STATS_NODATA;
+    return (below_is_good ? v < target : v > target) ? RD_STATS_MET : RD_STATS_MISSED;
 }
+
+static void fill_row(rd_stats_row_t *r, const char *name, double v, double target,
+                     bool below_is_good, const char *target_text) {
+    snprintf(r->name, sizeof r->name, "%s", name);
+    const char *p = rd_stats_pct(r->value, sizeof r->value, v);
+    if (p != r->value) snprintf(r->value, sizeof r->value, "%s", p);
+    r->target = target_text;
+    r->verdict = verdict(v, target, below_is_good);
+}
+
+size_t rd_stats_rows(const rd_stats_t *s, rd_stats_row_t *rows) {
+    size_t n = 0;
+    fill_row(&rows[n++], "First-attempt connection rate", s->first_rate, RD_STATS_TARGET_FIRST,
+             false, "> 40%");
+    for (int k = 1; k < s->max_attempt && k < RD_STATS_MAX_ATTEMPTS; k++) {
+        char name[48];
+        snprintf(name, sizeof name, "Retry connection rate (retry %d)", k);
+        fill_row(&rows[n++], name, s->retry_rate[k], RD_STATS_TARGET_RETRY, false, "> 30%");
+    }
+    fill_row(&rows[n++], "Total connection rate", s->total_rate, RD_STATS_TARGET_TOTAL, false,
+             "> 70%");
+    fill_row(&rows[n], "Average attempts to connect", s->avg_attempts_to_connect,
+             RD_STATS_TARGET_AVG, true, "< 2");
+    if (!isnan(s->avg_attempts_to_connect)) /* a count, not a rate */
+        snprintf(rows[n].value, sizeof rows[n].value, "%.2f", s->avg_attempts_to_connect);
+    n++;
+    fill_row(&rows[n++], "Unreachable rate", s->unreachable_rate, RD_STATS_TARGET_UNREACHABLE,
+             true, "< 20%");
+    fill_row(&rows[n++], "Retry ROI (connections per retry)", s->retry_roi,
+             RD_STATS_TARGET_INCREMENT, false, "> 10%");
+    return n;
+}
+
+/* ---- rendering ---------------------------------------------------------- */
 
 static const char *ordinal(int n) {
     static const char *const o[] = {"0th", "1st", "2nd", "3rd"};
@@ -95,36 +109,22 @@ static const char *ordinal(int n) {
 }
 
 char *rd_stats_to_text(const char *campaign, const rd_stats_t *s) {
-    sbuf_t b = {rd_malloc(1024), 0, 1024};
+    static const char *const word[] = {"no data", "ok", "MISSED"};
+    rd_sbuf_t b;
+    rd_sbuf_init(&b, 1024);
     char v[32];
-    sb_printf(&b, "Campaign %s: %llu dialed, %llu finished, %llu pending, %llu attempts\n\n",
-              campaign, (unsigned long long)s->dialed, (unsigned long long)s->finished,
-              (unsigned long long)s->pending, (unsigned long long)s->attempts_total);
-    sb_printf(&b, "%-34s %8s  %-8s %s\n", "Metric", "Value", "Target", "");
-    sb_printf(&b, "%-34s %8s  %-8s %s\n", "First-attempt connection rate",
-              pct(v, sizeof v, s->first_rate), "> 40%",
-              verdict(s->first_rate, RD_STATS_TARGET_FIRST, false));
-    for (int k = 1; k < s->max_attempt && k < RD_STATS_MAX_ATTEMPTS; k++) {
-        char name[48];
-        snprintf(name, sizeof name, "Retry connection rate (retry %d)", k);
-        sb_printf(&b, "%-34s %8s  %-8s %s\n", name, pct(v, sizeof v, s->retry_rate[k]), "> 30%",
-                  verdict(s->retry_rate[k], RD_STATS_TARGET_RETRY, false));
-    }
-    sb_printf(&b, "%-34s %8s  %-8s %s\n", "Total connection rate", pct(v, sizeof v, s->total_rate),
-              "> 70%", verdict(s->total_rate, RD_STATS_TARGET_TOTAL, false));
-    if (isnan(s->avg_attempts_to_connect))
-        snprintf(v, sizeof v, "n/a");
-    else
-        snprintf(v, sizeof v, "%.2f", s->avg_attempts_to_connect);
-    sb_printf(&b, "%-34s %8s  %-8s %s\n", "Average attempts to connect", v, "< 2",
-              verdict(s->avg_attempts_to_connect, RD_STATS_TARGET_AVG, true));
-    sb_printf(&b, "%-34s %8s  %-8s %s\n", "Unreachable rate", pct(v, sizeof v, s->unreachable_rate),
-              "< 20%", verdict(s->unreachable_rate, RD_STATS_TARGET_UNREACHABLE, true));
-    sb_printf(&b, "%-34s %8s  %-8s %s\n", "Retry ROI (connections per retry)",
-              pct(v, sizeof v, s->retry_roi), "> 10%",
-              verdict(s->retry_roi, RD_STATS_TARGET_INCREMENT, false));
+    rd_sbuf_printf(&b, "Campaign %s: %llu dialed, %llu finished, %llu pending, %llu attempts\n\n",
+                   campaign, (unsigned long long)s->dialed, (unsigned long long)s->finished,
+                   (unsigned long long)s->pending, (unsigned long long)s->attempts_total);
+    rd_sbuf_printf(&b, "%-34s %8s  %-8s %s\n", "Metric", "Value", "Target", "");
+    rd_stats_row_t rows[RD_STATS_MAX_ROWS];
+    size_t n_rows = rd_stats_rows(s, rows);
+    for (size_t i = 0; i < n_rows; i++)
+        rd_sbuf_printf(&b, "%-34s %8s  %-8s %s\n", rows[i].name, rows[i].value, rows[i].target,
+                       word[rows[i].verdict]);
 
-    sb_printf(&b, "\n%-8s %-26s %s\n", "Attempt", "Connection rate (cumul.)", "Incremental gain");
+    rd_sbuf_printf(&b, "\n%-8s %-26s %s\n", "Attempt", "Connection rate (cumul.)",
+                   "Incremental gain");
     for (int n = 1; n <= s->max_attempt; n++) {
         char att[16], inc[32];
         const char *o = ordinal(n);
@@ -137,9 +137,10 @@ char *rd_stats_to_text(const char *campaign, const rd_stats_t *s) {
         else
             snprintf(inc, sizeof inc, "%+.1f%%%s", s->incremental[n] * 100.0,
                      s->incremental[n] < RD_STATS_DIMINISHING ? "  (diminishing)" : "");
-        sb_printf(&b, "%-8s %-26s %s\n", att, pct(v, sizeof v, s->cumulative[n]), inc);
+        rd_sbuf_printf(&b, "%-8s %-26s %s\n", att, rd_stats_pct(v, sizeof v, s->cumulative[n]),
+                       inc);
     }
-    if (s->recommendation[0]) sb_printf(&b, "\nRecommendation: %s\n", s->recommendation);
+    if (s->recommendation[0]) rd_sbuf_printf(&b, "\nRecommendation: %s\n", s->recommendation);
     return b.buf;
 }
 

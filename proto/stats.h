@@ -1,8 +1,9 @@
 /*
  * stats.h — the seed's retry-performance metrics (SPEC section 6), computed
  * from a campaign's raw counters. Pure: the counters come from Redis
- * (engine/store.h), the text/JSON/Prometheus renderers live with their
- * callers (CLI, control API, /metrics) and all read this one computation.
+ * (engine/store.h). The metric table (rd_stats_rows) and its text and JSON
+ * renderings live here; the CLI's HTML report renders the same rows, so
+ * every surface shows the same figures, targets and verdicts.
  *
  * Definitions (denominator "dialed" = jobs that had at least one attempt):
  *   first-attempt connection rate  connected on attempt 1 / dialed        target > 40%
@@ -25,6 +26,7 @@
 #define RD_STATS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "proto/outcome.h"
@@ -62,7 +64,36 @@ typedef struct rd_stats {
 #define RD_STATS_TARGET_INCREMENT 0.10
 #define RD_STATS_DIMINISHING 0.05
 
+/* Computes the metrics of one campaign's counters; *out is overwritten. */
 void rd_stats_compute(const rd_stats_counts_t *in, rd_stats_t *out);
+
+/*
+ * Whether a rate meets its target: strictly better than the target, and a
+ * rate with no data (NaN) is neither met nor missed.
+ */
+typedef enum { RD_STATS_NODATA = 0, RD_STATS_MET = 1, RD_STATS_MISSED = 2 } rd_stats_verdict_t;
+
+/* One row of the seed's metric table, as every renderer shows it. */
+typedef struct rd_stats_row {
+    char name[48];      /* "First-attempt connection rate", "Retry connection rate (retry 2)" */
+    char value[32];     /* "42.0%", "1.53" or "n/a" */
+    const char *target; /* "> 40%" (static) */
+    rd_stats_verdict_t verdict;
+} rd_stats_row_t;
+
+#define RD_STATS_MAX_ROWS (RD_STATS_MAX_ATTEMPTS + 4)
+
+/*
+ * The metric table of s in display order: first-attempt rate, one row per
+ * retry used, total rate, average attempts to connect, unreachable rate,
+ * retry ROI. rows is caller storage for RD_STATS_MAX_ROWS; returns how many
+ * were filled. The text table and the HTML report both render these rows,
+ * so a target or a verdict rule lives in one place.
+ */
+size_t rd_stats_rows(const rd_stats_t *s, rd_stats_row_t *rows);
+
+/* v as a percentage with one decimal ("42.0%") in buf, or the static "n/a" for NaN. */
+const char *rd_stats_pct(char *buf, size_t len, double v);
 
 /*
  * The seed's two tables as text (metric / value / target / verdict, then the

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/clock.h"
 #include "proto/rd.h"
 
 #define TZ_FILE_MAX (1 << 20)
@@ -69,28 +70,6 @@ struct rd_tz {
 /* ---- calendar ------------------------------------------------------------ */
 
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = floor_div(y, 400);
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d) {
-    z += 719468;
-    int64_t era = floor_div(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
 
 static bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
@@ -189,10 +168,10 @@ static bool parse_posix(const char *s, posix_rule_t *r) {
 
 /* Day (since epoch) a rule date falls on in year y. */
 static int64_t rule_day(const posix_date_t *d, int64_t y) {
-    int64_t jan1 = days_from_civil(y, 1, 1);
+    int64_t jan1 = rd_days_from_civil(y, 1, 1);
     if (d->kind == 'J') return jan1 + d->a - 1 + (is_leap(y) && d->a >= 60);
     if (d->kind == 'N') return jan1 + d->a;
-    int64_t first = days_from_civil(y, d->a, 1);
+    int64_t first = rd_days_from_civil(y, d->a, 1);
     int wd_first = (int)((first + 4) % 7 + 7) % 7; /* 1970-01-01 was a Thursday */
     int64_t day = first + (d->c - wd_first + 7) % 7 + 7 * (d->b - 1);
     while (day - first >= rd_days_in_month((int)y, d->a)) day -= 7;
@@ -202,7 +181,7 @@ static int64_t rule_day(const posix_date_t *d, int64_t y) {
 static int32_t rule_offset(const posix_rule_t *r, int64_t t) {
     if (!r->has_dst) return r->std_off;
     int y, m, d;
-    civil_from_days(floor_div(t + r->std_off, 86400), &y, &m, &d);
+    rd_civil_from_days(floor_div(t + r->std_off, 86400), &y, &m, &d);
     /* Transition instants in UTC: start is read in standard time, end in DST. */
     int64_t start = rule_day(&r->start, y) * 86400 + r->start.time - r->std_off;
     int64_t end = rule_day(&r->end, y) * 86400 + r->end.time - r->dst_off;
@@ -390,7 +369,7 @@ void rd_tz_local(const rd_tz_t *tz, int64_t utc_ms, rd_localtime_t *out) {
     int64_t t = floor_div(utc_ms, 1000);
     int32_t off = offset_at(tz, t);
     int64_t local = t + off, days = floor_div(local, 86400), sod = local - days * 86400;
-    civil_from_days(days, &out->year, &out->month, &out->day);
+    rd_civil_from_days(days, &out->year, &out->month, &out->day);
     out->hour = (int)(sod / 3600);
     out->minute = (int)(sod / 60 % 60);
     out->second = (int)(sod % 60);
@@ -399,7 +378,7 @@ void rd_tz_local(const rd_tz_t *tz, int64_t utc_ms, rd_localtime_t *out) {
 }
 
 int64_t rd_tz_from_local(const rd_tz_t *tz, int year, int month, int day, int hour, int minute) {
-    int64_t local = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60;
+    int64_t local = rd_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60;
     int32_t before = offset_at(tz, local - 86400 - MAX_OFFSET);
     int32_t after = offset_at(tz, local + 86400 + MAX_OFFSET);
     int64_t tb = local - before, ta = local - after;

@@ -17,25 +17,14 @@
  * or flow_base + flow when the account configures a base.
  *
  * Errors are {"RestException":{"Status":..,"Code":..,"Message":..}}; the
- * shared rules of provider.c classify them.
+ * shared rules of provider.c classify them (rd_provider_classify_json).
  */
-#include <jansson.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "proto/form.h"
 #include "proto/rd.h"
 #include "workers/provider.h"
 
-static bool is_url(const char *s) {
-    return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
-}
-
 static int ex_dial(const rd_account_cfg_t *a, const rd_dial_t *d, rd_http_call_t *out) {
     int rc;
-    out->post = true;
-    out->body_len = 0;
-    out->body[0] = '\0';
+    rd_provider_begin(out, true);
     if (!d->to[0] || !d->caller_id[0]) return RD_EINVAL;
     if ((rc = rd_provider_url(out, a, "/v1/Accounts/%s/Calls/connect.json", a->sid)) != 0)
         return rc;
@@ -45,15 +34,15 @@ static int ex_dial(const rd_account_cfg_t *a, const rd_dial_t *d, rd_http_call_t
         if ((rc = rd_provider_add(out, "To", d->to)) != 0) return rc;
     } else {
         if (!d->flow[0]) return RD_EINVAL;
-        char url[RD_DIAL_FLOW_MAX + 256];
-        if (is_url(d->flow))
-            rc = rd_fmt(url, sizeof url, "%s", d->flow);
-        else if (a->flow_base)
-            rc = rd_fmt(url, sizeof url, "%s%s", a->flow_base, d->flow);
-        else
-            rc = rd_fmt(url, sizeof url, "http://my.exotel.com/%s/exoml/start_voice/%s", a->sid,
-                        d->flow);
-        if (rc != 0) return rc;
+        char dflt[RD_DIAL_FLOW_MAX + 256], url[RD_DIAL_FLOW_MAX + 256];
+        const char *base = a->flow_base;
+        if (!base) {
+            if ((rc = rd_fmt(dflt, sizeof dflt, "http://my.exotel.com/%s/exoml/start_voice/",
+                             a->sid)) != 0)
+                return rc;
+            base = dflt;
+        }
+        if ((rc = rd_provider_flow_url(url, sizeof url, d->flow, base)) != 0) return rc;
         if ((rc = rd_provider_add(out, "From", d->to)) != 0) return rc;
         if ((rc = rd_provider_add(out, "Url", url)) != 0) return rc;
     }
@@ -75,22 +64,12 @@ static int ex_dial(const rd_account_cfg_t *a, const rd_dial_t *d, rd_http_call_t
 }
 
 static int ex_poll(const rd_account_cfg_t *a, const char *call_id, rd_http_call_t *out) {
-    out->post = false;
-    out->body_len = 0;
-    out->body[0] = '\0';
-    char esc[3 * RD_CALL_ID_MAX + 1];
-    size_t el = 0;
-    size_t n = strlen(call_id);
-    if (n == 0 || n > RD_CALL_ID_MAX) return RD_EINVAL;
-    if (rd_form_escape(esc, sizeof esc, &el, call_id, n) != 0) return RD_ERANGE;
-    return rd_provider_url(out, a, "/v1/Accounts/%s/Calls/%s.json", a->sid, esc);
+    return rd_provider_poll_call(out, a, "/v1/Accounts", call_id);
 }
 
 static int ex_sms(const rd_account_cfg_t *a, const rd_sms_t *s, rd_http_call_t *out) {
     int rc;
-    out->post = true;
-    out->body_len = 0;
-    out->body[0] = '\0';
+    rd_provider_begin(out, true);
     if (!s->to[0] || !s->from[0] || !s->body[0]) return RD_EINVAL;
     if ((rc = rd_provider_url(out, a, "/v1/Accounts/%s/Sms/send.json", a->sid)) != 0) return rc;
     if ((rc = rd_provider_add(out, "From", s->from)) != 0) return rc;
@@ -102,44 +81,10 @@ static int ex_sms(const rd_account_cfg_t *a, const rd_sms_t *s, rd_http_call_t *
     return 0;
 }
 
-/* {"RestException":{"Status":..,"Code":..,"Message":..}}; code/msg may stay empty. */
-static void ex_error(const char *body, size_t len, int *code, char *msg, size_t cap) {
-    *code = 0;
-    msg[0] = '\0';
-    json_t *root = json_loadb(body, len, 0, NULL);
-    json_t *ex = json_is_object(root) ? json_object_get(root, "RestException") : NULL;
-    if (json_is_object(ex)) {
-        json_t *c = json_object_get(ex, "Code");
-        if (json_is_integer(c)) *code = (int)json_integer_value(c);
-        if (json_is_string(c)) *code = atoi(json_string_value(c));
-        json_t *m = json_object_get(ex, "Message");
-        if (json_is_string(m)) rd_fmt(msg, cap, "%s", json_string_value(m));
-    }
-    json_decref(root);
-}
-
 static void ex_classify(rd_work_kind_t kind, int st, const char *body, size_t len,
                         rd_work_result_t *out) {
-    out->http_status = st;
-    if (st >= 200 && st < 300) {
-        if (kind == RD_WORK_SMS) {
-            out->kind = RD_RES_SENT;
-            rd_fmt(out->reason, sizeof out->reason, "http %d", st);
-            return;
-        }
-        if (rd_call_json_parse(RD_PROV_EXOTEL, body, len, &out->call) != 0) {
-            out->kind = RD_RES_TRANSIENT;
-            rd_fmt(out->reason, sizeof out->reason, "http %d: unreadable call resource", st);
-            return;
-        }
-        out->kind = kind == RD_WORK_DIAL ? RD_RES_PLACED : RD_RES_STATUS;
-        rd_fmt(out->reason, sizeof out->reason, "http %d", st);
-        return;
-    }
-    int code;
-    char msg[256];
-    ex_error(body, len, &code, msg, sizeof msg);
-    rd_provider_classify_error(kind, st, code, msg[0] ? msg : NULL, out);
+    rd_provider_classify_json(RD_PROV_EXOTEL, kind, st, body, len, "RestException", "Code",
+                              "Message", out);
 }
 
 const rd_provider_ops_t rd_exotel_ops = {

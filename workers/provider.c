@@ -12,8 +12,10 @@
  */
 #include "workers/provider.h"
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -45,6 +47,12 @@ const rd_provider_ops_t *rd_provider_ops(rd_prov_t kind) {
     }
 }
 
+void rd_provider_begin(rd_http_call_t *out, bool post) {
+    out->post = post;
+    out->body_len = 0;
+    out->body[0] = '\0';
+}
+
 int rd_provider_url(rd_http_call_t *out, const rd_account_cfg_t *a, const char *fmt, ...) {
     size_t bl = strlen(a->base_url);
     while (bl > 0 && a->base_url[bl - 1] == '/') bl--;
@@ -66,6 +74,54 @@ int rd_provider_add_int(rd_http_call_t *out, const char *key, long v) {
     char num[24];
     snprintf(num, sizeof num, "%ld", v);
     return rd_provider_add(out, key, num);
+}
+
+int rd_provider_poll_call(rd_http_call_t *out, const rd_account_cfg_t *a, const char *accounts,
+                          const char *call_id) {
+    rd_provider_begin(out, false);
+    char esc[3 * RD_CALL_ID_MAX + 1];
+    size_t el = 0, n = strlen(call_id);
+    if (n == 0 || n > RD_CALL_ID_MAX) return RD_EINVAL;
+    if (rd_form_escape(esc, sizeof esc, &el, call_id, n) != 0) return RD_ERANGE;
+    return rd_provider_url(out, a, "%s/%s/Calls/%s.json", accounts, a->sid, esc);
+}
+
+int rd_provider_flow_url(char *buf, size_t cap, const char *flow, const char *base) {
+    if (strncmp(flow, "http://", 7) == 0 || strncmp(flow, "https://", 8) == 0)
+        return rd_fmt(buf, cap, "%s", flow);
+    return rd_fmt(buf, cap, "%s%s", base, flow);
+}
+
+void rd_provider_classify_json(rd_prov_t prov, rd_work_kind_t kind, int st, const char *body,
+                               size_t len, const char *wrap, const char *code_key,
+                               const char *msg_key, rd_work_result_t *out) {
+    out->http_status = st;
+    if (st >= 200 && st < 300) {
+        if (kind == RD_WORK_SMS) {
+            out->kind = RD_RES_SENT;
+        } else if (rd_call_json_parse(prov, body, len, &out->call) != 0) {
+            out->kind = RD_RES_TRANSIENT;
+            rd_fmt(out->reason, sizeof out->reason, "http %d: unreadable call resource", st);
+            return;
+        } else {
+            out->kind = kind == RD_WORK_DIAL ? RD_RES_PLACED : RD_RES_STATUS;
+        }
+        rd_fmt(out->reason, sizeof out->reason, "http %d", st);
+        return;
+    }
+    int code = 0;
+    char msg[256] = "";
+    json_t *root = json_loadb(body, len, 0, NULL);
+    json_t *err = wrap && json_is_object(root) ? json_object_get(root, wrap) : root;
+    if (json_is_object(err)) {
+        json_t *c = json_object_get(err, code_key);
+        if (json_is_integer(c)) code = (int)json_integer_value(c);
+        if (json_is_string(c)) code = atoi(json_string_value(c));
+        json_t *m = json_object_get(err, msg_key);
+        if (json_is_string(m)) rd_fmt(msg, sizeof msg, "%s", json_string_value(m));
+    }
+    json_decref(root);
+    rd_provider_classify_error(kind, st, code, msg[0] ? msg : NULL, out);
 }
 
 /* Case-insensitive substring (ASCII). */

@@ -164,12 +164,38 @@ extern const rd_provider_ops_t rd_twilio_ops;
 
 /* ---- shared helpers for adapters (workers/provider.c) ---- */
 
+/* Starts a request in out: method (POST when post, else GET) and an empty body. */
+void rd_provider_begin(rd_http_call_t *out, bool post);
 /* Joins base_url + formatted path into out->url. RD_ERANGE when too long. */
 int rd_provider_url(rd_http_call_t *out, const rd_account_cfg_t *a, const char *fmt, ...)
     RD_PRINTF(3, 4);
 /* Appends one form pair to out->body. */
 int rd_provider_add(rd_http_call_t *out, const char *key, const char *val);
 int rd_provider_add_int(rd_http_call_t *out, const char *key, long v);
+/*
+ * The poll request both providers share: GET
+ * {base}{accounts}/{sid}/Calls/{call_id, percent-escaped}.json, where
+ * accounts is the provider's path to its accounts ("/v1/Accounts").
+ * RD_EINVAL for an empty or over-long call id, RD_ERANGE when too long.
+ */
+int rd_provider_poll_call(rd_http_call_t *out, const rd_account_cfg_t *a, const char *accounts,
+                          const char *call_id);
+/*
+ * The URL a dial's flow stands for: the flow itself when it is already an
+ * http(s) URL, else base + flow. RD_ERANGE when it does not fit in buf.
+ */
+int rd_provider_flow_url(char *buf, size_t cap, const char *flow, const char *base);
+/*
+ * Classifies an answer of an adapter whose errors are JSON objects: a 2xx
+ * is SENT (sms) or the call resource parsed for `prov` (PLACED for a dial,
+ * STATUS for a poll; TRANSIENT when it does not parse); anything else goes
+ * through rd_provider_classify_error with the code and message read from
+ * body[wrap][code_key] / [msg_key] (wrap NULL: the top-level object; the
+ * code may be a number or a numeric string). body is borrowed.
+ */
+void rd_provider_classify_json(rd_prov_t prov, rd_work_kind_t kind, int http_status,
+                               const char *body, size_t len, const char *wrap,
+                               const char *code_key, const char *msg_key, rd_work_result_t *out);
 /*
  * Shared classification of an error body or status: fills REFUSED (invalid
  * number / DND / failed) or TRANSIENT per the rules at the top of this file.

@@ -17,19 +17,12 @@
  * ["https://handler.twilio.com/twiml/" — a TwiML Bin].
  * Errors are {"code":..,"message":..,"status":..}.
  */
-#include <jansson.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "proto/form.h"
 #include "proto/rd.h"
 #include "workers/provider.h"
 
 static int tw_dial(const rd_account_cfg_t *a, const rd_dial_t *d, rd_http_call_t *out) {
     int rc;
-    out->post = true;
-    out->body_len = 0;
-    out->body[0] = '\0';
+    rd_provider_begin(out, true);
     if (!d->to[0] || !d->caller_id[0]) return RD_EINVAL;
     if ((rc = rd_provider_url(out, a, "/2010-04-01/Accounts/%s/Calls.json", a->sid)) != 0)
         return rc;
@@ -48,13 +41,10 @@ static int tw_dial(const rd_account_cfg_t *a, const rd_dial_t *d, rd_http_call_t
     } else {
         if (!d->flow[0]) return RD_EINVAL;
         char url[RD_DIAL_FLOW_MAX + 256];
-        if (strncmp(d->flow, "http://", 7) == 0 || strncmp(d->flow, "https://", 8) == 0)
-            rc = rd_fmt(url, sizeof url, "%s", d->flow);
-        else
-            rc = rd_fmt(url, sizeof url, "%s%s",
-                        a->flow_base ? a->flow_base : "https://handler.twilio.com/twiml/",
-                        d->flow);
-        if (rc != 0) return rc;
+        if ((rc = rd_provider_flow_url(url, sizeof url, d->flow,
+                                       a->flow_base ? a->flow_base
+                                                    : "https://handler.twilio.com/twiml/")) != 0)
+            return rc;
         if ((rc = rd_provider_add(out, "Url", url)) != 0) return rc;
     }
     if (d->status_callback[0]) {
@@ -74,21 +64,12 @@ static int tw_dial(const rd_account_cfg_t *a, const rd_dial_t *d, rd_http_call_t
 }
 
 static int tw_poll(const rd_account_cfg_t *a, const char *call_id, rd_http_call_t *out) {
-    out->post = false;
-    out->body_len = 0;
-    out->body[0] = '\0';
-    char esc[3 * RD_CALL_ID_MAX + 1];
-    size_t el = 0, n = strlen(call_id);
-    if (n == 0 || n > RD_CALL_ID_MAX) return RD_EINVAL;
-    if (rd_form_escape(esc, sizeof esc, &el, call_id, n) != 0) return RD_ERANGE;
-    return rd_provider_url(out, a, "/2010-04-01/Accounts/%s/Calls/%s.json", a->sid, esc);
+    return rd_provider_poll_call(out, a, "/2010-04-01/Accounts", call_id);
 }
 
 static int tw_sms(const rd_account_cfg_t *a, const rd_sms_t *s, rd_http_call_t *out) {
     int rc;
-    out->post = true;
-    out->body_len = 0;
-    out->body[0] = '\0';
+    rd_provider_begin(out, true);
     if (!s->to[0] || !s->from[0] || !s->body[0]) return RD_EINVAL;
     if ((rc = rd_provider_url(out, a, "/2010-04-01/Accounts/%s/Messages.json", a->sid)) != 0)
         return rc;
@@ -103,34 +84,7 @@ static int tw_sms(const rd_account_cfg_t *a, const rd_sms_t *s, rd_http_call_t *
 
 static void tw_classify(rd_work_kind_t kind, int st, const char *body, size_t len,
                         rd_work_result_t *out) {
-    out->http_status = st;
-    if (st >= 200 && st < 300) {
-        if (kind == RD_WORK_SMS) {
-            out->kind = RD_RES_SENT;
-            rd_fmt(out->reason, sizeof out->reason, "http %d", st);
-            return;
-        }
-        if (rd_call_json_parse(RD_PROV_TWILIO, body, len, &out->call) != 0) {
-            out->kind = RD_RES_TRANSIENT;
-            rd_fmt(out->reason, sizeof out->reason, "http %d: unreadable call resource", st);
-            return;
-        }
-        out->kind = kind == RD_WORK_DIAL ? RD_RES_PLACED : RD_RES_STATUS;
-        rd_fmt(out->reason, sizeof out->reason, "http %d", st);
-        return;
-    }
-    int code = 0;
-    char msg[256] = "";
-    json_t *root = json_loadb(body, len, 0, NULL);
-    if (json_is_object(root)) {
-        json_t *c = json_object_get(root, "code");
-        if (json_is_integer(c)) code = (int)json_integer_value(c);
-        if (json_is_string(c)) code = atoi(json_string_value(c));
-        json_t *m = json_object_get(root, "message");
-        if (json_is_string(m)) rd_fmt(msg, sizeof msg, "%s", json_string_value(m));
-    }
-    json_decref(root);
-    rd_provider_classify_error(kind, st, code, msg[0] ? msg : NULL, out);
+    rd_provider_classify_json(RD_PROV_TWILIO, kind, st, body, len, NULL, "code", "message", out);
 }
 
 const rd_provider_ops_t rd_twilio_ops = {

@@ -25,7 +25,7 @@ for _, num in ipairs(nums) do
   local j = job_live(nr, cid)
   if j and j[J_ST] == 0 then
     finish(c, num, j, 6, now, maxlen)
-    nrec_put(num, nr, secs(now))
+    nrec_put(num, nr, now)
   else
     redis.call('ZREM', dk, num)
   end

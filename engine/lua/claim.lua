@@ -8,22 +8,20 @@
 -- lease of it ends; pool full -> parked on the pool until a pool slot frees;
 -- calls_per_minute bucket empty -> its ready score moves to the next token.
 -- Per due job: number opted out / DND -> finished (opted-out / dnd); number
--- live elsewhere -> due pushed to now + lock retry; else claimed: a token
--- from P:seq, lease deadline now + lease ms, campaign and pool `live` +1,
--- number lock = token and the attempt start reserved, one token
--- from each bucket.
+-- live elsewhere (P:lock) -> due pushed to now + lock retry; else claimed: a
+-- token from P:seq, the number's live lock, a lease (start now, deadline now
+-- + lease ms), campaign and pool `live` +1, one token from each bucket. The
+-- number record is only read.
 -- Work is bounded: <= ARGV[9] campaigns and 4 x max + 16 jobs examined.
 -- Returns {n, finished, deferred, next_due_ms, bucket_wait_ms, then per job:
--- campaign, number, token, the number record after the claim (msgpack; the
--- job is the one holding the token, and its reservation is the attempt start
--- equal to its lease start)}. next_due_ms: score time of the
--- first ready campaign (0 none; <= now: more is due now). bucket_wait_ms:
--- wall ms until the provider bucket has a token, when it limited this call.
+-- campaign, number, token, campaign id, number record (msgpack; the job is
+-- the live one of that campaign id)}. next_due_ms: score time of the first
+-- ready campaign (0 none; <= now: more is due now). bucket_wait_ms: wall ms
+-- until the provider bucket has a token, when it limited this call.
 local now, maxj, lease_ms, lock_retry = tonumber(ARGV[2]), tonumber(ARGV[3]),
   tonumber(ARGV[4]), tonumber(ARGV[5])
 local bname, brate, bburst = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
 local maxc, maxlen = tonumber(ARGV[9]), ARGV[10]
-local now_s = secs(now)
 local nowsc = score(now, 4095)
 local out = {0, 0, 0, 0, 0}
 local n, fin, defer = 0, 0, 0
@@ -47,6 +45,7 @@ local camps = {}
 if bavail >= 1 then
   camps = redis.call('ZRANGEBYSCORE', K_READY, '-inf', nowsc, 'LIMIT', 0, maxc)
 end
+local start = string.format('%d', now)
 for _, c in ipairs(camps) do
   if n >= maxj or n >= bavail or budget <= 0 then break end
   local h = redis.call('HMGET', ck(c), 'st', 'conc', 'live', 'pool', 'cpm', 'rt', 'rts', 'id')
@@ -81,37 +80,42 @@ for _, c in ipairs(camps) do
     local taken, zrem, lease, leases = 0, {}, {}, {}
     local tok = 0
     if #due > 0 then tok = redis.call('INCRBY', K_SEQ, #due) - #due end
+    local pre = '|' .. cid .. '|' .. start .. '|0|0|'
     for _, num in ipairs(due) do
       budget = budget - 1
-      local nr = nrec_get(num)
-      local j = job_live(nr, cid)
-      local b = nil
-      if j and j[J_ST] == 0 then b = blocked(num) end
-      if not j or j[J_ST] ~= 0 then
-        zrem[#zrem + 1] = num -- not pending: stale entry
-      elseif b then
-        finish(c, num, j, b, now, maxlen)
-        nrec_put(num, nr, now_s)
-        fin = fin + 1
-      elseif nr[1] ~= 0 then
-        redis.call('ZADD', dk, score(now + lock_retry, j[J_SEQ]), num)
+      local b = blocked(num)
+      if b then
+        local nr = nrec_get(num)
+        local j = job_live(nr, cid)
+        if j then
+          finish(c, num, j, b, now, maxlen)
+          nrec_put(num, nr, now)
+          fin = fin + 1
+        else
+          zrem[#zrem + 1] = num
+        end
+      elseif redis.call('HSETNX', K_LOCK, num, tok + 1) == 0 then
+        -- live elsewhere: look again after the lock retry
+        redis.call('ZADD', dk, score(now + lock_retry, tok), num)
         defer = defer + 1
       else
+        local raw = redis.call('HGET', K_N, num)
         tok = tok + 1
-        j[J_ST], j[J_TOK], j[J_T], j[J_CALL], j[J_POLLS] = 1, tok, now_s, '', 0
-        nr[1] = tok
-        nr[2][#nr[2] + 1] = now_s
-        local packed = nrec_put(num, nr, now_s)
         zrem[#zrem + 1] = num
-        lease[#lease + 1] = tok
-        lease[#lease + 1] = num
-        leases[#leases + 1] = now + lease_ms
-        leases[#leases + 1] = tok
-        taken = taken + 1
-        out[#out + 1] = c
-        out[#out + 1] = num
-        out[#out + 1] = tok
-        out[#out + 1] = packed
+        if not raw then
+          redis.call('HDEL', K_LOCK, num) -- no record: a stale due entry
+        else
+          lease[#lease + 1] = tok
+          lease[#lease + 1] = num .. pre
+          leases[#leases + 1] = now + lease_ms
+          leases[#leases + 1] = tok
+          taken = taken + 1
+          out[#out + 1] = c
+          out[#out + 1] = num
+          out[#out + 1] = tok
+          out[#out + 1] = cid
+          out[#out + 1] = raw
+        end
       end
       if budget <= 0 then break end
     end

@@ -10,13 +10,12 @@
 -- such campaign, 5 campaign canceled, 6 conflict (the number has a live job
 -- in the campaign under another id). id = the job's public id ("" for 4, 5).
 local now, maxlen, count = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-local now_s = secs(now)
 local out = {}
 local function one(c, num, id, vars, tz, nb, due)
   local st = camp(c).st
   if not st then return 4, '' end
   if st == '2' then return 5, '' end
-  if id ~= '' and redis.call('HEXISTS', K_ID, id) == 1 then return 1, id end
+  if id ~= '' and redis.call('HEXISTS', id_key(id), id) == 1 then return 1, id end
   local cid = cid_of(c)
   local nr = nrec_get(num)
   local live = job_live(nr, cid)
@@ -25,15 +24,17 @@ local function one(c, num, id, vars, tz, nb, due)
     return 6, pub_id(c, num, live)
   end
   local seq = redis.call('INCR', K_SEQ)
-  local j = job_norm({cid, 0, seq, id, 0, {}, 0, -1, '', 0, tz, vars, nb})
+  -- seq names a generated id; a producer id needs none (0 packs in 1 byte)
+  local jseq = seq
+  if id ~= '' then jseq = 0 end
+  local j = job_norm({cid, 0, jseq, id, {}, 0, -1, tz, vars, nb})
   nr[#nr + 1] = j
   local pub = pub_id(c, num, j)
-  if id ~= '' then redis.call('HSET', K_ID, id, num) end
+  if id ~= '' then redis.call('HSET', id_key(id), id, num) end
   redis.call('HINCRBY', ck(c), 'enq', 1)
   local code = 0
   local b = blocked(num)
   if b then
-    j[J_ST] = 1 -- not in the due set
     finish(c, num, j, b, now, maxlen)
     if b == 5 then code = 3 else code = 2 end
   else
@@ -44,7 +45,7 @@ local function one(c, num, id, vars, tz, nb, due)
       if not cur or tonumber(cur) > sc then touched[c] = true end
     end
   end
-  nrec_put(num, nr, now_s)
+  nrec_put(num, nr, now)
   return code, pub
 end
 for k = 0, count - 1 do

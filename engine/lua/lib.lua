@@ -3,10 +3,12 @@
 -- key prefix P. Key names and record layouts: docs/REDIS.md.
 --
 -- Everything about one number lives in one field of P:n (the number record):
--- its live lock, its attempt starts over the last 8 days (all campaigns), and
--- its jobs (at most one live per campaign, plus finished ones kept for the
--- retention). Campaigns appear in records by a small integer id.
--- Every time is policy-time unix milliseconds.
+-- its attempt starts over the last 8 days (all campaigns) and its jobs (at
+-- most one live per campaign, plus finished ones kept for the retention).
+-- Campaigns appear in records by a small integer id. A live claim is not in
+-- the record: it is the lease (P:lease token -> "num|cid|start|placed|polls|
+-- call id") plus the number's live lock (P:lock num -> token), so claiming
+-- never rewrites a record. Every time is policy-time unix milliseconds.
 local P = ARGV[1]
 local EPOCH = 1577836800000
 local OUTCOME = {[0] = 'completed', 'in-progress', 'busy', 'no-answer', 'failed', 'canceled',
@@ -17,14 +19,23 @@ local K_READY, K_N, K_ID, K_LEASE, K_LEASES, K_CALL = P .. ':ready', P .. ':n', 
   P .. ':lease', P .. ':leases', P .. ':call'
 local K_DND, K_OPTOUT, K_EVENTS, K_CAMPAIGNS, K_SEQ = P .. ':dnd', P .. ':optout',
   P .. ':events', P .. ':campaigns', P .. ':seq'
-local K_CID, K_CNAME, K_GC, K_NODIAL = P .. ':cid', P .. ':cname', P .. ':gc', P .. ':nodial'
+local K_CID, K_CNAME, K_GC, K_NODIAL, K_LOCK = P .. ':cid', P .. ':cname', P .. ':gc',
+  P .. ':nodial', P .. ':lock'
 local NUM_KEEP_S = 8 * 86400000 -- ms
 local NUM_KEEP_MAX = 128
 
 local function ck(c) return P .. ':c:' .. c end
+-- Producer ids are indexed in 16384 small hashes (P:id:<bucket>), which Redis
+-- keeps as compact listpacks (up to 128 entries of <= 64 bytes each by
+-- default): about a third of the memory of one big hash.
+local ID_BUCKETS = 16384
+local function id_key(id)
+  local h = 0
+  for i = 1, #id do h = (h * 31 + string.byte(id, i)) % ID_BUCKETS end
+  return K_ID .. ':' .. h
+end
 local function score(due, seq) return (due - EPOCH) * 4096 + (seq % 4096) end
 local function score_ms(s) return math.floor(s / 4096) + EPOCH end
-local function secs(ms) return ms end -- record time unit: ms
 
 -- Campaign name <-> id, and the fields scripts need, cached per call.
 local cid_c, cname_c, camp_c = {}, {}, {}
@@ -54,14 +65,13 @@ local function camp(c)
   return v
 end
 
--- Job: {cid, st, seq, id, tok, hist, t, disp, call, polls, tz, vars, nb}
--- st 0 pending, 1 claimed, 2 placed, 3 final; hist = {start_s, outcome, ...};
--- t = lease start (claimed/placed) or finish time (final), ms.
-local J_CID, J_ST, J_SEQ, J_ID, J_TOK, J_HIST, J_T, J_DISP, J_CALL, J_POLLS = 1, 2, 3, 4, 5, 6,
-  7, 8, 9, 10
-local JDEF = {0, 0, 0, '', 0, false, 0, -1, '', 0, '', '', 0}
+-- Job: {cid, st, seq, id, hist, t, disp, tz, vars, nb}
+-- st 0 live (pending, or claimed/placed under a lease), 3 final;
+-- hist = {start, outcome, ...}; t = finish time; trailing defaults omitted.
+local J_CID, J_ST, J_SEQ, J_ID, J_HIST, J_T, J_DISP = 1, 2, 3, 4, 5, 6, 7
+local JDEF = {0, 0, 0, '', false, 0, -1, '', '', 0}
 local function job_norm(j)
-  for i = 1, 13 do
+  for i = 1, 10 do
     if j[i] == nil then
       if i == J_HIST then j[i] = {} else j[i] = JDEF[i] end
     end
@@ -70,7 +80,7 @@ local function job_norm(j)
 end
 -- Drops trailing default fields in place (the table is then only fit for packing).
 local function job_trim(j)
-  for n = 13, 7, -1 do
+  for n = 10, 6, -1 do
     if j[n] == JDEF[n] then j[n] = nil else break end
   end
 end
@@ -79,19 +89,18 @@ local function pub_id(c, num, j)
   return c .. '/' .. num .. '/' .. j[J_SEQ]
 end
 
--- Number record: {lock, {attempt starts s}, job, job, ...}
+-- Number record: {{attempt starts}, job, job, ...}
 local function nrec_get(num)
   local v = redis.call('HGET', K_N, num)
-  if not v then return {0, {}} end
+  if not v then return {{}} end
   local nr = cmsgpack.unpack(v)
-  for i = 3, #nr do job_norm(nr[i]) end
+  for i = 2, #nr do job_norm(nr[i]) end
   return nr
 end
 -- Writes (or deletes) the record, pruning attempts older than 8 days.
--- Returns the packed record ('' when deleted). The record's job tables are
--- trimmed in place: do not read them after this call.
-local function nrec_put(num, nr, now_s)
-  local lim, atts = now_s - NUM_KEEP_S, nr[2]
+-- The record's job tables are trimmed in place: do not read them after.
+local function nrec_put(num, nr, now)
+  local lim, atts = now - NUM_KEEP_S, nr[1]
   local old = false
   for _, t in ipairs(atts) do
     if t < lim then old = true break end
@@ -101,30 +110,40 @@ local function nrec_put(num, nr, now_s)
     for _, t in ipairs(atts) do
       if t >= lim then keep[#keep + 1] = t end
     end
-    atts = keep
-    nr[2] = keep
+    nr[1] = keep
   end
-  if #atts > NUM_KEEP_MAX then
-    table.sort(atts)
+  if #nr[1] > NUM_KEEP_MAX then
+    table.sort(nr[1])
     local keep = {}
-    for i = #atts - NUM_KEEP_MAX + 1, #atts do keep[#keep + 1] = atts[i] end
-    nr[2] = keep
+    for i = #nr[1] - NUM_KEEP_MAX + 1, #nr[1] do keep[#keep + 1] = nr[1][i] end
+    nr[1] = keep
   end
-  if #nr == 2 and nr[1] == 0 and #nr[2] == 0 then
+  if #nr == 1 and #nr[1] == 0 then
     redis.call('HDEL', K_N, num)
-    return ''
+    return
   end
-  for i = 3, #nr do job_trim(nr[i]) end
-  local v = cmsgpack.pack(nr)
-  redis.call('HSET', K_N, num, v)
-  return v
+  for i = 2, #nr do job_trim(nr[i]) end
+  redis.call('HSET', K_N, num, cmsgpack.pack(nr))
 end
 local function job_live(nr, cid)
-  for i = 3, #nr do
+  for i = 2, #nr do
     local j = nr[i]
     if j[J_CID] == cid and j[J_ST] ~= 3 then return j end
   end
   return nil
+end
+
+-- Lease value "num|cid|start|placed|polls|call id" <-> table.
+local function lease_parse(v)
+  local num, cid, start, placed, polls, call =
+    string.match(v, '^([^|]*)|(%d+)|(%d+)|(%d)|(%d+)|(.*)$')
+  if not num then return nil end
+  return {num = num, cid = tonumber(cid), start = tonumber(start), placed = placed == '1',
+    polls = tonumber(polls), call = call}
+end
+local function lease_str(l)
+  return l.num .. '|' .. l.cid .. '|' .. string.format('%d', l.start) .. '|' ..
+    (l.placed and '1' or '0') .. '|' .. l.polls .. '|' .. l.call
 end
 
 -- Why a number may not be dialed: 5 (opted-out), 4 (dnd) or nil. P:nodial
@@ -142,7 +161,8 @@ end
 
 -- Aggregated effects, applied once per script call by flush().
 local agg_live, agg_pool, agg_st, agg_gst, touched, pools_freed = {}, {}, {}, {}, {}, {}
-local del_tok = {}
+local del_tok, del_lock = {}, {}
+local gone = {} -- tokens released in this call (their deletion waits for flush)
 local function incr(t, k, n) t[k] = (t[k] or 0) + n end
 local function stat(c, field, n)
   local t = agg_st[c]
@@ -199,6 +219,7 @@ local function flush()
   if #del_tok > 0 then
     redis.call('HDEL', K_LEASE, unpack(del_tok))
     redis.call('ZREM', K_LEASES, unpack(del_tok))
+    redis.call('HDEL', K_LOCK, unpack(del_lock))
   end
   for c in pairs(touched) do ready_update(c) end
   for p in pairs(pools_freed) do pool_unpark(p) end
@@ -207,8 +228,8 @@ end
 -- Finishes job j of number num in campaign c (not written: the caller puts
 -- the record). Slots must already be released.
 local function finish(c, num, j, disp, now, maxlen)
-  if j[J_ST] == 0 then redis.call('ZREM', ck(c) .. ':due', num) end
-  j[J_ST], j[J_TOK], j[J_T], j[J_DISP], j[J_CALL], j[J_POLLS] = 3, 0, secs(now), disp, '', 0
+  redis.call('ZREM', ck(c) .. ':due', num)
+  j[J_ST], j[J_T], j[J_DISP] = 3, now, disp
   redis.call('HINCRBY', ck(c), 'fin', 1)
   stat(c, 'f' .. disp, 1)
   redis.call('ZADD', K_GC, now, num)
@@ -217,61 +238,47 @@ local function finish(c, num, j, disp, now, maxlen)
   touched[c] = true
 end
 
--- Releases what the lease of job j holds (aggregated): campaign and pool
--- slots, the number's lock, the lease and the call-id index. undo: remove the
--- attempt start reserved at claim (a claim that never reached the customer).
-local function lease_release(c, nr, j, undo)
-  local tok = j[J_TOK]
+-- Releases what lease `tok` (parsed as l) of campaign c holds (aggregated):
+-- campaign and pool slots, the number's live lock, the lease, the call-id index.
+local function lease_release(c, tok, l)
   incr(agg_live, c, 1)
   local pool = camp(c).pool
   if pool ~= '' then
     incr(agg_pool, pool, 1)
     pools_freed[pool] = true
   end
-  if nr[1] == tok then nr[1] = 0 end
-  if undo then
-    local a = nr[2]
-    for i = #a, 1, -1 do
-      if a[i] == j[J_T] then
-        table.remove(a, i)
-        break
-      end
-    end
-  end
+  del_lock[#del_lock + 1] = l.num
   del_tok[#del_tok + 1] = tok
-  if j[J_CALL] ~= '' then redis.call('HDEL', K_CALL, j[J_CALL]) end
+  gone[tonumber(tok)] = true
+  if l.call ~= '' then redis.call('HDEL', K_CALL, l.call) end
   touched[c] = true
 end
 
--- The live lease `tok` (string or number) of campaign c: num, record, job.
+-- The live lease `tok` of campaign c, parsed, or nil.
 local function lease_find(c, tok)
   tok = tonumber(tok)
-  if not tok then return nil end
-  local num = redis.call('HGET', K_LEASE, tok)
-  if not num then return nil end
-  local cid = cid_of(c)
-  if not cid then return nil end
-  local nr = nrec_get(num)
-  for i = 3, #nr do
-    local j = nr[i]
-    if j[J_TOK] == tok and j[J_CID] == cid and (j[J_ST] == 1 or j[J_ST] == 2) then
-      return num, nr, j
-    end
-  end
-  return nil
+  if not tok or gone[tok] then return nil end
+  local v = redis.call('HGET', K_LEASE, tok)
+  if not v then return nil end
+  local l = lease_parse(v)
+  if not l or l.cid ~= cid_of(c) then return nil end
+  return l
 end
 
--- Puts a released job back in the due set at `due` (ms), or finishes it when
--- the number opted out / is DND or the campaign was canceled meanwhile.
--- seq: FIFO tiebreak for the score.
-local function requeue(c, num, j, due, now, maxlen, seq)
+-- Puts a released job (still live in its record) back in the due set at
+-- `due`, or finishes it when the number opted out / is DND or the campaign
+-- was canceled meanwhile. seq: FIFO tiebreak for the score.
+local function requeue(c, num, cid, due, now, maxlen, seq)
   local b = blocked(num)
+  if not b and camp(c).st == '2' then b = 6 end
   if b then
-    finish(c, num, j, b, now, maxlen)
-  elseif camp(c).st == '2' then
-    finish(c, num, j, 6, now, maxlen)
+    local nr = nrec_get(num)
+    local j = job_live(nr, cid)
+    if j then
+      finish(c, num, j, b, now, maxlen)
+      nrec_put(num, nr, now)
+    end
   else
-    j[J_ST], j[J_TOK], j[J_T], j[J_CALL], j[J_POLLS] = 0, 0, 0, '', 0
     redis.call('ZADD', ck(c) .. ':due', score(due, seq), num)
     touched[c] = true
   end

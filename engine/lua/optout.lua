@@ -9,13 +9,21 @@ redis.call('SADD', K_OPTOUT, num)
 redis.call('SADD', K_NODIAL, num)
 local nr = nrec_get(num)
 local n = 0
-for i = 3, #nr do
+-- The job of the live call (if any) is left to its settle or release.
+local live_cid = -1
+local lt = redis.call('HGET', K_LOCK, num)
+if lt then
+  local v = redis.call('HGET', K_LEASE, lt)
+  local l = v and lease_parse(v)
+  if l then live_cid = l.cid end
+end
+for i = 2, #nr do
   local j = nr[i]
-  if j[J_ST] == 0 then
+  if j[J_ST] == 0 and j[J_CID] ~= live_cid then
     finish(cname_of(j[J_CID]), num, j, 5, now, maxlen)
     n = n + 1
   end
 end
-if n > 0 then nrec_put(num, nr, secs(now)) end
+if n > 0 then nrec_put(num, nr, now) end
 flush()
 return n

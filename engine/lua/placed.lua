@@ -2,8 +2,8 @@
 -- KEYS[1] = P:seq. ARGV: 1 P, 2 now ms, 3 events maxlen (unused), 4 count,
 -- then per call 4 values: campaign, token, provider call id, new lease
 -- deadline ms (ring timeout + time limit + callback grace).
--- Each records the call id in the job, indexes call id -> attempt key
--- "<campaign>:<token>", moves the lease deadline.
+-- Each marks the lease placed with the call id, indexes call id -> attempt
+-- key "<campaign>:<token>", and moves the lease deadline.
 -- Returns one value per call: 1, or 0 when the token is not current
 -- (settled, recovered or superseded: nothing changes).
 local count = tonumber(ARGV[4])
@@ -11,13 +11,13 @@ local out = {}
 for k = 0, count - 1 do
   local a = 5 + k * 4
   local c, tok, cid, deadline = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
-  local num, nr, j = lease_find(c, tok)
-  if not num then
+  local l = lease_find(c, tok)
+  if not l then
     out[k + 1] = 0
   else
-    if j[J_CALL] ~= '' and j[J_CALL] ~= cid then redis.call('HDEL', K_CALL, j[J_CALL]) end
-    j[J_ST], j[J_CALL] = 2, cid
-    nrec_put(num, nr, j[J_T])
+    if l.call ~= '' and l.call ~= cid then redis.call('HDEL', K_CALL, l.call) end
+    l.placed, l.call = true, cid
+    redis.call('HSET', K_LEASE, tok, lease_str(l))
     redis.call('HSET', K_CALL, cid, c .. ':' .. tok)
     redis.call('ZADD', K_LEASES, deadline, tok)
     out[k + 1] = 1

@@ -6,34 +6,42 @@
 -- next due ms (when not final), local hour of week of the attempt (-1 = not
 -- counted), answered (0/1).
 -- Each: releases slots, lock and lease; appends {start, outcome} to the
--- job's history; counts stats; XADDs the `attempt` event; then finishes
--- (disposition, `final` event) or reschedules at the due time. A retry
--- becomes final `opted-out` / `dnd` / `canceled` when the number opted out /
--- is DND / the campaign was canceled meanwhile.
+-- job's history and the start to the number's attempts; counts stats; XADDs
+-- the `attempt` event; then finishes (disposition, `final` event) or
+-- reschedules at the due time. A retry becomes final `opted-out` / `dnd` /
+-- `canceled` when the number opted out / is DND / the campaign was canceled
+-- meanwhile.
 -- Returns 4 values per settle, in order: {1, final (0/1), disposition (-1
 -- when not final), attempt number}, or {0, 0, -1, 0} when the token is not
 -- current (a second or late settle: nothing changes).
 local now, maxlen, count = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-local now_s = secs(now)
 local out = {}
 local seq = redis.call('INCRBY', K_SEQ, count) - count
 for k = 0, count - 1 do
   local a = 5 + k * 10
-  local c, tok, outcome, cid = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3]
+  local c, tok, outcome, call = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3]
   local ended, final, disp, due = tonumber(ARGV[a + 4]), ARGV[a + 5] == '1',
     tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7])
   local how, answered = tonumber(ARGV[a + 8]), ARGV[a + 9] == '1'
-  local num, nr, j = lease_find(c, tok)
-  local o = #out
-  if not num then
+  local o = 4 * k
+  local l = lease_find(c, tok)
+  local nr, j = nil, nil
+  if l then
+    nr = nrec_get(l.num)
+    j = job_live(nr, l.cid)
+  end
+  if not j then
+    -- A lease whose job is gone (never made by these scripts): free its slots.
+    if l then lease_release(c, tok, l) end
     out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 0, 0, -1, 0
   else
-    if cid == '' then cid = j[J_CALL] end
-    lease_release(c, nr, j, false)
-    local start = j[J_T]
+    local num = l.num
+    if call == '' then call = l.call end
+    lease_release(c, tok, l)
     local h = j[J_HIST]
-    h[#h + 1] = start
+    h[#h + 1] = l.start
     h[#h + 1] = outcome
+    nr[1][#nr[1] + 1] = l.start
     local attempt = #h / 2
     stat(c, 'a' .. attempt .. ':' .. outcome, 1)
     if how >= 0 then
@@ -45,25 +53,23 @@ for k = 0, count - 1 do
       end
     end
     event(maxlen, {type = 'attempt', id = pub_id(c, num, j), campaign = c, to = num,
-      attempt = attempt, outcome = OUTCOME[outcome] or '?', call_id = cid,
-      started_ms = start, ended_ms = ended})
+      attempt = attempt, outcome = OUTCOME[outcome] or '?', call_id = call,
+      started_ms = l.start, ended_ms = ended})
+    if not final then
+      local b = blocked(num)
+      if not b and camp(c).st == '2' then b = 6 end
+      if b then final, disp = true, b end
+    end
     if final then
       if disp == 0 then stat(c, 'k' .. attempt, 1) end
-      j[J_ST] = 2 -- not in the due set
       finish(c, num, j, disp, now, maxlen)
-    else
-      seq = seq + 1
-      requeue(c, num, j, due, now, maxlen, seq)
-      if j[J_ST] == 3 then
-        final, disp = true, j[J_DISP]
-      end
-    end
-    nrec_put(num, nr, now_s)
-    if final then
       out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 1, 1, disp, attempt
     else
+      seq = seq + 1
+      redis.call('ZADD', ck(c) .. ':due', score(due, seq), num)
       out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 1, 0, -1, attempt
     end
+    nrec_put(num, nr, now)
   end
 end
 flush()

@@ -26,6 +26,7 @@
 #include "engine/httpd.h"
 #include "engine/store.h"
 #include "proto/clock.h"
+#include "tests/lib/fixtures.h"
 #include "tests/lib/redis_harness.h"
 
 #define KEY "api-key"
@@ -34,21 +35,7 @@
 #define MAX_BODY 262144
 
 /* The seed's exact curl body. */
-static const char SEED[] = "{\n"
-                           "\"name\": \"Payment_Reminders\",\n"
-                           "\"caller_id\": \"<exophone>\",\n"
-                           "\"call_flow_id\": \"<flow_id>\",\n"
-                           "\"numbers\": [\"+919876543210\", \"+919876543211\"],\n"
-                           "\"retry\": {\n"
-                           "\"max_attempts\": 3,\n"
-                           "\"interval_minutes\": 60,\n"
-                           "\"retry_on\": [\"busy\", \"no-answer\", \"failed\"]\n"
-                           "},\n"
-                           "\"schedule\": {\n"
-                           "\"daily_start\": \"09:00\",\n"
-                           "\"daily_end\": \"21:00\"\n"
-                           "}\n"
-                           "}";
+static const char SEED[] = RD_TEST_SEED_BODY;
 
 typedef struct {
     rd_api_t *api;
@@ -243,15 +230,7 @@ static long long jint(const resp_t *r, const char *k) {
 }
 
 static long long redis_int(fx_t *fx, const char *fmt, const char *a, const char *b) {
-    char key[256];
-    snprintf(key, sizeof key, "%s:%s", fx->r.prefix, a);
-    redisReply *rep = redisCommand(fx->c, fmt, key, b);
-    assert_non_null(rep);
-    long long v = rep->type == REDIS_REPLY_INTEGER ? rep->integer
-                  : rep->type == REDIS_REPLY_STRING ? atoll(rep->str)
-                                                    : -1;
-    freeReplyObject(rep);
-    return v;
+    return rd_test_redis_int(fx->c, fx->r.prefix, fmt, a, b);
 }
 
 static void create(fx_t *fx, const char *name, const char *numbers) {

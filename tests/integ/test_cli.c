@@ -26,6 +26,7 @@
 
 #include "proto/clock.h"
 #include "proto/tz.h"
+#include "tests/lib/fixtures.h"
 #include "tests/lib/redis_harness.h"
 #include "tests/lib/store_sync.h"
 
@@ -156,15 +157,7 @@ static json_t *parse_json(const run_t *r) {
 }
 
 static long long redis_int(fx_t *fx, const char *fmt, const char *a, const char *b) {
-    char key[256];
-    snprintf(key, sizeof key, "%s:%s", fx->r.prefix, a);
-    redisReply *rep = redisCommand(fx->c, fmt, key, b);
-    assert_non_null(rep);
-    long long v = rep->type == REDIS_REPLY_INTEGER ? rep->integer
-                  : rep->type == REDIS_REPLY_STRING ? atoll(rep->str)
-                                                    : -1;
-    freeReplyObject(rep);
-    return v;
+    return rd_test_redis_int(fx->c, fx->r.prefix, fmt, a, b);
 }
 
 static void write_file(fx_t *fx, const char *name, const char *body, char *path, size_t len) {

@@ -32,11 +32,6 @@
 #include "tests/lib/server_harness.h"
 #include "tests/lib/sim_harness.h"
 
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* ---------------- HTTP client (one keep-alive handle) ---------------- */
 
 typedef struct {
@@ -222,7 +217,7 @@ static int recv_count(recv_t *r) {
 static bool recv_wait(recv_t *r, int n, int ms) {
     for (int i = 0; i < ms / 5; i++) {
         if (recv_count(r) >= n) return true;
-        sleep_ms(5);
+        rd_test_sleep_ms(5);
     }
     return recv_count(r) >= n;
 }
@@ -273,7 +268,7 @@ static void t_uniform_model(void **state) {
         assert_int_equal(exo_dial(&s, num, NULL, NULL, NULL, sids[i], 0, NULL), 200);
         assert_int_equal(strlen(sids[i]), 32);
     }
-    sleep_ms(600); /* every call has ended (<= 0.4 policy s after its dial) */
+    rd_test_sleep_ms(600); /* every call has ended (<= 0.4 policy s after its dial) */
     int busy = 0, na = 0, failed = 0, done = 0;
     for (int i = 0; i < N; i++) {
         char *o2 = call_outcome(&s, sids[i]);
@@ -444,7 +439,7 @@ static void t_callbacks_exotel(void **state) {
                          200);
     }
     assert_true(recv_wait(rv, N, 5000));
-    sleep_ms(50);
+    rd_test_sleep_ms(50);
     assert_int_equal(recv_count(rv), N);
     int json_seen = 0;
     for (int i = 0; i < N; i++) {
@@ -646,12 +641,12 @@ static void t_loss_dup_retry(void **state) {
     }
     for (int i = 0; i < 400; i++) {
         if (report_int(&s, "sim.callbacks.delivered") + report_int(&s, "sim.callbacks.lost") >= N) break;
-        sleep_ms(10);
+        rd_test_sleep_ms(10);
     }
     long long lost = report_int(&s, "sim.callbacks.lost");
     assert_int_equal(report_int(&s, "sim.callbacks.delivered"), N - lost);
     assert_in_range(lost, 100 - 32, 100 + 32);
-    sleep_ms(30);
+    rd_test_sleep_ms(30);
     assert_int_equal(recv_count(rv), N - lost);
     stop_sim(&s);
     recv_stop(rv);
@@ -670,7 +665,7 @@ static void t_loss_dup_retry(void **state) {
         assert_int_equal(exo_dial(&s, num, key, url, NULL, sids[i], 0, NULL), 200);
     }
     assert_true(recv_wait(rv, 20, 5000));
-    sleep_ms(100);
+    rd_test_sleep_ms(100);
     assert_int_equal(recv_count(rv), 20);
     for (int i = 0; i < 10; i++) {
         int hits = 0;
@@ -700,7 +695,7 @@ static void t_loss_dup_retry(void **state) {
     assert_int_equal(rd_test_sim_start(&s, &o3), 0);
     cb_url(rv, "exotel", "retry:2", url, sizeof url);
     assert_int_equal(exo_dial(&s, "+919320000002", "retry:2", url, NULL, NULL, 0, NULL), 200);
-    for (int i = 0; i < 300 && report_int(&s, "sim.callbacks.failed") < 1; i++) sleep_ms(10);
+    for (int i = 0; i < 300 && report_int(&s, "sim.callbacks.failed") < 1; i++) rd_test_sleep_ms(10);
     assert_int_equal(report_int(&s, "sim.callbacks.failed"), 1);
     assert_int_equal(recv_count(rv), 0);
     stop_sim(&s);
@@ -823,7 +818,7 @@ static void t_referee(void **state) {
         char key[32];
         snprintf(key, sizeof key, "budget:%d", 31 + i);
         assert_int_equal(exo_dial(&s, "+919600000001", key, NULL, NULL, NULL, 0, NULL), 200);
-        sleep_ms(30); /* the busy call ends: no overlap */
+        rd_test_sleep_ms(30); /* the busy call ends: no overlap */
     }
     assert_int_equal(report_int(&s, "violations.budget"), 1);
     assert_int_equal(report_int(&s, "campaigns.budget.max_attempts_seen"), 3);
@@ -832,7 +827,7 @@ static void t_referee(void **state) {
         char key[32];
         snprintf(key, sizeof key, "perday:%d", 41 + i);
         assert_int_equal(exo_dial(&s, "+919600000002", key, NULL, NULL, NULL, 0, NULL), 200);
-        sleep_ms(30);
+        rd_test_sleep_ms(30);
     }
     assert_int_equal(report_int(&s, "violations.per_number_day"), 1);
 

@@ -212,6 +212,13 @@ static void t_dedupe(void **state) {
     assert_int_equal(r, RD_ENQ_DUPLICATE);
     assert_int_equal(ts_enqueue(f->s, &f->loop, "A", "+919876543210", NULL, T0, T0, &r), 0);
     assert_int_equal(r, RD_ENQ_CREATED);
+    /* The finished job is still shown by its id next to the new live one. */
+    rd_store_job_t *job = NULL;
+    assert_int_equal(ts_lookup(f->s, &f->loop, 'i', "x1", &job), 0);
+    assert_int_equal(job->state, RD_JOB_FINAL);
+    assert_int_equal(job->disposition, RD_DISP_INVALID);
+    assert_string_equal(job->id, "x1");
+    rd_store_job_free(job);
     rd_store_campaign_t c;
     assert_int_equal(ts_campaign_get(f->s, &f->loop, "A", &c), 0);
     assert_int_equal(c.enqueued, 2);
@@ -547,6 +554,56 @@ static void t_redis_stall(void **state) {
     assert_int_equal(rc, 0);
 }
 
+typedef struct twice {
+    int ok, stale, other, done;
+} twice_t;
+
+static void on_twice(rd_store_t *s, int status, const rd_store_settle_res_t *r, void *arg) {
+    (void)s;
+    (void)r;
+    twice_t *t = arg;
+    if (status == 0)
+        t->ok++;
+    else if (status == RD_ESTALE)
+        t->stale++;
+    else
+        t->other++;
+    t->done++;
+}
+
+/* The same attempt settled twice in one loop iteration (one batch): once. */
+static void t_duplicate_in_batch(void **state) {
+    fx_t *f = *state;
+    campaign(f, "A", 5, NULL);
+    enqueue_ok(f, "A", "+919876543210", NULL, T0);
+    ts_jobs_t j;
+    assert_int_equal(ts_claim(f->s, &f->loop, T0, 10, MINUTE, &j), 0);
+    assert_int_equal(j.n, 1);
+    twice_t t = {0};
+    rd_store_settle_t st = {.campaign = "A", .token = j.v[0]->token, .outcome = RD_OUT_BUSY,
+                            .ended_ms = T0, .now_ms = T0, .hour_of_week = -1};
+    st.decision.due_ms = T0 + MINUTE;
+    assert_int_equal(rd_store_settle(f->s, &st, on_twice, &t), 0);
+    assert_int_equal(rd_store_settle(f->s, &st, on_twice, &t), 0);
+    st.outcome = RD_OUT_COMPLETED;
+    st.decision.final = true;
+    st.decision.disposition = RD_DISP_CONNECTED;
+    assert_int_equal(rd_store_settle(f->s, &st, on_twice, &t), 0);
+    assert_int_equal(t.done, 0); /* never from inside the call */
+    while (t.done < 3)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(t.ok, 1);
+    assert_int_equal(t.stale, 2);
+    assert_int_equal(t.other, 0);
+    ts_jobs_free(&j);
+    assert_int_equal(xlen(f, "events"), 1);
+    rd_store_stats_t sts;
+    assert_int_equal(ts_stats(f->s, &f->loop, "A", &sts), 0);
+    assert_int_equal(sts.counts.attempts[1], 1);
+    assert_int_equal(sts.pending, 1);
+    assert_int_equal(sts.live, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_life_of_a_job, setup, teardown),
@@ -558,6 +615,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(t_pause_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(t_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(t_rate_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_duplicate_in_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(t_redis_restart, setup_own, teardown),
         cmocka_unit_test_setup_teardown(t_redis_stall, setup_own, teardown),
     };

@@ -10,24 +10,10 @@
 
 #include "proto/campaign.h"
 #include "proto/rd.h"
+#include "tests/lib/fixtures.h"
 
 /* The request body of the seed's curl example, byte for byte. */
-static const char SEED_BODY[] =
-    "{\n"
-    "\"name\": \"Payment_Reminders\",\n"
-    "\"caller_id\": \"<exophone>\",\n"
-    "\"call_flow_id\": \"<flow_id>\",\n"
-    "\"numbers\": [\"+919876543210\", \"+919876543211\"],\n"
-    "\"retry\": {\n"
-    "\"max_attempts\": 3,\n"
-    "\"interval_minutes\": 60,\n"
-    "\"retry_on\": [\"busy\", \"no-answer\", \"failed\"]\n"
-    "},\n"
-    "\"schedule\": {\n"
-    "\"daily_start\": \"09:00\",\n"
-    "\"daily_end\": \"21:00\"\n"
-    "}\n"
-    "}";
+static const char SEED_BODY[] = RD_TEST_SEED_BODY;
 
 /* The same body as SPEC section 3 lays it out. */
 static const char SPEC_BODY[] =

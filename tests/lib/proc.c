@@ -1,0 +1,183 @@
+/*
+ * proc.c — child processes for tests (see proc.h).
+ *
+ * Everything blocks the calling thread: tests are sequential, and a harness
+ * that polls with short sleeps is simpler to reason about than one with its
+ * own event loop. Children are always reaped (waitpid), so no test leaves a
+ * zombie or a stray process behind when it stops one.
+ */
+#include "tests/lib/proc.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+const char *rd_test_bin_dir(void) {
+    const char *d = getenv("REDIAL_BIN_DIR");
+    return d && *d ? d : RD_BINARY_DIR;
+}
+
+void rd_test_sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int rd_test_free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+char *rd_test_slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc(n > 0 ? (size_t)n + 1 : 1);
+    size_t got = n > 0 ? fread(b, 1, (size_t)n, f) : 0;
+    b[got] = '\0';
+    fclose(f);
+    return b;
+}
+
+/* ---- argv ------------------------------------------------------------------ */
+
+void rd_test_argv_add(rd_test_argv_t *a, const char *word) {
+    if (a->n < RD_TEST_ARGV_MAX) a->v[a->n++] = word;
+    a->v[a->n] = NULL;
+}
+
+void rd_test_argv_opt(rd_test_argv_t *a, const char *flag, const char *value) {
+    if (!value) return;
+    rd_test_argv_add(a, flag);
+    rd_test_argv_add(a, value);
+}
+
+void rd_test_argv_addv(rd_test_argv_t *a, const char *const *words) {
+    for (size_t i = 0; words && words[i]; i++) rd_test_argv_add(a, words[i]);
+}
+
+/* ---- HTTP and output capture -------------------------------------------------- */
+
+typedef struct {
+    char *buf;
+    size_t len;
+} grow_t;
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg) {
+    grow_t *g = arg;
+    size_t add = size * n;
+    g->buf = realloc(g->buf, g->len + add + 1);
+    memcpy(g->buf + g->len, p, add);
+    g->len += add;
+    g->buf[g->len] = '\0';
+    return add;
+}
+
+long rd_test_http(const char *method, const char *url, const char *content_type,
+                  const char *body, const char *userpwd, char **resp) {
+    CURL *c = curl_easy_init();
+    if (!c) return -1;
+    grow_t g = {calloc(1, 1), 0};
+    struct curl_slist *h = NULL;
+    char ct[128];
+    if (body) {
+        snprintf(ct, sizeof ct, "Content-Type: %s", content_type ? content_type : "application/json");
+        h = curl_slist_append(h, ct);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (userpwd) curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
+    long status = -1;
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (resp)
+        *resp = g.buf;
+    else
+        free(g.buf);
+    return status;
+}
+
+int rd_test_run(char *const argv[], char **out) {
+    int pipefd[2];
+    if (pipe(pipefd) != 0) return -1;
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s/%s", rd_test_bin_dir(), argv[0]);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        dup2(pipefd[1], 1);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        execv(bin, argv);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    grow_t g = {calloc(1, 1), 0};
+    char buf[4096];
+    ssize_t r;
+    while ((r = read(pipefd[0], buf, sizeof buf)) > 0) on_body(buf, 1, (size_t)r, &g);
+    close(pipefd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    if (out)
+        *out = g.buf;
+    else
+        free(g.buf);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* ---- waiting for a child ----------------------------------------------------- */
+
+int rd_test_wait_healthy(pid_t pid, const char *url, int timeout_ms, int interval_ms) {
+    for (int waited = 0; waited < timeout_ms; waited += interval_ms) {
+        if (waitpid(pid, NULL, WNOHANG) == pid) return -1;
+        if (rd_test_http("GET", url, NULL, NULL, NULL, NULL) == 200) return 0;
+        rd_test_sleep_ms(interval_ms);
+    }
+    return -2;
+}
+
+int rd_test_stop_pid(pid_t pid, int sig, int timeout_ms) {
+    kill(pid, sig);
+    int st = 0;
+    for (int waited = 0;; waited += 10) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) break;
+        if (r < 0) return -1;
+        if (waited >= timeout_ms) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            break;
+        }
+        rd_test_sleep_ms(10);
+    }
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
+    if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+    return -1;
+}
