@@ -327,9 +327,9 @@ static bool mp_one(msgpack_unpacked *u, const char *buf, size_t len) {
 }
 
 /*
- * From a number record {atts, job, ...}: the job of campaign id `cid` — the
- * live one when seq is 0, else the one with that seq — and the number's
- * attempts. RD_ENOTFOUND when the record holds no such job.
+ * From a number record {atts, job, ...}: a job of campaign id `cid` (the
+ * live one when sel is 0; the (-sel)-th job of the record when sel < 0)
+ * and the number's attempts. RD_ENOTFOUND when the record holds no such job.
  */
 static int job_from_nrec(rd_store_job_t *j, const redisReply *nrec, int64_t cid, int64_t seq) {
     if (!is_str(nrec))
@@ -346,7 +346,8 @@ static int job_from_nrec(rd_store_job_t *j, const redisReply *nrec, int64_t cid,
         int64_t c, st, sq;
         if (jo->type != MSGPACK_OBJECT_ARRAY || jo->via.array.size < 5 ||
             !mp_i64(&jo->via.array.ptr[0], &c) || !mp_i64(&jo->via.array.ptr[1], &st) ||
-            !mp_i64(&jo->via.array.ptr[2], &sq) || c != cid || (seq ? sq != seq : st == 3))
+            !mp_i64(&jo->via.array.ptr[2], &sq) || c != cid ||
+            (seq < 0 ? i != (size_t)-seq : seq > 0 ? sq != seq : st == 3))
             continue;
         rc = job_obj(jo, j);
         if (rc == 0)

@@ -212,6 +212,13 @@ static void t_dedupe(void **state) {
     assert_int_equal(r, RD_ENQ_DUPLICATE);
     assert_int_equal(ts_enqueue(f->s, &f->loop, "A", "+919876543210", NULL, T0, T0, &r), 0);
     assert_int_equal(r, RD_ENQ_CREATED);
+    /* The finished job is still shown by its id next to the new live one. */
+    rd_store_job_t *job = NULL;
+    assert_int_equal(ts_lookup(f->s, &f->loop, 'i', "x1", &job), 0);
+    assert_int_equal(job->state, RD_JOB_FINAL);
+    assert_int_equal(job->disposition, RD_DISP_INVALID);
+    assert_string_equal(job->id, "x1");
+    rd_store_job_free(job);
     rd_store_campaign_t c;
     assert_int_equal(ts_campaign_get(f->s, &f->loop, "A", &c), 0);
     assert_int_equal(c.enqueued, 2);
