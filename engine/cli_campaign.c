@@ -216,8 +216,7 @@ static int cmd_list(const rd_cli_global_t *g, const rd_cli_args_t *a) {
         else
             all[i].status = RD_EINVAL;
     }
-    while (left && !rc)
-        if (uv_run(&s.loop, UV_RUN_ONCE) == 0 && left) rc = RD_ETIMEOUT;
+    rc = rd_cli_drain(&s, &left, 0);
     for (size_t i = 0; i < r.n && !rc; i++)
         if (all[i].status && all[i].status != RD_ENOTFOUND) rc = all[i].status;
     if (rc) {

@@ -279,6 +279,12 @@ void rd_cli_done_cb(rd_store_t *s, int status, void *arg) {
     d->done = true;
 }
 
+int rd_cli_drain(rd_cli_session_t *s, const size_t *left, size_t max) {
+    while (*left > max)
+        if (uv_run(&s->loop, UV_RUN_ONCE) == 0 && *left > max) return RD_ETIMEOUT;
+    return 0;
+}
+
 int64_t rd_cli_now(const rd_cli_session_t *s) { return rd_clock_now(&s->clock); }
 
 /* ---- campaigns --------------------------------------------------------------------- */

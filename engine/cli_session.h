@@ -113,6 +113,9 @@ void rd_cli_close(rd_cli_session_t *s);
 /* Runs the loop until *done (set by a store callback). Returns 0, or RD_ETIMEOUT if the
  * loop ran out of work first (a store bug). */
 int rd_cli_wait(rd_cli_session_t *s, const bool *done);
+/* For pipelined requests: runs the loop until *left (requests in flight, decremented by
+ * their callbacks) is at most max. Returns 0, or RD_ETIMEOUT as rd_cli_wait. */
+int rd_cli_drain(rd_cli_session_t *s, const size_t *left, size_t max);
 /*
  * The result of a store request that answers with a status only (an
  * rd_store_cb): pass rd_cli_done_cb with a caller-owned rd_cli_done_t as

@@ -29,6 +29,7 @@
 #include "proto/callback.h"
 #include "proto/form.h"
 #include "proto/rd.h"
+#include "tests/lib/httpd_thread.h"
 #include "tests/lib/server_harness.h"
 #include "tests/lib/sim_harness.h"
 
@@ -145,11 +146,7 @@ typedef struct {
 } got_t;
 
 typedef struct {
-    uv_loop_t loop;
-    uv_async_t stop;
-    rd_httpd_t *srv;
-    pthread_t th;
-    int port;
+    rd_test_httpd_t h;
     pthread_mutex_t mu;
     got_t got[1024];
     int n;
@@ -176,34 +173,12 @@ static void recv_handler(rd_http_req_t *req, void *data) {
     rd_http_respond(req, fail ? 500 : 200, "text/plain", NULL, "ok", 2);
 }
 
-static void recv_closed(void *data) {
-    recv_t *r = data;
-    uv_close((uv_handle_t *)&r->stop, NULL);
-}
-
-static void recv_on_stop(uv_async_t *a) {
-    recv_t *r = a->data;
-    rd_httpd_close(r->srv, recv_closed, r);
-}
-
-static void *recv_main(void *arg) {
-    recv_t *r = arg;
-    uv_run(&r->loop, UV_RUN_DEFAULT);
-    return NULL;
-}
-
 static recv_t *recv_start(int fail_first) {
     recv_t *r = calloc(1, sizeof *r);
     pthread_mutex_init(&r->mu, NULL);
     r->fail_first = fail_first;
-    uv_loop_init(&r->loop);
-    uv_async_init(&r->loop, &r->stop, recv_on_stop);
-    r->stop.data = r;
     rd_httpd_config_t cfg = {.host = "127.0.0.1", .handler = recv_handler, .data = r};
-    char err[256];
-    assert_int_equal(rd_httpd_create(&r->loop, &cfg, &r->srv, err, sizeof err), 0);
-    r->port = rd_httpd_port(r->srv);
-    pthread_create(&r->th, NULL, recv_main, r);
+    rd_test_httpd_start(&r->h, &cfg);
     return r;
 }
 
@@ -223,16 +198,14 @@ static bool recv_wait(recv_t *r, int n, int ms) {
 }
 
 static void recv_stop(recv_t *r) {
-    uv_async_send(&r->stop);
-    pthread_join(r->th, NULL);
-    assert_int_equal(uv_loop_close(&r->loop), 0);
+    rd_test_httpd_stop(&r->h);
     for (int i = 0; i < r->n; i++) free(r->got[i].body);
     pthread_mutex_destroy(&r->mu);
     free(r);
 }
 
 static void cb_url(const recv_t *r, const char *prov, const char *key, char *out, size_t cap) {
-    snprintf(out, cap, "http://127.0.0.1:%d/callbacks/%s/secret?a=%s", r->port, prov, key);
+    snprintf(out, cap, "http://127.0.0.1:%d/callbacks/%s/secret?a=%s", r->h.port, prov, key);
 }
 
 static long long report_int(const rd_test_sim_t *s, const char *path) {
