@@ -38,6 +38,7 @@
 
 #define GROUP "redial"
 #define RETRY_MS 500
+#define DEADLETTER_MAXLEN "1000000" /* XADD MAXLEN ~ of the dead-letter stream */
 
 typedef struct entry entry_t;
 
@@ -98,12 +99,19 @@ static void on_ack(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     entry_done(e);
 }
 
+/* Acks the entry and deletes it from the inbox (the stream would otherwise
+ * grow forever); both pipelined, the XDEL without a callback. */
 static void ack(entry_t *e) {
     rd_ingest_t *in = e->in;
     const char *argv[4] = {"XACK", in->k_inbox, GROUP, e->id};
     size_t lens[4] = {4, strlen(in->k_inbox), strlen(GROUP), strlen(e->id)};
-    if (rd_redis_command(in->r, 4, argv, lens, 0, on_ack, e) < 0)
+    if (rd_redis_command(in->r, 4, argv, lens, 0, on_ack, e) < 0) {
         entry_done(e);
+        return;
+    }
+    const char *dv[3] = {"XDEL", in->k_inbox, e->id};
+    size_t dl[3] = {4, lens[1], lens[3]};
+    rd_redis_command(in->r, 3, dv, dl, 0, NULL, NULL);
 }
 
 static void on_deadletter(rd_redis_t *r, int status, redisReply *reply, void *arg) {
@@ -120,12 +128,15 @@ static void on_deadletter(rd_redis_t *r, int status, redisReply *reply, void *ar
 
 static void deadletter(entry_t *e) {
     rd_ingest_t *in = e->in;
-    int argc = 3 + e->nf + 4;
+    int argc = 6 + e->nf + 4;
     const char **argv = rd_calloc((size_t)argc, sizeof(char *));
     size_t *lens = rd_calloc((size_t)argc, sizeof(size_t));
     int n = 0;
     argv[n] = "XADD", lens[n++] = 4;
     argv[n] = in->k_dead, lens[n++] = strlen(in->k_dead);
+    argv[n] = "MAXLEN", lens[n++] = 6;
+    argv[n] = "~", lens[n++] = 1;
+    argv[n] = DEADLETTER_MAXLEN, lens[n++] = strlen(DEADLETTER_MAXLEN);
     argv[n] = "*", lens[n++] = 1;
     for (int i = 0; i < e->nf; i++)
         argv[n] = e->fv[i], lens[n++] = e->fl[i];

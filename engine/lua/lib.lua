@@ -155,8 +155,11 @@ local function blocked(num)
   return nil
 end
 
+-- Events are XADDed plainly; flush() trims the stream once per call.
+local events_maxlen = nil
 local function event(maxlen, m)
-  redis.call('XADD', K_EVENTS, 'MAXLEN', '~', maxlen, '*', 'm', cmsgpack.pack(m))
+  redis.call('XADD', K_EVENTS, '*', 'm', cmsgpack.pack(m))
+  events_maxlen = maxlen
 end
 
 -- Aggregated effects, applied once per script call by flush().
@@ -220,6 +223,10 @@ local function flush()
     redis.call('HDEL', K_LEASE, unpack(del_tok))
     redis.call('ZREM', K_LEASES, unpack(del_tok))
     redis.call('HDEL', K_LOCK, unpack(del_lock))
+  end
+  if events_maxlen then
+    redis.call('XTRIM', K_EVENTS, 'MAXLEN', '~', events_maxlen)
+    events_maxlen = nil
   end
   for c in pairs(touched) do ready_update(c) end
   for p in pairs(pools_freed) do pool_unpark(p) end
