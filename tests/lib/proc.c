@@ -92,34 +92,59 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg) {
     return add;
 }
 
+long rd_test_http_do(const rd_test_http_req_t *rq, rd_test_http_resp_t *rs) {
+    grow_t body = {calloc(1, 1), 0}, hdr = {calloc(1, 1), 0};
+    long status = -1;
+    CURL *c = curl_easy_init();
+    if (c) {
+        struct curl_slist *h = NULL;
+        char ct[128];
+        if (rq->body || rq->content_type) {
+            snprintf(ct, sizeof ct, "Content-Type: %s",
+                     rq->content_type ? rq->content_type : "application/json");
+            h = curl_slist_append(h, ct);
+        }
+        for (size_t i = 0; rq->headers && rq->headers[i]; i++)
+            h = curl_slist_append(h, rq->headers[i]);
+        if (rq->body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body);
+        curl_easy_setopt(c, CURLOPT_URL, rq->url);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, &hdr);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, rq->timeout_ms > 0 ? rq->timeout_ms : 10000L);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        if (rq->userpwd) curl_easy_setopt(c, CURLOPT_USERPWD, rq->userpwd);
+        if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_slist_free_all(h);
+        curl_easy_cleanup(c);
+    }
+    *rs = (rd_test_http_resp_t){status, body.buf, body.len, hdr.buf};
+    return status;
+}
+
+void rd_test_http_resp_free(rd_test_http_resp_t *rs) {
+    free(rs->body);
+    free(rs->headers);
+    *rs = (rd_test_http_resp_t){-1, NULL, 0, NULL};
+}
+
 long rd_test_http(const char *method, const char *url, const char *content_type,
                   const char *body, const char *userpwd, char **resp) {
-    CURL *c = curl_easy_init();
-    if (!c) return -1;
-    grow_t g = {calloc(1, 1), 0};
-    struct curl_slist *h = NULL;
-    char ct[128];
-    if (body) {
-        snprintf(ct, sizeof ct, "Content-Type: %s", content_type ? content_type : "application/json");
-        h = curl_slist_append(h, ct);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    rd_test_http_req_t rq = {.method = method,
+                             .url = url,
+                             .content_type = body ? content_type : NULL,
+                             .body = body,
+                             .userpwd = userpwd};
+    rd_test_http_resp_t rs;
+    long status = rd_test_http_do(&rq, &rs);
+    if (resp) {
+        *resp = rs.body;
+        rs.body = NULL;
     }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (userpwd) curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
-    long status = -1;
-    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (resp)
-        *resp = g.buf;
-    else
-        free(g.buf);
+    rd_test_http_resp_free(&rs);
     return status;
 }
 
