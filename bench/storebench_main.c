@@ -364,6 +364,8 @@ int main(int argc, char **argv) {
            t_enq, (cpu1 - cpu0) * 1e6 / b.jobs);
     printf("claim+settle     %9.0f cycles/s (%.2f s, %" PRId64 " cycles, %.3f Redis calls/cycle)\n",
            (double)b.settled / t_cyc, t_cyc, b.settled, (double)cmds / (double)b.settled);
+    printf("  prepared       %9.1f %% of settles stored the engine-built record and events\n",
+           100.0 * (double)rd_store_settles_prepared(b.s) / (double)(b.settled ? b.settled : 1));
     printf("  Redis CPU      %9.1f us/cycle = %.0f cycles per Redis CPU second\n",
            (cpu2 - cpu1) * 1e6 / (double)b.settled, (double)b.settled / (cpu2 - cpu1));
     if (b.split)

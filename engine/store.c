@@ -72,6 +72,7 @@ struct rd_store {
      * call per kind (see "batching" below). */
     struct bq *bq[5]; /* BQ_* */
     settle_prep_t *prepp;
+    uint64_t settles_prepared; /* settles applied from the engine's record */
     uv_prepare_t flush;
     int open_handles;
 };
@@ -783,6 +784,10 @@ uint64_t rd_store_commands_sent(const rd_store_t *s) {
     return rd_redis_commands_sent(s->r);
 }
 
+uint64_t rd_store_settles_prepared(const rd_store_t *s) {
+    return s->settles_prepared;
+}
+
 /* ---- generic completions ---------------------------------------------------------- */
 
 static void done_ok(rd_redis_t *r, int status, redisReply *reply, void *arg) {
@@ -1438,9 +1443,12 @@ static void settle_done(rd_store_t *s, const bq_item_t *it, int rc, redisReply *
     rd_store_settle_res_t res;
     memset(&res, 0, sizeof(res));
     if (rc == 0) {
-        if (rint_(v[0]) != 1) {
+        int64_t how = rint_(v[0]);
+        if (how != 1 && how != 2) {
             rc = RD_ESTALE;
         } else {
+            if (how == 2)
+                s->settles_prepared++;
             res.final = rint_(v[1]) == 1;
             int64_t d = rint_(v[2]);
             res.disposition = RD_DISP_FAILED;

@@ -127,6 +127,9 @@ const char *rd_store_prefix(const rd_store_t *s);
 bool rd_store_connected(const rd_store_t *s);
 /* Commands sent since creation (for "Redis commands per attempt"). */
 uint64_t rd_store_commands_sent(const rd_store_t *s);
+/* Settles applied from the record and events the engine prepared
+ * (rd_store_settle_t.job) rather than rebuilt by Redis. Loop thread only. */
+uint64_t rd_store_settles_prepared(const rd_store_t *s);
 
 /* Generic completion: status 0 or a negative rd_err_t. */
 typedef void (*rd_store_cb)(rd_store_t *s, int status, void *arg);

@@ -19,9 +19,10 @@
 -- when the lease's number and start, the effective call id and the whole
 -- record in Redis are exactly those (compare-and-set), and no opt-out / DND
 -- / cancel turns a retry final; else this script does the settle itself.
--- Returns 4 values per settle, in order: {1, final (0/1), disposition (-1
--- when not final), attempt number}, or {0, 0, -1, 0} when the token is not
--- current (a second or late settle: nothing changes).
+-- Returns 4 values per settle, in order: {1 (2 when the engine's prepared
+-- record and events were stored), final (0/1), disposition (-1 when not
+-- final), attempt number}, or {0, 0, -1, 0} when the token is not current
+-- (a second or late settle: nothing changes).
 local now, maxlen, count = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local out = {}
 local seq = redis.call('INCRBY', K_SEQ, count) - count
@@ -70,11 +71,11 @@ for k = 0, count - 1 do
     if final then
       if disp == 0 then stat(c, 'k' .. attempt, 1) end
       finished(c, num, disp, now, maxlen, ARGV[a + 17])
-      out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 1, 1, disp, attempt
+      out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 2, 1, disp, attempt
     else
       seq = seq + 1
       redis.call('ZADD', ck(c) .. ':due', score(due, seq), num)
-      out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 1, 0, -1, attempt
+      out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 2, 0, -1, attempt
     end
   else
     local nr, j = nil, nil
