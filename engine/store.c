@@ -15,6 +15,13 @@
  * callback returns). Claim and recover results are decoded into an array of
  * rd_store_job_t that lives until the user callback returns.
  *
+ * Settle given its job (settle_prep): Redis has one thread for every engine,
+ * so the part of a settle that is pure data — decoding the number record,
+ * appending the attempt, encoding it back, packing the events — is done here
+ * from the record bytes the job was read with, and settle.lua only checks
+ * (the lease fence, then a compare-and-set of the whole record) and stores.
+ * Anything unexpected leaves the item unprepared and Redis does it all.
+ *
  * Errors: a reply of an unexpected shape is RD_EPROTO (never an assertion:
  * the bytes come from Redis); an error reply is RD_EREDIS.
  *
