@@ -27,6 +27,7 @@
 #include "engine/store.h"
 #include "proto/clock.h"
 #include "tests/lib/fixtures.h"
+#include "tests/lib/proc.h"
 #include "tests/lib/redis_harness.h"
 
 #define KEY "api-key"
@@ -151,62 +152,27 @@ static int teardown(void **state) {
 
 typedef struct {
     long status;
-    char body[1 << 20];
-    size_t len;
-    char hdr[8192];
-    size_t hlen;
+    char *body, *hdr; /* owned by the last rd_test_http_resp_t */
     json_t *json;
 } resp_t;
 
-static size_t on_body(char *p, size_t sz, size_t n, void *u) {
-    resp_t *r = u;
-    size_t k = sz * n;
-    if (r->len + k >= sizeof r->body) return 0;
-    memcpy(r->body + r->len, p, k);
-    r->len += k;
-    r->body[r->len] = '\0';
-    return k;
-}
-
-static size_t on_hdr(char *p, size_t sz, size_t n, void *u) {
-    resp_t *r = u;
-    size_t k = sz * n;
-    if (r->hlen + k < sizeof r->hdr) {
-        memcpy(r->hdr + r->hlen, p, k);
-        r->hlen += k;
-        r->hdr[r->hlen] = '\0';
-    }
-    return k;
-}
-
+/* One request; the answer stays valid until the next call. */
 static resp_t *req(int port, const char *method, const char *path, const char *body,
                    const char *userpwd) {
     static resp_t r;
+    static rd_test_http_resp_t last;
     json_decref(r.json);
-    memset(&r, 0, sizeof r);
-    CURL *c = curl_easy_init();
+    rd_test_http_resp_free(&last);
     char url[512];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    if (userpwd) curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_hdr);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    else r.status = -1;
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    r.json = json_loads(r.body, 0, NULL);
+    rd_test_http_req_t rq = {.method = method,
+                             .url = url,
+                             .content_type = "application/json",
+                             .body = body,
+                             .userpwd = userpwd,
+                             .timeout_ms = 30000};
+    rd_test_http_do(&rq, &last);
+    r = (resp_t){last.status, last.body, last.headers, json_loads(last.body, 0, NULL)};
     return &r;
 }
 

@@ -36,8 +36,32 @@ void rd_test_argv_opt(rd_test_argv_t *a, const char *flag, const char *value);
 /* Appends every word of a NULL-terminated list (NULL = none). */
 void rd_test_argv_addv(rd_test_argv_t *a, const char *const *words);
 
+/* A blocking HTTP request (rd_test_http_do); every pointer is borrowed. */
+typedef struct rd_test_http_req {
+    const char *method;          /* "GET", "POST", ... */
+    const char *url;
+    const char *content_type;    /* sent when set; NULL = application/json with a body */
+    const char *body;            /* NUL-terminated, or NULL for none */
+    const char *userpwd;         /* basic auth "user:pass", or NULL */
+    const char *const *headers;  /* more "Name: value" lines, NULL-terminated, or NULL */
+    long timeout_ms;             /* 0 = 10000 */
+} rd_test_http_req_t;
+
+/* Its answer: body and headers owned (rd_test_http_resp_free), NUL-terminated. */
+typedef struct rd_test_http_resp {
+    long status;   /* -1 when no answer */
+    char *body;
+    size_t len;
+    char *headers; /* the raw header block */
+} rd_test_http_resp_t;
+
+/* Sends rq and fills *rs (always, even on failure). Returns rs->status.
+ * Any thread (it uses its own curl handle). */
+long rd_test_http_do(const rd_test_http_req_t *rq, rd_test_http_resp_t *rs);
+void rd_test_http_resp_free(rd_test_http_resp_t *rs);
+
 /*
- * Blocking HTTP request. body may be NULL (GET/DELETE); content_type NULL =
+ * The short form: body may be NULL (GET/DELETE); content_type NULL =
  * application/json when a body is given; userpwd "user:pass" or NULL.
  * *resp (may be NULL) receives an owned NUL-terminated body (free()).
  * Returns the HTTP status, or -1 when no answer.
@@ -45,8 +69,15 @@ void rd_test_argv_addv(rd_test_argv_t *a, const char *const *words);
 long rd_test_http(const char *method, const char *url, const char *content_type,
                   const char *body, const char *userpwd, char **resp);
 
-/* Runs `argv` (argv[0] a binary in rd_test_bin_dir()) and captures stdout into
- * *out (owned, may be NULL). Returns the exit code or -1. */
+/*
+ * Runs argv (argv[0] the name of a binary in rd_test_bin_dir(); borrowed)
+ * with `input` (NULL = nothing) on its stdin, and waits for it. *out and
+ * *err receive its stdout and stderr (owned, NUL-terminated, free()); with
+ * err NULL its stderr is the test's. Gives up reading after 30 s of silence.
+ * Returns the exit code, or -1 when it did not exit normally.
+ */
+int rd_test_run_io(const char *const argv[], const char *input, char **out, char **err);
+/* rd_test_run_io without input or stderr capture; out may be NULL. */
 int rd_test_run(char *const argv[], char **out);
 
 /*
