@@ -156,11 +156,13 @@ local function blocked(num)
 end
 
 -- Events are XADDed plainly; flush() trims the stream once per call.
+-- event_raw takes the map already packed (by the engine: settle.lua).
 local events_maxlen = nil
-local function event(maxlen, m)
-  redis.call('XADD', K_EVENTS, '*', 'm', cmsgpack.pack(m))
+local function event_raw(maxlen, bytes)
+  redis.call('XADD', K_EVENTS, '*', 'm', bytes)
   events_maxlen = maxlen
 end
+local function event(maxlen, m) event_raw(maxlen, cmsgpack.pack(m)) end
 
 -- Aggregated effects, applied once per script call by flush().
 local agg_live, agg_pool, agg_st, agg_gst, touched, pools_freed = {}, {}, {}, {}, {}, {}
@@ -232,17 +234,22 @@ local function flush()
   for p in pairs(pools_freed) do pool_unpark(p) end
 end
 
--- Finishes job j of number num in campaign c (not written: the caller puts
--- the record). Slots must already be released.
-local function finish(c, num, j, disp, now, maxlen)
+-- The effects of finishing a job of number num in campaign c outside its
+-- record: due entry, counters, GC index, the `final` event (packed).
+local function finished(c, num, disp, now, maxlen, ev)
   redis.call('ZREM', ck(c) .. ':due', num)
-  j[J_ST], j[J_T], j[J_DISP] = 3, now, disp
   redis.call('HINCRBY', ck(c), 'fin', 1)
   stat(c, 'f' .. disp, 1)
   redis.call('ZADD', K_GC, now, num)
-  event(maxlen, {type = 'final', id = pub_id(c, num, j), campaign = c, to = num,
-    disposition = DISP[disp], attempts = #j[J_HIST] / 2})
+  event_raw(maxlen, ev)
   touched[c] = true
+end
+-- Finishes job j of number num in campaign c (not written: the caller puts
+-- the record). Slots must already be released.
+local function finish(c, num, j, disp, now, maxlen)
+  j[J_ST], j[J_T], j[J_DISP] = 3, now, disp
+  finished(c, num, disp, now, maxlen, cmsgpack.pack({type = 'final', id = pub_id(c, num, j),
+    campaign = c, to = num, disposition = DISP[disp], attempts = #j[J_HIST] / 2}))
 end
 
 -- Releases what lease `tok` (parsed as l) of campaign c holds (aggregated):

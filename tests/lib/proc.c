@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,33 +149,71 @@ long rd_test_http(const char *method, const char *url, const char *content_type,
     return status;
 }
 
-int rd_test_run(char *const argv[], char **out) {
-    int pipefd[2];
-    if (pipe(pipefd) != 0) return -1;
+/* Reads what fd has; false at end of file (or error). */
+static bool drain(int fd, grow_t *g) {
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) return false;
+    on_body(buf, 1, (size_t)n, g);
+    return true;
+}
+
+int rd_test_run_io(const char *const argv[], const char *input, char **out, char **err) {
+    if (out) *out = NULL;
+    if (err) *err = NULL;
     char bin[512];
     snprintf(bin, sizeof bin, "%s/%s", rd_test_bin_dir(), argv[0]);
+    int po[2], pe[2], pi[2];
+    if (pipe(po) || pipe(pe) || pipe(pi)) return -1;
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
-        dup2(pipefd[1], 1);
-        close(pipefd[0]);
-        close(pipefd[1]);
-        execv(bin, argv);
+        dup2(pi[0], 0);
+        dup2(po[1], 1);
+        if (err) dup2(pe[1], 2);
+        for (int i = 0; i < 2; i++) {
+            close(pi[i]);
+            close(po[i]);
+            close(pe[i]);
+        }
+        execv(bin, (char *const *)argv);
         _exit(127);
     }
-    close(pipefd[1]);
-    grow_t g = {calloc(1, 1), 0};
-    char buf[4096];
-    ssize_t r;
-    while ((r = read(pipefd[0], buf, sizeof buf)) > 0) on_body(buf, 1, (size_t)r, &g);
-    close(pipefd[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    if (out)
-        *out = g.buf;
-    else
-        free(g.buf);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    close(pi[0]);
+    close(po[1]);
+    close(pe[1]);
+    for (size_t left = input ? strlen(input) : 0; left;) {
+        ssize_t w = write(pi[1], input, left);
+        if (w <= 0) break;
+        input += w;
+        left -= (size_t)w;
+    }
+    close(pi[1]);
+    grow_t g[2] = {{calloc(1, 1), 0}, {calloc(1, 1), 0}};
+    struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+    for (int open_fds = 2; open_fds && poll(fds, 2, 30000) > 0;) {
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+            if (!drain(fds[i].fd, &g[i])) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (fds[i].fd >= 0) close(fds[i].fd);
+    int st, code = -1;
+    if (waitpid(pid, &st, 0) == pid && WIFEXITED(st)) code = WEXITSTATUS(st);
+    if (out) *out = g[0].buf;
+    else free(g[0].buf);
+    if (err) *err = g[1].buf;
+    else free(g[1].buf);
+    return code;
+}
+
+int rd_test_run(char *const argv[], char **out) {
+    return rd_test_run_io((const char *const *)argv, NULL, out, NULL);
 }
 
 /* ---- waiting for a child ----------------------------------------------------- */

@@ -69,8 +69,15 @@ void rd_test_http_resp_free(rd_test_http_resp_t *rs);
 long rd_test_http(const char *method, const char *url, const char *content_type,
                   const char *body, const char *userpwd, char **resp);
 
-/* Runs `argv` (argv[0] a binary in rd_test_bin_dir()) and captures stdout into
- * *out (owned, may be NULL). Returns the exit code or -1. */
+/*
+ * Runs argv (argv[0] the name of a binary in rd_test_bin_dir(); borrowed)
+ * with `input` (NULL = nothing) on its stdin, and waits for it. *out and
+ * *err receive its stdout and stderr (owned, NUL-terminated, free()); with
+ * err NULL its stderr is the test's. Gives up reading after 30 s of silence.
+ * Returns the exit code, or -1 when it did not exit normally.
+ */
+int rd_test_run_io(const char *const argv[], const char *input, char **out, char **err);
+/* rd_test_run_io without input or stderr capture; out may be NULL. */
 int rd_test_run(char *const argv[], char **out);
 
 /*
