@@ -4,7 +4,7 @@
  * bytes per pending job, against a running Redis.
  *
  *   redial-storebench [--redis URL] [--jobs N] [--campaigns C] [--batch B]
- *                     [--inflight D] [--ids]
+ *                     [--inflight D] [--ids] [--split] [--plain]
  *
  * Phases (one loop, one connection, everything pipelined):
  *   1. enqueue N jobs over C campaigns (D requests in flight);
@@ -36,8 +36,8 @@ typedef struct bench {
     rd_store_t *s;
     rd_clock_t clk;
     int jobs, campaigns, batch, inflight;
-    bool ids, split;
-    rd_store_job_t *held; /* --split: claimed jobs kept for the settle phase */
+    bool ids, split, plain;
+    rd_store_job_t **held; /* --split: claimed jobs kept for the settle phase */
     size_t n_held;
     char prefix[64];
     int enq_sent, enq_done, errors;
@@ -171,11 +171,8 @@ static void on_claim(rd_store_t *s, int status, const rd_store_claim_res_t *r, v
     if (r->n == 0)
         b->claim_done = true;
     if (b->split) {
-        for (size_t i = 0; i < r->n; i++) {
-            b->held[b->n_held] = r->jobs[i];
-            b->held[b->n_held].vars = NULL;
-            b->held[b->n_held++].n_vars = 0;
-        }
+        for (size_t i = 0; i < r->n; i++)
+            b->held[b->n_held++] = rd_store_job_dup(&r->jobs[i]);
         b->claimed += (int64_t)r->n;
         claim_next(b);
         return;
@@ -183,7 +180,7 @@ static void on_claim(rd_store_t *s, int status, const rd_store_claim_res_t *r, v
     for (size_t i = 0; i < r->n; i++) {
         rd_store_settle_t st = {.campaign = r->jobs[i].campaign, .token = r->jobs[i].token,
                                 .outcome = RD_OUT_BUSY, .ended_ms = b->now, .now_ms = b->now,
-                                .hour_of_week = 10};
+                                .hour_of_week = 10, .job = b->plain ? NULL : &r->jobs[i]};
         st.decision.due_ms = b->now + 3600000;
         b->settles_inflight++;
         if (rd_store_settle(s, &st, on_settle, b) < 0) {
@@ -221,7 +218,7 @@ static double secs(uint64_t t0) {
 
 static void usage(void) {
     printf("usage: redial-storebench [--redis URL] [--jobs N] [--campaigns C] [--batch B]\n"
-           "                         [--inflight D] [--ids]\n"
+           "                         [--inflight D] [--ids] [--split] [--plain]\n"
            "  --redis URL      Redis to measure [redis://127.0.0.1:6379/0]\n"
            "  --jobs N         pending jobs [200000]\n"
            "  --campaigns C    campaigns they are spread over [10]\n"
@@ -229,7 +226,9 @@ static void usage(void) {
            "  --inflight D     requests in flight (pipelining depth) [8 claims; 8*B enqueues]\n"
            "  --ids            give every job a producer id (adds the id index)\n"
            "  --split          claim everything first, then settle everything, and report\n"
-           "                   the Redis CPU of each half\n");
+           "                   the Redis CPU of each half\n"
+           "  --plain          settle without the claimed job (Redis rebuilds the record and\n"
+           "                   the events itself: the settle of a caller without the job)\n");
 }
 
 int main(int argc, char **argv) {
@@ -249,6 +248,8 @@ int main(int argc, char **argv) {
             b.ids = true;
         } else if (strcmp(a, "--split") == 0) {
             b.split = true;
+        } else if (strcmp(a, "--plain") == 0) {
+            b.plain = true;
         } else if (v && strcmp(a, "--redis") == 0) {
             url = v, i++;
         } else if (v && strcmp(a, "--jobs") == 0) {
@@ -331,10 +332,10 @@ int main(int argc, char **argv) {
     double cpu_claim = redis_cpu(c) - cpu1;
     if (b.split) {
         for (size_t i = 0; i < b.n_held; i++) {
-            rd_store_job_t *j = &b.held[i];
+            rd_store_job_t *j = b.held[i];
             rd_store_settle_t st = {.campaign = j->campaign, .token = j->token,
                                     .outcome = RD_OUT_BUSY, .ended_ms = b.now, .now_ms = b.now,
-                                    .hour_of_week = 10};
+                                    .hour_of_week = 10, .job = b.plain ? NULL : j};
             st.decision.due_ms = b.now + 3600000;
             b.settles_inflight++;
             if (rd_store_settle(b.s, &st, on_settle, &b) < 0) {
@@ -347,6 +348,8 @@ int main(int argc, char **argv) {
         }
         while (b.settles_inflight)
             uv_run(&b.loop, UV_RUN_ONCE);
+        for (size_t i = 0; i < b.n_held; i++)
+            rd_store_job_free(b.held[i]);
         rd_free(b.held);
     }
     double t_cyc = secs(t0);
@@ -354,12 +357,15 @@ int main(int argc, char **argv) {
     long long m2 = used_memory(c), ev2 = key_bytes(c, k);
     double cpu2 = redis_cpu(c);
 
-    printf("storebench: redis %s, %d jobs over %d campaigns, batch %d, %d in flight, %s\n", url,
-           b.jobs, b.campaigns, b.batch, keep, b.ids ? "producer ids" : "generated ids");
+    printf("storebench: redis %s, %d jobs over %d campaigns, batch %d, %d in flight, %s, %s\n",
+           url, b.jobs, b.campaigns, b.batch, keep, b.ids ? "producer ids" : "generated ids",
+           b.plain ? "plain settle" : "settle with the job");
     printf("enqueue          %9.0f jobs/s   (%.2f s; Redis CPU %.1f us/job)\n", b.jobs / t_enq,
            t_enq, (cpu1 - cpu0) * 1e6 / b.jobs);
     printf("claim+settle     %9.0f cycles/s (%.2f s, %" PRId64 " cycles, %.3f Redis calls/cycle)\n",
            (double)b.settled / t_cyc, t_cyc, b.settled, (double)cmds / (double)b.settled);
+    printf("  prepared       %9.1f %% of settles stored the engine-built record and events\n",
+           100.0 * (double)rd_store_settles_prepared(b.s) / (double)(b.settled ? b.settled : 1));
     printf("  Redis CPU      %9.1f us/cycle = %.0f cycles per Redis CPU second\n",
            (cpu2 - cpu1) * 1e6 / (double)b.settled, (double)b.settled / (cpu2 - cpu1));
     if (b.split)

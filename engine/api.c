@@ -100,16 +100,9 @@ void rd_api_destroy(rd_api_t *api) {
 
 /* ---- responses ------------------------------------------------------------------- */
 
-static void respond_json(rd_http_req_t *req, int status, json_t *v, const char *headers) {
-    char *s = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(6));
-    json_decref(v);
-    if (!s) {
-        rd_http_respond_error(req, 500, "out of memory");
-        return;
-    }
-    rd_http_respond(req, status, "application/json", headers, s, strlen(s));
-    free(s);
-}
+/* Once a request has an op, every path ends in op_reply, op_fail or
+ * fail_store: each answers and frees the op, so no path answers twice or
+ * leaks it. */
 
 static void respond_verr(rd_http_req_t *req, int status, const char *fmt, va_list ap)
     RD_PRINTF(3, 0);
@@ -133,15 +126,16 @@ static void op_free(op_t *op) {
     rd_free(op);
 }
 
-/* Answers a failed store operation: 503 when Redis is unreachable (the
- * client may retry), 500 otherwise. Frees op. */
-static void fail_store(op_t *op, int status) {
-    rd_count(op->api->cfg.ctr, RD_M_REDIS_ERRORS, 1);
-    if (status == RD_ETIMEOUT || status == RD_ECLOSED || status == RD_EIO)
-        rd_http_respond(op->req, 503, "application/json", "Retry-After: 1\r\n",
-                        "{\"error\":\"redis unavailable, try again\"}", 40);
+/* Answers status with the JSON value v (reference taken) and extra headers
+ * (NULL or "Name: value\r\n" lines). Frees op. */
+static void op_reply(op_t *op, int status, json_t *v, const char *headers) {
+    char *s = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(v);
+    if (s)
+        rd_http_respond(op->req, status, "application/json", headers, s, strlen(s));
     else
-        respond_err(op->req, 500, "store error: %s", rd_strerror(status));
+        rd_http_respond_error(op->req, 500, "out of memory");
+    free(s);
     op_free(op);
 }
 
@@ -153,6 +147,19 @@ static void op_fail(op_t *op, int status, const char *fmt, ...) {
     respond_verr(op->req, status, fmt, ap);
     va_end(ap);
     op_free(op);
+}
+
+/* Answers a failed store operation: 503 when Redis is unreachable (the
+ * client may retry), 500 otherwise. Frees op. */
+static void fail_store(op_t *op, int status) {
+    rd_count(op->api->cfg.ctr, RD_M_REDIS_ERRORS, 1);
+    if (status == RD_ETIMEOUT || status == RD_ECLOSED || status == RD_EIO) {
+        rd_http_respond(op->req, 503, "application/json", "Retry-After: 1\r\n",
+                        "{\"error\":\"redis unavailable, try again\"}", 40);
+        op_free(op);
+    } else {
+        op_fail(op, 500, "store error: %s", rd_strerror(status));
+    }
 }
 
 /* Answers a failed lookup of the op's campaign: 404 when it does not exist,
@@ -226,14 +233,13 @@ static void create_bulk_cb(const rd_bulk_res_t *res, void *arg) {
                  "enqueue the rest with POST /v1/calls (duplicates are no-ops)",
                  res->sent, res->total, rd_strerror(res->status));
         json_object_set_new(o, "error", json_string(msg));
-        respond_json(op->req, 503, o, "Retry-After: 1\r\n");
+        op_reply(op, 503, o, "Retry-After: 1\r\n");
     } else {
         char loc[128];
         snprintf(loc, sizeof loc, "Location: /v1/campaigns/%s\r\n", op->name);
         json_object_set_new(o, "state", json_string("active"));
-        respond_json(op->req, 201, o, loc);
+        op_reply(op, 201, o, loc);
     }
-    op_free(op);
 }
 
 static void create_cb(rd_store_t *s, int status, void *arg) {
@@ -287,8 +293,7 @@ static void list_cb(rd_store_t *s, int status, char *const *names, size_t n, voi
     for (size_t i = 0; i < n; i++) json_array_append_new(a, json_string(names[i]));
     json_t *o = json_object();
     json_object_set_new(o, "campaigns", a);
-    respond_json(op->req, 200, o, NULL);
-    op_free(op);
+    op_reply(op, 200, o, NULL);
 }
 
 /* ---- /v1/campaigns/{id} ------------------------------------------------------------- */
@@ -298,9 +303,8 @@ static void show_cb(rd_store_t *s, int status, const rd_store_campaign_t *c, voi
     op_t *op = arg;
     if (campaign_failed(op, status)) return;
     char *cfg = rd_strndup(c->json, c->json_len);
-    respond_json(op->req, 200, rd_view_campaign(c, cfg), NULL);
+    op_reply(op, 200, rd_view_campaign(c, cfg), NULL);
     rd_free(cfg);
-    op_free(op);
 }
 
 static void state_cb(rd_store_t *s, int status, void *arg) {
@@ -315,8 +319,7 @@ static void state_cb(rd_store_t *s, int status, void *arg) {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(op->name));
     json_object_set_new(o, "state", json_string(rd_view_state_name(op->st)));
-    respond_json(op->req, 200, o, NULL);
-    op_free(op);
+    op_reply(op, 200, o, NULL);
 }
 
 static void route_patch(op_t *op) {
@@ -342,8 +345,7 @@ static void stats_cb(rd_store_t *s, int status, const rd_store_stats_t *st, void
     rd_stats_compute(&st->counts, &m);
     json_t *o = rd_stats_to_json(op->name, &m);
     json_object_set_new(o, "live", json_integer((json_int_t)st->live));
-    respond_json(op->req, 200, o, NULL);
-    op_free(op);
+    op_reply(op, 200, o, NULL);
 }
 
 /* ---- POST /v1/calls ------------------------------------------------------------------- */
@@ -381,8 +383,7 @@ static void call_enq_cb(rd_store_t *s, int status, rd_enq_result_t r, const char
         json_object_set_new(o, "due_ms", json_integer(op->due_ms));
         json_object_set_new(o, "due", json_string(t));
     }
-    respond_json(op->req, r == RD_ENQ_CREATED ? 201 : 200, o, NULL);
-    op_free(op);
+    op_reply(op, r == RD_ENQ_CREATED ? 201 : 200, o, NULL);
 }
 
 static void call_with_campaign(op_t *op, const rd_campaign_t *c) {
@@ -463,8 +464,7 @@ static void optout_cb(rd_store_t *s, int status, int64_t n, void *arg) {
     json_object_set_new(o, "number", json_string(op->msg.to));
     json_object_set_new(o, "opted_out", json_true());
     json_object_set_new(o, "jobs_finished", json_integer(n));
-    respond_json(op->req, 200, o, NULL);
-    op_free(op);
+    op_reply(op, 200, o, NULL);
 }
 
 static void route_optout(op_t *op) {

@@ -281,6 +281,8 @@ static void decide_and_settle(op_t *o, const rd_store_job_t *job, const rd_campa
     }
     st.answered = (o->st.outcome == RD_OUT_COMPLETED || o->st.outcome == RD_OUT_IN_PROGRESS) &&
                   o->st.answered_by != RD_ANSWERED_MACHINE;
+    /* The looked-up job: the store builds the record and events here, not in Redis. */
+    st.job = job;
     int rc = rd_store_settle(cb->cfg.store, &st, on_settled, o);
     if (rc != 0) {
         o->err = rc;

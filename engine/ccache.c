@@ -19,6 +19,7 @@ typedef struct waiter {
 } waiter_t;
 
 typedef struct entry {
+    struct rd_ccache *cc;
     char *name;
     bool loaded;
     rd_campaign_t c;
@@ -68,6 +69,20 @@ rd_ccache_t *rd_ccache_create(rd_store_t *store) {
     return cc;
 }
 
+/* Drops an entry that failed to load: unknown names (the inbox can carry any)
+ * must not accumulate. */
+static void forget(rd_ccache_t *cc, entry_t *e) {
+    for (entry_t **pp = &cc->buckets[fnv1a(e->name) % cc->n_buckets]; *pp; pp = &(*pp)->next) {
+        if (*pp == e) {
+            *pp = e->next;
+            cc->n_entries--;
+            rd_free(e->name);
+            rd_free(e);
+            return;
+        }
+    }
+}
+
 static void on_loaded(rd_store_t *s, int status, const rd_store_campaign_t *sc, void *arg) {
     (void)s;
     entry_t *e = arg;
@@ -85,7 +100,11 @@ static void on_loaded(rd_store_t *s, int status, const rd_store_campaign_t *sc, 
         rd_free(w);
         w = next;
     }
+    /* A waiter may have asked again (a new load is then in flight). */
+    if (!e->loaded && !e->waiters) forget(e->cc, e);
 }
+
+size_t rd_ccache_size(const rd_ccache_t *cc) { return cc->n_entries; }
 
 const rd_campaign_t *rd_ccache_peek(rd_ccache_t *cc, const char *name) {
     entry_t *e = find(cc, name);
@@ -101,6 +120,7 @@ void rd_ccache_get(rd_ccache_t *cc, const char *name, rd_ccache_cb cb, void *arg
     if (!e) {
         if (cc->n_entries >= cc->n_buckets) grow(cc);
         e = rd_calloc(1, sizeof *e);
+        e->cc = cc;
         e->name = rd_strdup(name);
         size_t k = fnv1a(name) % cc->n_buckets;
         e->next = cc->buckets[k];

@@ -24,6 +24,8 @@ rd_ccache_t *rd_ccache_create(rd_store_t *store);
 /* Frees every entry. Call after the store is closed (its pending loads have
  * then completed with RD_ECLOSED). */
 void rd_ccache_destroy(rd_ccache_t *cc);
+/* Entries held (loaded or loading): failed loads are not kept. */
+size_t rd_ccache_size(const rd_ccache_t *cc);
 /* The campaign if already loaded, else NULL (no I/O). */
 const rd_campaign_t *rd_ccache_peek(rd_ccache_t *cc, const char *name);
 /*

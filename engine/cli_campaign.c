@@ -175,8 +175,7 @@ static void names_cb(rd_store_t *s, int status, char *const *names, size_t n, vo
 
 typedef struct {
     int status;
-    rd_store_campaign_t info;
-    char *json;
+    rd_store_campaign_t info; /* json NULL: the list shows counts only */
     size_t *left;
 } one_t;
 
@@ -186,7 +185,6 @@ static void one_cb(rd_store_t *s, int status, const rd_store_campaign_t *c, void
     o->status = status;
     if (!status) {
         o->info = *c;
-        o->json = rd_strndup(c->json, c->json_len);
         o->info.json = NULL;
     }
     (*o->left)--;
@@ -218,8 +216,7 @@ static int cmd_list(const rd_cli_global_t *g, const rd_cli_args_t *a) {
         else
             all[i].status = RD_EINVAL;
     }
-    while (left && !rc)
-        if (uv_run(&s.loop, UV_RUN_ONCE) == 0 && left) rc = RD_ETIMEOUT;
+    rc = rd_cli_drain(&s, &left, 0);
     for (size_t i = 0; i < r.n && !rc; i++)
         if (all[i].status && all[i].status != RD_ENOTFOUND) rc = all[i].status;
     if (rc) {
@@ -240,10 +237,7 @@ static int cmd_list(const rd_cli_global_t *g, const rd_cli_args_t *a) {
                    (long long)c->enqueued);
         }
     }
-    for (size_t i = 0; i < r.n; i++) {
-        rd_free(all[i].json);
-        rd_free(r.names[i]);
-    }
+    for (size_t i = 0; i < r.n; i++) rd_free(r.names[i]);
     rd_free(all);
     rd_free(r.names);
     rd_cli_close(&s);
@@ -298,14 +292,10 @@ static int cmd_state(const rd_cli_global_t *g, const rd_cli_args_t *a, rd_camp_s
     }
     const char *name = a->pos[1];
     char what[128];
-    snprintf(what, sizeof what, "campaign \"%s\"", name);
-    if (!rd_cli_name_valid(name)) {
-        rd_cli_err(a->cmd, "%s: a campaign name is 1-64 characters of A-Z a-z 0-9 _ . -", what);
-        return RD_CLI_REFUSED;
-    }
-    rd_cli_session_t s;
-    int ex = rd_cli_open(&s, &a->g, a->cmd);
+    int ex = rd_cli_campaign_what(a->cmd, name, what, sizeof what);
     if (ex) return ex;
+    rd_cli_session_t s;
+    if ((ex = rd_cli_open(&s, &a->g, a->cmd))) return ex;
     rd_cli_done_t d = {0};
     int rc = rd_store_campaign_set_state(s.store, name, st, rd_cli_now(&s), rd_cli_done_cb, &d);
     if (!rc) rc = rd_cli_wait(&s, &d.done);

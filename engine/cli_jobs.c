@@ -155,11 +155,9 @@ int rd_cli_enqueue(int argc, char **argv) {
         o->sent = true;
         batch.left++;
         /* Bounded window: let replies drain before the pipeline grows large. */
-        while (batch.left >= 256 && !status)
-            if (uv_run(&s.loop, UV_RUN_ONCE) == 0 && batch.left) status = RD_ETIMEOUT;
+        status = rd_cli_drain(&s, &batch.left, 255);
     }
-    while (batch.left && !status)
-        if (uv_run(&s.loop, UV_RUN_ONCE) == 0 && batch.left) status = RD_ETIMEOUT;
+    if (!status) status = rd_cli_drain(&s, &batch.left, 0);
     for (size_t i = 0; i < n && !status; i++)
         if (ones[i].sent && ones[i].status) status = ones[i].status;
     if (status) {
@@ -405,11 +403,8 @@ int rd_cli_dnd(int argc, char **argv) {
     else
         for (size_t i = 0; i < nb; i++) rd_free(batch[i]);
     nb = 0;
-    while (d.inflight)
-        if (uv_run(&s.loop, UV_RUN_ONCE) == 0 && d.inflight) {
-            if (!d.status) d.status = RD_ETIMEOUT;
-            break;
-        }
+    int drained = rd_cli_drain(&s, &d.inflight, 0);
+    if (drained && !d.status) d.status = drained;
     if (d.status) {
         ex = rd_cli_fail(&s, d.status, "dnd import");
     } else if (!ex) {

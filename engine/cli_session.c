@@ -279,6 +279,12 @@ void rd_cli_done_cb(rd_store_t *s, int status, void *arg) {
     d->done = true;
 }
 
+int rd_cli_drain(rd_cli_session_t *s, const size_t *left, size_t max) {
+    while (*left > max)
+        if (uv_run(&s->loop, UV_RUN_ONCE) == 0 && *left > max) return RD_ETIMEOUT;
+    return 0;
+}
+
 int64_t rd_cli_now(const rd_cli_session_t *s) { return rd_clock_now(&s->clock); }
 
 /* ---- campaigns --------------------------------------------------------------------- */
@@ -305,12 +311,8 @@ static void camp_cb(rd_store_t *st, int status, const rd_store_campaign_t *c, vo
 int rd_cli_load_campaign(rd_cli_session_t *s, const char *name, rd_campaign_t *c,
                          rd_store_campaign_t *info) {
     char what[128];
-    snprintf(what, sizeof what, "campaign \"%s\"", name);
-    if (!rd_cli_name_valid(name)) {
-        rd_cli_err(s->cmd, "%s: a campaign name is 1-64 characters of A-Z a-z 0-9 _ . -",
-                   what);
-        return RD_CLI_REFUSED;
-    }
+    int ex = rd_cli_campaign_what(s->cmd, name, what, sizeof what);
+    if (ex) return ex;
     camp_res_t r = {0};
     int rc = rd_store_campaign_get(s->store, name, camp_cb, &r);
     if (!rc) rc = rd_cli_wait(s, &r.done);
@@ -407,4 +409,11 @@ bool rd_cli_name_valid(const char *s) {
             return false;
     }
     return true;
+}
+
+int rd_cli_campaign_what(const char *cmd, const char *name, char *what, size_t len) {
+    snprintf(what, len, "campaign \"%s\"", name);
+    if (rd_cli_name_valid(name)) return 0;
+    rd_cli_err(cmd, "%s: a campaign name is 1-64 characters of A-Z a-z 0-9 _ . -", what);
+    return RD_CLI_REFUSED;
 }

@@ -113,6 +113,9 @@ void rd_cli_close(rd_cli_session_t *s);
 /* Runs the loop until *done (set by a store callback). Returns 0, or RD_ETIMEOUT if the
  * loop ran out of work first (a store bug). */
 int rd_cli_wait(rd_cli_session_t *s, const bool *done);
+/* For pipelined requests: runs the loop until *left (requests in flight, decremented by
+ * their callbacks) is at most max. Returns 0, or RD_ETIMEOUT as rd_cli_wait. */
+int rd_cli_drain(rd_cli_session_t *s, const size_t *left, size_t max);
 /*
  * The result of a store request that answers with a status only (an
  * rd_store_cb): pass rd_cli_done_cb with a caller-owned rd_cli_done_t as
@@ -162,6 +165,11 @@ void rd_cli_fmt_utc(char *buf, size_t len, int64_t t_ms);
 
 /* A name of [A-Za-z0-9_.-]{1,64} (campaigns, agent pools). */
 bool rd_cli_name_valid(const char *s);
+/*
+ * Fills what with `campaign "<name>"` (for messages) and checks the name.
+ * Returns 0, or RD_CLI_REFUSED after printing why the name is invalid.
+ */
+int rd_cli_campaign_what(const char *cmd, const char *name, char *what, size_t len);
 
 /* The exit-code paragraph every help text ends with. */
 #define RD_CLI_EXIT_HELP                                                          \

@@ -41,13 +41,10 @@ static void stats_cb(rd_store_t *s, int status, const rd_store_stats_t *st, void
 /* Loads the counters; returns 0 or an exit code (printed). */
 static int load_stats(rd_cli_session_t *s, const char *name, rd_store_stats_t *out) {
     char what[128];
-    snprintf(what, sizeof what, "campaign \"%s\"", name);
-    if (!rd_cli_name_valid(name)) {
-        rd_cli_err(s->cmd, "%s: a campaign name is 1-64 characters of A-Z a-z 0-9 _ . -", what);
-        return RD_CLI_REFUSED;
-    }
+    int rc = rd_cli_campaign_what(s->cmd, name, what, sizeof what);
+    if (rc) return rc;
     stats_res_t *r = rd_calloc(1, sizeof *r);
-    int rc = rd_store_stats(s->store, name, stats_cb, r);
+    rc = rd_store_stats(s->store, name, stats_cb, r);
     if (!rc) rc = rd_cli_wait(s, &r->done);
     if (!rc) rc = r->status;
     if (!rc) *out = r->st;

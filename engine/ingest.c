@@ -38,6 +38,7 @@
 
 #define GROUP "redial"
 #define RETRY_MS 500
+#define DEADLETTER_MAXLEN "1000000" /* XADD MAXLEN ~ of the dead-letter stream */
 
 typedef struct entry entry_t;
 
@@ -98,12 +99,19 @@ static void on_ack(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     entry_done(e);
 }
 
+/* Acks the entry and deletes it from the inbox (the stream would otherwise
+ * grow forever); both pipelined, the XDEL without a callback. */
 static void ack(entry_t *e) {
     rd_ingest_t *in = e->in;
     const char *argv[4] = {"XACK", in->k_inbox, GROUP, e->id};
     size_t lens[4] = {4, strlen(in->k_inbox), strlen(GROUP), strlen(e->id)};
-    if (rd_redis_command(in->r, 4, argv, lens, 0, on_ack, e) < 0)
+    if (rd_redis_command(in->r, 4, argv, lens, 0, on_ack, e) < 0) {
         entry_done(e);
+        return;
+    }
+    const char *dv[3] = {"XDEL", in->k_inbox, e->id};
+    size_t dl[3] = {4, lens[1], lens[3]};
+    rd_redis_command(in->r, 3, dv, dl, 0, NULL, NULL);
 }
 
 static void on_deadletter(rd_redis_t *r, int status, redisReply *reply, void *arg) {
@@ -120,12 +128,15 @@ static void on_deadletter(rd_redis_t *r, int status, redisReply *reply, void *ar
 
 static void deadletter(entry_t *e) {
     rd_ingest_t *in = e->in;
-    int argc = 3 + e->nf + 4;
+    int argc = 6 + e->nf + 4;
     const char **argv = rd_calloc((size_t)argc, sizeof(char *));
     size_t *lens = rd_calloc((size_t)argc, sizeof(size_t));
     int n = 0;
     argv[n] = "XADD", lens[n++] = 4;
     argv[n] = in->k_dead, lens[n++] = strlen(in->k_dead);
+    argv[n] = "MAXLEN", lens[n++] = 6;
+    argv[n] = "~", lens[n++] = 1;
+    argv[n] = DEADLETTER_MAXLEN, lens[n++] = strlen(DEADLETTER_MAXLEN);
     argv[n] = "*", lens[n++] = 1;
     for (int i = 0; i < e->nf; i++)
         argv[n] = e->fv[i], lens[n++] = e->fl[i];
@@ -308,27 +319,19 @@ static void retry_later(rd_ingest_t *in) {
         uv_timer_start(&in->timer, on_timer, RETRY_MS, 0);
 }
 
-/* Starts every entry of a [id, fields] list; returns how many. */
-static size_t start_entries(rd_ingest_t *in, const redisReply *list) {
-    if (!list || list->type != REDIS_REPLY_ARRAY)
-        return 0;
-    size_t n = 0;
-    /* Count first: inflight must cover the whole batch before any entry can
-     * finish synchronously and trigger the next read. */
+/* Starts every entry of a [[id, fields], ...] list (NULL: none), then lets
+ * the next read go once the batch is done. The guard (inflight + 1 while
+ * starting) keeps an entry that finishes synchronously from starting the
+ * next read before the whole batch has started. */
+static void start_batch(rd_ingest_t *in, const redisReply *list) {
     in->inflight++;
-    for (size_t i = 0; i < list->elements; i++) {
+    for (size_t i = 0; list && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
         const redisReply *it = list->element[i];
         if (!it || it->type != REDIS_REPLY_ARRAY || it->elements < 2 ||
             it->element[0]->type != REDIS_REPLY_STRING || it->element[0]->len >= 64)
-            continue;
+            continue; /* not an entry (stream ids are short): nothing to ack */
         entry_start(in, it);
-        n++;
     }
-    return n;
-}
-
-static void batch_started(rd_ingest_t *in) {
-    /* Drop the guard taken in start_entries. */
     if (--in->inflight == 0) {
         if (in->closing)
             close_redis(in);
@@ -386,18 +389,13 @@ static void on_read(rd_redis_t *r, int status, redisReply *reply, void *arg) {
         return;
     }
     /* nil (block timed out) or [[stream, [entries]]] */
-    size_t n = 0;
+    const redisReply *list = NULL;
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1) {
         const redisReply *st = reply->element[0];
         if (st && st->type == REDIS_REPLY_ARRAY && st->elements >= 2)
-            n = start_entries(in, st->element[1]);
-        else
-            in->inflight++;
-    } else {
-        in->inflight++;
+            list = st->element[1];
     }
-    (void)n;
-    batch_started(in);
+    start_batch(in, list);
 }
 
 static void on_sweep(rd_redis_t *r, int status, redisReply *reply, void *arg) {
@@ -418,10 +416,11 @@ static void on_sweep(rd_redis_t *r, int status, redisReply *reply, void *arg) {
         return;
     }
     /* [next cursor, [entries], [deleted ids]] */
+    const redisReply *list = NULL;
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 &&
         reply->element[0]->type == REDIS_REPLY_STRING && reply->element[0]->len < 64) {
         snprintf(in->sweep_cursor, sizeof(in->sweep_cursor), "%s", reply->element[0]->str);
-        start_entries(in, reply->element[1]);
+        list = reply->element[1];
         /* Deleted entries (trimmed while pending) cannot be processed: ack them. */
         if (reply->elements >= 3 && reply->element[2]->type == REDIS_REPLY_ARRAY) {
             const redisReply *d = reply->element[2];
@@ -434,9 +433,9 @@ static void on_sweep(rd_redis_t *r, int status, redisReply *reply, void *arg) {
             }
         }
     } else {
-        in->inflight++;
+        snprintf(in->sweep_cursor, sizeof(in->sweep_cursor), "0-0");
     }
-    batch_started(in);
+    start_batch(in, list);
 }
 
 static void next_read(rd_ingest_t *in) {

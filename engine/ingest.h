@@ -10,9 +10,12 @@
  * entry dead-lettered); a failure in between leaves it pending, and pending
  * entries idle longer than claim_idle_ms (a dead consumer's) are taken over
  * with XAUTOCLAIM. Processing is idempotent, so redelivery is harmless.
+ * Processed entries are deleted from the inbox (XDEL after the XACK): the
+ * inbox belongs to redial, and would otherwise grow forever.
  *
  * Refused entries go to `<prefix>:deadletter` with every original field and
- * its bytes, plus `reason` ("<key>: <why>") and `entry` (the inbox id).
+ * its bytes, plus `reason` ("<key>: <why>") and `entry` (the inbox id);
+ * that stream is capped with MAXLEN ~ 1,000,000.
  * Duplicates (RD_ENQ_DUPLICATE) are acknowledged silently: they are the
  * spec's idempotent no-op. Numbers on the DND set / opted out become final
  * jobs (`dnd` / `opted-out`, with a final event), not dead letters.

@@ -15,6 +15,13 @@
  * callback returns). Claim and recover results are decoded into an array of
  * rd_store_job_t that lives until the user callback returns.
  *
+ * Settle given its job (settle_prep): Redis has one thread for every engine,
+ * so the part of a settle that is pure data — decoding the number record,
+ * appending the attempt, encoding it back, packing the events — is done here
+ * from the record bytes the job was read with, and settle.lua only checks
+ * (the lease fence, then a compare-and-set of the whole record) and stores.
+ * Anything unexpected leaves the item unprepared and Redis does it all.
+ *
  * Errors: a reply of an unexpected shape is RD_EPROTO (never an assertion:
  * the bytes come from Redis); an error reply is RD_EREDIS.
  *
@@ -50,6 +57,13 @@ enum {
     SC__COUNT
 };
 
+/* Buffers of the engine-side settle (settle_prep), reused across settles. */
+typedef struct settle_prep {
+    msgpack_sbuffer rec, ev, fin;
+    int attempt;
+    char call[RD_STORE_CALL_ID_MAX + 1];
+} settle_prep_t;
+
 struct rd_store {
     uv_loop_t *loop;
     rd_redis_t *r;
@@ -64,6 +78,8 @@ struct rd_store {
     /* Per-item operations issued in one loop iteration go out as one script
      * call per kind (see "batching" below). */
     struct bq *bq[5]; /* BQ_* */
+    settle_prep_t *prepp;
+    uint64_t settles_prepared; /* settles applied from the engine's record */
     uv_prepare_t flush;
     int open_handles;
 };
@@ -327,9 +343,9 @@ static bool mp_one(msgpack_unpacked *u, const char *buf, size_t len) {
 }
 
 /*
- * From a number record {atts, job, ...}: the job of campaign id `cid` — the
- * live one when seq is 0, else the one with that seq — and the number's
- * attempts. RD_ENOTFOUND when the record holds no such job.
+ * From a number record {atts, job, ...}: a job of campaign id `cid` (the
+ * live one when sel is 0; the (-sel)-th job of the record when sel < 0)
+ * and the number's attempts. RD_ENOTFOUND when the record holds no such job.
  */
 static int job_from_nrec(rd_store_job_t *j, const redisReply *nrec, int64_t cid, int64_t seq) {
     if (!is_str(nrec))
@@ -346,11 +362,16 @@ static int job_from_nrec(rd_store_job_t *j, const redisReply *nrec, int64_t cid,
         int64_t c, st, sq;
         if (jo->type != MSGPACK_OBJECT_ARRAY || jo->via.array.size < 5 ||
             !mp_i64(&jo->via.array.ptr[0], &c) || !mp_i64(&jo->via.array.ptr[1], &st) ||
-            !mp_i64(&jo->via.array.ptr[2], &sq) || c != cid || (seq ? sq != seq : st == 3))
+            !mp_i64(&jo->via.array.ptr[2], &sq) || c != cid ||
+            (seq < 0 ? i != (size_t)-seq : seq > 0 ? sq != seq : st == 3))
             continue;
         rc = job_obj(jo, j);
         if (rc == 0)
             rc = atts_obj(&a[0], j);
+        j->nrec = nrec->str;
+        j->nrec_len = nrec->len;
+        j->nrec_owned = false;
+        j->cid = cid;
         break;
     }
 done:
@@ -395,6 +416,18 @@ rd_store_job_t *rd_store_job_dup(const rd_store_job_t *j) {
         return NULL;
     *c = *j;
     c->vars = NULL;
+    c->nrec = NULL;
+    c->nrec_len = 0;
+    c->nrec_owned = false;
+    if (j->nrec) {
+        char *p = rd_try_malloc(j->nrec_len ? j->nrec_len : 1);
+        if (p) {
+            memcpy(p, j->nrec, j->nrec_len);
+            c->nrec = p;
+            c->nrec_len = j->nrec_len;
+            c->nrec_owned = true;
+        }
+    }
     if (j->n_vars) {
         c->vars = rd_calloc(j->n_vars, sizeof(*c->vars));
         for (size_t i = 0; i < j->n_vars; i++) {
@@ -409,6 +442,8 @@ void rd_store_job_free(rd_store_job_t *j) {
     if (!j)
         return;
     vars_free(j->vars, j->n_vars);
+    if (j->nrec_owned)
+        rd_free((char *)j->nrec);
     rd_free(j);
 }
 
@@ -450,7 +485,7 @@ static const struct {
     [BQ_ENQUEUE] = {SC_ENQUEUE, 7, 2, 200},
     [BQ_PLACED] = {SC_PLACED, 4, 1, 500},
     [BQ_RELEASE] = {SC_RELEASE, 3, 1, 500},
-    [BQ_SETTLE] = {SC_SETTLE, 10, 4, 200},
+    [BQ_SETTLE] = {SC_SETTLE, 18, 4, 200},
     [BQ_LOOKUP] = {SC_LOOKUP, 2, 13, 500},
 };
 
@@ -675,6 +710,10 @@ int rd_store_create(uv_loop_t *loop, const rd_store_opts_t *opts, rd_store_t **o
     s->flush.data = s;
     for (int k = 0; k < BQ__COUNT; k++)
         s->bq[k] = bq_new(k);
+    s->prepp = rd_calloc(1, sizeof(*s->prepp));
+    msgpack_sbuffer_init(&s->prepp->rec);
+    msgpack_sbuffer_init(&s->prepp->ev);
+    msgpack_sbuffer_init(&s->prepp->fin);
     static const struct {
         int id;
         const char *src;
@@ -706,6 +745,10 @@ static void store_closed_one(rd_store_t *s) {
         return;
     for (int k = 0; k < BQ__COUNT; k++)
         bq_free(s->bq[k]);
+    msgpack_sbuffer_destroy(&s->prepp->rec);
+    msgpack_sbuffer_destroy(&s->prepp->ev);
+    msgpack_sbuffer_destroy(&s->prepp->fin);
+    rd_free(s->prepp);
     void (*cb)(void *) = s->close_cb;
     void *carg = s->close_arg;
     rd_free(s);
@@ -746,6 +789,10 @@ bool rd_store_connected(const rd_store_t *s) {
 
 uint64_t rd_store_commands_sent(const rd_store_t *s) {
     return rd_redis_commands_sent(s->r);
+}
+
+uint64_t rd_store_settles_prepared(const rd_store_t *s) {
+    return s->settles_prepared;
 }
 
 /* ---- generic completions ---------------------------------------------------------- */
@@ -1187,13 +1234,228 @@ int rd_store_job_show(rd_store_t *s, const char *id, rd_store_job_cb cb, void *a
     return lookup(s, "i", id, cb, arg);
 }
 
+/*
+ * Engine-side half of a settle given its job (rd_store_settle_t.job). From
+ * the number record the job was read with, builds what settle.lua would
+ * write: the record with {start, outcome} appended to the job's history (and
+ * st 3, t now, disp when final), the start appended to the number's attempts
+ * (pruned like nrec_put: older than 8 days dropped, the newest 128 kept), and
+ * the `attempt` (and `final`) event maps. settle.lua stores them only when
+ * the record in Redis is still byte-for-byte the one read, and the lease's
+ * number, start and call id are those used here; otherwise it does the
+ * settle itself. Everything is built from the raw record (not the decoded
+ * job, whose arrays are capped). Returns false when the job does not allow
+ * it (no record, another token, an unexpected shape): the plain settle.
+ */
+#define NUM_KEEP_MS (8LL * 86400000)
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool mp_is_default(const msgpack_object *o, bool str, int64_t def) {
+    const char *p;
+    size_t l;
+    int64_t v;
+    if (str)
+        return mp_str(o, &p, &l) && l == 0;
+    return mp_i64(o, &v) && v == def;
+}
+
+static void pk_cstr(msgpack_packer *pk, const char *str) {
+    size_t l = strlen(str);
+    msgpack_pack_str(pk, l);
+    msgpack_pack_str_body(pk, str, l);
+}
+
+static void pk_kv_str(msgpack_packer *pk, const char *k, const char *v, size_t vl) {
+    pk_cstr(pk, k);
+    msgpack_pack_str(pk, vl);
+    msgpack_pack_str_body(pk, v, vl);
+}
+
+static void pk_kv_i64(msgpack_packer *pk, const char *k, int64_t v) {
+    pk_cstr(pk, k);
+    msgpack_pack_int64(pk, v);
+}
+
+static bool settle_prep(const rd_store_settle_t *st, settle_prep_t *sp) {
+    const rd_store_job_t *job = st->job;
+    if (!job || !job->nrec || job->token != st->token || strcmp(job->campaign, st->campaign) ||
+        (job->state != RD_JOB_CLAIMED && job->state != RD_JOB_PLACED))
+        return false;
+    const char *call = st->call_id && st->call_id[0] ? st->call_id : job->call_id;
+    copy_str(sp->call, sizeof(sp->call), call, strlen(call));
+    msgpack_unpacked u;
+    bool ok = false;
+    int64_t *atts = NULL;
+    if (!mp_one(&u, job->nrec, job->nrec_len) || u.data.type != MSGPACK_OBJECT_ARRAY ||
+        u.data.via.array.size < 2)
+        goto done;
+    const msgpack_object *a = u.data.via.array.ptr;
+    size_t na = u.data.via.array.size, k = 0;
+    for (size_t i = 1; i < na && !k; i++) {
+        const msgpack_object *jo = &a[i];
+        int64_t c, jst;
+        if (jo->type == MSGPACK_OBJECT_ARRAY && jo->via.array.size >= 5 &&
+            mp_i64(&jo->via.array.ptr[0], &c) && mp_i64(&jo->via.array.ptr[1], &jst) &&
+            c == job->cid && jst != 3)
+            k = i;
+    }
+    if (!k)
+        goto done;
+    const msgpack_object *f = a[k].via.array.ptr;
+    size_t nf = a[k].via.array.size;
+    /* Fields beyond the documented 10 would be kept by the script: not ours to drop. */
+    if (nf > 10)
+        goto done;
+    const msgpack_object *h = &f[4], *ao = &a[0];
+    size_t nh = 0, nat = 0;
+    if (h->type == MSGPACK_OBJECT_ARRAY)
+        nh = h->via.array.size;
+    else if (!(h->type == MSGPACK_OBJECT_MAP && h->via.map.size == 0))
+        goto done;
+    if (ao->type == MSGPACK_OBJECT_ARRAY)
+        nat = ao->via.array.size;
+    else if (!(ao->type == MSGPACK_OBJECT_MAP && ao->via.map.size == 0))
+        goto done;
+    if (nh % 2)
+        goto done;
+    /* The public id, as pub_id() in lib.lua: the producer's, else
+     * "<campaign>/<number>/<seq>" (Lua prints seq with %.14g: exact below 1e14). */
+    const char *idp;
+    size_t idl;
+    int64_t seq;
+    char gen[RD_STORE_GEN_ID_MAX + 32];
+    if (!mp_str(&f[3], &idp, &idl) || !mp_i64(&f[2], &seq))
+        goto done;
+    if (idl == 0) {
+        if (seq < 0 || seq >= 100000000000000LL)
+            goto done;
+        idl = (size_t)snprintf(gen, sizeof(gen), "%s/%s/%lld", st->campaign, job->to,
+                               (long long)seq);
+        idp = gen;
+    }
+    /* The number's attempts: + this start, pruned. */
+    atts = rd_try_malloc((nat + 1) * sizeof(*atts));
+    if (!atts)
+        goto done;
+    int64_t lim = st->now_ms - NUM_KEEP_MS;
+    size_t n = 0;
+    for (size_t i = 0; i <= nat; i++) {
+        int64_t t = job->lease_start_ms;
+        if (i < nat && !mp_i64(&ao->via.array.ptr[i], &t))
+            goto done;
+        if (t >= lim)
+            atts[n++] = t;
+    }
+    size_t first = 0;
+    if (n > RD_STORE_MAX_NUM_ATTEMPTS) {
+        qsort(atts, n, sizeof(*atts), cmp_i64);
+        first = n - RD_STORE_MAX_NUM_ATTEMPTS;
+    }
+    bool final = st->decision.final;
+    int64_t disp = final ? (int64_t)st->decision.disposition : -1;
+    sp->attempt = (int)(nh / 2 + 1);
+
+    msgpack_packer pk;
+    msgpack_sbuffer_clear(&sp->rec);
+    msgpack_packer_init(&pk, &sp->rec, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, na);
+    msgpack_pack_array(&pk, n - first);
+    for (size_t i = first; i < n; i++)
+        msgpack_pack_int64(&pk, atts[i]);
+    for (size_t i = 1; i < na; i++) {
+        if (i != k) {
+            msgpack_pack_object(&pk, a[i]);
+            continue;
+        }
+        /* Trailing fields holding their default are left out (job_trim). */
+        static const bool is_str[10] = {[7] = true, [8] = true};
+        static const int64_t def[10] = {[6] = -1};
+        size_t last = 5;
+        for (size_t x = 10; x > 5; x--) {
+            bool dflt;
+            if (final && (x == 6 || x == 7))
+                dflt = false; /* t = now (> 0), disp >= 0 */
+            else
+                dflt = x > nf || mp_is_default(&f[x - 1], is_str[x - 1], def[x - 1]);
+            if (!dflt) {
+                last = x;
+                break;
+            }
+        }
+        msgpack_pack_array(&pk, last);
+        msgpack_pack_object(&pk, f[0]);
+        if (final)
+            msgpack_pack_int64(&pk, 3);
+        else
+            msgpack_pack_object(&pk, f[1]);
+        msgpack_pack_object(&pk, f[2]);
+        msgpack_pack_object(&pk, f[3]);
+        msgpack_pack_array(&pk, nh + 2);
+        for (size_t x = 0; x < nh; x++)
+            msgpack_pack_object(&pk, h->via.array.ptr[x]);
+        msgpack_pack_int64(&pk, job->lease_start_ms);
+        msgpack_pack_int64(&pk, st->outcome);
+        for (size_t x = 6; x <= last; x++) {
+            if (final && x == 6)
+                msgpack_pack_int64(&pk, st->now_ms);
+            else if (final && x == 7)
+                msgpack_pack_int64(&pk, disp);
+            else if (x <= nf)
+                msgpack_pack_object(&pk, f[x - 1]);
+            else if (is_str[x - 1])
+                msgpack_pack_str(&pk, 0);
+            else
+                msgpack_pack_int64(&pk, def[x - 1]);
+        }
+    }
+
+    msgpack_sbuffer_clear(&sp->ev);
+    msgpack_packer_init(&pk, &sp->ev, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 9);
+    pk_kv_str(&pk, "type", "attempt", 7);
+    pk_kv_str(&pk, "id", idp, idl);
+    pk_kv_str(&pk, "campaign", st->campaign, strlen(st->campaign));
+    pk_kv_str(&pk, "to", job->to, strlen(job->to));
+    pk_kv_i64(&pk, "attempt", sp->attempt);
+    const char *oname = rd_outcome_name(st->outcome);
+    pk_kv_str(&pk, "outcome", oname, strlen(oname));
+    pk_kv_str(&pk, "call_id", sp->call, strlen(sp->call));
+    pk_kv_i64(&pk, "started_ms", job->lease_start_ms);
+    pk_kv_i64(&pk, "ended_ms", st->ended_ms);
+
+    msgpack_sbuffer_clear(&sp->fin);
+    if (final) {
+        msgpack_packer_init(&pk, &sp->fin, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 6);
+        pk_kv_str(&pk, "type", "final", 5);
+        pk_kv_str(&pk, "id", idp, idl);
+        pk_kv_str(&pk, "campaign", st->campaign, strlen(st->campaign));
+        pk_kv_str(&pk, "to", job->to, strlen(job->to));
+        const char *dname = rd_disposition_name((rd_disposition_t)disp);
+        pk_kv_str(&pk, "disposition", dname, strlen(dname));
+        pk_kv_i64(&pk, "attempts", sp->attempt);
+    }
+    ok = true;
+done:
+    rd_free(atts);
+    msgpack_unpacked_destroy(&u);
+    return ok;
+}
+
 static void settle_done(rd_store_t *s, const bq_item_t *it, int rc, redisReply **v) {
     rd_store_settle_res_t res;
     memset(&res, 0, sizeof(res));
     if (rc == 0) {
-        if (rint_(v[0]) != 1) {
+        int64_t how = rint_(v[0]);
+        if (how != 1 && how != 2) {
             rc = RD_ESTALE;
         } else {
+            if (how == 2)
+                s->settles_prepared++;
             res.final = rint_(v[1]) == 1;
             int64_t d = rint_(v[2]);
             res.disposition = RD_DISP_FAILED;
@@ -1224,6 +1486,20 @@ int rd_store_settle(rd_store_t *s, const rd_store_settle_t *st, rd_store_settle_
     bq_i64(q, st->decision.final ? 0 : st->decision.due_ms);
     bq_i64(q, st->hour_of_week < 0 ? -1 : st->hour_of_week);
     bq_i64(q, st->answered ? 1 : 0);
+    settle_prep_t *sp = s->prepp;
+    if (settle_prep(st, sp)) {
+        bq_str(q, st->job->to);
+        bq_i64(q, st->job->lease_start_ms);
+        bq_str(q, sp->call);
+        bq_i64(q, sp->attempt);
+        bq_bin(q, st->job->nrec, st->job->nrec_len);
+        bq_bin(q, sp->rec.data, sp->rec.size);
+        bq_bin(q, sp->ev.data, sp->ev.size);
+        bq_bin(q, sp->fin.data, sp->fin.size);
+    } else {
+        for (int i = 0; i < 8; i++)
+            bq_bin(q, "", 0);
+    }
     bq_commit(s, BQ_SETTLE);
     return 0;
 }

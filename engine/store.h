@@ -43,6 +43,9 @@
  * Batching. enqueue, placed, release, settle and lookups issued during one loop
  * iteration are sent as one script call per kind (and at once when a batch
  * is full); each still completes through its own callback, in issue order.
+ * Kinds queued in the same iteration run in the order enqueue, placed,
+ * release, settle, lookup; other operations go out at once. A token settled
+ * or released twice in one batch is applied once (the rest: RD_ESTALE).
  *
  * Failures. Every operation completes exactly once through its callback, with
  * 0 or a negative rd_err_t: RD_ETIMEOUT (no reply within the command timeout:
@@ -124,6 +127,9 @@ const char *rd_store_prefix(const rd_store_t *s);
 bool rd_store_connected(const rd_store_t *s);
 /* Commands sent since creation (for "Redis commands per attempt"). */
 uint64_t rd_store_commands_sent(const rd_store_t *s);
+/* Settles applied from the record and events the engine prepared
+ * (rd_store_settle_t.job) rather than rebuilt by Redis. Loop thread only. */
+uint64_t rd_store_settles_prepared(const rd_store_t *s);
 
 /* Generic completion: status 0 or a negative rd_err_t. */
 typedef void (*rd_store_cb)(rd_store_t *s, int status, void *arg);
@@ -169,6 +175,16 @@ typedef struct rd_store_job {
     size_t n_num_attempts;
     rd_job_var_t *vars;               /* owned by the job (freed with it / by the store) */
     size_t n_vars;
+    /* Private to the store: the number record as this job was read with it
+     * (msgpack, docs/REDIS.md) and the job's campaign id, so that a settle
+     * given this job prepares its writes on the engine side (see
+     * rd_store_settle_t.job). In callbacks nrec points into the reply;
+     * rd_store_job_dup() copies it (the copy owns it, nrec_owned). A plain
+     * struct copy must set nrec to NULL (the settle then does all in Redis). */
+    const char *nrec;
+    size_t nrec_len;
+    bool nrec_owned;
+    int64_t cid;
 } rd_store_job_t;
 
 /* Deep copy; NULL on allocation failure. Any thread. */
@@ -339,6 +355,15 @@ typedef struct rd_store_settle {
     int hour_of_week;          /* local hour of week of the attempt start
                                   (0 = Sunday 00h), -1 = do not count */
     bool answered;             /* counts as answered for the smart stats */
+    /* Optional (NULL = none): the job as the claim, lookup or recover that
+     * yielded `token` returned it (borrowed for the call). With it the engine
+     * builds the job's new number record and the `attempt` / `final` events,
+     * and Redis only checks that the record, lease start, number and call id
+     * are still those the job was read with (compare-and-set) before storing
+     * them; when anything differs (the record changed meanwhile, an opt-out,
+     * DND or cancel overrides a retry, the job is not the token's), Redis
+     * does the whole settle itself as without it. Same results either way. */
+    const rd_store_job_t *job;
 } rd_store_settle_t;
 
 typedef struct rd_store_settle_res {

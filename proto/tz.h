@@ -26,7 +26,7 @@ typedef struct rd_localtime {
 } rd_localtime_t;
 
 /*
- * Whether name is a plausible IANA zone name: 1..64 bytes of [A-Za-z0-9_+-/],
+ * Whether name is a plausible IANA zone name: 1..64 bytes of [A-Za-z0-9_+-./],
  * not absolute, no empty, "." or ".." component. rd_tz_get refuses anything
  * else, so a name can never reach outside the zoneinfo directory.
  */

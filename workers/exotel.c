@@ -68,17 +68,7 @@ static int ex_poll(const rd_account_cfg_t *a, const char *call_id, rd_http_call_
 }
 
 static int ex_sms(const rd_account_cfg_t *a, const rd_sms_t *s, rd_http_call_t *out) {
-    int rc;
-    rd_provider_begin(out, true);
-    if (!s->to[0] || !s->from[0] || !s->body[0]) return RD_EINVAL;
-    if ((rc = rd_provider_url(out, a, "/v1/Accounts/%s/Sms/send.json", a->sid)) != 0) return rc;
-    if ((rc = rd_provider_add(out, "From", s->from)) != 0) return rc;
-    if ((rc = rd_provider_add(out, "To", s->to)) != 0) return rc;
-    if ((rc = rd_provider_add(out, "Body", s->body)) != 0) return rc;
-    if (s->status_callback[0] &&
-        (rc = rd_provider_add(out, "StatusCallback", s->status_callback)) != 0)
-        return rc;
-    return 0;
+    return rd_provider_sms(out, a, s, "/v1/Accounts", "Sms/send.json");
 }
 
 static void ex_classify(rd_work_kind_t kind, int st, const char *body, size_t len,

@@ -1,7 +1,10 @@
 /*
  * provider.c — what every adapter shares: account defaults, URL and form
- * building into caller buffers, the error classification rules and the
- * backoff formula (contracts in provider.h).
+ * building into caller buffers, the poll and SMS requests (the providers
+ * differ there only in their paths), the flow URL rule, the classification
+ * of answers and error bodies, and the backoff formula (contracts in
+ * provider.h). An adapter keeps only what is really its own: the dial form
+ * and where its error body keeps the code and message.
  *
  * Classification is deliberately conservative about attempts: only an
  * answer that names this number (invalid, DND) or a per-call 4xx becomes a
@@ -84,6 +87,21 @@ int rd_provider_poll_call(rd_http_call_t *out, const rd_account_cfg_t *a, const 
     if (n == 0 || n > RD_CALL_ID_MAX) return RD_EINVAL;
     if (rd_form_escape(esc, sizeof esc, &el, call_id, n) != 0) return RD_ERANGE;
     return rd_provider_url(out, a, "%s/%s/Calls/%s.json", accounts, a->sid, esc);
+}
+
+int rd_provider_sms(rd_http_call_t *out, const rd_account_cfg_t *a, const rd_sms_t *s,
+                    const char *accounts, const char *resource) {
+    int rc;
+    rd_provider_begin(out, true);
+    if (!s->to[0] || !s->from[0] || !s->body[0]) return RD_EINVAL;
+    if ((rc = rd_provider_url(out, a, "%s/%s/%s", accounts, a->sid, resource)) != 0) return rc;
+    if ((rc = rd_provider_add(out, "From", s->from)) != 0) return rc;
+    if ((rc = rd_provider_add(out, "To", s->to)) != 0) return rc;
+    if ((rc = rd_provider_add(out, "Body", s->body)) != 0) return rc;
+    if (s->status_callback[0] &&
+        (rc = rd_provider_add(out, "StatusCallback", s->status_callback)) != 0)
+        return rc;
+    return 0;
 }
 
 int rd_provider_flow_url(char *buf, size_t cap, const char *flow, const char *base) {

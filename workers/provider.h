@@ -181,6 +181,14 @@ int rd_provider_add_int(rd_http_call_t *out, const char *key, long v);
 int rd_provider_poll_call(rd_http_call_t *out, const rd_account_cfg_t *a, const char *accounts,
                           const char *call_id);
 /*
+ * The SMS request both providers share: POST
+ * {base}{accounts}/{sid}/{resource} with From, To, Body and, when set,
+ * StatusCallback. RD_EINVAL when to, from or body is empty; RD_ERANGE when
+ * a buffer is too small.
+ */
+int rd_provider_sms(rd_http_call_t *out, const rd_account_cfg_t *a, const rd_sms_t *s,
+                    const char *accounts, const char *resource);
+/*
  * The URL a dial's flow stands for: the flow itself when it is already an
  * http(s) URL, else base + flow. RD_ERANGE when it does not fit in buf.
  */

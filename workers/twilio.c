@@ -11,7 +11,7 @@
  *         engine), Timeout, TimeLimit, MachineDetection=Enable when asked.
  *         -> 201 call resource {"sid":..,"status":"queued",...}
  *   poll  GET  {base}/2010-04-01/Accounts/{sid}/Calls/{CallSid}.json
- *   sms   POST {base}/2010-04-01/Accounts/{sid}/Messages.json  To, From, Body
+ *   sms   POST {base}/2010-04-01/Accounts/{sid}/Messages.json  From, To, Body[, StatusCallback]
  *
  * A flow id that is not already an http(s) URL becomes flow_base + flow
  * ["https://handler.twilio.com/twiml/" — a TwiML Bin].
@@ -68,18 +68,7 @@ static int tw_poll(const rd_account_cfg_t *a, const char *call_id, rd_http_call_
 }
 
 static int tw_sms(const rd_account_cfg_t *a, const rd_sms_t *s, rd_http_call_t *out) {
-    int rc;
-    rd_provider_begin(out, true);
-    if (!s->to[0] || !s->from[0] || !s->body[0]) return RD_EINVAL;
-    if ((rc = rd_provider_url(out, a, "/2010-04-01/Accounts/%s/Messages.json", a->sid)) != 0)
-        return rc;
-    if ((rc = rd_provider_add(out, "To", s->to)) != 0) return rc;
-    if ((rc = rd_provider_add(out, "From", s->from)) != 0) return rc;
-    if ((rc = rd_provider_add(out, "Body", s->body)) != 0) return rc;
-    if (s->status_callback[0] &&
-        (rc = rd_provider_add(out, "StatusCallback", s->status_callback)) != 0)
-        return rc;
-    return 0;
+    return rd_provider_sms(out, a, s, "/2010-04-01/Accounts", "Messages.json");
 }
 
 static void tw_classify(rd_work_kind_t kind, int st, const char *body, size_t len,

@@ -24,7 +24,10 @@ local function one(c, num, id, vars, tz, nb, due)
     return 6, pub_id(c, num, live)
   end
   local seq = redis.call('INCR', K_SEQ)
-  local j = job_norm({cid, 0, seq, id, {}, 0, -1, tz, vars, nb})
+  -- seq names a generated id; a producer id needs none (0 packs in 1 byte)
+  local jseq = seq
+  if id ~= '' then jseq = 0 end
+  local j = job_norm({cid, 0, jseq, id, {}, 0, -1, tz, vars, nb})
   nr[#nr + 1] = j
   local pub = pub_id(c, num, j)
   if id ~= '' then redis.call('HSET', id_key(id), id, num) end

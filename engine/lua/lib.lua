@@ -155,13 +155,19 @@ local function blocked(num)
   return nil
 end
 
-local function event(maxlen, m)
-  redis.call('XADD', K_EVENTS, 'MAXLEN', '~', maxlen, '*', 'm', cmsgpack.pack(m))
+-- Events are XADDed plainly; flush() trims the stream once per call.
+-- event_raw takes the map already packed (by the engine: settle.lua).
+local events_maxlen = nil
+local function event_raw(maxlen, bytes)
+  redis.call('XADD', K_EVENTS, '*', 'm', bytes)
+  events_maxlen = maxlen
 end
+local function event(maxlen, m) event_raw(maxlen, cmsgpack.pack(m)) end
 
 -- Aggregated effects, applied once per script call by flush().
 local agg_live, agg_pool, agg_st, agg_gst, touched, pools_freed = {}, {}, {}, {}, {}, {}
 local del_tok, del_lock = {}, {}
+local gone = {} -- tokens released in this call (their deletion waits for flush)
 local function incr(t, k, n) t[k] = (t[k] or 0) + n end
 local function stat(c, field, n)
   local t = agg_st[c]
@@ -220,21 +226,30 @@ local function flush()
     redis.call('ZREM', K_LEASES, unpack(del_tok))
     redis.call('HDEL', K_LOCK, unpack(del_lock))
   end
+  if events_maxlen then
+    redis.call('XTRIM', K_EVENTS, 'MAXLEN', '~', events_maxlen)
+    events_maxlen = nil
+  end
   for c in pairs(touched) do ready_update(c) end
   for p in pairs(pools_freed) do pool_unpark(p) end
 end
 
--- Finishes job j of number num in campaign c (not written: the caller puts
--- the record). Slots must already be released.
-local function finish(c, num, j, disp, now, maxlen)
+-- The effects of finishing a job of number num in campaign c outside its
+-- record: due entry, counters, GC index, the `final` event (packed).
+local function finished(c, num, disp, now, maxlen, ev)
   redis.call('ZREM', ck(c) .. ':due', num)
-  j[J_ST], j[J_T], j[J_DISP] = 3, now, disp
   redis.call('HINCRBY', ck(c), 'fin', 1)
   stat(c, 'f' .. disp, 1)
   redis.call('ZADD', K_GC, now, num)
-  event(maxlen, {type = 'final', id = pub_id(c, num, j), campaign = c, to = num,
-    disposition = DISP[disp], attempts = #j[J_HIST] / 2})
+  event_raw(maxlen, ev)
   touched[c] = true
+end
+-- Finishes job j of number num in campaign c (not written: the caller puts
+-- the record). Slots must already be released.
+local function finish(c, num, j, disp, now, maxlen)
+  j[J_ST], j[J_T], j[J_DISP] = 3, now, disp
+  finished(c, num, disp, now, maxlen, cmsgpack.pack({type = 'final', id = pub_id(c, num, j),
+    campaign = c, to = num, disposition = DISP[disp], attempts = #j[J_HIST] / 2}))
 end
 
 -- Releases what lease `tok` (parsed as l) of campaign c holds (aggregated):
@@ -248,6 +263,7 @@ local function lease_release(c, tok, l)
   end
   del_lock[#del_lock + 1] = l.num
   del_tok[#del_tok + 1] = tok
+  gone[tonumber(tok)] = true
   if l.call ~= '' then redis.call('HDEL', K_CALL, l.call) end
   touched[c] = true
 end
@@ -255,7 +271,7 @@ end
 -- The live lease `tok` of campaign c, parsed, or nil.
 local function lease_find(c, tok)
   tok = tonumber(tok)
-  if not tok then return nil end
+  if not tok or gone[tok] then return nil end
   local v = redis.call('HGET', K_LEASE, tok)
   if not v then return nil end
   local l = lease_parse(v)

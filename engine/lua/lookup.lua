@@ -4,7 +4,8 @@
 -- 4 count, then per lookup 2 values: mode ('a' attempt key
 -- "<campaign>:<token>", 'c' provider call id, 'i' public id), the key.
 -- Returns 13 values per lookup, in order: status, campaign, number, campaign
--- id, job seq (0: the live job of that campaign), number record (msgpack),
+-- id, job selector (0: the live job of that campaign; -k: the k-th job of
+-- the record), number record (msgpack),
 -- token (0 none), lease start, placed (0/1), polls, call id, lease deadline
 -- ms, due ms. status 1 = live attempt found ('a', 'c'); 2 = job found
 -- ('i'); 0 = the attempt is already settled or superseded ('a', 'c'); -1 =
@@ -29,42 +30,37 @@ local function live(akey)
 end
 local function by_id(key)
   -- By public id: the producer's (P:id) or the generated "<campaign>/<number>/<seq>".
-  local num, cid, seq = redis.call('HGET', id_key(key), key), nil, nil
-  local nr
+  -- The job is returned by position in the record (seq slot = -position).
+  local num = redis.call('HGET', id_key(key), key)
+  local nr, pos = nil, nil
   if num then
     nr = nrec_get(num)
     for i = #nr, 2, -1 do
-      if nr[i][J_ID] == key then cid, seq = nr[i][J_CID], nr[i][J_SEQ] break end
+      if nr[i][J_ID] == key then pos = i break end
     end
   else
-    local c, n2, s = string.match(key, '^([^/]+)/([^/]+)/(%d+)$')
-    if c and cid_of(c) then
-      num, cid, seq = n2, cid_of(c), tonumber(s)
+    local c, n2, sq = string.match(key, '^([^/]+)/([^/]+)/(%d+)$')
+    local cid = c and cid_of(c)
+    if cid then
+      num, sq = n2, tonumber(sq)
       nr = nrec_get(num)
-      local found = false
       for i = 2, #nr do
-        if nr[i][J_CID] == cid and nr[i][J_SEQ] == seq and nr[i][J_ID] == '' then found = true end
+        if nr[i][J_CID] == cid and nr[i][J_SEQ] == sq and nr[i][J_ID] == '' then pos = i end
       end
-      if not found then cid = nil end
     end
   end
-  if not cid then return {-1} end
-  local c = cname_of(cid)
+  if not pos then return {-1} end
+  local j = nr[pos]
+  local cid = j[J_CID]
   -- A live job may be under a lease right now.
   local tok, l = 0, nil
-  local lt = redis.call('HGET', K_LOCK, num)
-  if lt then
-    local v = redis.call('HGET', K_LEASE, lt)
+  if j[J_ST] ~= 3 then
+    local lt = redis.call('HGET', K_LOCK, num)
+    local v = lt and redis.call('HGET', K_LEASE, lt)
     local pl = v and lease_parse(v)
-    if pl and pl.cid == cid then
-      for i = 2, #nr do
-        if nr[i][J_CID] == cid and nr[i][J_SEQ] == seq and nr[i][J_ST] ~= 3 then
-          tok, l = tonumber(lt), pl
-        end
-      end
-    end
+    if pl and pl.cid == cid then tok, l = tonumber(lt), pl end
   end
-  return reply(2, c, num, cid, seq, tok, l)
+  return reply(2, cname_of(cid), num, cid, 1 - pos, tok, l)
 end
 local function one(mode, key)
   if mode == 'a' then return live(key) end

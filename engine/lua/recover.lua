@@ -21,8 +21,11 @@ for _, tok in ipairs(toks) do
   local l = v and lease_parse(v)
   local c = l and cname_of(l.cid)
   local raw = l and redis.call('HGET', K_N, l.num)
-  if not c or not raw then
-    -- a lease without its job (cannot happen through these scripts): drop it
+  if raw and not job_live(nrec_get(l.num), l.cid) then raw = nil end
+  if c and not raw then
+    -- a lease without its job (never made by these scripts): free its slots
+    lease_release(c, tok, l)
+  elseif not c then
     redis.call('ZREM', K_LEASES, tok)
     redis.call('HDEL', K_LEASE, tok)
     if l and redis.call('HGET', K_LOCK, l.num) == tok then redis.call('HDEL', K_LOCK, l.num) end

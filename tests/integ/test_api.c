@@ -26,6 +26,8 @@
 #include "engine/httpd.h"
 #include "engine/store.h"
 #include "proto/clock.h"
+#include "tests/lib/fixtures.h"
+#include "tests/lib/proc.h"
 #include "tests/lib/redis_harness.h"
 
 #define KEY "api-key"
@@ -34,21 +36,7 @@
 #define MAX_BODY 262144
 
 /* The seed's exact curl body. */
-static const char SEED[] = "{\n"
-                           "\"name\": \"Payment_Reminders\",\n"
-                           "\"caller_id\": \"<exophone>\",\n"
-                           "\"call_flow_id\": \"<flow_id>\",\n"
-                           "\"numbers\": [\"+919876543210\", \"+919876543211\"],\n"
-                           "\"retry\": {\n"
-                           "\"max_attempts\": 3,\n"
-                           "\"interval_minutes\": 60,\n"
-                           "\"retry_on\": [\"busy\", \"no-answer\", \"failed\"]\n"
-                           "},\n"
-                           "\"schedule\": {\n"
-                           "\"daily_start\": \"09:00\",\n"
-                           "\"daily_end\": \"21:00\"\n"
-                           "}\n"
-                           "}";
+static const char SEED[] = RD_TEST_SEED_BODY;
 
 typedef struct {
     rd_api_t *api;
@@ -164,62 +152,27 @@ static int teardown(void **state) {
 
 typedef struct {
     long status;
-    char body[1 << 20];
-    size_t len;
-    char hdr[8192];
-    size_t hlen;
+    char *body, *hdr; /* owned by the last rd_test_http_resp_t */
     json_t *json;
 } resp_t;
 
-static size_t on_body(char *p, size_t sz, size_t n, void *u) {
-    resp_t *r = u;
-    size_t k = sz * n;
-    if (r->len + k >= sizeof r->body) return 0;
-    memcpy(r->body + r->len, p, k);
-    r->len += k;
-    r->body[r->len] = '\0';
-    return k;
-}
-
-static size_t on_hdr(char *p, size_t sz, size_t n, void *u) {
-    resp_t *r = u;
-    size_t k = sz * n;
-    if (r->hlen + k < sizeof r->hdr) {
-        memcpy(r->hdr + r->hlen, p, k);
-        r->hlen += k;
-        r->hdr[r->hlen] = '\0';
-    }
-    return k;
-}
-
+/* One request; the answer stays valid until the next call. */
 static resp_t *req(int port, const char *method, const char *path, const char *body,
                    const char *userpwd) {
     static resp_t r;
+    static rd_test_http_resp_t last;
     json_decref(r.json);
-    memset(&r, 0, sizeof r);
-    CURL *c = curl_easy_init();
+    rd_test_http_resp_free(&last);
     char url[512];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    if (userpwd) curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_hdr);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    else r.status = -1;
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    r.json = json_loads(r.body, 0, NULL);
+    rd_test_http_req_t rq = {.method = method,
+                             .url = url,
+                             .content_type = "application/json",
+                             .body = body,
+                             .userpwd = userpwd,
+                             .timeout_ms = 30000};
+    rd_test_http_do(&rq, &last);
+    r = (resp_t){last.status, last.body, last.headers, json_loads(last.body, 0, NULL)};
     return &r;
 }
 
@@ -243,15 +196,7 @@ static long long jint(const resp_t *r, const char *k) {
 }
 
 static long long redis_int(fx_t *fx, const char *fmt, const char *a, const char *b) {
-    char key[256];
-    snprintf(key, sizeof key, "%s:%s", fx->r.prefix, a);
-    redisReply *rep = redisCommand(fx->c, fmt, key, b);
-    assert_non_null(rep);
-    long long v = rep->type == REDIS_REPLY_INTEGER ? rep->integer
-                  : rep->type == REDIS_REPLY_STRING ? atoll(rep->str)
-                                                    : -1;
-    freeReplyObject(rep);
-    return v;
+    return rd_test_redis_int(fx->c, fx->r.prefix, fmt, a, b);
 }
 
 static void create(fx_t *fx, const char *name, const char *numbers) {

@@ -154,41 +154,25 @@ typedef struct post {
     const char *url, *ctype, *body, *sig;
     long status;
     char resp[512];
-    size_t resp_len;
     bool done;
 } post_t;
 
-static size_t on_body(char *p, size_t s, size_t n, void *ud) {
-    post_t *r = ud;
-    size_t k = s * n, room = sizeof r->resp - 1 - r->resp_len;
-    if (k < room) room = k;
-    memcpy(r->resp + r->resp_len, p, room);
-    r->resp_len += room;
-    r->resp[r->resp_len] = '\0';
-    return s * n;
-}
-
 static void do_post(uv_work_t *w) {
     post_t *r = w->data;
-    CURL *e = curl_easy_init();
-    struct curl_slist *h = NULL;
-    char line[256];
-    snprintf(line, sizeof line, "Content-Type: %s", r->ctype);
-    h = curl_slist_append(h, line);
-    if (r->sig) {
-        snprintf(line, sizeof line, "X-Twilio-Signature: %s", r->sig);
-        h = curl_slist_append(h, line);
-    }
-    curl_easy_setopt(e, CURLOPT_URL, r->url);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    if (curl_easy_perform(e) == CURLE_OK) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(e);
+    char sig[256];
+    const char *headers[] = {sig, NULL};
+    if (r->sig) snprintf(sig, sizeof sig, "X-Twilio-Signature: %s", r->sig);
+    rd_test_http_req_t rq = {.method = "POST",
+                             .url = r->url,
+                             .content_type = r->ctype,
+                             .body = r->body,
+                             .headers = r->sig ? headers : NULL,
+                             .timeout_ms = 5000};
+    rd_test_http_resp_t rs;
+    long st = rd_test_http_do(&rq, &rs);
+    r->status = st < 0 ? 0 : st;
+    snprintf(r->resp, sizeof r->resp, "%s", rs.body ? rs.body : "");
+    rd_test_http_resp_free(&rs);
 }
 
 static void after_post(uv_work_t *w, int status) { ((post_t *)w->data)->done = true; }

@@ -12,13 +12,10 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -26,15 +23,12 @@
 
 #include "proto/clock.h"
 #include "proto/tz.h"
+#include "tests/lib/fixtures.h"
+#include "tests/lib/proc.h"
 #include "tests/lib/redis_harness.h"
 #include "tests/lib/store_sync.h"
 
-static const char SEED[] =
-    "{ \"name\": \"Payment_Reminders\", \"caller_id\": \"<exophone>\", \"call_flow_id\": "
-    "\"<flow_id>\",\n  \"numbers\": [\"+919876543210\", \"+919876543211\"],\n"
-    "  \"retry\": { \"max_attempts\": 3, \"interval_minutes\": 60, \"retry_on\": [\"busy\", "
-    "\"no-answer\", \"failed\"] },\n"
-    "  \"schedule\": { \"daily_start\": \"09:00\", \"daily_end\": \"21:00\" } }\n";
+static const char SEED[] = RD_TEST_SPEC_BODY "\n";
 
 typedef struct {
     rd_test_redis_t r;
@@ -53,31 +47,15 @@ static void run_free(run_t *r) {
     memset(r, 0, sizeof *r);
 }
 
-static void drain(int fd, char **buf, size_t *len, size_t *cap) {
-    char tmp[4096];
-    ssize_t n = read(fd, tmp, sizeof tmp);
-    if (n <= 0) return;
-    if (*len + (size_t)n + 1 > *cap) {
-        *cap = (*len + (size_t)n + 1) * 2;
-        *buf = realloc(*buf, *cap);
-    }
-    memcpy(*buf + *len, tmp, (size_t)n);
-    *len += (size_t)n;
-    (*buf)[*len] = '\0';
-}
-
 /*
  * Runs redial-cli with `args` (NULL-terminated) plus, when fx is given,
  * "--redis URL --prefix P" appended; stdin from `input` (NULL = empty).
  */
 static run_t run_cli_v(fx_t *fx, const char *input, const char *const *args) {
-    run_t r = {-1, calloc(1, 1), calloc(1, 1)};
-    const char *bindir = getenv("REDIAL_BIN_DIR");
-    char bin[512];
-    snprintf(bin, sizeof bin, "%s/redial-cli", bindir ? bindir : ".");
+    run_t r = {-1, NULL, NULL};
     const char *argv[64];
     int n = 0;
-    argv[n++] = bin;
+    argv[n++] = "redial-cli";
     for (int i = 0; args[i]; i++) argv[n++] = args[i];
     if (fx) {
         argv[n++] = "--redis";
@@ -86,56 +64,9 @@ static run_t run_cli_v(fx_t *fx, const char *input, const char *const *args) {
         argv[n++] = fx->r.prefix;
     }
     argv[n] = NULL;
-    int po[2], pe[2], pi[2];
-    if (pipe(po) || pipe(pe) || pipe(pi)) return r;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(pi[0], 0);
-        dup2(po[1], 1);
-        dup2(pe[1], 2);
-        close(pi[1]);
-        close(po[0]);
-        close(pe[0]);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    close(pi[0]);
-    close(po[1]);
-    close(pe[1]);
-    if (input) {
-        size_t left = strlen(input);
-        const char *p = input;
-        while (left) {
-            ssize_t w = write(pi[1], p, left);
-            if (w <= 0) break;
-            p += w;
-            left -= (size_t)w;
-        }
-    }
-    close(pi[1]);
-    size_t ol = 0, oc = 1, el = 0, ec = 1;
-    struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
-    int open_fds = 2;
-    while (open_fds) {
-        if (poll(fds, 2, 30000) <= 0) break;
-        for (int i = 0; i < 2; i++) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
-            size_t before = i ? el : ol;
-            if (i)
-                drain(fds[i].fd, &r.err, &el, &ec);
-            else
-                drain(fds[i].fd, &r.out, &ol, &oc);
-            if ((i ? el : ol) == before) {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-                open_fds--;
-            }
-        }
-    }
-    for (int i = 0; i < 2; i++)
-        if (fds[i].fd >= 0) close(fds[i].fd);
-    int st;
-    if (waitpid(pid, &st, 0) == pid && WIFEXITED(st)) r.code = WEXITSTATUS(st);
+    r.code = rd_test_run_io(argv, input, &r.out, &r.err);
+    if (!r.out) r.out = calloc(1, 1);
+    if (!r.err) r.err = calloc(1, 1);
     return r;
 }
 
@@ -156,15 +87,7 @@ static json_t *parse_json(const run_t *r) {
 }
 
 static long long redis_int(fx_t *fx, const char *fmt, const char *a, const char *b) {
-    char key[256];
-    snprintf(key, sizeof key, "%s:%s", fx->r.prefix, a);
-    redisReply *rep = redisCommand(fx->c, fmt, key, b);
-    assert_non_null(rep);
-    long long v = rep->type == REDIS_REPLY_INTEGER ? rep->integer
-                  : rep->type == REDIS_REPLY_STRING ? atoll(rep->str)
-                                                    : -1;
-    freeReplyObject(rep);
-    return v;
+    return rd_test_redis_int(fx->c, fx->r.prefix, fmt, a, b);
 }
 
 static void write_file(fx_t *fx, const char *name, const char *body, char *path, size_t len) {

@@ -29,13 +29,9 @@
 #include "proto/callback.h"
 #include "proto/form.h"
 #include "proto/rd.h"
+#include "tests/lib/httpd_thread.h"
 #include "tests/lib/server_harness.h"
 #include "tests/lib/sim_harness.h"
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* ---------------- HTTP client (one keep-alive handle) ---------------- */
 
@@ -150,11 +146,7 @@ typedef struct {
 } got_t;
 
 typedef struct {
-    uv_loop_t loop;
-    uv_async_t stop;
-    rd_httpd_t *srv;
-    pthread_t th;
-    int port;
+    rd_test_httpd_t h;
     pthread_mutex_t mu;
     got_t got[1024];
     int n;
@@ -181,34 +173,12 @@ static void recv_handler(rd_http_req_t *req, void *data) {
     rd_http_respond(req, fail ? 500 : 200, "text/plain", NULL, "ok", 2);
 }
 
-static void recv_closed(void *data) {
-    recv_t *r = data;
-    uv_close((uv_handle_t *)&r->stop, NULL);
-}
-
-static void recv_on_stop(uv_async_t *a) {
-    recv_t *r = a->data;
-    rd_httpd_close(r->srv, recv_closed, r);
-}
-
-static void *recv_main(void *arg) {
-    recv_t *r = arg;
-    uv_run(&r->loop, UV_RUN_DEFAULT);
-    return NULL;
-}
-
 static recv_t *recv_start(int fail_first) {
     recv_t *r = calloc(1, sizeof *r);
     pthread_mutex_init(&r->mu, NULL);
     r->fail_first = fail_first;
-    uv_loop_init(&r->loop);
-    uv_async_init(&r->loop, &r->stop, recv_on_stop);
-    r->stop.data = r;
     rd_httpd_config_t cfg = {.host = "127.0.0.1", .handler = recv_handler, .data = r};
-    char err[256];
-    assert_int_equal(rd_httpd_create(&r->loop, &cfg, &r->srv, err, sizeof err), 0);
-    r->port = rd_httpd_port(r->srv);
-    pthread_create(&r->th, NULL, recv_main, r);
+    rd_test_httpd_start(&r->h, &cfg);
     return r;
 }
 
@@ -222,22 +192,20 @@ static int recv_count(recv_t *r) {
 static bool recv_wait(recv_t *r, int n, int ms) {
     for (int i = 0; i < ms / 5; i++) {
         if (recv_count(r) >= n) return true;
-        sleep_ms(5);
+        rd_test_sleep_ms(5);
     }
     return recv_count(r) >= n;
 }
 
 static void recv_stop(recv_t *r) {
-    uv_async_send(&r->stop);
-    pthread_join(r->th, NULL);
-    assert_int_equal(uv_loop_close(&r->loop), 0);
+    rd_test_httpd_stop(&r->h);
     for (int i = 0; i < r->n; i++) free(r->got[i].body);
     pthread_mutex_destroy(&r->mu);
     free(r);
 }
 
 static void cb_url(const recv_t *r, const char *prov, const char *key, char *out, size_t cap) {
-    snprintf(out, cap, "http://127.0.0.1:%d/callbacks/%s/secret?a=%s", r->port, prov, key);
+    snprintf(out, cap, "http://127.0.0.1:%d/callbacks/%s/secret?a=%s", r->h.port, prov, key);
 }
 
 static long long report_int(const rd_test_sim_t *s, const char *path) {
@@ -273,7 +241,7 @@ static void t_uniform_model(void **state) {
         assert_int_equal(exo_dial(&s, num, NULL, NULL, NULL, sids[i], 0, NULL), 200);
         assert_int_equal(strlen(sids[i]), 32);
     }
-    sleep_ms(600); /* every call has ended (<= 0.4 policy s after its dial) */
+    rd_test_sleep_ms(600); /* every call has ended (<= 0.4 policy s after its dial) */
     int busy = 0, na = 0, failed = 0, done = 0;
     for (int i = 0; i < N; i++) {
         char *o2 = call_outcome(&s, sids[i]);
@@ -444,7 +412,7 @@ static void t_callbacks_exotel(void **state) {
                          200);
     }
     assert_true(recv_wait(rv, N, 5000));
-    sleep_ms(50);
+    rd_test_sleep_ms(50);
     assert_int_equal(recv_count(rv), N);
     int json_seen = 0;
     for (int i = 0; i < N; i++) {
@@ -646,12 +614,12 @@ static void t_loss_dup_retry(void **state) {
     }
     for (int i = 0; i < 400; i++) {
         if (report_int(&s, "sim.callbacks.delivered") + report_int(&s, "sim.callbacks.lost") >= N) break;
-        sleep_ms(10);
+        rd_test_sleep_ms(10);
     }
     long long lost = report_int(&s, "sim.callbacks.lost");
     assert_int_equal(report_int(&s, "sim.callbacks.delivered"), N - lost);
     assert_in_range(lost, 100 - 32, 100 + 32);
-    sleep_ms(30);
+    rd_test_sleep_ms(30);
     assert_int_equal(recv_count(rv), N - lost);
     stop_sim(&s);
     recv_stop(rv);
@@ -670,7 +638,7 @@ static void t_loss_dup_retry(void **state) {
         assert_int_equal(exo_dial(&s, num, key, url, NULL, sids[i], 0, NULL), 200);
     }
     assert_true(recv_wait(rv, 20, 5000));
-    sleep_ms(100);
+    rd_test_sleep_ms(100);
     assert_int_equal(recv_count(rv), 20);
     for (int i = 0; i < 10; i++) {
         int hits = 0;
@@ -700,7 +668,7 @@ static void t_loss_dup_retry(void **state) {
     assert_int_equal(rd_test_sim_start(&s, &o3), 0);
     cb_url(rv, "exotel", "retry:2", url, sizeof url);
     assert_int_equal(exo_dial(&s, "+919320000002", "retry:2", url, NULL, NULL, 0, NULL), 200);
-    for (int i = 0; i < 300 && report_int(&s, "sim.callbacks.failed") < 1; i++) sleep_ms(10);
+    for (int i = 0; i < 300 && report_int(&s, "sim.callbacks.failed") < 1; i++) rd_test_sleep_ms(10);
     assert_int_equal(report_int(&s, "sim.callbacks.failed"), 1);
     assert_int_equal(recv_count(rv), 0);
     stop_sim(&s);
@@ -823,7 +791,7 @@ static void t_referee(void **state) {
         char key[32];
         snprintf(key, sizeof key, "budget:%d", 31 + i);
         assert_int_equal(exo_dial(&s, "+919600000001", key, NULL, NULL, NULL, 0, NULL), 200);
-        sleep_ms(30); /* the busy call ends: no overlap */
+        rd_test_sleep_ms(30); /* the busy call ends: no overlap */
     }
     assert_int_equal(report_int(&s, "violations.budget"), 1);
     assert_int_equal(report_int(&s, "campaigns.budget.max_attempts_seen"), 3);
@@ -832,7 +800,7 @@ static void t_referee(void **state) {
         char key[32];
         snprintf(key, sizeof key, "perday:%d", 41 + i);
         assert_int_equal(exo_dial(&s, "+919600000002", key, NULL, NULL, NULL, 0, NULL), 200);
-        sleep_ms(30);
+        rd_test_sleep_ms(30);
     }
     assert_int_equal(report_int(&s, "violations.per_number_day"), 1);
 

@@ -2,8 +2,9 @@
  * Integration tests of the Redis core (engine/store.h + engine/lua/) against
  * a real redis-server: the life of a job, fencing, dedupe, DND/opt-out,
  * limits without head-of-line blocking, per-number lock, leases and
- * recovery, pause/cancel, pools, the provider bucket, and survival of a
- * Redis restart and of a stalled Redis (timeouts).
+ * recovery, pause/cancel, pools, the provider bucket, settles given their
+ * job (engine-built record and events) against plain ones, and survival of
+ * a Redis restart and of a stalled Redis (timeouts).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +13,10 @@
 #include <cmocka.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <msgpack.h>
 
 #include "engine/store.h"
 #include "proto/rd.h"
@@ -212,6 +216,13 @@ static void t_dedupe(void **state) {
     assert_int_equal(r, RD_ENQ_DUPLICATE);
     assert_int_equal(ts_enqueue(f->s, &f->loop, "A", "+919876543210", NULL, T0, T0, &r), 0);
     assert_int_equal(r, RD_ENQ_CREATED);
+    /* The finished job is still shown by its id next to the new live one. */
+    rd_store_job_t *job = NULL;
+    assert_int_equal(ts_lookup(f->s, &f->loop, 'i', "x1", &job), 0);
+    assert_int_equal(job->state, RD_JOB_FINAL);
+    assert_int_equal(job->disposition, RD_DISP_INVALID);
+    assert_string_equal(job->id, "x1");
+    rd_store_job_free(job);
     rd_store_campaign_t c;
     assert_int_equal(ts_campaign_get(f->s, &f->loop, "A", &c), 0);
     assert_int_equal(c.enqueued, 2);
@@ -547,6 +558,274 @@ static void t_redis_stall(void **state) {
     assert_int_equal(rc, 0);
 }
 
+typedef struct twice {
+    int ok, stale, other, done;
+} twice_t;
+
+static void on_twice(rd_store_t *s, int status, const rd_store_settle_res_t *r, void *arg) {
+    (void)s;
+    (void)r;
+    twice_t *t = arg;
+    if (status == 0)
+        t->ok++;
+    else if (status == RD_ESTALE)
+        t->stale++;
+    else
+        t->other++;
+    t->done++;
+}
+
+/* The same attempt settled twice in one loop iteration (one batch): once. */
+static void t_duplicate_in_batch(void **state) {
+    fx_t *f = *state;
+    campaign(f, "A", 5, NULL);
+    enqueue_ok(f, "A", "+919876543210", NULL, T0);
+    ts_jobs_t j;
+    assert_int_equal(ts_claim(f->s, &f->loop, T0, 10, MINUTE, &j), 0);
+    assert_int_equal(j.n, 1);
+    twice_t t = {0};
+    rd_store_settle_t st = {.campaign = "A", .token = j.v[0]->token, .outcome = RD_OUT_BUSY,
+                            .ended_ms = T0, .now_ms = T0, .hour_of_week = -1};
+    st.decision.due_ms = T0 + MINUTE;
+    assert_int_equal(rd_store_settle(f->s, &st, on_twice, &t), 0);
+    assert_int_equal(rd_store_settle(f->s, &st, on_twice, &t), 0);
+    st.outcome = RD_OUT_COMPLETED;
+    st.decision.final = true;
+    st.decision.disposition = RD_DISP_CONNECTED;
+    assert_int_equal(rd_store_settle(f->s, &st, on_twice, &t), 0);
+    assert_int_equal(t.done, 0); /* never from inside the call */
+    while (t.done < 3)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(t.ok, 1);
+    assert_int_equal(t.stale, 2);
+    assert_int_equal(t.other, 0);
+    ts_jobs_free(&j);
+    assert_int_equal(xlen(f, "events"), 1);
+    rd_store_stats_t sts;
+    assert_int_equal(ts_stats(f->s, &f->loop, "A", &sts), 0);
+    assert_int_equal(sts.counts.attempts[1], 1);
+    assert_int_equal(sts.pending, 1);
+    assert_int_equal(sts.live, 0);
+}
+
+
+/* ---- settle given the job: the same record and events as a plain settle ---- */
+
+/* Replaces every occurrence of `from` by `to` (same length) in s. */
+static void subst(char *s, const char *from, const char *to) {
+    size_t n = strlen(from);
+    assert_int_equal(strlen(to), n);
+    for (char *p = strstr(s, from); p; p = strstr(p + n, from))
+        memcpy(p, to, n);
+}
+
+/* The number record of num, as text. */
+static void rec_text(fx_t *f, const char *num, char *out, size_t cap) {
+    redisContext *c = rd_test_redis_sync(&f->redis);
+    assert_non_null(c);
+    redisReply *r = redisCommand(c, "HGET %s:n %s", f->redis.prefix, num);
+    assert_true(r && r->type == REDIS_REPLY_STRING);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    assert_int_equal(msgpack_unpack_next(&u, r->str, r->len, &off), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(off, r->len);
+    assert_true(msgpack_object_print_buffer(out, cap, u.data) > 0);
+    msgpack_unpacked_destroy(&u);
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+static int cmp_cstr(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every event of the stream as "k=v;" text, keys sorted (the scripts' and
+ * the engine's key orders differ; consumers read maps by key). */
+static size_t events_text(fx_t *f, char (*ev)[512], size_t max) {
+    redisContext *c = rd_test_redis_sync(&f->redis);
+    assert_non_null(c);
+    redisReply *r = redisCommand(c, "XRANGE %s:events - +", f->redis.prefix);
+    assert_true(r && r->type == REDIS_REPLY_ARRAY && r->elements <= max);
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *fv = r->element[i]->element[1];
+        assert_int_equal(fv->elements, 2);
+        assert_string_equal(fv->element[0]->str, "m");
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        size_t off = 0;
+        assert_int_equal(msgpack_unpack_next(&u, fv->element[1]->str, fv->element[1]->len, &off),
+                         MSGPACK_UNPACK_SUCCESS);
+        assert_int_equal(off, fv->element[1]->len);
+        assert_int_equal(u.data.type, MSGPACK_OBJECT_MAP);
+        char kv[16][128];
+        char *p[16];
+        size_t n = u.data.via.map.size;
+        assert_true(n <= 16);
+        for (size_t k = 0; k < n; k++) {
+            msgpack_object_kv *e = &u.data.via.map.ptr[k];
+            assert_int_equal(e->key.type, MSGPACK_OBJECT_STR);
+            int w = snprintf(kv[k], sizeof(kv[k]), "%.*s=", (int)e->key.via.str.size,
+                             e->key.via.str.ptr);
+            assert_true(msgpack_object_print_buffer(kv[k] + w, sizeof(kv[k]) - (size_t)w,
+                                                    e->val) > 0);
+            p[k] = kv[k];
+        }
+        qsort(p, n, sizeof(p[0]), cmp_cstr);
+        ev[i][0] = 0;
+        for (size_t k = 0; k < n; k++) {
+            strcat(ev[i], p[k]);
+            strcat(ev[i], ";");
+        }
+        msgpack_unpacked_destroy(&u);
+    }
+    size_t n = r->elements;
+    freeReplyObject(r);
+    redisFree(c);
+    return n;
+}
+
+#define N1 "+911111111111"
+#define N2 "+922222222222"
+
+/* N1 (id p1) settled plainly, N2 (id p2) given its job: the records and the
+ * events must be the same but for the number and the id. The stream holds
+ * `first` earlier events, then `per` of N1's and `per` of N2's. */
+static void twins_equal(fx_t *f, size_t first, size_t per) {
+    char r1[2048], r2[2048];
+    rec_text(f, N1, r1, sizeof(r1));
+    rec_text(f, N2, r2, sizeof(r2));
+    subst(r2, "\"p2\"", "\"p1\"");
+    assert_string_equal(r1, r2);
+    static char ev[16][512];
+    assert_int_equal(events_text(f, ev, 16), first + 2 * per);
+    for (size_t i = first; i < first + per; i++) {
+        assert_non_null(strstr(ev[i], N1));
+        subst(ev[i + per], N2, N1);
+        subst(ev[i + per], "\"p2\"", "\"p1\"");
+        subst(ev[i + per], "CA-2", "CA-1");
+        assert_string_equal(ev[i], ev[i + per]);
+    }
+}
+
+/* Claims both twins; [0] = N1, [1] = N2 (owned). */
+static void claim_twins(fx_t *f, int64_t now, rd_store_job_t *out[2]) {
+    ts_jobs_t j;
+    assert_int_equal(ts_claim(f->s, &f->loop, now, 10, MINUTE, &j), 0);
+    assert_int_equal(j.n, 2);
+    int a = strcmp(j.v[0]->to, N1) == 0 ? 0 : 1;
+    out[0] = j.v[a];
+    out[1] = j.v[1 - a];
+    assert_string_equal(out[0]->to, N1);
+    assert_string_equal(out[1]->to, N2);
+    rd_free(j.v);
+}
+
+static void t_settle_with_job(void **state) {
+    fx_t *f = *state;
+    campaign(f, "A", 10, NULL);
+    campaign(f, "B", 10, NULL);
+    enqueue_ok(f, "A", N1, "p1", T0);
+    enqueue_ok(f, "A", N2, "p2", T0);
+    uint64_t prep0 = rd_store_settles_prepared(f->s);
+    rd_store_settle_res_t r1, r2;
+    rd_store_job_t *t[2];
+
+    /* 1: busy, retry. */
+    claim_twins(f, T0, t);
+    assert_int_equal(ts_settle(f->s, &f->loop, "A", t[0]->token, RD_OUT_BUSY, false, 0,
+                               T0 + 60 * MINUTE, T0 + MINUTE, &r1), 0);
+    assert_int_equal(ts_settle_job(f->s, &f->loop, t[1], RD_OUT_BUSY, false, 0,
+                                   T0 + 60 * MINUTE, T0 + MINUTE, &r2), 0);
+    assert_int_equal(rd_store_settles_prepared(f->s), prep0 + 1);
+    assert_memory_equal(&r1, &r2, sizeof(r1));
+    twins_equal(f, 0, 1);
+    /* A second settle with the job is stale and changes nothing. */
+    assert_int_equal(ts_settle_job(f->s, &f->loop, t[1], RD_OUT_COMPLETED, true,
+                                   RD_DISP_CONNECTED, 0, T0 + MINUTE, NULL), RD_ESTALE);
+    twins_equal(f, 0, 1);
+    rd_store_job_free(t[0]);
+    rd_store_job_free(t[1]);
+
+    /* 2: placed, the job as a status callback looks it up, no-answer, retry. */
+    claim_twins(f, T0 + 60 * MINUTE, t);
+    assert_int_equal(ts_placed(f->s, &f->loop, "A", t[0]->token, "CA-1", T0 + 90 * MINUTE), 0);
+    assert_int_equal(ts_placed(f->s, &f->loop, "A", t[1]->token, "CA-2", T0 + 90 * MINUTE), 0);
+    rd_store_job_t *lk = NULL;
+    assert_int_equal(ts_lookup(f->s, &f->loop, 'c', "CA-2", &lk), 0);
+    assert_int_equal(ts_settle(f->s, &f->loop, "A", t[0]->token, RD_OUT_NO_ANSWER, false, 0,
+                               T0 + 120 * MINUTE, T0 + 61 * MINUTE, &r1), 0);
+    assert_int_equal(ts_settle_job(f->s, &f->loop, lk, RD_OUT_NO_ANSWER, false, 0,
+                                   T0 + 120 * MINUTE, T0 + 61 * MINUTE, &r2), 0);
+    assert_int_equal(rd_store_settles_prepared(f->s), prep0 + 2);
+    assert_memory_equal(&r1, &r2, sizeof(r1));
+    assert_int_equal(r2.attempt, 2);
+    twins_equal(f, 2, 1);
+    rd_store_job_free(lk);
+    rd_store_job_free(t[0]);
+    rd_store_job_free(t[1]);
+
+    /* 3: connected, final. */
+    claim_twins(f, T0 + 120 * MINUTE, t);
+    assert_int_equal(ts_settle(f->s, &f->loop, "A", t[0]->token, RD_OUT_COMPLETED, true,
+                               RD_DISP_CONNECTED, 0, T0 + 121 * MINUTE, &r1), 0);
+    assert_int_equal(ts_settle_job(f->s, &f->loop, t[1], RD_OUT_COMPLETED, true,
+                                   RD_DISP_CONNECTED, 0, T0 + 121 * MINUTE, &r2), 0);
+    assert_int_equal(rd_store_settles_prepared(f->s), prep0 + 3);
+    assert_memory_equal(&r1, &r2, sizeof(r1));
+    assert_true(r2.final);
+    twins_equal(f, 4, 2); /* attempt + final each */
+    rd_store_stats_t st;
+    assert_int_equal(ts_stats(f->s, &f->loop, "A", &st), 0);
+    assert_int_equal(st.counts.connected[3], 2);
+    assert_int_equal(st.counts.finals[RD_DISP_CONNECTED], 2);
+    assert_int_equal(st.by_attempt[2][RD_OUT_NO_ANSWER], 2);
+    assert_int_equal(st.live, 0);
+    rd_store_job_free(t[0]);
+    rd_store_job_free(t[1]);
+
+    /* The record changed since the job was read (another campaign's job for
+     * the number), an opt-out turns the retry final, a job under another
+     * token: Redis settles by itself, correctly. */
+    enqueue_ok(f, "A", "+933333333333", "p3", T0 + 200 * MINUTE);
+    enqueue_ok(f, "A", "+944444444444", "p4", T0 + 200 * MINUTE);
+    ts_jobs_t j;
+    assert_int_equal(ts_claim(f->s, &f->loop, T0 + 200 * MINUTE, 10, MINUTE, &j), 0);
+    assert_int_equal(j.n, 2);
+    rd_store_job_t *j3 = strcmp(j.v[0]->to, "+933333333333") == 0 ? j.v[0] : j.v[1];
+    rd_store_job_t *j4 = j3 == j.v[0] ? j.v[1] : j.v[0];
+    enqueue_ok(f, "B", "+933333333333", "q3", T0 + 900 * MINUTE);
+    int64_t n_opt = 0;
+    assert_int_equal(ts_optout(f->s, &f->loop, "+944444444444", T0 + 200 * MINUTE, &n_opt), 0);
+    rd_store_job_t other = *j4;
+    other.token = j3->token;
+    assert_int_equal(ts_settle_job(f->s, &f->loop, j3, RD_OUT_BUSY, false, 0, T0 + 260 * MINUTE,
+                                   T0 + 201 * MINUTE, &r1), 0);
+    assert_false(r1.final);
+    assert_int_equal(ts_settle_job(f->s, &f->loop, &other, RD_OUT_BUSY, false, 0,
+                                   T0 + 260 * MINUTE, T0 + 201 * MINUTE, NULL), RD_ESTALE);
+    assert_int_equal(ts_settle_job(f->s, &f->loop, j4, RD_OUT_BUSY, false, 0, T0 + 260 * MINUTE,
+                                   T0 + 201 * MINUTE, &r2), 0);
+    assert_true(r2.final);
+    assert_int_equal(r2.disposition, RD_DISP_OPTED_OUT);
+    assert_int_equal(rd_store_settles_prepared(f->s), prep0 + 3);
+    assert_int_equal(ts_lookup(f->s, &f->loop, 'i', "p3", &lk), 0);
+    assert_int_equal(lk->state, RD_JOB_PENDING);
+    assert_int_equal(lk->n_hist, 1);
+    assert_int_equal(lk->n_num_attempts, 1);
+    assert_int_equal(lk->due_ms, T0 + 260 * MINUTE);
+    rd_store_job_free(lk);
+    assert_int_equal(ts_lookup(f->s, &f->loop, 'i', "q3", &lk), 0);
+    assert_int_equal(lk->state, RD_JOB_PENDING);
+    rd_store_job_free(lk);
+    assert_int_equal(ts_lookup(f->s, &f->loop, 'i', "p4", &lk), 0);
+    assert_int_equal(lk->state, RD_JOB_FINAL);
+    assert_int_equal(lk->disposition, RD_DISP_OPTED_OUT);
+    assert_int_equal(lk->n_hist, 1);
+    rd_store_job_free(lk);
+    ts_jobs_free(&j);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_life_of_a_job, setup, teardown),
@@ -558,6 +837,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(t_pause_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(t_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(t_rate_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_duplicate_in_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_settle_with_job, setup, teardown),
         cmocka_unit_test_setup_teardown(t_redis_restart, setup_own, teardown),
         cmocka_unit_test_setup_teardown(t_redis_stall, setup_own, teardown),
     };

@@ -2,8 +2,8 @@
  * server_harness.h — redial-server processes for end-to-end tests: spawn the
  * built binary (REDIAL_BIN_DIR) on a free loopback port with a given Redis,
  * prefix, provider URL and clock, wait until /healthz answers, stop it with a
- * signal and collect its exit status. Plus a tiny blocking HTTP client
- * (libcurl) for talking to it.
+ * signal and collect its exit status. The blocking HTTP client and the
+ * process helpers it is built on (tests/lib/proc.h) come with this header.
  *
  * Threads: the test's main thread.
  */
@@ -12,6 +12,8 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+
+#include "tests/lib/proc.h"
 
 typedef struct rd_test_server {
     pid_t pid;
@@ -39,8 +41,6 @@ typedef struct rd_test_server_opts {
 #define RD_TEST_PROVIDER_KEY "testkey"
 #define RD_TEST_PROVIDER_TOKEN "testtoken"
 
-/* A free TCP port on 127.0.0.1 (bound then released). */
-int rd_test_free_port(void);
 /* Starts one server and waits (<= 10 s) for /healthz 200. Returns 0 or -1. */
 int rd_test_server_start(rd_test_server_t *s, const rd_test_server_opts_t *o);
 /* Sends sig, waits up to timeout_ms, then SIGKILLs. Returns the exit code
@@ -49,18 +49,5 @@ int rd_test_server_start(rd_test_server_t *s, const rd_test_server_opts_t *o);
 int rd_test_server_stop(rd_test_server_t *s, int sig, int timeout_ms);
 /* SIGKILL without waiting for a drain. */
 void rd_test_server_kill(rd_test_server_t *s);
-
-/*
- * Blocking HTTP request. body may be NULL (GET/DELETE); content_type NULL =
- * application/json when a body is given; userpwd "user:pass" or NULL.
- * *resp (may be NULL) receives an owned NUL-terminated body (free()).
- * Returns the HTTP status, or -1 when no answer.
- */
-long rd_test_http(const char *method, const char *url, const char *content_type,
-                  const char *body, const char *userpwd, char **resp);
-
-/* Runs `argv` (argv[0] a binary in REDIAL_BIN_DIR) and captures stdout into
- * *out (owned, may be NULL). Returns the exit code or -1. */
-int rd_test_run(char *const argv[], char **out);
 
 #endif

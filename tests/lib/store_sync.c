@@ -177,6 +177,22 @@ int ts_settle(rd_store_t *s, uv_loop_t *loop, const char *camp, uint64_t tok, rd
     return w.rc;
 }
 
+int ts_settle_job(rd_store_t *s, uv_loop_t *loop, const rd_store_job_t *job, rd_outcome_t o,
+                  bool final, rd_disposition_t d, int64_t due, int64_t now,
+                  rd_store_settle_res_t *res) {
+    rd_store_settle_t st = {.campaign = job->campaign, .token = job->token, .outcome = o,
+                            .ended_ms = now, .now_ms = now, .hour_of_week = 10,
+                            .answered = o == RD_OUT_COMPLETED, .job = job};
+    st.decision.final = final;
+    st.decision.disposition = d;
+    st.decision.due_ms = due;
+    waiter_t w = {0};
+    spin(loop, &w, rd_store_settle(s, &st, cb_settle, &w));
+    if (res)
+        *res = w.settle;
+    return w.rc;
+}
+
 static void cb_job(rd_store_t *s, int status, const rd_store_job_t *j, void *arg) {
     (void)s;
     waiter_t *w = arg;

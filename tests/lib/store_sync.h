@@ -42,6 +42,10 @@ int ts_release(rd_store_t *s, uv_loop_t *loop, const char *camp, uint64_t tok, i
 int ts_settle(rd_store_t *s, uv_loop_t *loop, const char *camp, uint64_t tok, rd_outcome_t o,
               bool final, rd_disposition_t d, int64_t due, int64_t now,
               rd_store_settle_res_t *res);
+/* ts_settle given the job (rd_store_settle_t.job): campaign and token are the job's. */
+int ts_settle_job(rd_store_t *s, uv_loop_t *loop, const rd_store_job_t *job, rd_outcome_t o,
+                  bool final, rd_disposition_t d, int64_t due, int64_t now,
+                  rd_store_settle_res_t *res);
 /* lookup: mode 'a' attempt key, 'c' call id, 'i' public id; *out owned copy or NULL. */
 int ts_lookup(rd_store_t *s, uv_loop_t *loop, char mode, const char *key, rd_store_job_t **out);
 int ts_recover(rd_store_t *s, uv_loop_t *loop, int64_t now, int max, int64_t poll_ms,

@@ -25,6 +25,7 @@
 #include "engine/httpd.h"
 #include "proto/form.h"
 #include "proto/rd.h"
+#include "tests/lib/httpd_thread.h"
 
 /* ---------------- helpers and the parsing layer ---------------- */
 
@@ -161,12 +162,7 @@ static void t_parser_limits(void **state) {
 /* ---------------- server over sockets ---------------- */
 
 typedef struct {
-    uv_loop_t loop;
-    uv_async_t stop;
-    rd_httpd_t *srv;
-    pthread_t th;
-    int port;
-    atomic_int ready;
+    rd_test_httpd_t h;
     atomic_int answered_gone;
     atomic_int answered;
     atomic_int requests;
@@ -199,7 +195,7 @@ static void handler(rd_http_req_t *req, void *data) {
         later_t *l = rd_calloc(1, sizeof *l);
         l->req = req;
         l->s = s;
-        uv_timer_init(&s->loop, &l->t);
+        uv_timer_init(&s->h.loop, &l->t);
         l->t.data = l;
         uv_timer_start(&l->t, on_later, ms ? (uint64_t)atoi(ms) : 50, 0);
         rd_form_deinit(&q);
@@ -219,28 +215,8 @@ static void handler(rd_http_req_t *req, void *data) {
     atomic_fetch_add(&s->answered, 1);
 }
 
-static void on_srv_closed(void *data) {
-    server_t *s = data;
-    uv_close((uv_handle_t *)&s->stop, NULL);
-}
-
-static void on_stop(uv_async_t *a) {
-    server_t *s = a->data;
-    rd_httpd_close(s->srv, on_srv_closed, s);
-}
-
-static void *server_main(void *arg) {
-    server_t *s = arg;
-    atomic_store(&s->ready, 1);
-    uv_run(&s->loop, UV_RUN_DEFAULT);
-    return NULL;
-}
-
 static server_t *server_start(unsigned idle_ms, unsigned req_ms) {
     server_t *s = rd_calloc(1, sizeof *s);
-    assert_int_equal(uv_loop_init(&s->loop), 0);
-    uv_async_init(&s->loop, &s->stop, on_stop);
-    s->stop.data = s;
     rd_httpd_config_t cfg = {
         .host = "127.0.0.1",
         .port = 0,
@@ -250,18 +226,12 @@ static server_t *server_start(unsigned idle_ms, unsigned req_ms) {
         .handler = handler,
         .data = s,
     };
-    char err[256];
-    assert_int_equal(rd_httpd_create(&s->loop, &cfg, &s->srv, err, sizeof err), 0);
-    s->port = rd_httpd_port(s->srv);
-    assert_true(s->port > 0);
-    pthread_create(&s->th, NULL, server_main, s);
+    rd_test_httpd_start(&s->h, &cfg);
     return s;
 }
 
 static void server_stop(server_t *s) {
-    uv_async_send(&s->stop);
-    pthread_join(s->th, NULL);
-    assert_int_equal(uv_loop_close(&s->loop), 0);
+    rd_test_httpd_stop(&s->h);
     rd_free(s);
 }
 
@@ -343,7 +313,7 @@ static void cli_free(client_t *c) {
 static void t_keepalive(void **state) {
     (void)state;
     server_t *s = server_start(0, 0);
-    client_t *c = cli_new(s->port);
+    client_t *c = cli_new(s->h.port);
     char body[4096];
     for (int i = 0; i < 50; i++) {
         char req[256];
@@ -375,7 +345,7 @@ static void t_keepalive(void **state) {
 static void t_expect_continue(void **state) {
     (void)state;
     server_t *s = server_start(0, 0);
-    client_t *c = cli_new(s->port);
+    client_t *c = cli_new(s->h.port);
     const char *hdr = "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
     cli_send(c, hdr, strlen(hdr));
     char body[256];
@@ -394,7 +364,7 @@ static void t_expect_continue(void **state) {
 static void t_pipelined(void **state) {
     (void)state;
     server_t *s = server_start(0, 0);
-    client_t *c = cli_new(s->port);
+    client_t *c = cli_new(s->h.port);
     /* Mixed sync and async answers in one write: replies must come in order. */
     char all[8192];
     size_t n = 0;
@@ -422,7 +392,7 @@ static void t_pipelined(void **state) {
     enum { NC = 200 };
     client_t **cs = rd_malloc(NC * sizeof *cs);
     for (int i = 0; i < NC; i++) {
-        cs[i] = cli_new(s->port);
+        cs[i] = cli_new(s->h.port);
         cli_send(cs[i], "GET /async?ms=20 HTTP/1.1\r\n\r\n", 29);
     }
     for (int i = 0; i < NC; i++) {
@@ -439,14 +409,14 @@ static void t_limits_wire(void **state) {
     char body[256];
     bool closed;
     /* 413 announced by Content-Length */
-    client_t *c = cli_new(s->port);
+    client_t *c = cli_new(s->h.port);
     cli_send(c, "POST /echo HTTP/1.1\r\nContent-Length: 999999\r\n\r\n", 48);
     assert_int_equal(cli_response(c, body, sizeof body, &closed), 413);
     assert_true(closed);
     assert_true(cli_eof(c));
     cli_free(c);
     /* 431: headers over 4 KiB */
-    c = cli_new(s->port);
+    c = cli_new(s->h.port);
     char big[6000];
     int n = snprintf(big, sizeof big, "GET /echo HTTP/1.1\r\nX-Big: ");
     memset(big + n, 'x', 5000);
@@ -456,14 +426,14 @@ static void t_limits_wire(void **state) {
     assert_true(closed);
     cli_free(c);
     /* 400: malformed */
-    c = cli_new(s->port);
+    c = cli_new(s->h.port);
     cli_send(c, "HELLO\r\n\r\n", 9);
     assert_int_equal(cli_response(c, body, sizeof body, &closed), 400);
     assert_true(closed);
     assert_true(cli_eof(c));
     cli_free(c);
     /* A good request after a bad one on another connection still works. */
-    c = cli_new(s->port);
+    c = cli_new(s->h.port);
     cli_send(c, "GET /echo HTTP/1.1\r\n\r\n", 22);
     assert_int_equal(cli_response(c, body, sizeof body, NULL), 200);
     cli_free(c);
@@ -474,7 +444,7 @@ static void t_disconnect_before_reply(void **state) {
     (void)state;
     server_t *s = server_start(0, 0);
     for (int i = 0; i < 10; i++) {
-        client_t *c = cli_new(s->port);
+        client_t *c = cli_new(s->h.port);
         cli_send(c, "GET /async?ms=100 HTTP/1.1\r\n\r\n", 30);
         /* also pipeline a second request that must never be handled */
         cli_send(c, "GET /echo HTTP/1.1\r\n\r\n", 22);
@@ -486,7 +456,7 @@ static void t_disconnect_before_reply(void **state) {
     assert_int_equal(atomic_load(&s->answered_gone), 10);
     assert_int_equal(atomic_load(&s->requests), 10);
     /* Server still serves. */
-    client_t *c = cli_new(s->port);
+    client_t *c = cli_new(s->h.port);
     char body[64];
     cli_send(c, "GET /echo HTTP/1.1\r\n\r\n", 22);
     assert_int_equal(cli_response(c, body, sizeof body, NULL), 200);
@@ -498,7 +468,7 @@ static void t_close_with_held(void **state) {
     (void)state;
     /* Closing the server while a request is held: close completes after the answer. */
     server_t *s = server_start(0, 0);
-    client_t *c = cli_new(s->port);
+    client_t *c = cli_new(s->h.port);
     cli_send(c, "GET /async?ms=150 HTTP/1.1\r\n\r\n", 30);
     while (atomic_load(&s->requests) < 1) usleep(1000);
     server_stop(s);
@@ -509,14 +479,14 @@ static void t_timeouts(void **state) {
     (void)state;
     server_t *s = server_start(100, 150);
     /* idle keep-alive connection is closed */
-    client_t *c = cli_new(s->port);
+    client_t *c = cli_new(s->h.port);
     cli_send(c, "GET /echo HTTP/1.1\r\n\r\n", 22);
     char body[64];
     assert_int_equal(cli_response(c, body, sizeof body, NULL), 200);
     assert_true(cli_eof(c));
     cli_free(c);
     /* slow request: 408 */
-    c = cli_new(s->port);
+    c = cli_new(s->h.port);
     cli_send(c, "GET /echo HTTP/1.1\r\nX-Slow", 26);
     bool closed;
     assert_int_equal(cli_response(c, body, sizeof body, &closed), 408);

@@ -20,12 +20,11 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include "engine/httpd.h"
 #include "proto/rd.h"
+#include "tests/lib/proc.h"
 #include "workers/pool.h"
 
 #define MAX_RESULTS 512
@@ -156,16 +155,6 @@ static const char *const names[] = {"ok", "e503", "e429", "invalid", "dnd", "slo
                                     "refused"};
 enum { A_OK, A_503, A_429, A_INVALID, A_DND, A_SLOW, A_FLAKY, A_DELAY, A_REFUSED, A_N };
 
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(fd, (struct sockaddr *)&sa, sizeof sa);
-    socklen_t l = sizeof sa;
-    getsockname(fd, (struct sockaddr *)&sa, &l);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 static void setup_t(T *t, unsigned workers, unsigned inflight) {
     memset(t, 0, sizeof *t);
     assert_int_equal(uv_loop_init(&t->loop), 0);
@@ -180,7 +169,7 @@ static void setup_t(T *t, unsigned workers, unsigned inflight) {
     t->guard.data = t;
 
     static char refused_base[64];
-    snprintf(refused_base, sizeof refused_base, "http://127.0.0.1:%d", free_port());
+    snprintf(refused_base, sizeof refused_base, "http://127.0.0.1:%d", rd_test_free_port());
     rd_account_cfg_t acc[A_N];
     for (int i = 0; i < A_N; i++) {
         rd_account_cfg_init(&acc[i]);
