@@ -76,6 +76,9 @@ static void test_smoke(void **state) {
     assert_true(mx < 120000);
     assert_true(num(o, "lag.retries.p50_ms") >= -1); /* clock reads are whole wall ms */
 
+    double s50 = num(o, "end_to_settle.p50_ms"), s99 = num(o, "end_to_settle.p99_ms");
+    assert_true(s50 >= -2 && s50 <= s99 && s99 <= num(o, "end_to_settle.max_ms"));
+    assert_int_equal((long long)num(o, "end_to_settle.samples"), (long long)attempts);
     assert_true(num(o, "drain_s") > 0);
     assert_true(num(o, "attempts_per_s") > 0);
     assert_true(num(o, "peak_attempts_per_s") >= num(o, "attempts_per_s") * 0.5);
