@@ -45,7 +45,7 @@ local camps = {}
 if bavail >= 1 then
   camps = redis.call('ZRANGEBYSCORE', K_READY, '-inf', nowsc, 'LIMIT', 0, maxc)
 end
-local start = string.format('%d', now)
+local start, deadline = string.format('%d', now), string.format('%d', now + lease_ms)
 for _, c in ipairs(camps) do
   if n >= maxj or n >= bavail or budget <= 0 then break end
   local h = redis.call('HMGET', ck(c), 'st', 'conc', 'live', 'pool', 'cpm', 'rt', 'rts', 'id')
@@ -83,6 +83,9 @@ for _, c in ipairs(camps) do
     local pre = '|' .. cid .. '|' .. start .. '|0|0|'
     for _, num in ipairs(due) do
       budget = budget - 1
+      -- the token as a string, once (a Lua number passed to redis.call is
+      -- formatted with %.17g at every use)
+      local ts = string.format('%d', tok + 1)
       local b = blocked(num)
       if b then
         local nr = nrec_get(num)
@@ -94,7 +97,7 @@ for _, c in ipairs(camps) do
         else
           zrem[#zrem + 1] = num
         end
-      elseif redis.call('HSETNX', K_LOCK, num, tok + 1) == 0 then
+      elseif redis.call('HSETNX', K_LOCK, num, ts) == 0 then
         -- live elsewhere: look again after the lock retry
         redis.call('ZADD', dk, score(now + lock_retry, tok), num)
         defer = defer + 1
@@ -105,10 +108,10 @@ for _, c in ipairs(camps) do
         if not raw then
           redis.call('HDEL', K_LOCK, num) -- no record: a stale due entry
         else
-          lease[#lease + 1] = tok
+          lease[#lease + 1] = ts
           lease[#lease + 1] = num .. pre
-          leases[#leases + 1] = now + lease_ms
-          leases[#leases + 1] = tok
+          leases[#leases + 1] = deadline
+          leases[#leases + 1] = ts
           taken = taken + 1
           out[#out + 1] = c
           out[#out + 1] = num

@@ -26,9 +26,10 @@
 local now, maxlen, count = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local out = {}
 local seq = redis.call('INCRBY', K_SEQ, count) - count
+-- attempt, outcome, how: numbers or their decimal strings (ARGV as is).
 local function counts(c, attempt, outcome, how, answered)
   stat(c, 'a' .. attempt .. ':' .. outcome, 1)
-  if how >= 0 then
+  if how ~= '-1' then
     stat(c, 'ha' .. how, 1)
     incr(agg_gst, 'ha' .. how, 1)
     if answered then
@@ -45,16 +46,16 @@ local function override(c, num)
 end
 for k = 0, count - 1 do
   local a = 5 + k * 18
-  local c, tok, outcome, call = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3]
-  local ended, final, disp, due = tonumber(ARGV[a + 4]), ARGV[a + 5] == '1',
-    tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7])
-  local how, answered = tonumber(ARGV[a + 8]), ARGV[a + 9] == '1'
+  -- outcome and how stay strings where they only name counters
+  local c, tok, outcome, call = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local final, disp, due = ARGV[a + 5] == '1', tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7])
+  local how, answered = ARGV[a + 8], ARGV[a + 9] == '1'
   local xold = ARGV[a + 14]
   local o = 4 * k
   local l = lease_find(c, tok)
   if call == '' and l then call = l.call end
   local b = nil
-  local fast = l and xold ~= '' and l.num == ARGV[a + 10] and l.start == tonumber(ARGV[a + 11])
+  local fast = l and xold ~= '' and l.num == ARGV[a + 10] and l.start_s == ARGV[a + 11]
     and call == ARGV[a + 12]
   if fast and not final then
     b = override(c, l.num)
@@ -63,9 +64,10 @@ for k = 0, count - 1 do
   fast = fast and redis.call('HGET', K_N, l.num) == xold
   if fast then
     -- prepared by the engine from this very record
-    local num, attempt = l.num, tonumber(ARGV[a + 13])
+    local num, attempt = l.num, ARGV[a + 13]
     lease_release(c, tok, l)
     counts(c, attempt, outcome, how, answered)
+    attempt = tonumber(attempt)
     event_raw(maxlen, ARGV[a + 16])
     redis.call('HSET', K_N, num, ARGV[a + 15])
     if final then
@@ -91,6 +93,7 @@ for k = 0, count - 1 do
       local num = l.num
       lease_release(c, tok, l)
       local h = j[J_HIST]
+      outcome = tonumber(outcome)
       h[#h + 1] = l.start
       h[#h + 1] = outcome
       nr[1][#nr[1] + 1] = l.start
@@ -98,7 +101,7 @@ for k = 0, count - 1 do
       counts(c, attempt, outcome, how, answered)
       event(maxlen, {type = 'attempt', id = pub_id(c, num, j), campaign = c, to = num,
         attempt = attempt, outcome = OUTCOME[outcome] or '?', call_id = call,
-        started_ms = l.start, ended_ms = ended})
+        started_ms = l.start, ended_ms = tonumber(ARGV[a + 4])})
       if not final then
         if b == nil then b = override(c, num) end
         if b then final, disp = true, b end
