@@ -271,13 +271,16 @@ end
 -- The live lease `tok` (its decimal string, as sent by the engine or read
 -- from Redis) of campaign c, parsed, or nil. Tokens stay strings here: a
 -- Lua number passed to redis.call costs a %.17g formatting.
-local function lease_find(c, tok)
-  if not tok or gone[tok] then return nil end
-  local v = redis.call('HGET', K_LEASE, tok)
-  if not v then return nil end
+-- lease_check does it on the lease value v already read (batched reads).
+local function lease_check(c, tok, v)
+  if not v or gone[tok] then return nil end
   local l = lease_parse(v)
   if not l or l.cid ~= cid_of(c) then return nil end
   return l
+end
+local function lease_find(c, tok)
+  if not tok or gone[tok] then return nil end
+  return lease_check(c, tok, redis.call('HGET', K_LEASE, tok))
 end
 
 -- Puts a released job (still live in its record) back in the due set at

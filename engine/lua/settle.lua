@@ -44,24 +44,56 @@ local function override(c, num)
   if not b and camp(c).st == '2' then b = 6 end
   return b
 end
+-- Reads are batched: every lease in one HMGET; then, for the prepared items
+-- whose lease matches, their records in one HMGET and (retries) the no-dial
+-- set in one SMISMEMBER. Items are still applied one by one, in order; a
+-- record written by an earlier item of the batch is read again (dirty), and
+-- a token seen twice is applied once (gone).
+local N = 18
+local toks = {}
+for k = 0, count - 1 do toks[k + 1] = ARGV[5 + k * N + 1] end
+local lv = {}
+if count > 0 then lv = redis.call('HMGET', K_LEASE, unpack(toks)) end
+local leases, pnums, pidx, dnums, didx = {}, {}, {}, {}, {}
 for k = 0, count - 1 do
-  local a = 5 + k * 18
+  local a = 5 + k * N
+  local l = lease_check(ARGV[a], ARGV[a + 1], lv[k + 1])
+  leases[k + 1] = l or false
+  if l and ARGV[a + 14] ~= '' and l.num == ARGV[a + 10] then
+    pnums[#pnums + 1] = l.num
+    pidx[k + 1] = #pnums
+    if ARGV[a + 5] ~= '1' then
+      dnums[#dnums + 1] = l.num
+      didx[k + 1] = #dnums
+    end
+  end
+end
+local precs, pdnd = {}, {}
+if #pnums > 0 then precs = redis.call('HMGET', K_N, unpack(pnums)) end
+if #dnums > 0 then pdnd = redis.call('SMISMEMBER', K_NODIAL, unpack(dnums)) end
+local dirty = {}
+local dues = {} -- campaign -> {score, number, ...} ZADDed after the loop
+for k = 0, count - 1 do
+  local a = 5 + k * N
   -- outcome and how stay strings where they only name counters
   local c, tok, outcome, call = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local final, disp, due = ARGV[a + 5] == '1', tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7])
   local how, answered = ARGV[a + 8], ARGV[a + 9] == '1'
   local xold = ARGV[a + 14]
   local o = 4 * k
-  local l = lease_find(c, tok)
+  local l = leases[k + 1]
+  -- a token already applied earlier in this batch
+  if l and gone[tok] then l = false end
   if call == '' and l then call = l.call end
   local b = nil
-  local fast = l and xold ~= '' and l.num == ARGV[a + 10] and l.start_s == ARGV[a + 11]
+  local fast = l and pidx[k + 1] and not dirty[l.num] and l.start_s == ARGV[a + 11]
     and call == ARGV[a + 12]
   if fast and not final then
-    b = override(c, l.num)
+    if pdnd[didx[k + 1]] == 1 then b = blocked(l.num) end
+    if not b and camp(c).st == '2' then b = 6 end
     fast = not b
   end
-  fast = fast and redis.call('HGET', K_N, l.num) == xold
+  fast = fast and precs[pidx[k + 1]] == xold
   if fast then
     -- prepared by the engine from this very record
     local num, attempt = l.num, ARGV[a + 13]
@@ -70,13 +102,21 @@ for k = 0, count - 1 do
     attempt = tonumber(attempt)
     event_raw(maxlen, ARGV[a + 16])
     redis.call('HSET', K_N, num, ARGV[a + 15])
+    dirty[num] = true
     if final then
       if disp == 0 then stat(c, 'k' .. attempt, 1) end
       finished(c, num, disp, now, maxlen, ARGV[a + 17])
       out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 2, 1, disp, attempt
     else
       seq = seq + 1
-      redis.call('ZADD', ck(c) .. ':due', score(due, seq), num)
+      local d = dues[c]
+      if not d then
+        d = {}
+        dues[c] = d
+      end
+      d[#d + 1] = string.format('%d', score(due, seq))
+      d[#d + 1] = num
+      touched[c] = true
       out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 2, 0, -1, attempt
     end
   else
@@ -116,8 +156,10 @@ for k = 0, count - 1 do
         out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 1, 0, -1, attempt
       end
       nrec_put(num, nr, now)
+      dirty[num] = true
     end
   end
 end
+for c, d in pairs(dues) do redis.call('ZADD', ck(c) .. ':due', unpack(d)) end
 flush()
 return out
