@@ -692,6 +692,8 @@ typedef struct tally {
     int64_t last_final_wall_ms;   /* Redis time of the last final (stream id) */
     double *lag1, *lagr;          /* lag samples (policy ms): attempt 1, retries */
     size_t n1, nr, cap1, capr;
+    double *settle;               /* call end -> attempt event in Redis, wall ms */
+    size_t ns, caps;
     long long *per_sec;           /* attempt starts by wall second since enqueue start */
     size_t n_sec;
     int64_t enq_wall_ms;
@@ -744,7 +746,8 @@ static void on_event(bench_t *b, rd_bench_lag_t *lag, tally_t *t, const char *id
         return;
     }
     const msgpack_object *type = NULL, *campaign = NULL, *to = NULL, *attempt = NULL,
-                         *started = NULL, *outcome = NULL, *disp = NULL, *attempts = NULL;
+                         *started = NULL, *outcome = NULL, *disp = NULL, *attempts = NULL,
+                         *ended = NULL;
     for (uint32_t i = 0; i < u.data.via.map.size; i++) {
         const msgpack_object *k = &u.data.via.map.ptr[i].key, *v = &u.data.via.map.ptr[i].val;
         if (mp_is(k, "type")) type = v;
@@ -752,6 +755,7 @@ static void on_event(bench_t *b, rd_bench_lag_t *lag, tally_t *t, const char *id
         else if (mp_is(k, "to")) to = v;
         else if (mp_is(k, "attempt")) attempt = v;
         else if (mp_is(k, "started_ms")) started = v;
+        else if (mp_is(k, "ended_ms")) ended = v;
         else if (mp_is(k, "outcome")) outcome = v;
         else if (mp_is(k, "disposition")) disp = v;
         else if (mp_is(k, "attempts")) attempts = v;
@@ -778,6 +782,14 @@ static void on_event(bench_t *b, rd_bench_lag_t *lag, tally_t *t, const char *id
             int64_t sec = (wall - t->enq_wall_ms) / 1000;
             if (sec >= 0 && (size_t)sec < t->n_sec) t->per_sec[sec]++;
             if (an == 1 && wall > t->last_first_wall_ms) t->last_first_wall_ms = wall;
+            /* The callback path: the call's end (the provider's EndTime, whole policy
+             * seconds) to the settle's XADD (the event's stream id, Redis wall ms). */
+            if (ended) {
+                int64_t en = mp_int(ended);
+                int64_t end_wall =
+                    b->epoch_ms + (int64_t)((double)(en - b->clock.origin_ms) / b->cfg.time_scale);
+                push(&t->settle, &t->ns, &t->caps, (double)(strtoll(id, NULL, 10) - end_wall));
+            }
         } else if (mp_is(type, "final")) {
             if (rd_bench_lag_final(lag, idx)) {
                 t->finals++;
@@ -1134,6 +1146,9 @@ measure:;
         double p50_1 = rd_bench_percentile(t.lag1, t.n1, 50) / c->time_scale;
         double p99_1 = rd_bench_percentile(t.lag1, t.n1, 99) / c->time_scale;
         double max_1 = rd_bench_percentile(t.lag1, t.n1, 100) / c->time_scale;
+        double s50 = rd_bench_percentile(t.settle, t.ns, 50);
+        double s99 = rd_bench_percentile(t.settle, t.ns, 99);
+        double smax = rd_bench_percentile(t.settle, t.ns, 100);
         double p50_r = rd_bench_percentile(t.lagr, t.nr, 50) / c->time_scale;
         double p99_r = rd_bench_percentile(t.lagr, t.nr, 99) / c->time_scale;
         double max_r = rd_bench_percentile(t.lagr, t.nr, 100) / c->time_scale;
@@ -1183,6 +1198,9 @@ measure:;
             p99_1, "max_ms", max_1, "samples", (json_int_t)t.n1, "retries", "p50_ms", p50_r,
             "p99_ms", p99_r, "max_ms", max_r, "samples", (json_int_t)t.nr);
         json_object_set_new(o, "lag", jl);
+        json_object_set_new(o, "end_to_settle",
+                            json_pack("{s:f, s:f, s:f, s:I}", "p50_ms", s50, "p99_ms", s99,
+                                      "max_ms", smax, "samples", (json_int_t)t.ns));
         json_object_set_new(o, "redis_commands", json_integer((json_int_t)cmds));
         json_object_set_new(o, "redis_commands_per_attempt", json_real(attempts > 0 ? cmds / attempts : 0));
         json_t *cpu = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "engines_s", ecpu_s,
@@ -1262,6 +1280,8 @@ measure:;
         printf("    attempt 1          p50 %.1f ms, p99 %.1f ms, max %.1f ms (from enqueue: ingest + "
                "backlog)\n", p50_1, p99_1, max_1);
         printf("    retries            p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", p50_r, p99_r, max_r);
+        printf("  call end->settled    p50 %.1f ms, p99 %.1f ms, max %.1f ms (callback delivery + "
+               "engine lookup + settle; +-1 ms)\n", s50, s99, smax);
         printf("  redis commands       %.1f per attempt (%.0f total, Lua-internal calls included)\n",
                attempts > 0 ? cmds / attempts : 0, cmds);
         printf("  CPU per 1k attempts  engines %.3f s, redis %.3f s, sim %.3f s (totals: %.2f / "
@@ -1327,6 +1347,7 @@ done:
     free(t.per_sec);
     free(t.lag1);
     free(t.lagr);
+    free(t.settle);
     rd_bench_lag_deinit(&lag);
     free_args(b->extra_engine);
     free_args(b->extra_sim);

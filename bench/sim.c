@@ -1449,6 +1449,7 @@ void rd_sim_config_defaults(rd_sim_config_t *c) {
     c->cb_retries = 2;
     c->cb_retry_ms = 1000;
     c->cb_timeout_ms = 5000;
+    c->cb_conns = 64;
     c->retry_after_s = 1;
     c->exotel_rate_per_min = 200;
     c->twilio_rate_per_s = 1;
@@ -1521,7 +1522,7 @@ int rd_sim_create(uv_loop_t *loop, const rd_sim_config_t *cfg, rd_sim_t **out, c
         rd_sim_close(s, NULL, NULL);
         return rc;
     }
-    rd_cbsend_config_t cc = {.timeout_ms = cfg->cb_timeout_ms, .max_host_conns = 64};
+    rd_cbsend_config_t cc = {.timeout_ms = cfg->cb_timeout_ms, .max_host_conns = cfg->cb_conns > 0 ? cfg->cb_conns : 64};
     s->cb = rd_cbsend_create(loop, &cc);
     uv_timer_init(loop, &s->timer);
     s->timer.data = s;

@@ -61,6 +61,7 @@ typedef struct rd_sim_config {
     int cb_retries;     /* retries after a failed delivery [2] */
     int cb_retry_ms;    /* [1000] */
     int cb_timeout_ms;  /* [5000] */
+    int cb_conns;       /* connections per callback host (host:port) [64] */
 
     /* provider faults (fractions of call requests) */
     double fault_5xx, fault_timeout, fault_429;

@@ -25,6 +25,7 @@ typedef struct {
     double machine_rate, seed_busy_share;
     double cb_loss, cb_dup, cb_reorder;
     int cb_delay_min_ms, cb_delay_max_ms, cb_reorder_ms, cb_retries, cb_retry_ms, cb_timeout_ms;
+    int cb_conns;
     double fault_5xx, fault_timeout, fault_429;
     int retry_after, exotel_rate, twilio_rate;
     char *exotel_sid, *exotel_key, *exotel_token, *twilio_sid, *twilio_token;
@@ -59,6 +60,7 @@ static const rd_opt_t opts[] = {
     {"cb-retries", "REDIAL_SIM_CB_RETRIES", "2", RD_OPT_INT, O(cb_retries), "redeliveries after a failed callback (error or non-2xx), then give up"},
     {"cb-retry-ms", "REDIAL_SIM_CB_RETRY_MS", "1000", RD_OPT_INT, O(cb_retry_ms), "wall ms between deliveries"},
     {"cb-timeout-ms", "REDIAL_SIM_CB_TIMEOUT_MS", "5000", RD_OPT_INT, O(cb_timeout_ms), "wall ms before a callback delivery counts as failed"},
+    {"cb-conns", "REDIAL_SIM_CB_CONNS", "64", RD_OPT_INT, O(cb_conns), "connections callbacks use per receiving host:port (1..10000); a callback waits for a free one"},
     {"fault-5xx", "REDIAL_SIM_FAULT_5XX", "0", RD_OPT_DOUBLE, O(fault_5xx), "fraction of call requests answered 500/503 (no call made)"},
     {"fault-timeout", "REDIAL_SIM_FAULT_TIMEOUT", "0", RD_OPT_DOUBLE, O(fault_timeout), "fraction of call requests never answered (no call made)"},
     {"fault-429", "REDIAL_SIM_FAULT_429", "0", RD_OPT_DOUBLE, O(fault_429), "fraction of call requests answered 429 with Retry-After"},
@@ -181,6 +183,11 @@ int main(int argc, char **argv) {
     cfg.cb_retries = o.cb_retries;
     cfg.cb_retry_ms = o.cb_retry_ms;
     cfg.cb_timeout_ms = o.cb_timeout_ms;
+    if (o.cb_conns < 1 || o.cb_conns > 10000) {
+        fprintf(stderr, "redial-sim: --cb-conns: must be 1..10000\n");
+        goto done;
+    }
+    cfg.cb_conns = o.cb_conns;
     cfg.fault_5xx = o.fault_5xx;
     cfg.fault_timeout = o.fault_timeout;
     cfg.fault_429 = o.fault_429;

@@ -76,6 +76,9 @@ static void test_smoke(void **state) {
     assert_true(mx < 120000);
     assert_true(num(o, "lag.retries.p50_ms") >= -1); /* clock reads are whole wall ms */
 
+    double s50 = num(o, "end_to_settle.p50_ms"), s99 = num(o, "end_to_settle.p99_ms");
+    assert_true(s50 >= -2 && s50 <= s99 && s99 <= num(o, "end_to_settle.max_ms"));
+    assert_int_equal((long long)num(o, "end_to_settle.samples"), (long long)attempts);
     assert_true(num(o, "drain_s") > 0);
     assert_true(num(o, "attempts_per_s") > 0);
     assert_true(num(o, "peak_attempts_per_s") >= num(o, "attempts_per_s") * 0.5);
@@ -107,9 +110,33 @@ static void test_flags(void **state) {
     free(out);
 }
 
+/* The simulator's callback connection cap (--cb-conns) passed through
+ * --sim-args: with 2 connections every callback still arrives, one after the
+ * other, and a cap out of range is refused. */
+static void test_sim_cb_conns(void **state) {
+    (void)state;
+    char *argv[] = {"redial-bench", "--jobs", "100", "--campaigns", "1", "--max-attempts", "1",
+                    "--mem-jobs", "0", "--timeout", "120", "--quiet", "--sim-args",
+                    "--cb-conns 2", "--json", "-", NULL};
+    char *out = NULL;
+    assert_int_equal(rd_test_run(argv, &out), 0);
+    const char *j = strchr(out, '{');
+    assert_non_null(j);
+    json_t *o = json_loads(j, 0, NULL);
+    assert_non_null(o);
+    assert_int_equal((long long)num(o, "jobs_final"), 100);
+    assert_int_equal((long long)num(o, "attempts"), 100);
+    assert_int_equal((long long)num(o, "violations_total"), 0);
+    json_decref(o);
+    free(out);
+    char *bad[] = {"redial-sim", "--cb-conns", "0", NULL};
+    assert_int_equal(rd_test_run(bad, NULL), 2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_sim_cb_conns),
         cmocka_unit_test(test_smoke),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
