@@ -191,6 +191,7 @@ static uint32_t hash_str(const char *s) {
 static void on_settled(rd_store_t *s, int status, const rd_store_settle_res_t *r, void *arg) {
     op_t *o = arg;
     if (status != 0 && status != RD_ESTALE) o->err = status;
+    if (status == 0 && o->cb->cfg.settled) o->cb->cfg.settled(o->cb->cfg.settled_ctx);
     finish(o, status == 0 ? R_SETTLED : status == RD_ESTALE ? R_DUPLICATE : R_ERROR);
 }
 

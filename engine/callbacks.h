@@ -73,6 +73,11 @@ typedef struct rd_callbacks_cfg {
        NULL hook: the policy falls back to `increasing`). */
     const rd_smart_stats_t *(*smart_stats)(void *ctx, const char *campaign);
     void *smart_ctx;
+    /* Optional: called on the loop thread after each settle that applied
+       (the attempt's campaign, agent and number slots are free again), so the
+       dispatcher can claim at once instead of at its next idle poll. */
+    void (*settled)(void *ctx);
+    void *settled_ctx;
 } rd_callbacks_cfg_t;
 
 /* Defaults (poll accounts -1, max_polls 10, exotel default). */
