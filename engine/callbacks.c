@@ -56,6 +56,11 @@ typedef struct op {
     void *done_arg;
     rd_store_job_t *job;    /* owned copy while the campaign loads */
     int err;                /* store status behind R_ERROR / R_NOTFOUND */
+    /* Set when this attempt is the job's sms_fallback.after_attempts-th
+       unanswered one: the SMS goes out if (and only if) our settle wins. */
+    const rd_campaign_t *sms_campaign;
+    char sms_to[RD_E164_MAX + 1];
+    char sms_job[sizeof(((rd_store_job_t *)0)->id)];
     struct op *next_free;
 } op_t;
 
@@ -190,8 +195,14 @@ static uint32_t hash_str(const char *s) {
 
 static void on_settled(rd_store_t *s, int status, const rd_store_settle_res_t *r, void *arg) {
     op_t *o = arg;
+    rd_callbacks_t *cb = o->cb;
+    /* The settle is fenced: exactly one settle of this attempt reaches here
+       with status 0, across all engines, so the SMS goes out at most once. */
+    if (status == 0 && o->sms_campaign && cb->cfg.sms_fallback &&
+        (!r->final || r->disposition == RD_DISP_UNREACHABLE))
+        cb->cfg.sms_fallback(cb->cfg.hook_ctx, o->sms_campaign, o->sms_to, o->sms_job);
     if (status != 0 && status != RD_ESTALE) o->err = status;
-    if (status == 0 && o->cb->cfg.settled) o->cb->cfg.settled(o->cb->cfg.settled_ctx);
+    if (status == 0 && cb->cfg.settled) cb->cfg.settled(cb->cfg.hook_ctx);
     finish(o, status == 0 ? R_SETTLED : status == RD_ESTALE ? R_DUPLICATE : R_ERROR);
 }
 
@@ -202,6 +213,26 @@ static uint64_t mix64(uint64_t x) {
     x *= 0xc4ceb9fe1a85ec53ULL;
     x ^= x >> 33;
     return x;
+}
+
+/* An attempt nobody answered: busy, no-answer, or answered by a machine
+   when the campaign counts machines as busy / no-answer. */
+static bool unanswered(const rd_campaign_t *c, rd_outcome_t o, bool machine) {
+    if (o == RD_OUT_COMPLETED && machine) o = c->machine_as;
+    return o == RD_OUT_BUSY || o == RD_OUT_NO_ANSWER;
+}
+
+/* Does the attempt hist[n-1] make the job reach sms_fallback.after_attempts
+   unanswered attempts? An earlier `completed` in a live job's history was
+   answered by a machine (a person would have finished the job). */
+static bool sms_due(const rd_campaign_t *c, const rd_attempt_t *hist, size_t n,
+                    rd_answered_by_t last_by) {
+    if (c->sms_after_attempts <= 0 ||
+        !unanswered(c, hist[n - 1].outcome, last_by == RD_ANSWERED_MACHINE))
+        return false;
+    int k = 0;
+    for (size_t i = 0; i < n; i++) k += unanswered(c, hist[i].outcome, true);
+    return k == c->sms_after_attempts;
 }
 
 static void decide_and_settle(op_t *o, const rd_store_job_t *job, const rd_campaign_t *c) {
@@ -221,9 +252,15 @@ static void decide_and_settle(op_t *o, const rd_store_job_t *job, const rd_campa
     ctx.num_attempts_ms = job->num_attempts_ms;
     ctx.n_num_attempts = job->n_num_attempts;
     ctx.jitter_seed = mix64(hash_str(job->id) ^ ((uint64_t)n << 32));
-    ctx.smart = cb->cfg.smart_stats ? cb->cfg.smart_stats(cb->cfg.smart_ctx, job->campaign) : NULL;
+    if (c->strategy == RD_STRAT_SMART && cb->cfg.smart_stats)
+        ctx.smart = cb->cfg.smart_stats(cb->cfg.hook_ctx, job->campaign);
     rd_decision_t d;
     rd_policy_next(&ctx, hist, n, o->st.answered_by, now, &d);
+    if (sms_due(c, hist, n, o->st.answered_by)) {
+        o->sms_campaign = c;
+        snprintf(o->sms_to, sizeof o->sms_to, "%s", job->to);
+        snprintf(o->sms_job, sizeof o->sms_job, "%s", job->id);
+    }
 
     rd_store_settle_t st;
     memset(&st, 0, sizeof st);

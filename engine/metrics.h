@@ -18,6 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/sbuf.h"
+#include "proto/stats.h"
+
 #define RD_METRICS_MAP(X)                                                              \
     X(CLAIMED, "redial_claims_total", "Jobs claimed for dialing by this engine")       \
     X(DIAL_PLACED, "redial_dials_placed_total", "Dial requests accepted by the provider") \
@@ -33,6 +36,8 @@
     X(DEADLETTERED, "redial_deadlettered_total", "Inbox entries refused to the dead-letter stream") \
     X(REDIS_ERRORS, "redial_redis_errors_total", "Redis command failures and timeouts") \
     X(HTTP_REQUESTS, "redial_http_requests_total", "HTTP requests served")             \
+    X(SMS_SENT, "redial_sms_sent_total", "Fallback SMS accepted by the provider")        \
+    X(SMS_FAILED, "redial_sms_failed_total", "Fallback SMS given up (refused, or transient failures exhausted)") \
     X(LAG_MS_SUM, "redial_dispatch_lag_ms_sum", "Sum of due-to-dial lag in policy ms")  \
     X(LAG_COUNT, "redial_dispatch_lag_count", "Dials measured for lag")
 
@@ -64,10 +69,23 @@ static inline void rd_count(rd_counters_t *c, rd_metric_t id, uint64_t n) {
 /* Sum of one counter over all blocks. */
 uint64_t rd_metrics_sum(const rd_metrics_t *m, rd_metric_t id);
 
+/* Appends the Prometheus text exposition of every counter (with HELP/TYPE). */
+void rd_metrics_render(const rd_metrics_t *m, rd_sbuf_t *out);
+
+/* One campaign's figures for the exposition (names borrowed). */
+typedef struct rd_metrics_campaign {
+    const char *name;
+    rd_stats_t s;
+    uint64_t live; /* leases held now */
+} rd_metrics_campaign_t;
+
 /*
- * Appends the Prometheus text exposition of every counter (with HELP/TYPE)
- * to an owned, growing buffer; *len is updated. Returns the buffer (rd_free).
+ * Appends the seed's metrics (proto/stats.h) of campaigns c[0..n) as
+ * Prometheus gauges labelled campaign="<name>" (names are
+ * [A-Za-z0-9_.-], no escaping needed), plus the seed's targets as
+ * redial_campaign_target{metric=...}. A rate without data is NaN, as
+ * `stats --json` shows null.
  */
-char *rd_metrics_render(const rd_metrics_t *m, char *buf, size_t *len);
+void rd_metrics_render_campaigns(const rd_metrics_campaign_t *c, size_t n, rd_sbuf_t *out);
 
 #endif

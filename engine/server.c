@@ -41,6 +41,7 @@
 #include "engine/api.h"
 #include "engine/callbacks.h"
 #include "engine/ccache.h"
+#include "engine/cstats.h"
 #include "engine/httpd.h"
 #include "engine/ingest.h"
 #include "engine/log.h"
@@ -58,6 +59,10 @@
 #define RECOVER_MS 500       /* wall */
 #define LOCK_RETRY_WALL_MS 2000
 #define ERROR_BACKOFF_MS 250 /* wall, after a failed claim */
+#define SMART_MAX_AGE_MS 60000   /* wall: answer rates for `smart` refreshed at most this often */
+#define METRICS_MAX_AGE_MS 5000  /* wall: campaign figures on /metrics at most this old */
+#define METRICS_MAX_CAMPAIGNS 200 /* campaigns per scrape (first by name) */
+#define SMS_MAX_TRIES 6           /* sends of one fallback SMS (transient failures) */
 
 struct rd_server {
     uv_loop_t *loop;
@@ -69,6 +74,7 @@ struct rd_server {
 
     rd_store_t *store;
     rd_ccache_t *campaigns;
+    rd_cstats_t *cstats;
     rd_pool_t *pool;
     rd_callbacks_t *callbacks;
     rd_api_t *api;
@@ -77,6 +83,7 @@ struct rd_server {
     rd_metrics_t metrics;
     rd_counters_t *ctr;
 
+    struct sms_retry *sms_retry; /* SMS waiting out a transient failure */
     uv_timer_t claim_timer, recover_timer;
     uv_signal_t sig_term, sig_int, sig_hup;
     int inflight, max_inflight;
@@ -163,6 +170,106 @@ static void on_dial_done(rd_work_t *w, void *user) {
     maybe_finish_stop(srv);
 }
 
+/* ---- smart strategy data ---------------------------------------------------- */
+
+/* The callbacks module's smart_stats hook, and the dispatcher's: the
+   campaign's cached answer rates (a reload starts in the background when
+   they are a minute old; NULL until the first load: the policy then falls
+   back to `increasing`). */
+static const rd_smart_stats_t *smart_stats(void *ctx, const char *campaign) {
+    rd_server_t *srv = ctx;
+    const rd_store_stats_t *st = rd_cstats_peek(srv->cstats, campaign, SMART_MAX_AGE_MS);
+    return st ? &st->smart : NULL;
+}
+
+/* ---- SMS fallback -------------------------------------------------------------- */
+
+/*
+ * The callbacks module decides when (after the fenced settle of the attempt
+ * that reached sms_fallback.after_attempts unanswered attempts); this sends
+ * it through the pool as campaign caller id -> customer. A transient failure
+ * (not sent) is tried again after the pool's backoff, SMS_MAX_TRIES sends in
+ * all, from the recovery tick; the retries are not durable (an engine that
+ * stops drops them: at most one SMS, never two).
+ */
+typedef struct sms_retry {
+    rd_work_t *w;
+    uint64_t at; /* wall (uv_now) when to send again */
+    struct sms_retry *next;
+} sms_retry_t;
+
+static void on_sms_done(rd_work_t *w, void *user) {
+    rd_server_t *srv = user;
+    if (w->res.kind == RD_RES_SENT) {
+        rd_count(srv->ctr, RD_M_SMS_SENT, 1);
+        rd_log(RD_LOG_INFO, "sms.sent", "campaign", w->campaign, "to", w->sms.to, NULL);
+    } else if (w->res.kind == RD_RES_TRANSIENT && !srv->stopping &&
+               w->transient_retries + 1 < SMS_MAX_TRIES) {
+        w->transient_retries++;
+        sms_retry_t *r = rd_malloc(sizeof *r);
+        *r = (sms_retry_t){w, uv_now(srv->loop) + (uint64_t)w->res.retry_after_ms,
+                           srv->sms_retry};
+        srv->sms_retry = r;
+        return;
+    } else {
+        rd_count(srv->ctr, RD_M_SMS_FAILED, 1);
+        rd_log(RD_LOG_WARN, "sms.failed", "campaign", w->campaign, "to", w->sms.to, "result",
+               rd_res_kind_name(w->res.kind), "reason", w->res.reason, NULL);
+    }
+    rd_pool_work_put(srv->pool, w);
+}
+
+static void sms_submit(rd_server_t *srv, rd_work_t *w) {
+    if (rd_pool_submit(srv->pool, w) != 0) {
+        rd_count(srv->ctr, RD_M_SMS_FAILED, 1);
+        rd_log(RD_LOG_WARN, "sms.failed", "campaign", w->campaign, "to", w->sms.to, "reason",
+               "pool closed", NULL);
+        rd_pool_work_put(srv->pool, w);
+    }
+}
+
+/* Resends the SMS whose backoff is over; drop_all (stopping) drops the rest. */
+static void sms_retry_due(rd_server_t *srv, bool drop_all) {
+    uint64_t now = uv_now(srv->loop);
+    sms_retry_t **pp = &srv->sms_retry;
+    while (*pp) {
+        sms_retry_t *r = *pp;
+        if (!drop_all && r->at > now) {
+            pp = &r->next;
+            continue;
+        }
+        *pp = r->next;
+        rd_work_t *w = r->w;
+        rd_free(r);
+        if (drop_all) {
+            rd_count(srv->ctr, RD_M_SMS_FAILED, 1);
+            rd_log(RD_LOG_WARN, "sms.failed", "campaign", w->campaign, "to", w->sms.to,
+                   "reason", "engine stopping during a retry backoff", NULL);
+            rd_pool_work_put(srv->pool, w);
+        } else {
+            sms_submit(srv, w);
+        }
+    }
+}
+
+/* The callbacks module's sms_fallback hook. */
+static void sms_fallback(void *ctx, const rd_campaign_t *c, const char *to, const char *job_id) {
+    rd_server_t *srv = ctx;
+    if (srv->stopping) return;
+    rd_work_t *w = rd_pool_work_get(srv->pool);
+    w->kind = RD_WORK_SMS;
+    w->account = 0;
+    snprintf(w->campaign, sizeof w->campaign, "%s", c->name);
+    snprintf(w->sms.to, sizeof w->sms.to, "%s", to);
+    snprintf(w->sms.from, sizeof w->sms.from, "%s", c->caller_id);
+    snprintf(w->sms.body, sizeof w->sms.body, "%s", c->sms_body);
+    w->sms.status_callback[0] = '\0';
+    w->done = on_sms_done;
+    w->user = srv;
+    rd_log(RD_LOG_INFO, "sms.fallback", "campaign", c->name, "job", job_id, "to", to, NULL);
+    sms_submit(srv, w);
+}
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 static int status_callback_url(rd_server_t *srv, char *buf, size_t len, const char *key) {
@@ -179,6 +286,8 @@ static void dispatch(rd_server_t *srv, const rd_campaign_t *c, const rd_store_jo
         .n_num_attempts = j->n_num_attempts,
         .jitter_seed = j->token,
     };
+    /* Also loads a smart campaign's figures before its first retry decision. */
+    if (c->strategy == RD_STRAT_SMART) ctx.smart = smart_stats(srv, j->campaign);
     if (!rd_policy_allowed(&ctx, now)) {
         int64_t due = rd_policy_place(&ctx, now);
         rd_log(RD_LOG_INFO, "dial.deferred", "campaign", j->campaign, "job", j->id, "why",
@@ -346,7 +455,9 @@ static void on_recovered(rd_store_t *s, int status, const rd_store_recover_res_t
 
 static void on_recover_timer(uv_timer_t *t) {
     rd_server_t *srv = t->data;
-    if (srv->recover_busy || srv->stopping) return;
+    if (srv->stopping) return;
+    sms_retry_due(srv, false);
+    if (srv->recover_busy) return;
     srv->recover_busy = true;
     srv->ops++;
     int rc = rd_store_recover(srv->store, rd_clock_now(&srv->clock), 200,
@@ -357,26 +468,106 @@ static void on_recover_timer(uv_timer_t *t) {
 
 /* ---- HTTP -------------------------------------------------------------------- */
 
+/*
+ * GET /metrics: the engine's counters, then the seed's metrics of up to
+ * METRICS_MAX_CAMPAIGNS campaigns (first by name; redial_campaigns_omitted
+ * counts the rest) from the stats cache, gathered asynchronously: one
+ * SMEMBERS, then one stats script per campaign whose figures are older than
+ * METRICS_MAX_AGE_MS. Without Redis the campaign series are left out (or
+ * served from older cached figures).
+ */
+typedef struct scrape scrape_t;
+typedef struct scrape_slot {
+    scrape_t *sc;
+    size_t i;
+} scrape_slot_t;
+
+struct scrape {
+    rd_server_t *srv;
+    rd_http_req_t *req;
+    rd_metrics_campaign_t *camps; /* [n]; name NULL when not loaded */
+    char **names;                 /* [n], owned */
+    scrape_slot_t *slots;         /* [n]: the callback argument per campaign */
+    size_t n, omitted, waiting;
+};
+
+static void scrape_finish(scrape_t *sc) {
+    rd_server_t *srv = sc->srv;
+    rd_sbuf_t b;
+    rd_sbuf_init(&b, 8192 + sc->n * 2048);
+    rd_metrics_render(&srv->metrics, &b);
+    /* Keep the loaded ones, in name order. */
+    size_t k = 0;
+    for (size_t i = 0; i < sc->n; i++)
+        if (sc->camps[i].name) sc->camps[k++] = sc->camps[i];
+    if (k) rd_metrics_render_campaigns(sc->camps, k, &b);
+    rd_sbuf_printf(&b,
+                   "# HELP redial_campaigns_omitted Campaigns left out of this scrape "
+                   "(over the per-scrape bound)\n"
+                   "# TYPE redial_campaigns_omitted gauge\nredial_campaigns_omitted %zu\n"
+                   "# HELP redial_dials_inflight Dial requests in flight in this engine\n"
+                   "# TYPE redial_dials_inflight gauge\nredial_dials_inflight %d\n"
+                   "# HELP redial_redis_up Whether this engine is connected to Redis\n"
+                   "# TYPE redial_redis_up gauge\nredial_redis_up %d\n"
+                   "# HELP redial_redis_commands_total Redis commands sent by this engine\n"
+                   "# TYPE redial_redis_commands_total counter\n"
+                   "redial_redis_commands_total %llu\n",
+                   sc->omitted, srv->inflight, rd_store_connected(srv->store) ? 1 : 0,
+                   (unsigned long long)rd_store_commands_sent(srv->store));
+    rd_http_respond(sc->req, 200, "text/plain; version=0.0.4", NULL, b.buf, b.len);
+    rd_free(b.buf);
+    for (size_t i = 0; i < sc->n; i++) rd_free(sc->names[i]);
+    rd_free(sc->names);
+    rd_free(sc->camps);
+    rd_free(sc->slots);
+    rd_free(sc);
+}
+
+static void on_scrape_stats(int status, const rd_store_stats_t *st, void *arg) {
+    scrape_slot_t *slot = arg;
+    scrape_t *sc = slot->sc;
+    if (status == 0) {
+        rd_metrics_campaign_t *c = &sc->camps[slot->i];
+        c->name = sc->names[slot->i];
+        rd_stats_compute(&st->counts, &c->s);
+        c->live = st->live;
+    }
+    if (--sc->waiting == 0) scrape_finish(sc);
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void on_scrape_list(rd_store_t *s, int status, char *const *names, size_t n, void *arg) {
+    (void)s;
+    scrape_t *sc = arg;
+    if (status != 0) n = 0;
+    char **sorted = rd_calloc(n ? n : 1, sizeof *sorted);
+    for (size_t i = 0; i < n; i++) sorted[i] = names[i];
+    qsort(sorted, n, sizeof *sorted, cmp_str);
+    sc->n = RD_MIN(n, (size_t)METRICS_MAX_CAMPAIGNS);
+    sc->omitted = n - sc->n;
+    sc->names = rd_calloc(sc->n ? sc->n : 1, sizeof *sc->names);
+    sc->camps = rd_calloc(sc->n ? sc->n : 1, sizeof *sc->camps);
+    sc->slots = rd_calloc(sc->n ? sc->n : 1, sizeof *sc->slots);
+    for (size_t i = 0; i < sc->n; i++) sc->names[i] = rd_strdup(sorted[i]);
+    rd_free(sorted);
+    sc->waiting = sc->n + 1; /* + 1: answers may come inside rd_cstats_get */
+    for (size_t i = 0; i < sc->n; i++) {
+        sc->slots[i] = (scrape_slot_t){sc, i};
+        rd_cstats_get(sc->srv->cstats, sc->names[i], METRICS_MAX_AGE_MS, on_scrape_stats,
+                      &sc->slots[i]);
+    }
+    if (--sc->waiting == 0) scrape_finish(sc);
+}
+
 static void serve_metrics(rd_server_t *srv, rd_http_req_t *req) {
-    size_t len = 0;
-    char *buf = rd_metrics_render(&srv->metrics, NULL, &len);
-    rd_pool_stats_t ps;
-    rd_pool_stats(srv->pool, &ps);
-    char extra[512];
-    int n = snprintf(extra, sizeof extra,
-                     "# HELP redial_dials_inflight Dial requests in flight in this engine\n"
-                     "# TYPE redial_dials_inflight gauge\nredial_dials_inflight %d\n"
-                     "# HELP redial_redis_up Whether this engine is connected to Redis\n"
-                     "# TYPE redial_redis_up gauge\nredial_redis_up %d\n"
-                     "# HELP redial_redis_commands_total Redis commands sent by this engine\n"
-                     "# TYPE redial_redis_commands_total counter\nredial_redis_commands_total %llu\n",
-                     srv->inflight, rd_store_connected(srv->store) ? 1 : 0,
-                     (unsigned long long)rd_store_commands_sent(srv->store));
-    buf = rd_realloc(buf, len + (size_t)n + 1);
-    memcpy(buf + len, extra, (size_t)n);
-    len += (size_t)n;
-    rd_http_respond(req, 200, "text/plain; version=0.0.4", NULL, buf, len);
-    rd_free(buf);
+    scrape_t *sc = rd_calloc(1, sizeof *sc);
+    sc->srv = srv;
+    sc->req = req;
+    if (rd_store_campaign_list(srv->store, on_scrape_list, sc) != 0)
+        on_scrape_list(srv->store, RD_EIO, NULL, 0, sc);
 }
 
 static void on_http(rd_http_req_t *req, void *data) {
@@ -463,6 +654,7 @@ void rd_server_stop(rd_server_t *srv) {
     uv_timer_stop(&srv->claim_timer);
     uv_timer_stop(&srv->recover_timer);
     if (srv->ingest) rd_ingest_close(srv->ingest, on_ingest_closed, srv);
+    sms_retry_due(srv, true);
     rd_pool_close(srv->pool, on_pool_closed, srv);
 }
 
@@ -568,6 +760,7 @@ int rd_server_start(uv_loop_t *loop, const rd_server_config_t *cfg, rd_server_t 
         goto fail;
     }
     srv->campaigns = rd_ccache_create(srv->store);
+    srv->cstats = rd_cstats_create(loop, srv->store);
 
     rd_account_cfg_t acct;
     rd_account_cfg_init(&acct);
@@ -615,8 +808,10 @@ int rd_server_start(uv_loop_t *loop, const rd_server_config_t *cfg, rd_server_t 
     cc.pool = srv->pool;
     cc.poll_account[srv->provider] = 0;
     cc.default_provider = srv->provider;
+    cc.smart_stats = smart_stats;
+    cc.sms_fallback = sms_fallback;
     cc.settled = on_settled_slot;
-    cc.settled_ctx = srv;
+    cc.hook_ctx = srv;
     if ((rc = rd_callbacks_create(&cc, &srv->callbacks)) != 0) {
         snprintf(err, errlen, "callbacks: %s", rd_strerror(rc));
         goto fail;
@@ -697,5 +892,6 @@ void rd_server_destroy(rd_server_t *srv) {
     if (srv->callbacks) rd_callbacks_destroy(srv->callbacks);
     rd_api_destroy(srv->api);
     rd_ccache_destroy(srv->campaigns);
+    rd_cstats_destroy(srv->cstats);
     rd_free(srv);
 }

@@ -26,6 +26,9 @@
 local now, maxlen, count = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local out = {}
 local seq = redis.call('INCRBY', K_SEQ, count) - count
+-- Tokens released by this call: lease deletions are flushed at the end, so a
+-- duplicate callback batched with the first must be fenced here.
+local released = {}
 local function counts(c, attempt, outcome, how, answered)
   stat(c, 'a' .. attempt .. ':' .. outcome, 1)
   if how >= 0 then
@@ -51,7 +54,7 @@ for k = 0, count - 1 do
   local how, answered = tonumber(ARGV[a + 8]), ARGV[a + 9] == '1'
   local xold = ARGV[a + 14]
   local o = 4 * k
-  local l = lease_find(c, tok)
+  local l = not released[tok] and lease_find(c, tok) or nil
   if call == '' and l then call = l.call end
   local b = nil
   local fast = l and xold ~= '' and l.num == ARGV[a + 10] and l.start == tonumber(ARGV[a + 11])
@@ -65,6 +68,7 @@ for k = 0, count - 1 do
     -- prepared by the engine from this very record
     local num, attempt = l.num, tonumber(ARGV[a + 13])
     lease_release(c, tok, l)
+    released[tok] = true
     counts(c, attempt, outcome, how, answered)
     event_raw(maxlen, ARGV[a + 16])
     redis.call('HSET', K_N, num, ARGV[a + 15])
@@ -85,11 +89,15 @@ for k = 0, count - 1 do
     end
     if not j then
       -- A lease whose job is gone (never made by these scripts): free its slots.
-      if l then lease_release(c, tok, l) end
+      if l then
+        lease_release(c, tok, l)
+        released[tok] = true
+      end
       out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 0, 0, -1, 0
     else
       local num = l.num
       lease_release(c, tok, l)
+      released[tok] = true
       local h = j[J_HIST]
       h[#h + 1] = l.start
       h[#h + 1] = outcome

@@ -1,0 +1,441 @@
+/*
+ * redial-server features end to end, through the real pieces (redis-server,
+ * redial-sim over HTTP, redial-server processes), time-scaled so one policy
+ * hour is one wall second, from 10:00 on Tuesday 2026-12-01, Asia/Kolkata:
+ *
+ *   - `smart`: a campaign whose Redis counters say Tuesday 18h answers best
+ *     (and that has min_samples attempts) retries a busy number at 18:00;
+ *     a campaign under min_samples falls back to `increasing` (30 min);
+ *   - SMS fallback: after two unanswered attempts of a live job exactly one
+ *     SMS per job reaches the simulator, with two engines and every status
+ *     callback delivered twice; jobs that connect earlier get none;
+ *   - /metrics: after a small campaign the campaign series carry the same
+ *     figures as `redial-cli stats --json`.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/lib/redis_harness.h"
+#include "tests/lib/server_harness.h"
+#include "tests/lib/sim_harness.h"
+
+#define ORIGIN "2026-12-01T10:00:00+05:30"
+#define ORIGIN_MS 1796099400000LL /* the same instant, unix ms */
+#define HOUR_MS 3600000LL
+
+typedef struct {
+    rd_test_redis_t redis;
+    rd_test_sim_t sim;
+    bool sim_started;
+    char epoch[32];
+    rd_test_server_t servers[2];
+    int n_servers;
+} env_t;
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int setup(void **state) {
+    env_t *e = calloc(1, sizeof *e);
+    if (rd_test_redis_start(&e->redis) != 0) return -1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(e->epoch, sizeof e->epoch, "%lld",
+             (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state) {
+    env_t *e = *state;
+    for (int i = 0; i < e->n_servers; i++) rd_test_server_kill(&e->servers[i]);
+    if (e->sim_started) rd_test_sim_stop(&e->sim, NULL);
+    rd_test_redis_stop(&e->redis);
+    free(e);
+    return 0;
+}
+
+static void start_sim(env_t *e, const char *script, const char *const *extra) {
+    rd_test_sim_opts_t so = {
+        .model = "uniform:completed=1",
+        .script_json = script,
+        .seed = 11,
+        .time_scale = "3600",
+        .time_origin = ORIGIN,
+        .time_epoch = e->epoch,
+        .extra_args = extra,
+    };
+    assert_int_equal(rd_test_sim_start(&e->sim, &so), 0);
+    e->sim_started = true;
+}
+
+static const char *const ENGINE_ARGS[] = {"--provider-rate", "100000/1", "--log-level", "debug",
+                                          NULL};
+
+static rd_test_server_t *start_engine(env_t *e, const char *id) {
+    assert_true(e->n_servers < 2);
+    rd_test_server_t *s = &e->servers[e->n_servers++];
+    rd_test_server_opts_t o = {
+        .redis_url = e->redis.url,
+        .prefix = e->redis.prefix,
+        .provider_url = e->sim.base,
+        .time_scale = "3600",
+        .time_origin = ORIGIN,
+        .time_epoch = e->epoch,
+        .engine_id = id,
+        .extra_args = ENGINE_ARGS,
+    };
+    assert_int_equal(rd_test_server_start(s, &o), 0);
+    return s;
+}
+
+static long api(const rd_test_server_t *s, const char *method, const char *path,
+                const char *body, char **resp) {
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", s->base, path);
+    return rd_test_http(method, url, NULL, body, RD_TEST_API_KEY ":" RD_TEST_API_TOKEN, resp);
+}
+
+static void create_campaign(const rd_test_server_t *s, const char *body) {
+    char *resp = NULL;
+    long st = api(s, "POST", "/v1/Accounts/" RD_TEST_PROVIDER_SID "/Campaigns", body, &resp);
+    if (st != 201) fprintf(stderr, "create: %ld %s\n", st, resp ? resp : "");
+    assert_int_equal(st, 201);
+    free(resp);
+}
+
+static void enqueue(const rd_test_server_t *s, const char *campaign, const char *to) {
+    char body[256];
+    snprintf(body, sizeof body, "{\"campaign\":\"%s\",\"to\":\"%s\"}", campaign, to);
+    assert_int_equal(api(s, "POST", "/v1/calls", body, NULL), 201);
+}
+
+static long long finished(const rd_test_server_t *s, const char *name) {
+    char path[128], *resp = NULL;
+    snprintf(path, sizeof path, "/v1/campaigns/%s/stats", name);
+    long long f = -1;
+    if (api(s, "GET", path, NULL, &resp) == 200) {
+        json_t *j = json_loads(resp, 0, NULL);
+        if (j) f = json_integer_value(json_object_get(j, "finished"));
+        json_decref(j);
+    }
+    free(resp);
+    return f;
+}
+
+static void wait_finished(const rd_test_server_t *s, const char *name, int n, int timeout_s) {
+    long long f = -1;
+    for (int i = 0; i < timeout_s * 10; i++) {
+        if ((f = finished(s, name)) == n) return;
+        sleep_ms(100);
+    }
+    fprintf(stderr, "campaign %s: %lld of %d finished after %d s\n", name, f, n, timeout_s);
+    fail();
+}
+
+/* Policy start times (sim clock) of every call the sim saw to `number`. */
+static size_t calls_to(const env_t *e, const char *number, long long *created, size_t max) {
+    char url[256], *resp = NULL;
+    snprintf(url, sizeof url, "%s/sim/numbers/%%2B%s", e->sim.base, number + 1);
+    assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &resp), 200);
+    json_t *j = json_loads(resp, 0, NULL);
+    free(resp);
+    assert_non_null(j);
+    json_t *calls = json_object_get(j, "calls");
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(calls) && n < max; i++)
+        created[n++] = json_integer_value(json_object_get(json_array_get(calls, i), "created_ms"));
+    json_decref(j);
+    return n;
+}
+
+static void assert_no_violations(env_t *e) {
+    char *report = rd_test_sim_report(&e->sim);
+    assert_non_null(report);
+    long long v = rd_test_report_int(report, "violations_total");
+    if (v != 0) fprintf(stderr, "referee: %s\n", report);
+    assert_int_equal(v, 0);
+    free(report);
+}
+
+/* ---- smart ------------------------------------------------------------------ */
+
+#define FAVOURED_HOW (2 * 24 + 18) /* Tuesday 18h, local hour of week */
+
+/* Counters as the settle script keeps them (docs/REDIS.md, "Stats"): every
+   hour tried 1000 times; Tuesday 18h answered 90%, the rest 10%. */
+static void seed_answer_rates(env_t *e, const char *campaign, long long attempts) {
+    redisContext *rc = rd_test_redis_sync(&e->redis);
+    assert_non_null(rc);
+    char key[160];
+    snprintf(key, sizeof key, "%s:c:%s:st", e->redis.prefix, campaign);
+    for (int h = 0; h < 168; h++) {
+        redisReply *r = redisCommand(rc, "HSET %s ha%d 1000 hk%d %d", key, h, h,
+                                     h == FAVOURED_HOW ? 900 : 100);
+        assert_non_null(r);
+        freeReplyObject(r);
+    }
+    redisReply *r = redisCommand(rc, "HSET %s a1:2 %lld", key, attempts); /* attempts numbered 1 */
+    assert_non_null(r);
+    freeReplyObject(r);
+    redisFree(rc);
+}
+
+static void smart_campaign(const rd_test_server_t *s, const char *name) {
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"name\":\"%s\",\"caller_id\":\"08030000000\",\"call_flow_id\":\"1\","
+             "\"numbers\":[],\"retry\":{\"max_attempts\":3,\"strategy\":\"smart\","
+             "\"min_samples\":200,\"horizon_hours\":48,\"min_gap_minutes\":30},"
+             "\"schedule\":{\"daily_start\":\"09:00\",\"daily_end\":\"21:00\"}}",
+             name);
+    create_campaign(s, body);
+}
+
+static void t_smart(void **state) {
+    env_t *e = *state;
+    start_sim(e,
+              "{\"+919811000001\":[\"busy\",\"completed\"],\"+919811000002\":[\"busy\",\"completed\"],"
+              "\"+919822000001\":[\"busy\",\"completed\"],\"+919822000002\":[\"busy\",\"completed\"]}",
+              NULL);
+    rd_test_server_t *s = start_engine(e, "smart");
+    smart_campaign(s, "Smart");
+    smart_campaign(s, "Young");
+    seed_answer_rates(e, "Smart", 5000);
+    seed_answer_rates(e, "Young", 150); /* same shape, under min_samples */
+    enqueue(s, "Smart", "+919811000001");
+    enqueue(s, "Smart", "+919811000002");
+    enqueue(s, "Young", "+919822000001");
+    enqueue(s, "Young", "+919822000002");
+    wait_finished(s, "Young", 2, 20);
+    wait_finished(s, "Smart", 2, 30);
+
+    static const char *const smart_nums[] = {"+919811000001", "+919811000002"};
+    static const char *const young_nums[] = {"+919822000001", "+919822000002"};
+    for (int i = 0; i < 2; i++) {
+        long long t[4];
+        assert_int_equal(calls_to(e, smart_nums[i], t, 4), 2);
+        assert_true(t[0] - ORIGIN_MS < HOUR_MS / 2); /* attempt 1 at once */
+        /* The retry lands in the favoured hour: 18:00 plus jitter (< 120 s). */
+        long long at = t[1] - ORIGIN_MS;
+        if (at < 8 * HOUR_MS || at >= 8 * HOUR_MS + 5 * 60000)
+            fprintf(stderr, "smart retry at +%lld ms\n", at);
+        assert_true(at >= 8 * HOUR_MS && at < 8 * HOUR_MS + 5 * 60000);
+
+        assert_int_equal(calls_to(e, young_nums[i], t, 4), 2);
+        /* increasing [30, 60, 120]: the first retry 30 minutes after the
+           claim (the sim sees each call a few policy seconds after it). */
+        long long gap = t[1] - t[0];
+        if (gap < 29 * 60000 || gap >= 35 * 60000) fprintf(stderr, "young gap %lld ms\n", gap);
+        assert_true(gap >= 29 * 60000 && gap < 35 * 60000);
+    }
+    assert_no_violations(e);
+    assert_int_equal(rd_test_server_stop(s, SIGTERM, 15000), 0);
+}
+
+/* ---- SMS fallback ------------------------------------------------------------- */
+
+#define SMS_GROUP 5
+
+static void t_sms_fallback(void **state) {
+    env_t *e = *state;
+    /* Four patterns, SMS_GROUP numbers each; max_attempts 4, SMS after 2
+       unanswered attempts:
+         0: busy, no-answer, completed       -> SMS after attempt 2
+         1: busy, completed                  -> none
+         2: no-answer, busy, no-answer, busy -> one SMS (after attempt 2 only)
+         3: failed, busy, completed          -> none (failed is not unanswered) */
+    static const char *const patterns[] = {
+        "[\"busy\",\"no-answer\",\"completed\"]",
+        "[\"busy\",\"completed\"]",
+        "[\"no-answer\",\"busy\",\"no-answer\",\"busy\"]",
+        "[\"failed\",\"busy\",\"completed\"]",
+    };
+    char script[4096], numbers[2048];
+    size_t sl = 0, nl = 0;
+    sl += (size_t)snprintf(script + sl, sizeof script - sl, "{");
+    for (int i = 0; i < 4 * SMS_GROUP; i++) {
+        sl += (size_t)snprintf(script + sl, sizeof script - sl, "%s\"+9198330000%02d\":%s",
+                               i ? "," : "", i, patterns[i % 4]);
+        nl += (size_t)snprintf(numbers + nl, sizeof numbers - nl, "%s\"+9198330000%02d\"",
+                               i ? "," : "", i);
+    }
+    snprintf(script + sl, sizeof script - sl, "}");
+    static const char *const sim_args[] = {"--cb-dup", "1", NULL};
+    start_sim(e, script, sim_args);
+    rd_test_server_t *a = start_engine(e, "sms-a");
+    start_engine(e, "sms-b");
+    char body[4096];
+    snprintf(body, sizeof body,
+             "{\"name\":\"Sms\",\"caller_id\":\"08030000000\",\"call_flow_id\":\"1\","
+             "\"numbers\":[%s],\"retry\":{\"max_attempts\":4,\"interval_minutes\":30},"
+             "\"sms_fallback\":{\"after_attempts\":2,\"body\":\"We tried to reach you: "
+             "please call us back.\"}}",
+             numbers);
+    create_campaign(a, body);
+    wait_finished(a, "Sms", 4 * SMS_GROUP, 60);
+    /* The SMS is sent right after the settle: give the last ones a moment. */
+    long long sms = -1;
+    for (int i = 0; i < 50; i++) {
+        char *report = rd_test_sim_report(&e->sim);
+        assert_non_null(report);
+        sms = rd_test_report_int(report, "sim.sms");
+        long long dups = rd_test_report_int(report, "sim.callbacks.duplicated");
+        assert_true(dups > 0);
+        free(report);
+        if (sms >= 2 * SMS_GROUP) break;
+        sleep_ms(100);
+    }
+    sleep_ms(500); /* nothing more may come */
+    char *report = rd_test_sim_report(&e->sim);
+    sms = rd_test_report_int(report, "sim.sms");
+    free(report);
+    if (sms != 2 * SMS_GROUP) {
+        for (int i = 0; i < 4 * SMS_GROUP; i++) { /* what each number saw */
+            char url[256], *resp = NULL;
+            snprintf(url, sizeof url, "%s/sim/numbers/%%2B9198330000%02d", e->sim.base, i);
+            rd_test_http("GET", url, NULL, NULL, NULL, &resp);
+            fprintf(stderr, "%s\n", resp ? resp : "?");
+            free(resp);
+        }
+    }
+    assert_int_equal(sms, 2 * SMS_GROUP);
+    assert_no_violations(e);
+    for (int i = 0; i < e->n_servers; i++)
+        assert_int_equal(rd_test_server_stop(&e->servers[i], SIGTERM, 15000), 0);
+}
+
+/* ---- /metrics ------------------------------------------------------------------ */
+
+/* The value of one series line `name{labels} value` of a scrape; NAN when absent
+   (and when the series says NaN). */
+static double series(const char *scrape, const char *name_and_labels, bool *found) {
+    size_t n = strlen(name_and_labels);
+    *found = false;
+    for (const char *p = scrape; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, name_and_labels, n) == 0 && p[n] == ' ') {
+            *found = true;
+            return strtod(p + n + 1, NULL);
+        }
+    }
+    return NAN;
+}
+
+static void expect(const char *scrape, const char *campaign, const char *metric,
+                   const char *extra_label, json_t *want) {
+    char key[256];
+    if (extra_label)
+        snprintf(key, sizeof key, "redial_campaign_%s{campaign=\"%s\",%s}", metric, campaign,
+                 extra_label);
+    else
+        snprintf(key, sizeof key, "redial_campaign_%s{campaign=\"%s\"}", metric, campaign);
+    bool found;
+    double got = series(scrape, key, &found);
+    if (!found) fprintf(stderr, "missing series %s\n", key);
+    assert_true(found);
+    if (json_is_null(want)) {
+        assert_true(isnan(got));
+        return;
+    }
+    assert_true(json_is_number(want));
+    /* The CLI prints reals with 6 significant digits. */
+    double w = json_number_value(want);
+    bool same = fabs(got - w) <= 1e-6 * fmax(1.0, fabs(w));
+    if (!same) fprintf(stderr, "%s: %.17g, stats --json says %.17g\n", key, got, w);
+    assert_true(same);
+}
+
+static void t_metrics(void **state) {
+    env_t *e = *state;
+    start_sim(e,
+              "{\"+919844000000\":[\"completed\"],\"+919844000001\":[\"busy\",\"completed\"],"
+              "\"+919844000002\":[\"busy\",\"no-answer\",\"busy\"],"
+              "\"+919844000003\":[\"no-answer\",\"busy\",\"completed\"],"
+              "\"+919844000004\":[\"completed\"],\"+919844000005\":[\"busy\",\"completed\"]}",
+              NULL);
+    rd_test_server_t *s = start_engine(e, "metrics");
+    create_campaign(s, "{\"name\":\"Prom\",\"caller_id\":\"08030000000\",\"call_flow_id\":\"1\","
+                       "\"numbers\":[\"+919844000000\",\"+919844000001\",\"+919844000002\","
+                       "\"+919844000003\",\"+919844000004\",\"+919844000005\"],"
+                       "\"retry\":{\"max_attempts\":3,\"interval_minutes\":30}}");
+    create_campaign(s, "{\"name\":\"Idle\",\"caller_id\":\"08030000000\",\"call_flow_id\":\"1\","
+                       "\"numbers\":[]}");
+    wait_finished(s, "Prom", 6, 30);
+
+    char *out = NULL;
+    char *argv[] = {"redial-cli", "stats", "Prom", "--json", "--redis", e->redis.url,
+                    "--prefix", e->redis.prefix, NULL};
+    assert_int_equal(rd_test_run(argv, &out), 0);
+    json_t *want = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(want);
+
+    char url[128], *scrape = NULL;
+    snprintf(url, sizeof url, "%s/metrics", s->base);
+    assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &scrape), 200);
+    assert_non_null(strstr(scrape, "# TYPE redial_campaign_first_attempt_connection_rate gauge"));
+
+    expect(scrape, "Prom", "jobs_dialed", NULL, json_object_get(want, "dialed"));
+    expect(scrape, "Prom", "jobs_finished", NULL, json_object_get(want, "finished"));
+    expect(scrape, "Prom", "jobs_connected", NULL, json_object_get(want, "connected"));
+    expect(scrape, "Prom", "jobs_pending", NULL, json_object_get(want, "pending"));
+    expect(scrape, "Prom", "attempts", NULL, json_object_get(want, "attempts"));
+    static const char *const rates[] = {"first_attempt_connection_rate", "total_connection_rate",
+                                        "average_attempts_to_connect", "unreachable_rate",
+                                        "retry_roi"};
+    for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
+        expect(scrape, "Prom", rates[i], NULL, json_object_get(want, rates[i]));
+    json_t *retry = json_object_get(want, "retry_connection_rate");
+    assert_int_equal(json_array_size(retry), 2);
+    for (size_t k = 0; k < json_array_size(retry); k++) {
+        char label[32];
+        snprintf(label, sizeof label, "retry=\"%zu\"", k + 1);
+        expect(scrape, "Prom", "retry_connection_rate", label, json_array_get(retry, k));
+    }
+    json_t *by = json_object_get(want, "by_attempt");
+    assert_int_equal(json_array_size(by), 3);
+    for (size_t k = 0; k < json_array_size(by); k++) {
+        json_t *row = json_array_get(by, k);
+        char label[32];
+        snprintf(label, sizeof label, "attempt=\"%zu\"", k + 1);
+        expect(scrape, "Prom", "cumulative_connection_rate", label,
+               json_object_get(row, "cumulative_connection_rate"));
+        if (k > 0)
+            expect(scrape, "Prom", "incremental_gain", label,
+                   json_object_get(row, "incremental_gain"));
+    }
+    /* A campaign without data: counts 0, rates NaN (null in the JSON). */
+    json_t *zero = json_integer(0);
+    expect(scrape, "Idle", "jobs_dialed", NULL, zero);
+    json_decref(zero);
+    expect(scrape, "Idle", "first_attempt_connection_rate", NULL, json_null());
+    bool found;
+    assert_true(series(scrape, "redial_campaigns_omitted", &found) == 0 && found);
+    assert_true(series(scrape, "redial_redis_up", &found) == 1 && found);
+    json_decref(want);
+    free(scrape);
+    assert_no_violations(e);
+    assert_int_equal(rd_test_server_stop(s, SIGTERM, 15000), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(t_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_smart, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_sms_fallback, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
