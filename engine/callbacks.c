@@ -202,6 +202,7 @@ static void on_settled(rd_store_t *s, int status, const rd_store_settle_res_t *r
         (!r->final || r->disposition == RD_DISP_UNREACHABLE))
         cb->cfg.sms_fallback(cb->cfg.hook_ctx, o->sms_campaign, o->sms_to, o->sms_job);
     if (status != 0 && status != RD_ESTALE) o->err = status;
+    if (status == 0 && cb->cfg.settled) cb->cfg.settled(cb->cfg.hook_ctx);
     finish(o, status == 0 ? R_SETTLED : status == RD_ESTALE ? R_DUPLICATE : R_ERROR);
 }
 

@@ -74,7 +74,7 @@ typedef struct rd_callbacks_cfg {
        (NULL result or NULL hook: the policy falls back to `increasing`).
        The result is read during the call only. */
     const rd_smart_stats_t *(*smart_stats)(void *ctx, const char *campaign);
-    void *hook_ctx;            /* ctx of both hooks */
+    void *hook_ctx;            /* ctx of every hook */
     /* Optional: the SMS fallback. Called right after a settle of this module
        succeeded for the attempt that made the job reach its campaign's
        sms_fallback.after_attempts unanswered attempts (busy, no-answer, or a
@@ -83,6 +83,11 @@ typedef struct rd_callbacks_cfg {
        at most once per job. c is the cached campaign (valid for the
        cache's lifetime); to and job_id are valid during the call. */
     void (*sms_fallback)(void *ctx, const rd_campaign_t *c, const char *to, const char *job_id);
+    /* Optional: called on the loop thread after each settle of this module
+       that applied (the attempt's campaign, agent and number slots are free
+       again), so the dispatcher can claim at once instead of at its next
+       idle poll. */
+    void (*settled)(void *ctx);
 } rd_callbacks_cfg_t;
 
 /* Defaults (poll accounts -1, max_polls 10, exotel default). */

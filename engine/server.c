@@ -643,6 +643,14 @@ static void on_ingest_closed(void *arg) {
     maybe_finish_stop(srv);
 }
 
+/* Doorbell: a settle freed the attempt's campaign / agent / number slots.
+ * Without it a dispatcher whose campaigns were all at their concurrency
+ * would reuse the slot only at its next idle poll (IDLE_POLL_MS). */
+static void on_settled_slot(void *arg) {
+    rd_server_t *srv = arg;
+    if (!srv->stopping) claim_kick(srv, 0);
+}
+
 /* Doorbell: a job created by this engine's ingest that is due soon. */
 static void on_ingested(void *arg, const char *campaign, int64_t due_ms) {
     (void)campaign;
@@ -816,6 +824,7 @@ int rd_server_start(uv_loop_t *loop, const rd_server_config_t *cfg, rd_server_t 
     cc.default_provider = srv->provider;
     cc.smart_stats = smart_stats;
     cc.sms_fallback = sms_fallback;
+    cc.settled = on_settled_slot;
     cc.hook_ctx = srv;
     if ((rc = rd_callbacks_create(&cc, &srv->callbacks)) != 0) {
         snprintf(err, errlen, "callbacks: %s", rd_strerror(rc));

@@ -45,7 +45,7 @@ local camps = {}
 if bavail >= 1 then
   camps = redis.call('ZRANGEBYSCORE', K_READY, '-inf', nowsc, 'LIMIT', 0, maxc)
 end
-local start = string.format('%d', now)
+local start, deadline = string.format('%d', now), string.format('%d', now + lease_ms)
 for _, c in ipairs(camps) do
   if n >= maxj or n >= bavail or budget <= 0 then break end
   local h = redis.call('HMGET', ck(c), 'st', 'conc', 'live', 'pool', 'cpm', 'rt', 'rts', 'id')
@@ -77,13 +77,22 @@ for _, c in ipairs(camps) do
     local want = math.min(free, pfree, math.floor(ctok), maxj - n, bavail - n)
     local dk = ck(c) .. ':due'
     local due = redis.call('ZRANGEBYSCORE', dk, '-inf', nowsc, 'LIMIT', 0, want)
-    local taken, zrem, lease, leases = 0, {}, {}, {}
+    local taken, zrem, lease, leases, locks = 0, {}, {}, {}, {}
     local tok = 0
-    if #due > 0 then tok = redis.call('INCRBY', K_SEQ, #due) - #due end
+    -- One read each for the batch: no-dial set, live locks, records (the
+    -- numbers of one due set are distinct; the locks are written before the
+    -- next campaign reads them).
+    local nd, lk, recs = {}, {}, {}
+    if #due > 0 then
+      tok = redis.call('INCRBY', K_SEQ, #due) - #due
+      nd = redis.call('SMISMEMBER', K_NODIAL, unpack(due))
+      lk = redis.call('HMGET', K_LOCK, unpack(due))
+      recs = redis.call('HMGET', K_N, unpack(due))
+    end
     local pre = '|' .. cid .. '|' .. start .. '|0|0|'
-    for _, num in ipairs(due) do
+    for i, num in ipairs(due) do
       budget = budget - 1
-      local b = blocked(num)
+      local b = nd[i] == 1 and blocked(num)
       if b then
         local nr = nrec_get(num)
         local j = job_live(nr, cid)
@@ -94,21 +103,24 @@ for _, c in ipairs(camps) do
         else
           zrem[#zrem + 1] = num
         end
-      elseif redis.call('HSETNX', K_LOCK, num, tok + 1) == 0 then
+      elseif lk[i] then
         -- live elsewhere: look again after the lock retry
         redis.call('ZADD', dk, score(now + lock_retry, tok), num)
         defer = defer + 1
       else
-        local raw = redis.call('HGET', K_N, num)
+        local raw = recs[i]
         tok = tok + 1
         zrem[#zrem + 1] = num
-        if not raw then
-          redis.call('HDEL', K_LOCK, num) -- no record: a stale due entry
-        else
-          lease[#lease + 1] = tok
+        if raw then -- (no record: a stale due entry, dropped)
+          -- the token as a string, once (a Lua number passed to redis.call
+          -- is formatted with %.17g at every use)
+          local ts = string.format('%d', tok)
+          locks[#locks + 1] = num
+          locks[#locks + 1] = ts
+          lease[#lease + 1] = ts
           lease[#lease + 1] = num .. pre
-          leases[#leases + 1] = now + lease_ms
-          leases[#leases + 1] = tok
+          leases[#leases + 1] = deadline
+          leases[#leases + 1] = ts
           taken = taken + 1
           out[#out + 1] = c
           out[#out + 1] = num
@@ -121,6 +133,7 @@ for _, c in ipairs(camps) do
     end
     if #zrem > 0 then redis.call('ZREM', dk, unpack(zrem)) end
     if taken > 0 then
+      redis.call('HSET', K_LOCK, unpack(locks))
       redis.call('HSET', K_LEASE, unpack(lease))
       redis.call('ZADD', K_LEASES, unpack(leases))
       redis.call('HINCRBY', ck(c), 'live', taken)

@@ -138,8 +138,8 @@ local function lease_parse(v)
   local num, cid, start, placed, polls, call =
     string.match(v, '^([^|]*)|(%d+)|(%d+)|(%d)|(%d+)|(.*)$')
   if not num then return nil end
-  return {num = num, cid = tonumber(cid), start = tonumber(start), placed = placed == '1',
-    polls = tonumber(polls), call = call}
+  return {num = num, cid = tonumber(cid), start = tonumber(start), start_s = start,
+    placed = placed == '1', polls = tonumber(polls), call = call}
 end
 local function lease_str(l)
   return l.num .. '|' .. l.cid .. '|' .. string.format('%d', l.start) .. '|' ..
@@ -252,7 +252,7 @@ local function finish(c, num, j, disp, now, maxlen)
     campaign = c, to = num, disposition = DISP[disp], attempts = #j[J_HIST] / 2}))
 end
 
--- Releases what lease `tok` (parsed as l) of campaign c holds (aggregated):
+-- Releases what lease `tok` (decimal string; parsed as l) of campaign c holds (aggregated):
 -- campaign and pool slots, the number's live lock, the lease, the call-id index.
 local function lease_release(c, tok, l)
   incr(agg_live, c, 1)
@@ -263,20 +263,24 @@ local function lease_release(c, tok, l)
   end
   del_lock[#del_lock + 1] = l.num
   del_tok[#del_tok + 1] = tok
-  gone[tonumber(tok)] = true
+  gone[tok] = true
   if l.call ~= '' then redis.call('HDEL', K_CALL, l.call) end
   touched[c] = true
 end
 
--- The live lease `tok` of campaign c, parsed, or nil.
-local function lease_find(c, tok)
-  tok = tonumber(tok)
-  if not tok or gone[tok] then return nil end
-  local v = redis.call('HGET', K_LEASE, tok)
-  if not v then return nil end
+-- The live lease `tok` (its decimal string, as sent by the engine or read
+-- from Redis) of campaign c, parsed, or nil. Tokens stay strings here: a
+-- Lua number passed to redis.call costs a %.17g formatting.
+-- lease_check does it on the lease value v already read (batched reads).
+local function lease_check(c, tok, v)
+  if not v or gone[tok] then return nil end
   local l = lease_parse(v)
   if not l or l.cid ~= cid_of(c) then return nil end
   return l
+end
+local function lease_find(c, tok)
+  if not tok or gone[tok] then return nil end
+  return lease_check(c, tok, redis.call('HGET', K_LEASE, tok))
 end
 
 -- Puts a released job (still live in its record) back in the due set at
