@@ -25,6 +25,18 @@
  * are requeued inside the script, placed calls come back for a status poll
  * (rd_callbacks_poll).
  *
+ * Campaign figures. One stats cache (engine/cstats.h) serves the `smart`
+ * strategy — the callbacks module's smart_stats hook and the dispatcher, which
+ * asks first and so loads a campaign's answer rates before its first retry
+ * decision; figures at most a minute old — and GET /metrics, which renders
+ * the seed's metrics of up to METRICS_MAX_CAMPAIGNS campaigns from figures at
+ * most METRICS_MAX_AGE_MS old, answering once they are gathered.
+ *
+ * SMS fallback. The callbacks module calls sms_fallback() once its fenced
+ * settle of the deciding attempt succeeded; the SMS goes through the pool,
+ * and a transient failure is resent from the recovery tick after the pool's
+ * backoff (in memory only: at most once, never twice).
+ *
  * Lifetime. Every asynchronous operation started here is counted in
  * srv->ops; the stop sequence waits for the pool to drain and for ops to
  * reach zero before closing the listener and the store, so no callback ever
@@ -473,8 +485,7 @@ static void on_recover_timer(uv_timer_t *t) {
  * METRICS_MAX_CAMPAIGNS campaigns (first by name; redial_campaigns_omitted
  * counts the rest) from the stats cache, gathered asynchronously: one
  * SMEMBERS, then one stats script per campaign whose figures are older than
- * METRICS_MAX_AGE_MS. Without Redis the campaign series are left out (or
- * served from older cached figures).
+ * METRICS_MAX_AGE_MS. Without Redis the campaign series are left out.
  */
 typedef struct scrape scrape_t;
 typedef struct scrape_slot {
@@ -566,8 +577,11 @@ static void serve_metrics(rd_server_t *srv, rd_http_req_t *req) {
     scrape_t *sc = rd_calloc(1, sizeof *sc);
     sc->srv = srv;
     sc->req = req;
-    if (rd_store_campaign_list(srv->store, on_scrape_list, sc) != 0)
-        on_scrape_list(srv->store, RD_EIO, NULL, 0, sc);
+    /* Without Redis, answer at once (a queued command would wait for the
+       command timeout). */
+    if (!rd_store_connected(srv->store) ||
+        rd_store_campaign_list(srv->store, on_scrape_list, sc) != 0)
+        on_scrape_list(srv->store, RD_ECLOSED, NULL, 0, sc);
 }
 
 static void on_http(rd_http_req_t *req, void *data) {

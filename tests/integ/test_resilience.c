@@ -4,7 +4,7 @@
  *   - Redis killed and restarted on the same port: /healthz answers 503
  *     while Redis is gone and 200 once the engine has reconnected, the
  *     engine never exits, and a campaign created after the restart (the
- *     restarted Redis is empty) gets dialed;
+ *     restarted Redis is empty) gets dialed; /metrics answers meanwhile;
  *   - SIGHUP reopens the log file: after the file is renamed away, a
  *     SIGHUP makes a new file appear at the configured path, and new lines
  *     go there while the renamed file stops growing.
@@ -123,10 +123,22 @@ static void t_redis_restart(void **state) {
 
     assert_int_equal(rd_test_redis_kill(&e->redis), 0);
     assert_true(wait_health(e, 503, 10000));
-    /* Down for a while: the engine keeps retrying and keeps serving. */
+    /* Down for a while: the engine keeps retrying and keeps serving, and
+       /metrics still answers (engine series, Redis down). */
     sleep_ms(1500);
     assert_true(alive(e));
     assert_int_equal(healthz(e), 503);
+    char url[128], *scrape = NULL;
+    snprintf(url, sizeof url, "%s/metrics", e->server.base);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &scrape), 200);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* At once, not after the store's command timeout (5 s). */
+    assert_true(t1.tv_sec - t0.tv_sec < 2);
+    assert_non_null(strstr(scrape, "\nredial_redis_up 0\n"));
+    assert_non_null(strstr(scrape, "redial_claims_total"));
+    free(scrape);
 
     assert_int_equal(rd_test_redis_restart(&e->redis), 0);
     assert_true(wait_health(e, 200, 15000));
