@@ -377,6 +377,19 @@ int main(int argc, char **argv) {
            (double)(m2 - m0 - ev2) / b.jobs);
     printf("events stream    %9.1f bytes/event (capped log, not counted above)\n",
            (double)ev2 / (double)(b.settled ? b.settled : 1));
+    {
+        /* Where the bytes with history are, by key (MEMORY USAGE estimates). */
+        char kn[128];
+        long long due = 0;
+        for (int i = 0; i < b.campaigns; i++) {
+            snprintf(kn, sizeof(kn), "%s:c:c%d:due", b.prefix, i);
+            due += key_bytes(c, kn);
+        }
+        snprintf(kn, sizeof(kn), "%s:n", b.prefix);
+        long long nb = key_bytes(c, kn);
+        printf("  by key         %9.1f number records (%s:n), %.1f due sets, per job\n",
+               (double)nb / b.jobs, b.prefix, (double)due / b.jobs);
+    }
     printf("errors           %9d\n", b.errors);
 
     rd_store_close(b.s, NULL, NULL);
