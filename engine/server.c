@@ -148,12 +148,15 @@ static void on_dial_done(rd_work_t *w, void *user) {
     switch (w->res.kind) {
     case RD_RES_PLACED: {
         rd_count(srv->ctr, RD_M_DIAL_PLACED, 1);
-        int64_t limit_s = c ? (int64_t)c->ring_timeout_seconds + c->time_limit_seconds +
-                                  c->callback_grace_seconds
-                            : 3600;
+        /* The call itself lasts at most ring + limit (policy seconds: the
+           provider plays the call on the policy clock); the grace models
+           network and provider delay, so it is wall time. */
+        int64_t call_s = c ? (int64_t)c->ring_timeout_seconds + c->time_limit_seconds : 3600;
+        int64_t grace_s = c ? c->callback_grace_seconds : 60;
         srv->ops++;
         int rc = rd_store_placed(srv->store, w->campaign, token, w->res.call.call_id,
-                                 now + limit_s * 1000, on_store_done, srv);
+                                 now + call_s * 1000 + rd_clock_policy_ms(&srv->clock, grace_s * 1000),
+                                 on_store_done, srv);
         if (rc != 0) on_store_done(srv->store, rc, srv);
         if (rd_log_enabled(RD_LOG_DEBUG))
             rd_log(RD_LOG_DEBUG, "dial.placed", "campaign", w->campaign, "token", tok, "sid",

@@ -108,7 +108,8 @@ typedef struct rd_campaign {
     rd_mode_t mode;
     int ring_timeout_seconds;   /* provider TimeOut [30] */
     int time_limit_seconds;     /* provider TimeLimit [600] */
-    int callback_grace_seconds; /* poll when no callback this long after ring+limit [60] */
+    int callback_grace_seconds; /* poll when no callback this long after ring+limit [60];
+                                   wall seconds (network/provider delay, not the call) */
     int sms_after_attempts;     /* 0 = no SMS fallback */
     char *sms_body;
     char *provider;             /* NULL = engine default */
