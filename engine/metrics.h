@@ -37,9 +37,7 @@
     X(REDIS_ERRORS, "redial_redis_errors_total", "Redis command failures and timeouts") \
     X(HTTP_REQUESTS, "redial_http_requests_total", "HTTP requests served")             \
     X(SMS_SENT, "redial_sms_sent_total", "Fallback SMS accepted by the provider")        \
-    X(SMS_FAILED, "redial_sms_failed_total", "Fallback SMS given up (refused, or transient failures exhausted)") \
-    X(LAG_MS_SUM, "redial_dispatch_lag_ms_sum", "Sum of due-to-dial lag in policy ms")  \
-    X(LAG_COUNT, "redial_dispatch_lag_count", "Dials measured for lag")
+    X(SMS_FAILED, "redial_sms_failed_total", "Fallback SMS given up (refused, or transient failures exhausted)")
 
 typedef enum {
 #define RD__M_ENUM(id, name, help) RD_M_##id,

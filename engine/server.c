@@ -94,6 +94,7 @@ struct rd_server {
     rd_httpd_t *httpd;
     rd_metrics_t metrics;
     rd_counters_t *ctr;
+    rd_counters_t *mirror;  /* other modules' counters, copied in at each scrape */
 
     struct sms_retry *sms_retry; /* SMS waiting out a transient failure */
     uv_timer_t claim_timer, recover_timer;
@@ -502,8 +503,26 @@ struct scrape {
     size_t n, omitted, waiting;
 };
 
+/* The callbacks module and ingest keep their own counters: copy them into
+   the mirror block so the exposition shows them under their metric names. */
+static void mirror_counters(rd_server_t *srv) {
+    rd_callbacks_stats_t cs;
+    rd_callbacks_stats(srv->callbacks, &cs);
+    _Atomic uint64_t *v = srv->mirror->v;
+    atomic_store_explicit(&v[RD_M_SETTLED], cs.settled, memory_order_relaxed);
+    atomic_store_explicit(&v[RD_M_SETTLE_STALE], cs.duplicates, memory_order_relaxed);
+    atomic_store_explicit(&v[RD_M_CALLBACKS], cs.received, memory_order_relaxed);
+    atomic_store_explicit(&v[RD_M_CALLBACKS_REJECTED], cs.forged + cs.bad, memory_order_relaxed);
+    if (srv->ingest && !srv->ingest_closed) { /* freed once closed: keep the last figure */
+        rd_ingest_counters_t ic;
+        rd_ingest_counters(srv->ingest, &ic);
+        atomic_store_explicit(&v[RD_M_DEADLETTERED], ic.deadlettered, memory_order_relaxed);
+    }
+}
+
 static void scrape_finish(scrape_t *sc) {
     rd_server_t *srv = sc->srv;
+    mirror_counters(srv);
     rd_sbuf_t b;
     rd_sbuf_init(&b, 8192 + sc->n * 2048);
     rd_metrics_render(&srv->metrics, &b);
@@ -719,6 +738,7 @@ int rd_server_start(uv_loop_t *loop, const rd_server_config_t *cfg, rd_server_t 
     srv->loop = loop;
     srv->cfg = cfg;
     srv->ctr = rd_metrics_register(&srv->metrics);
+    srv->mirror = rd_metrics_register(&srv->metrics);
 
     if ((rc = rd_clock_init(&srv->clock, cfg->time_scale, cfg->time_origin, cfg->time_epoch, err,
                             errlen)) != 0)

@@ -425,6 +425,11 @@ static void t_metrics(void **state) {
     bool found;
     assert_true(series(scrape, "redial_campaigns_omitted", &found) == 0 && found);
     assert_true(series(scrape, "redial_redis_up", &found) == 1 && found);
+    /* Engine series fed by the callbacks module: one engine settled every attempt. */
+    assert_true(series(scrape, "redial_settles_total", &found) ==
+                    json_number_value(json_object_get(want, "attempts")) &&
+                found);
+    assert_true(series(scrape, "redial_callbacks_total", &found) >= 1 && found);
     json_decref(want);
     free(scrape);
     assert_no_violations(e);
