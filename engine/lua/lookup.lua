@@ -7,16 +7,20 @@
 -- id, job selector (0: the live job of that campaign; -k: the k-th job of
 -- the record), number record (msgpack),
 -- token (0 none), lease start, placed (0/1), polls, call id, lease deadline
--- ms, due ms. status 1 = live attempt found ('a', 'c'); 2 = job found
+-- ms, due ms (0 under a lease). status 1 = live attempt found ('a', 'c'); 2 = job found
 -- ('i'); 0 = the attempt is already settled or superseded ('a', 'c'); -1 =
 -- unknown (the other values are then 0 / "").
 local function reply(st, c, num, cid, seq, tok, l)
   local raw = redis.call('HGET', K_N, num)
   if not raw then return {-1} end
   local dl, due = 0, 0
-  if tok ~= 0 then dl = tonumber(redis.call('ZSCORE', K_LEASES, tok) or '0') end
-  local sc = redis.call('ZSCORE', ck(c) .. ':due', num)
-  if sc then due = score_ms(tonumber(sc)) end
+  if tok ~= 0 then
+    dl = tonumber(redis.call('ZSCORE', K_LEASES, tok) or '0')
+  else
+    -- a job under a lease is not in the due set (the claim took it out)
+    local sc = redis.call('ZSCORE', ck(c) .. ':due', num)
+    if sc then due = score_ms(tonumber(sc)) end
+  end
   if not l then l = {start = 0, placed = false, polls = 0, call = ''} end
   return {st, c, num, cid, seq, raw, tok, l.start, l.placed and 1 or 0, l.polls, l.call,
     math.floor(dl), due}
