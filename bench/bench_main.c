@@ -333,7 +333,8 @@ static prof_entry_t *prof_get(prof_t *p, const char *cmdname, size_t len, const 
                               size_t shalen) {
     for (int i = 0; i < p->n; i++) {
         if (sha && shalen == 40 && !memcmp(p->e[i].sha, sha, 40)) return &p->e[i];
-        if (!sha && strlen(p->e[i].name) == len && !strncasecmp(p->e[i].name, cmdname, len))
+        if (!sha && cmdname && strlen(p->e[i].name) == len &&
+            !strncasecmp(p->e[i].name, cmdname, len))
             return &p->e[i];
     }
     if (p->n == PROF_MAX) return NULL;
@@ -341,7 +342,8 @@ static prof_entry_t *prof_get(prof_t *p, const char *cmdname, size_t len, const 
     if (sha)
         snprintf(e->name, sizeof e->name, "evalsha %.8s", sha);
     else
-        snprintf(e->name, sizeof e->name, "%.*s", (int)(len < 39 ? len : 39), cmdname);
+        snprintf(e->name, sizeof e->name, "%.*s", (int)(len < 39 ? len : 39),
+                 cmdname ? cmdname : "?");
     for (char *c = e->name; *c; c++)
         if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
     return e;

@@ -186,7 +186,12 @@ static long post(fx_t *f, const char *path, const char *ctype, const char *body,
     r.work.data = &r;
     uv_queue_work(&f->loop, &r.work, do_post, after_post);
     while (!r.done) uv_run(&f->loop, UV_RUN_ONCE);
-    if (resp) snprintf(resp, resp_cap, "%s", r.resp);
+    if (resp) {
+        size_t n = strnlen(r.resp, sizeof r.resp);
+        if (n >= resp_cap) n = resp_cap - 1;
+        memcpy(resp, r.resp, n);
+        resp[n] = '\0';
+    }
     return r.status;
 }
 
