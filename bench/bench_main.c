@@ -121,7 +121,8 @@ static const rd_opt_t OPTS[] = {
     {"mem-jobs", NULL, "10000", RD_OPT_INT, O(mem_jobs),
      "M: jobs of the memory phase (0: skip it)"},
     {"timeout", NULL, "300", RD_OPT_DOUBLE, O(timeout), "wall seconds before giving up (exit 2)"},
-    {"json", NULL, "", RD_OPT_STR, O(json), "also write the figures as JSON to this file ('-': stdout)"},
+    {"json", NULL, "", RD_OPT_STR, O(json),
+     "also write the figures as JSON to this file ('-': stdout)"},
     {"workdir", NULL, "", RD_OPT_STR, O(workdir),
      "directory for logs and reports (default: a temp dir, removed unless the run fails)"},
     {"keep", NULL, "0", RD_OPT_BOOL, O(keep), "keep the work dir (logs, referee report)"},
@@ -242,8 +243,9 @@ static json_t *commandstats(bench_t *b) {
             if (!colon || !calls || !usec) break;
             char name[64];
             snprintf(name, sizeof name, "%.*s", (int)(colon - p), p);
-            json_object_set_new(o, name, json_pack("[I, I]", (json_int_t)strtoll(calls + 6, NULL, 10),
-                                                   (json_int_t)strtoll(usec + 5, NULL, 10)));
+            json_object_set_new(o, name,
+                                json_pack("[I, I]", (json_int_t)strtoll(calls + 6, NULL, 10),
+                                          (json_int_t)strtoll(usec + 5, NULL, 10)));
             p = usec;
         }
     }
@@ -426,9 +428,22 @@ static int start_redis(bench_t *b) {
         snprintf(ports, sizeof ports, "%d", port);
         snprintf(b->redis.name, sizeof b->redis.name, "redis");
         snprintf(b->redis.log, sizeof b->redis.log, "%s/redis.log", b->workdir);
-        char *argv[] = {b->cfg.redis_server, "--bind", "127.0.0.1", "--port", ports, "--dir",
-                        b->workdir, "--save", "", "--appendonly", "no", "--daemonize", "no",
-                        "--maxmemory-policy", "noeviction", NULL};
+        char *argv[] = {b->cfg.redis_server,
+                        "--bind",
+                        "127.0.0.1",
+                        "--port",
+                        ports,
+                        "--dir",
+                        b->workdir,
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--daemonize",
+                        "no",
+                        "--maxmemory-policy",
+                        "noeviction",
+                        NULL};
         if (rd_bench_spawn(&b->redis, argv, NULL) != 0) return -1;
         snprintf(b->redis_host, sizeof b->redis_host, "127.0.0.1");
         b->redis_port = port;
@@ -483,11 +498,31 @@ static int start_sim(bench_t *b) {
     snprintf(bin, sizeof bin, "%s/redial-sim", b->cfg.bin_dir);
     const char *argv[80];
     int n = 0;
-    const char *fixed[] = {bin, "--listen", "127.0.0.1:0", "--port-file", port_file, "--report",
-                           report, "--model", "seed", "--seed", seed, "--time-scale", scale,
-                           "--time-origin", b->cfg.origin, "--time-epoch", epoch,
-                           "--exotel-rate-per-min", "0", "--twilio-rate-per-s", "0",
-                           "--exotel-sid", SID, "--exotel-key", KEY};
+    const char *fixed[] = {bin,
+                           "--listen",
+                           "127.0.0.1:0",
+                           "--port-file",
+                           port_file,
+                           "--report",
+                           report,
+                           "--model",
+                           "seed",
+                           "--seed",
+                           seed,
+                           "--time-scale",
+                           scale,
+                           "--time-origin",
+                           b->cfg.origin,
+                           "--time-epoch",
+                           epoch,
+                           "--exotel-rate-per-min",
+                           "0",
+                           "--twilio-rate-per-s",
+                           "0",
+                           "--exotel-sid",
+                           SID,
+                           "--exotel-key",
+                           KEY};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) argv[n++] = fixed[i];
     for (int i = 0; b->extra_sim[i] && n < 78; i++) argv[n++] = b->extra_sim[i];
     argv[n] = NULL;
@@ -524,11 +559,12 @@ static int start_engine(bench_t *b, int i) {
     snprintf(epoch, sizeof epoch, "%lld", (long long)b->epoch_ms);
     const char *argv[80];
     int n = 0;
-    const char *fixed[] = {bin, "--redis", b->redis_url, "--prefix", b->prefix, "--listen", listen,
-                           "--provider", "exotel", "--provider-url", b->sim_base,
-                           "--provider-sid", SID, "--provider-rate", "1000000/1", "--workers",
-                           workers, "--time-scale", scale, "--time-origin", b->cfg.origin,
-                           "--time-epoch", epoch, "--engine-id", id, "--log-level", "warn"};
+    const char *fixed[] = {
+        bin,    "--redis",         b->redis_url,  "--prefix",       b->prefix,   "--listen",
+        listen, "--provider",      "exotel",      "--provider-url", b->sim_base, "--provider-sid",
+        SID,    "--provider-rate", "1000000/1",   "--workers",      workers,     "--time-scale",
+        scale,  "--time-origin",   b->cfg.origin, "--time-epoch",   epoch,       "--engine-id",
+        id,     "--log-level",     "warn"};
     for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++) argv[n++] = fixed[k];
     for (int k = 0; b->extra_engine[k] && n < 78; k++) argv[n++] = b->extra_engine[k];
     argv[n] = NULL;
@@ -605,14 +641,15 @@ static int create_campaign(bench_t *b, const char *name) {
         "max_attempts", b->cfg.max_attempts, "interval_minutes", b->cfg.interval_min, "strategy",
         "fixed", "schedule", "daily_start", "09:00", "daily_end", end, "timezone", "Asia/Kolkata",
         "jitter_seconds", 0, "limits", "concurrency", b->cfg.concurrency,
-        "max_attempts_per_number_per_day", b->cfg.max_attempts, "max_attempts_per_number_per_7_days",
-        b->cfg.max_attempts > 7 ? b->cfg.max_attempts : 7);
+        "max_attempts_per_number_per_day", b->cfg.max_attempts,
+        "max_attempts_per_number_per_7_days", b->cfg.max_attempts > 7 ? b->cfg.max_attempts : 7);
     char *body = json_dumps(c, JSON_COMPACT);
     json_decref(c);
     char url[160], *resp = NULL;
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/Accounts/%s/Campaigns", b->eng_port[0], SID);
     long st = rd_bench_http("POST", url, body, API_USER ":" API_PASS, 10000, &resp);
-    if (st != 201) fprintf(stderr, "bench: create campaign %s: HTTP %ld %s\n", name, st, resp ? resp : "");
+    if (st != 201)
+        fprintf(stderr, "bench: create campaign %s: HTTP %ld %s\n", name, st, resp ? resp : "");
     free(resp);
     free(body);
     if (st != 201) return -1;
@@ -667,7 +704,8 @@ static int enqueue(bench_t *b, int from, int to, const char *num_prefix, const c
         }
         for (int k = i; k < end; k++) {
             redisReply *r = NULL;
-            if (redisGetReply(b->rc, (void **)&r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR) {
+            if (redisGetReply(b->rc, (void **)&r) != REDIS_OK || !r ||
+                r->type == REDIS_REPLY_ERROR) {
                 fprintf(stderr, "bench: XADD failed: %s\n", r ? r->str : b->rc->errstr);
                 if (r) freeReplyObject(r);
                 return -1;
@@ -688,23 +726,23 @@ static int enqueue(bench_t *b, int from, int to, const char *num_prefix, const c
 
 typedef struct tally {
     long long attempts, finals, mem_events, other;
-    long long outcomes[8];        /* by outcome name index */
-    long long disp[8];            /* by disposition index */
-    long long connected_at[16];   /* connected jobs by attempt count */
-    int64_t last_final_wall_ms;   /* Redis time of the last final (stream id) */
-    double *lag1, *lagr;          /* lag samples (policy ms): attempt 1, retries */
+    long long outcomes[8];      /* by outcome name index */
+    long long disp[8];          /* by disposition index */
+    long long connected_at[16]; /* connected jobs by attempt count */
+    int64_t last_final_wall_ms; /* Redis time of the last final (stream id) */
+    double *lag1, *lagr;        /* lag samples (policy ms): attempt 1, retries */
     size_t n1, nr, cap1, capr;
-    double *settle;               /* call end -> attempt event in Redis, wall ms */
+    double *settle; /* call end -> attempt event in Redis, wall ms */
     size_t ns, caps;
-    long long *per_sec;           /* attempt starts by wall second since enqueue start */
+    long long *per_sec; /* attempt starts by wall second since enqueue start */
     size_t n_sec;
     int64_t enq_wall_ms;
     int64_t last_first_wall_ms; /* wall time of the latest attempt-1 start */
 } tally_t;
 
-static const char *const OUTCOMES[] = {"completed", "in-progress", "busy", "no-answer",
+static const char *const OUTCOMES[] = {"completed", "in-progress", "busy",           "no-answer",
                                        "failed",    "canceled",    "invalid-number", "dnd"};
-static const char *const DISPS[] = {"connected", "unreachable", "failed", "invalid",
+static const char *const DISPS[] = {"connected", "unreachable", "failed",   "invalid",
                                     "dnd",       "opted-out",   "canceled", "?"};
 
 static bool mp_is(const msgpack_object *o, const char *s) {
@@ -715,7 +753,8 @@ static bool mp_is(const msgpack_object *o, const char *s) {
 static int64_t mp_int(const msgpack_object *o) {
     if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) return (int64_t)o->via.u64;
     if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) return o->via.i64;
-    if (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32) return (int64_t)o->via.f64;
+    if (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32)
+        return (int64_t)o->via.f64;
     return INT64_MIN;
 }
 
@@ -752,15 +791,24 @@ static void on_event(bench_t *b, rd_bench_lag_t *lag, tally_t *t, const char *id
                          *ended = NULL;
     for (uint32_t i = 0; i < u.data.via.map.size; i++) {
         const msgpack_object *k = &u.data.via.map.ptr[i].key, *v = &u.data.via.map.ptr[i].val;
-        if (mp_is(k, "type")) type = v;
-        else if (mp_is(k, "campaign")) campaign = v;
-        else if (mp_is(k, "to")) to = v;
-        else if (mp_is(k, "attempt")) attempt = v;
-        else if (mp_is(k, "started_ms")) started = v;
-        else if (mp_is(k, "ended_ms")) ended = v;
-        else if (mp_is(k, "outcome")) outcome = v;
-        else if (mp_is(k, "disposition")) disp = v;
-        else if (mp_is(k, "attempts")) attempts = v;
+        if (mp_is(k, "type"))
+            type = v;
+        else if (mp_is(k, "campaign"))
+            campaign = v;
+        else if (mp_is(k, "to"))
+            to = v;
+        else if (mp_is(k, "attempt"))
+            attempt = v;
+        else if (mp_is(k, "started_ms"))
+            started = v;
+        else if (mp_is(k, "ended_ms"))
+            ended = v;
+        else if (mp_is(k, "outcome"))
+            outcome = v;
+        else if (mp_is(k, "disposition"))
+            disp = v;
+        else if (mp_is(k, "attempts"))
+            attempts = v;
     }
     if (!type || !campaign || !to || to->type != MSGPACK_OBJECT_STR || to->via.str.size < 6) {
         t->other++;
@@ -776,11 +824,13 @@ static void on_event(bench_t *b, rd_bench_lag_t *lag, tally_t *t, const char *id
             int64_t st = mp_int(started);
             int an = (int)mp_int(attempt);
             double l = rd_bench_lag_attempt(lag, idx, an, st);
-            if (l > -1e299) push(an == 1 ? &t->lag1 : &t->lagr, an == 1 ? &t->n1 : &t->nr,
-                                 an == 1 ? &t->cap1 : &t->capr, l);
+            if (l > -1e299)
+                push(an == 1 ? &t->lag1 : &t->lagr, an == 1 ? &t->n1 : &t->nr,
+                     an == 1 ? &t->cap1 : &t->capr, l);
             int oi = outcome ? name_index(outcome, OUTCOMES, 8) : -1;
             if (oi >= 0) t->outcomes[oi]++;
-            int64_t wall = b->epoch_ms + (int64_t)((double)(st - b->clock.origin_ms) / b->cfg.time_scale);
+            int64_t wall =
+                b->epoch_ms + (int64_t)((double)(st - b->clock.origin_ms) / b->cfg.time_scale);
             int64_t sec = (wall - t->enq_wall_ms) / 1000;
             if (sec >= 0 && (size_t)sec < t->n_sec) t->per_sec[sec]++;
             if (an == 1 && wall > t->last_first_wall_ms) t->last_first_wall_ms = wall;
@@ -849,8 +899,10 @@ typedef struct memres {
 static long long hget_ll(bench_t *b, const char *key, const char *field) {
     redisReply *r = cmd(b, "HGET %s %s", key, field);
     long long v = -1;
-    if (r && r->type == REDIS_REPLY_STRING) v = strtoll(r->str, NULL, 10);
-    else if (r && r->type == REDIS_REPLY_INTEGER) v = r->integer;
+    if (r && r->type == REDIS_REPLY_STRING)
+        v = strtoll(r->str, NULL, 10);
+    else if (r && r->type == REDIS_REPLY_INTEGER)
+        v = r->integer;
     if (r) freeReplyObject(r);
     return v;
 }
@@ -914,13 +966,14 @@ int main(int argc, char **argv) {
     cfg_t *c = &b->cfg;
     if (c->engines < 1 || c->engines > MAX_ENGINES || c->campaigns < 1 || c->campaigns > 1000 ||
         c->jobs < 1 || c->jobs > 99999999 || c->mem_jobs < 0 || c->mem_jobs > 99999999 ||
-        c->max_attempts < 1 || c->max_attempts > 15 || c->interval_min < 1 ||
-        c->window_hours < 1 || c->window_hours > 14 || c->time_scale <= 0 || c->timeout <= 0 ||
-        c->workers < 1 || c->concurrency < 1) {
-        fprintf(stderr,
-                "redial-bench: out of range: engines 1..%d, campaigns 1..1000, jobs 1..99999999, "
-                "max-attempts 1..15, window-hours 1..14, positive scale/timeout/workers/concurrency\n",
-                MAX_ENGINES);
+        c->max_attempts < 1 || c->max_attempts > 15 || c->interval_min < 1 || c->window_hours < 1 ||
+        c->window_hours > 14 || c->time_scale <= 0 || c->timeout <= 0 || c->workers < 1 ||
+        c->concurrency < 1) {
+        fprintf(
+            stderr,
+            "redial-bench: out of range: engines 1..%d, campaigns 1..1000, jobs 1..99999999, "
+            "max-attempts 1..15, window-hours 1..14, positive scale/timeout/workers/concurrency\n",
+            MAX_ENGINES);
         goto early;
     }
     if (!c->bin_dir[0]) {
@@ -956,7 +1009,8 @@ int main(int argc, char **argv) {
         mkdir(b->workdir, 0755);
     } else {
         const char *tmp = getenv("TMPDIR");
-        snprintf(b->workdir, sizeof b->workdir, "%s/redial-bench.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        snprintf(b->workdir, sizeof b->workdir, "%s/redial-bench.XXXXXX",
+                 tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(b->workdir)) {
             perror("redial-bench: mkdtemp");
             goto early;
@@ -1019,7 +1073,8 @@ int main(int argc, char **argv) {
     logp(b, "redis %s prefix %s, sim %s, %d engine(s), %d campaign(s); enqueuing %d jobs",
          b->redis_url, b->prefix, b->sim_base, c->engines, c->campaigns, c->jobs);
 
-    if (rd_bench_lag_init(&lag, (size_t)c->jobs, (int64_t)c->interval_min * 60000, window_end) != 0) {
+    if (rd_bench_lag_init(&lag, (size_t)c->jobs, (int64_t)c->interval_min * 60000, window_end) !=
+        0) {
         exit_code = 3;
         goto done;
     }
@@ -1086,8 +1141,8 @@ int main(int argc, char **argv) {
             break;
         }
         if (rd_bench_mono_ms() >= next_progress) {
-            logp(b, "%5.1f s: %lld attempts, %lld/%d final", (rd_bench_mono_ms() - enq_mono) / 1000.0,
-                 t.attempts, t.finals, c->jobs);
+            logp(b, "%5.1f s: %lld attempts, %lld/%d final",
+                 (rd_bench_mono_ms() - enq_mono) / 1000.0, t.attempts, t.finals, c->jobs);
             next_progress += 2000;
         }
     }
@@ -1175,20 +1230,21 @@ measure:;
         }
 
         json_t *o = json_object();
-        json_t *conds = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:s, s:s, s:i, s:i, s:s}",
-                                  "jobs", c->jobs, "campaigns", c->campaigns, "engines", c->engines,
-                                  "workers", c->workers, "concurrency", c->concurrency,
-                                  "max_attempts", c->max_attempts, "interval_min", c->interval_min,
-                                  "window_hours", c->window_hours, "time_scale", c->time_scale,
-                                  "time_origin", c->origin, "redis", b->redis_url, "seed", c->seed,
-                                  "enqueue_rate", c->enqueue_rate, "loadavg_at_start", loadavg);
+        json_t *conds = json_pack(
+            "{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:s, s:s, s:i, s:i, s:s}", "jobs",
+            c->jobs, "campaigns", c->campaigns, "engines", c->engines, "workers", c->workers,
+            "concurrency", c->concurrency, "max_attempts", c->max_attempts, "interval_min",
+            c->interval_min, "window_hours", c->window_hours, "time_scale", c->time_scale,
+            "time_origin", c->origin, "redis", b->redis_url, "seed", c->seed, "enqueue_rate",
+            c->enqueue_rate, "loadavg_at_start", loadavg);
         json_object_set_new(o, "conditions", conds);
         json_object_set_new(o, "completed", json_boolean(t.finals == c->jobs));
         json_object_set_new(o, "jobs_final", json_integer(t.finals));
         json_object_set_new(o, "attempts", json_integer(t.attempts));
         json_object_set_new(o, "enqueue_ms", json_integer(enq_done_mono - enq_mono));
         json_object_set_new(o, "drain_s", json_real(drain_ms / 1000.0));
-        json_object_set_new(o, "attempts_per_s", json_real(drain_ms > 0 ? attempts * 1000.0 / drain_ms : 0));
+        json_object_set_new(o, "attempts_per_s",
+                            json_real(drain_ms > 0 ? attempts * 1000.0 / drain_ms : 0));
         json_object_set_new(o, "peak_attempts_per_s", json_integer(peak));
         json_object_set_new(o, "burst_attempts_per_s", json_real(burst));
         json_object_set_new(o, "first_attempts_done_s", json_real(burst_s));
@@ -1204,24 +1260,26 @@ measure:;
                             json_pack("{s:f, s:f, s:f, s:I}", "p50_ms", s50, "p99_ms", s99,
                                       "max_ms", smax, "samples", (json_int_t)t.ns));
         json_object_set_new(o, "redis_commands", json_integer((json_int_t)cmds));
-        json_object_set_new(o, "redis_commands_per_attempt", json_real(attempts > 0 ? cmds / attempts : 0));
-        json_t *cpu = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "engines_s", ecpu_s,
-                                "engine_s_per_1k_attempts", attempts > 0 ? ecpu_s * 1000 / attempts : 0,
-                                "redis_s", rcpu_s, "redis_s_per_1k_attempts",
-                                attempts > 0 ? rcpu_s * 1000 / attempts : 0, "sim_s", scpu_s,
-                                "sim_s_per_1k_attempts", attempts > 0 ? scpu_s * 1000 / attempts : 0,
-                                "bench_s", bcpu_s);
+        json_object_set_new(o, "redis_commands_per_attempt",
+                            json_real(attempts > 0 ? cmds / attempts : 0));
+        json_t *cpu = json_pack(
+            "{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "engines_s", ecpu_s, "engine_s_per_1k_attempts",
+            attempts > 0 ? ecpu_s * 1000 / attempts : 0, "redis_s", rcpu_s,
+            "redis_s_per_1k_attempts", attempts > 0 ? rcpu_s * 1000 / attempts : 0, "sim_s", scpu_s,
+            "sim_s_per_1k_attempts", attempts > 0 ? scpu_s * 1000 / attempts : 0, "bench_s",
+            bcpu_s);
         json_object_set_new(o, "cpu", cpu);
         json_t *rss = json_array();
         for (int i = 0; i < c->engines; i++) json_array_append_new(rss, json_integer(hwm[i]));
         json_object_set_new(o, "engine_rss_kb", rss);
         json_object_set_new(o, "engine_rss_max_kb", json_integer(hwm_max));
         if (mem.done) {
-            json_object_set_new(o, "memory", json_pack("{s:I, s:f, s:f, s:f, s:f, s:b}", "jobs",
-                                                       (json_int_t)mem.jobs, "used_memory_delta", mem.used_delta,
-                                                       "inbox_delta", mem.inbox_delta, "bytes_per_pending_job",
-                                                       mem.bytes_per_job, "bytes_per_pending_job_without_inbox",
-                                                       mem.bytes_per_job_no_inbox, "canceled", mem.canceled));
+            json_object_set_new(o, "memory",
+                                json_pack("{s:I, s:f, s:f, s:f, s:f, s:b}", "jobs",
+                                          (json_int_t)mem.jobs, "used_memory_delta", mem.used_delta,
+                                          "inbox_delta", mem.inbox_delta, "bytes_per_pending_job",
+                                          mem.bytes_per_job, "bytes_per_pending_job_without_inbox",
+                                          mem.bytes_per_job_no_inbox, "canceled", mem.canceled));
         }
         json_t *outc = json_object(), *disp = json_object(), *cum = json_array();
         for (int i = 0; i < 8; i++)
@@ -1254,8 +1312,9 @@ measure:;
             for (int i = 0; i < prof.n; i++)
                 if (prof.e[i].calls)
                     json_object_set_new(pj, prof.e[i].name,
-                                        json_pack("{s:I, s:I}", "calls", (json_int_t)prof.e[i].calls,
-                                                  "usec", (json_int_t)prof.e[i].usec));
+                                        json_pack("{s:I, s:I}", "calls",
+                                                  (json_int_t)prof.e[i].calls, "usec",
+                                                  (json_int_t)prof.e[i].usec));
             json_object_set_new(o, "redis_profile", pj);
         }
         json_object_set_new(o, "referee_calls", json_integer(calls_total));
@@ -1279,16 +1338,22 @@ measure:;
         printf("  due->dial lag (wall) p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu samples, %zu "
                "retries moved by the window)\n",
                p50, p99, pmax, lag.n_lags, lag.moved);
-        printf("    attempt 1          p50 %.1f ms, p99 %.1f ms, max %.1f ms (from enqueue: ingest + "
-               "backlog)\n", p50_1, p99_1, max_1);
-        printf("    retries            p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", p50_r, p99_r, max_r);
+        printf(
+            "    attempt 1          p50 %.1f ms, p99 %.1f ms, max %.1f ms (from enqueue: ingest + "
+            "backlog)\n",
+            p50_1, p99_1, max_1);
+        printf("    retries            p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", p50_r, p99_r,
+               max_r);
         printf("  call end->settled    p50 %.1f ms, p99 %.1f ms, max %.1f ms (callback delivery + "
-               "engine lookup + settle; +-1 ms)\n", s50, s99, smax);
-        printf("  redis commands       %.1f per attempt (%.0f total, Lua-internal calls included)\n",
-               attempts > 0 ? cmds / attempts : 0, cmds);
+               "engine lookup + settle; +-1 ms)\n",
+               s50, s99, smax);
+        printf(
+            "  redis commands       %.1f per attempt (%.0f total, Lua-internal calls included)\n",
+            attempts > 0 ? cmds / attempts : 0, cmds);
         printf("  CPU per 1k attempts  engines %.3f s, redis %.3f s, sim %.3f s (totals: %.2f / "
                "%.2f / %.2f s; bench %.2f s)\n",
-               attempts > 0 ? ecpu_s * 1000 / attempts : 0, attempts > 0 ? rcpu_s * 1000 / attempts : 0,
+               attempts > 0 ? ecpu_s * 1000 / attempts : 0,
+               attempts > 0 ? rcpu_s * 1000 / attempts : 0,
                attempts > 0 ? scpu_s * 1000 / attempts : 0, ecpu_s, rcpu_s, scpu_s, bcpu_s);
         printf("  engine RSS (VmHWM)   ");
         for (int i = 0; i < c->engines; i++) printf("%s%.1f MiB", i ? ", " : "", hwm[i] / 1024.0);
@@ -1306,7 +1371,8 @@ measure:;
         }
         printf(" (seed model: 40/60/70/73/74)\n");
         if (c->profile) {
-            printf("  redis time by client command (slowlog sample; us per attempt = total / attempts)\n");
+            printf("  redis time by client command (slowlog sample; us per attempt = total / "
+                   "attempts)\n");
             for (int i = 0; i < prof.n; i++)
                 if (prof.e[i].calls)
                     printf("    %-22s %8lld calls %9.1f ms %7.1f us/call %6.1f us/attempt\n",

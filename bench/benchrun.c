@@ -110,7 +110,8 @@ int64_t rd_bench_cpu_ms(pid_t pid) {
     p++;
     unsigned long long ut = 0, st = 0;
     /* After ')': state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) */
-    if (sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return -1;
+    if (sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
     long hz = sysconf(_SC_CLK_TCK);
     if (hz <= 0) hz = 100;
     return (int64_t)((ut + st) * 1000ULL / (unsigned long long)hz);

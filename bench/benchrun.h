@@ -18,9 +18,9 @@
 /* ---- child processes ----------------------------------------------------- */
 
 typedef struct rd_bench_proc {
-    pid_t pid;         /* 0 = not running */
-    char name[32];     /* "redis", "sim", "engine1", ... for messages */
-    char log[512];     /* stdout+stderr of the child ("" = inherited) */
+    pid_t pid;     /* 0 = not running */
+    char name[32]; /* "redis", "sim", "engine1", ... for messages */
+    char log[512]; /* stdout+stderr of the child ("" = inherited) */
 } rd_bench_proc_t;
 
 /*

@@ -75,8 +75,10 @@ static void on_handle_closed(uv_handle_t *h) {
 }
 
 static void unlink_active(rd_cbsend_t *s, xfer_t *x) {
-    if (x->prev) x->prev->next = x->next;
-    else s->active = x->next;
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        s->active = x->next;
     if (x->next) x->next->prev = x->prev;
     x->prev = x->next = NULL;
 }
@@ -107,7 +109,8 @@ static void check_done(rd_cbsend_t *s) {
         rd_cbsend_done_fn done = x->done;
         void *ctx = x->ctx;
         char err[CURL_ERROR_SIZE];
-        snprintf(err, sizeof err, "%s", res == CURLE_OK ? "" : (x->err[0] ? x->err : curl_easy_strerror(res)));
+        snprintf(err, sizeof err, "%s",
+                 res == CURLE_OK ? "" : (x->err[0] ? x->err : curl_easy_strerror(res)));
         xfer_release(s, x);
         done(ctx, (int)code, err);
     }
@@ -165,8 +168,10 @@ static int socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
 static int timer_cb(CURLM *m, long timeout_ms, void *userp) {
     rd_cbsend_t *s = userp;
     if (s->closing) return 0;
-    if (timeout_ms < 0) uv_timer_stop(&s->timer);
-    else uv_timer_start(&s->timer, on_timeout, timeout_ms == 0 ? 0 : (uint64_t)timeout_ms, 0);
+    if (timeout_ms < 0)
+        uv_timer_stop(&s->timer);
+    else
+        uv_timer_start(&s->timer, on_timeout, timeout_ms == 0 ? 0 : (uint64_t)timeout_ms, 0);
     return 0;
 }
 
@@ -214,7 +219,8 @@ int rd_cbsend_post(rd_cbsend_t *s, const char *url, const char *content_type,
     x->ctx = ctx;
     x->err[0] = '\0';
     char ct[256];
-    snprintf(ct, sizeof ct, "Content-Type: %s", content_type ? content_type : "application/x-www-form-urlencoded");
+    snprintf(ct, sizeof ct, "Content-Type: %s",
+             content_type ? content_type : "application/x-www-form-urlencoded");
     x->hdrs = curl_slist_append(NULL, ct);
     x->hdrs = curl_slist_append(x->hdrs, "Expect:");
     if (extra_header) x->hdrs = curl_slist_append(x->hdrs, extra_header);

@@ -27,8 +27,8 @@ typedef struct rd_cbsend rd_cbsend_t;
 typedef void (*rd_cbsend_done_fn)(void *ctx, int status, const char *err);
 
 typedef struct rd_cbsend_config {
-    long timeout_ms;        /* per transfer [5000] */
-    long max_host_conns;    /* [64] */
+    long timeout_ms;     /* per transfer [5000] */
+    long max_host_conns; /* [64] */
 } rd_cbsend_config_t;
 
 /* cfg may be NULL (defaults). Returns the sender (owned; rd_cbsend_close). */

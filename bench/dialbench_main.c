@@ -135,8 +135,10 @@ static void on_result(rd_work_t *w, void *data) {
             return;
         }
     }
-    if (!b->stopping && b->submitted < total) submit_one(b, w);
-    else rd_pool_work_put(b->pool, w);
+    if (!b->stopping && b->submitted < total)
+        submit_one(b, w);
+    else
+        rd_pool_work_put(b->pool, w);
 }
 
 static double pct(const bench_t *b, double p) {
@@ -162,7 +164,8 @@ static int free_port(void) {
 
 static bool port_open(int port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
     if (fd >= 0) close(fd);
@@ -203,11 +206,10 @@ static int start_sim(bench_t *b, uv_process_t *proc, char *url, size_t cap, cons
          t = strtok_r(NULL, " ", &save))
         args[n++] = t;
     args[n] = NULL;
-    uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
-                                     {.flags = UV_IGNORE},
-                                     {.flags = UV_INHERIT_FD, .data.fd = 2}};
-    uv_process_options_t po = {.file = path, .args = args, .exit_cb = on_child_exit,
-                               .stdio_count = 3, .stdio = stdio};
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_INHERIT_FD, .data.fd = 2}};
+    uv_process_options_t po = {
+        .file = path, .args = args, .exit_cb = on_child_exit, .stdio_count = 3, .stdio = stdio};
     int rc = uv_spawn(b->loop, proc, &po);
     rd_free(extra);
     if (rc != 0) {
@@ -228,15 +230,15 @@ int main(int argc, char **argv) {
     bench_t *b = rd_calloc(1, sizeof *b);
     char err[256];
     int rc = rd_opts_parse(opts, RD_ARRAY_LEN(opts), &b->cfg, argc, argv, NULL,
-                           "redial-dialbench [options]: dial requests/s of the worker pool",
-                           err, sizeof err);
+                           "redial-dialbench [options]: dial requests/s of the worker pool", err,
+                           sizeof err);
     if (rc == 1) return 0;
     if (rc != 0) {
         fprintf(stderr, "redial-dialbench: %s\n", err);
         return 2;
     }
-    if (b->cfg.workers < 1 || b->cfg.inflight < 1 || b->cfg.campaigns < 1 ||
-        b->cfg.requests < 1 || b->cfg.warmup < 0) {
+    if (b->cfg.workers < 1 || b->cfg.inflight < 1 || b->cfg.campaigns < 1 || b->cfg.requests < 1 ||
+        b->cfg.warmup < 0) {
         fprintf(stderr, "redial-dialbench: workers, inflight, campaigns, requests must be >= 1\n");
         return 2;
     }
@@ -300,7 +302,8 @@ int main(int argc, char **argv) {
     double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
                  (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
                  ((double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) +
-                  (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec)) / 1e6;
+                  (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec)) /
+                     1e6;
     if (b->cfg.json) {
         printf("{\"provider\":\"%s\",\"workers\":%d,\"inflight\":%d,\"requests\":%llu,"
                "\"seconds\":%.3f,\"requests_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
@@ -316,8 +319,8 @@ int main(int argc, char **argv) {
         printf("workers         %d x %d in flight\n", b->cfg.workers, b->cfg.inflight);
         printf("measured        %llu requests in %.3f s\n", (unsigned long long)b->measured, secs);
         printf("dial requests/s %.0f\n", rps);
-        printf("latency ms      p50 %.2f  p99 %.2f  p99.9 %.2f (submit -> result)\n",
-               pct(b, 0.5), pct(b, 0.99), pct(b, 0.999));
+        printf("latency ms      p50 %.2f  p99 %.2f  p99.9 %.2f (submit -> result)\n", pct(b, 0.5),
+               pct(b, 0.99), pct(b, 0.999));
         printf("results         placed %llu  transient %llu  refused %llu  other %llu\n",
                (unsigned long long)b->kinds[RD_RES_PLACED],
                (unsigned long long)b->kinds[RD_RES_TRANSIENT],
@@ -325,7 +328,8 @@ int main(int argc, char **argv) {
                (unsigned long long)(b->measured - b->kinds[RD_RES_PLACED] -
                                     b->kinds[RD_RES_TRANSIENT] - b->kinds[RD_RES_REFUSED]));
         printf("bench cpu       %.2f s (all threads of this process, whole run)\n", cpu);
-        if (sim_cpu >= 0) printf("sim cpu         %.2f s (the redial-sim child, whole run)\n", sim_cpu);
+        if (sim_cpu >= 0)
+            printf("sim cpu         %.2f s (the redial-sim child, whole run)\n", sim_cpu);
     }
     rd_opts_free(opts, RD_ARRAY_LEN(opts), &b->cfg);
     rd_free(b);

@@ -111,12 +111,12 @@ struct rd_referee {
     size_t nex;
 };
 
-#define GROW(arr, n, cap)                                          \
-    do {                                                           \
-        if ((n) == (cap)) {                                        \
-            (cap) = (cap) ? (cap) * 2 : 64;                        \
-            (arr) = rd_realloc((arr), (cap) * sizeof *(arr));      \
-        }                                                          \
+#define GROW(arr, n, cap)                                     \
+    do {                                                      \
+        if ((n) == (cap)) {                                   \
+            (cap) = (cap) ? (cap)*2 : 64;                     \
+            (arr) = rd_realloc((arr), (cap) * sizeof *(arr)); \
+        }                                                     \
     } while (0)
 
 rd_referee_t *rd_referee_create(void) {
@@ -187,7 +187,8 @@ void rd_referee_set_campaign(rd_referee_t *r, const rd_ref_campaign_t *cfg) {
     camp_t *c = &r->camps[i];
     c->cfg = *cfg;
     c->configured = true;
-    if (!c->cfg.timezone[0]) snprintf(c->cfg.timezone, sizeof c->cfg.timezone, "%s", RD_REF_DEFAULT_TZ);
+    if (!c->cfg.timezone[0])
+        snprintf(c->cfg.timezone, sizeof c->cfg.timezone, "%s", RD_REF_DEFAULT_TZ);
     c->tz = rd_tz_get(c->cfg.timezone);
     if (!c->tz) c->tz = rd_tz_get("UTC");
     c->pool = 0;
@@ -360,7 +361,8 @@ void rd_referee_call_end(rd_referee_t *r, uint32_t id, rd_outcome_t outcome, boo
     if (c->pool) r->pools[c->pool - 1].live--;
     n->live--;
     r->live--;
-    if (outcome == RD_OUT_COMPLETED && answered_human) get_cn(r, call->num, call->camp)->answered = true;
+    if (outcome == RD_OUT_COMPLETED && answered_human)
+        get_cn(r, call->num, call->camp)->answered = true;
 }
 
 uint32_t rd_referee_number_calls(const rd_referee_t *r, const char *number) {
@@ -429,7 +431,9 @@ char *rd_referee_report(const rd_referee_t *r, int64_t now_ms, const char *extra
     json_object_set_new(root, "campaigns", camps);
     json_t *oc = json_object();
     for (int k = 0; k < RD_OUT__COUNT; k++)
-        if (outs[k]) json_object_set_new(oc, rd_outcome_name((rd_outcome_t)k), json_integer((json_int_t)outs[k]));
+        if (outs[k])
+            json_object_set_new(oc, rd_outcome_name((rd_outcome_t)k),
+                                json_integer((json_int_t)outs[k]));
     json_object_set_new(root, "outcomes", oc);
 
     json_t *pools = json_object();
@@ -460,7 +464,8 @@ char *rd_referee_report(const rd_referee_t *r, int64_t now_ms, const char *extra
     for (int k = 0; k < RD_REF_V__COUNT; k++)
         json_object_set_new(v, vnames[k], json_integer((json_int_t)r->viol[k]));
     json_object_set_new(root, "violations", v);
-    json_object_set_new(root, "violations_total", json_integer((json_int_t)rd_referee_violations_total(r)));
+    json_object_set_new(root, "violations_total",
+                        json_integer((json_int_t)rd_referee_violations_total(r)));
     json_t *ex = json_array();
     for (size_t i = 0; i < r->nex; i++) {
         const example_t *e = &r->ex[i];
@@ -524,7 +529,8 @@ static int from_spec_body(const char *json, size_t len, rd_ref_campaign_t *out, 
     out->daily_start_min = c.daily_start_min;
     out->daily_end_min = c.daily_end_min;
     out->days_mask = c.days_mask == 0x7f ? 0 : c.days_mask;
-    snprintf(out->timezone, sizeof out->timezone, "%s", c.timezone ? c.timezone : RD_REF_DEFAULT_TZ);
+    snprintf(out->timezone, sizeof out->timezone, "%s",
+             c.timezone ? c.timezone : RD_REF_DEFAULT_TZ);
     out->callee_local_time = c.callee_local_time;
     if (c.agent_pool) snprintf(out->agent_pool, sizeof out->agent_pool, "%s", c.agent_pool);
     rd_campaign_deinit(&c);
@@ -562,7 +568,8 @@ int rd_referee_campaign_from_json(const char *json, size_t len, rd_ref_campaign_
                   : !strcmp(key, "agent_capacity") ? &out->agent_capacity
                                                    : NULL;
         if (ip) {
-            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000000) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                json_integer_value(v) > 1000000000) {
                 snprintf(err, errlen, "%s: must be a non-negative integer", key);
                 goto done;
             }
@@ -588,7 +595,8 @@ int rd_referee_campaign_from_json(const char *json, size_t len, rd_ref_campaign_
             out->callee_local_time = json_is_true(v);
         } else if (!strcmp(key, "agent_pool")) {
             if (!json_is_string(v) || json_string_length(v) > RD_REF_NAME_MAX) {
-                snprintf(err, errlen, "agent_pool: must be a string of <= %d chars", RD_REF_NAME_MAX);
+                snprintf(err, errlen, "agent_pool: must be a string of <= %d chars",
+                         RD_REF_NAME_MAX);
                 goto done;
             }
             snprintf(out->agent_pool, sizeof out->agent_pool, "%s", json_string_value(v));

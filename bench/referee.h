@@ -41,36 +41,36 @@ typedef struct rd_referee rd_referee_t;
 /* A campaign's limits as the bench/tests tell them (POST /sim/campaigns). */
 typedef struct rd_ref_campaign {
     char name[RD_REF_NAME_MAX + 1];
-    int concurrency;        /* 0 = unchecked */
-    int max_attempts;       /* per (campaign, number); 0 = unchecked */
-    int max_per_day;        /* per number per local day, all campaigns; 0 = unchecked */
-    int daily_start_min;    /* window [start, end) in minutes; end 0 = unchecked */
+    int concurrency;     /* 0 = unchecked */
+    int max_attempts;    /* per (campaign, number); 0 = unchecked */
+    int max_per_day;     /* per number per local day, all campaigns; 0 = unchecked */
+    int daily_start_min; /* window [start, end) in minutes; end 0 = unchecked */
     int daily_end_min;
-    unsigned days_mask;     /* bit per weekday, 0 = Sunday; 0 = all days */
-    char timezone[64];      /* IANA ["Asia/Kolkata"] */
+    unsigned days_mask; /* bit per weekday, 0 = Sunday; 0 = all days */
+    char timezone[64];  /* IANA ["Asia/Kolkata"] */
     bool callee_local_time;
     char agent_pool[RD_REF_NAME_MAX + 1]; /* "" = none */
-    int agent_capacity;     /* the pool's capacity; 0 = unchecked */
+    int agent_capacity;                   /* the pool's capacity; 0 = unchecked */
 } rd_ref_campaign_t;
 
 /* Violation kinds, in report order. */
-#define RD_REF_VIOLATIONS(X)              \
-    X(CONCURRENCY, "concurrency")         \
-    X(AGENT_CAPACITY, "agent_capacity")   \
-    X(PER_NUMBER_DAY, "per_number_day")   \
-    X(OUTSIDE_WINDOW, "outside_window")   \
-    X(OVERLAP, "overlap")                 \
-    X(DND, "dnd")                         \
-    X(OPTOUT, "optout")                   \
-    X(BUDGET, "budget")                   \
-    X(DUPLICATE_KEY, "duplicate_key")     \
+#define RD_REF_VIOLATIONS(X)            \
+    X(CONCURRENCY, "concurrency")       \
+    X(AGENT_CAPACITY, "agent_capacity") \
+    X(PER_NUMBER_DAY, "per_number_day") \
+    X(OUTSIDE_WINDOW, "outside_window") \
+    X(OVERLAP, "overlap")               \
+    X(DND, "dnd")                       \
+    X(OPTOUT, "optout")                 \
+    X(BUDGET, "budget")                 \
+    X(DUPLICATE_KEY, "duplicate_key")   \
     X(AFTER_CONNECT, "after_connect")
 
 typedef enum {
 #define RD__REF_ENUM(e, s) RD_REF_V_##e,
     RD_REF_VIOLATIONS(RD__REF_ENUM)
 #undef RD__REF_ENUM
-    RD_REF_V__COUNT
+        RD_REF_V__COUNT
 } rd_ref_violation_t;
 
 rd_referee_t *rd_referee_create(void);

@@ -197,10 +197,14 @@ int rd_sim_model_parse(const char *spec, rd_sim_model_t *m, char *err, size_t er
         }
         size_t kl = (size_t)(eq - p);
         double *slot = NULL;
-        if (kl == 4 && !strncmp(p, "busy", 4)) slot = &m->busy;
-        else if (kl == 9 && !strncmp(p, "no-answer", 9)) slot = &m->no_answer;
-        else if (kl == 6 && !strncmp(p, "failed", 6)) slot = &m->failed;
-        else if ((kl == 7 && !strncmp(p, "invalid", 7)) || (kl == 14 && !strncmp(p, "invalid-number", 14)))
+        if (kl == 4 && !strncmp(p, "busy", 4))
+            slot = &m->busy;
+        else if (kl == 9 && !strncmp(p, "no-answer", 9))
+            slot = &m->no_answer;
+        else if (kl == 6 && !strncmp(p, "failed", 6))
+            slot = &m->failed;
+        else if ((kl == 7 && !strncmp(p, "invalid", 7)) ||
+                 (kl == 14 && !strncmp(p, "invalid-number", 14)))
             slot = &m->invalid;
         else if (kl == 9 && !strncmp(p, "completed", 9)) {
             slot = &m->completed;
@@ -243,18 +247,18 @@ enum { SO_MACHINE = 100, SO_5XX, SO_TIMEOUT, SO_429 };
 typedef struct {
     uint32_t ref_id;
     uint8_t prov, outcome, state, answered_by;
-    uint8_t want;        /* callback events requested */
-    bool cb_json;        /* exotel StatusCallbackContentType=application/json */
+    uint8_t want; /* callback events requested */
+    bool cb_json; /* exotel StatusCallbackContentType=application/json */
     bool reordered;
-    bool amd;            /* twilio MachineDetection requested */
-    uint16_t seq;        /* twilio SequenceNumber */
+    bool amd;                              /* twilio MachineDetection requested */
+    uint16_t seq;                          /* twilio SequenceNumber */
     int64_t created_ms, answer_ms, end_ms; /* policy time */
     const char *number, *from, *to, *key, *cb_url, *caller_id;
     uint32_t cb_scheduled, cb_sent, cb_delivered, cb_failed, cb_lost, cb_dup;
 } call_t;
 
 typedef struct {
-    uint64_t due;  /* loop ms */
+    uint64_t due; /* loop ms */
     uint32_t call;
     uint8_t kind, ev, tries, pad;
 } hev_t;
@@ -425,10 +429,14 @@ static const char *status_word(const call_t *c) {
     if (c->state == ST_RINGING) return "ringing";
     if (c->state == ST_ANSWERED) return "in-progress";
     switch (c->outcome) {
-    case RD_OUT_COMPLETED: return "completed";
-    case RD_OUT_BUSY: return "busy";
-    case RD_OUT_NO_ANSWER: return "no-answer";
-    default: return "failed";
+    case RD_OUT_COMPLETED:
+        return "completed";
+    case RD_OUT_BUSY:
+        return "busy";
+    case RD_OUT_NO_ANSWER:
+        return "no-answer";
+    default:
+        return "failed";
     }
 }
 
@@ -474,7 +482,9 @@ static void call_json(rd_sim_t *s, uint32_t idx, sb_t *b, bool fresh) {
     call_t *c = &s->calls[idx];
     char sid[40], created[64], updated[64], start[64], end[64];
     fmt_sid(s, c, idx, sid, sizeof sid);
-    int64_t upd = c->state == ST_ENDED ? c->end_ms : c->state == ST_ANSWERED ? c->answer_ms : c->created_ms;
+    int64_t upd = c->state == ST_ENDED      ? c->end_ms
+                  : c->state == ST_ANSWERED ? c->answer_ms
+                                            : c->created_ms;
     if (c->prov == PROV_TWILIO) {
         fmt_rfc2822(created, sizeof created, c->created_ms);
         fmt_rfc2822(updated, sizeof updated, upd);
@@ -486,19 +496,25 @@ static void call_json(rd_sim_t *s, uint32_t idx, sb_t *b, bool fresh) {
         sb_jstr(b, c->to);
         SB_LIT(b, ",\"from\":");
         sb_jstr(b, c->from);
-        sb_printf(b,
-                  ",\"status\":\"%s\",\"direction\":\"outbound-api\",\"api_version\":\"2010-04-01\","
-                  "\"date_created\":\"%s\",\"date_updated\":\"%s\",\"start_time\":",
-                  fresh ? "queued" : status_word(c),
-                  created, updated);
-        if (c->state == ST_RINGING) SB_LIT(b, "null");
-        else sb_printf(b, "\"%s\"", start);
+        sb_printf(
+            b,
+            ",\"status\":\"%s\",\"direction\":\"outbound-api\",\"api_version\":\"2010-04-01\","
+            "\"date_created\":\"%s\",\"date_updated\":\"%s\",\"start_time\":",
+            fresh ? "queued" : status_word(c), created, updated);
+        if (c->state == ST_RINGING)
+            SB_LIT(b, "null");
+        else
+            sb_printf(b, "\"%s\"", start);
         SB_LIT(b, ",\"end_time\":");
-        if (c->state == ST_ENDED) sb_printf(b, "\"%s\",\"duration\":\"%lld\"", end, (long long)duration_s(c));
-        else SB_LIT(b, "null,\"duration\":null");
+        if (c->state == ST_ENDED)
+            sb_printf(b, "\"%s\",\"duration\":\"%lld\"", end, (long long)duration_s(c));
+        else
+            SB_LIT(b, "null,\"duration\":null");
         SB_LIT(b, ",\"answered_by\":");
-        if (c->amd && c->answered_by != AB_NONE) sb_printf(b, "\"%s\"", answered_word(c));
-        else SB_LIT(b, "null");
+        if (c->amd && c->answered_by != AB_NONE)
+            sb_printf(b, "\"%s\"", answered_word(c));
+        else
+            SB_LIT(b, "null");
         sb_printf(b, ",\"uri\":\"/2010-04-01/Accounts/%s/Calls/%s.json\"}", s->cfg.twilio_sid, sid);
         return;
     }
@@ -506,8 +522,9 @@ static void call_json(rd_sim_t *s, uint32_t idx, sb_t *b, bool fresh) {
     fmt_exotel_time(updated, sizeof updated, upd);
     fmt_exotel_time(start, sizeof start, c->created_ms);
     fmt_exotel_time(end, sizeof end, c->end_ms);
-    sb_printf(b, "{\"Call\":{\"Sid\":\"%s\",\"ParentCallSid\":null,\"DateCreated\":\"%s\","
-                 "\"DateUpdated\":\"%s\",\"AccountSid\":",
+    sb_printf(b,
+              "{\"Call\":{\"Sid\":\"%s\",\"ParentCallSid\":null,\"DateCreated\":\"%s\","
+              "\"DateUpdated\":\"%s\",\"AccountSid\":",
               sid, created, updated);
     sb_jstr(b, s->cfg.exotel_sid);
     SB_LIT(b, ",\"To\":");
@@ -516,13 +533,17 @@ static void call_json(rd_sim_t *s, uint32_t idx, sb_t *b, bool fresh) {
     sb_jstr(b, c->from);
     SB_LIT(b, ",\"PhoneNumberSid\":");
     sb_jstr(b, c->caller_id);
-    sb_printf(b, ",\"Status\":\"%s\",\"StartTime\":\"%s\",\"EndTime\":", fresh ? "queued" : status_word(c),
-              start);
-    if (c->state == ST_ENDED) sb_printf(b, "\"%s\",\"Duration\":\"%lld\"", end, (long long)duration_s(c));
-    else SB_LIT(b, "null,\"Duration\":null");
+    sb_printf(b, ",\"Status\":\"%s\",\"StartTime\":\"%s\",\"EndTime\":",
+              fresh ? "queued" : status_word(c), start);
+    if (c->state == ST_ENDED)
+        sb_printf(b, "\"%s\",\"Duration\":\"%lld\"", end, (long long)duration_s(c));
+    else
+        SB_LIT(b, "null,\"Duration\":null");
     SB_LIT(b, ",\"Price\":null,\"Direction\":\"outbound-api\",\"AnsweredBy\":");
-    if (c->state == ST_ENDED) sb_printf(b, "\"%s\"", answered_word(c));
-    else SB_LIT(b, "null");
+    if (c->state == ST_ENDED)
+        sb_printf(b, "\"%s\"", answered_word(c));
+    else
+        SB_LIT(b, "null");
     SB_LIT(b, ",\"CustomField\":");
     sb_jstr(b, c->key);
     sb_printf(b, ",\"Legs\":[{\"Id\":1,\"Status\":\"%s\",\"AnsweredBy\":\"%s\"}]", status_word(c),
@@ -541,8 +562,8 @@ static void build_callback(rd_sim_t *s, uint32_t idx, uint8_t ev, sb_t *b, bool 
     b->len = 0;
     if (b->p) b->p[0] = '\0';
     *json = false;
-    const char *status = ev == CB_INITIATED ? "initiated"
-                         : ev == CB_RINGING ? "ringing"
+    const char *status = ev == CB_INITIATED  ? "initiated"
+                         : ev == CB_RINGING  ? "ringing"
                          : ev == CB_ANSWERED ? "in-progress"
                                              : status_word(c);
     int64_t at = ev == CB_TERMINAL ? c->end_ms : ev == CB_ANSWERED ? c->answer_ms : c->created_ms;
@@ -576,19 +597,25 @@ static void build_callback(rd_sim_t *s, uint32_t idx, uint8_t ev, sb_t *b, bool 
     const char *ab = ev == CB_TERMINAL ? answered_word(c) : "NA";
     if (c->cb_json) {
         *json = true;
-        sb_printf(b, "{\"CallSid\":\"%s\",\"EventType\":\"%s\",\"Status\":\"%s\",\"DateUpdated\":\"%s\","
-                     "\"CustomField\":",
-                  sid, ev == CB_TERMINAL ? "terminal" : "answered", status, t);
+        sb_printf(
+            b,
+            "{\"CallSid\":\"%s\",\"EventType\":\"%s\",\"Status\":\"%s\",\"DateUpdated\":\"%s\","
+            "\"CustomField\":",
+            sid, ev == CB_TERMINAL ? "terminal" : "answered", status, t);
         sb_jstr(b, c->key);
         sb_printf(b, ",\"StartTime\":\"%s\",\"EndTime\":", start);
-        if (ev == CB_TERMINAL) sb_printf(b, "\"%s\"", end);
-        else SB_LIT(b, "null");
+        if (ev == CB_TERMINAL)
+            sb_printf(b, "\"%s\"", end);
+        else
+            SB_LIT(b, "null");
         sb_printf(b, ",\"ConversationDuration\":%s,\"Direction\":\"outbound-api\",\"From\":", dur);
         sb_jstr(b, c->from);
         SB_LIT(b, ",\"To\":");
         sb_jstr(b, c->to);
-        sb_printf(b, ",\"Legs\":[{\"Id\":1,\"Status\":\"%s\",\"OnCallDuration\":%s,\"AnsweredBy\":\"%s\"}]}",
-                  status, dur, ab);
+        sb_printf(
+            b,
+            ",\"Legs\":[{\"Id\":1,\"Status\":\"%s\",\"OnCallDuration\":%s,\"AnsweredBy\":\"%s\"}]}",
+            status, dur, ab);
         return;
     }
     sb_form(b, "CallSid", sid);
@@ -648,16 +675,19 @@ static void cb_deliver(rd_sim_t *s, uint32_t idx, uint8_t ev, uint8_t tries) {
         }
     }
     cbx_t *x = s->cbx_free;
-    if (x) s->cbx_free = x->next;
-    else x = rd_malloc(sizeof *x);
+    if (x)
+        s->cbx_free = x->next;
+    else
+        x = rd_malloc(sizeof *x);
     x->sim = s;
     x->call = idx;
     x->ev = ev;
     x->tries = tries;
     c->cb_sent++;
     s->st.cb_sent++;
-    if (rd_cbsend_post(s->cb, c->cb_url, json ? "application/json" : "application/x-www-form-urlencoded",
-                       extra, s->body.p, s->body.len, on_cb_done, x) != 0) {
+    if (rd_cbsend_post(s->cb, c->cb_url,
+                       json ? "application/json" : "application/x-www-form-urlencoded", extra,
+                       s->body.p, s->body.len, on_cb_done, x) != 0) {
         x->next = s->cbx_free;
         s->cbx_free = x;
         c->cb_failed++;
@@ -679,16 +709,20 @@ static void cb_schedule(rd_sim_t *s, uint32_t idx, uint8_t ev, uint64_t base) {
     uint64_t d = (uint64_t)rng_range(&s->rng, s->cfg.cb_delay_min_ms, s->cfg.cb_delay_max_ms);
     if (c->reordered) {
         /* Non-terminal events arrive after the terminal one; the terminal one late. */
-        uint64_t call_left = c->state == ST_ENDED ? 0 : rd_clock_wall_ms(&s->cfg.clock, c->end_ms - now_policy(s));
-        if (ev != CB_TERMINAL) d += call_left + (uint64_t)s->cfg.cb_delay_max_ms + 1 +
-                                   (uint64_t)rng_range(&s->rng, 0, s->cfg.cb_reorder_ms);
-        else d += (uint64_t)rng_range(&s->rng, 0, s->cfg.cb_reorder_ms);
+        uint64_t call_left =
+            c->state == ST_ENDED ? 0 : rd_clock_wall_ms(&s->cfg.clock, c->end_ms - now_policy(s));
+        if (ev != CB_TERMINAL)
+            d += call_left + (uint64_t)s->cfg.cb_delay_max_ms + 1 +
+                 (uint64_t)rng_range(&s->rng, 0, s->cfg.cb_reorder_ms);
+        else
+            d += (uint64_t)rng_range(&s->rng, 0, s->cfg.cb_reorder_ms);
     }
     heap_push(s, base + d, idx, EV_CB, ev, 0);
     if (rng_u(&s->rng) < s->cfg.cb_dup) {
         c->cb_dup++;
         s->st.cb_dup++;
-        uint64_t d2 = (uint64_t)rng_range(&s->rng, s->cfg.cb_delay_min_ms, s->cfg.cb_delay_max_ms + 50);
+        uint64_t d2 =
+            (uint64_t)rng_range(&s->rng, s->cfg.cb_delay_min_ms, s->cfg.cb_delay_max_ms + 50);
         heap_push(s, base + d + d2, idx, EV_CB, ev, 0);
     }
 }
@@ -746,7 +780,8 @@ static long decode_form(rd_sim_t *s, const char *body, size_t len) {
             char *v = s->scratch.p + s->scratch.len;
             p->vlen = 0;
             v[0] = '\0';
-            if (eq && rd_form_unescape(eq + 1, (size_t)(body + j - eq - 1), v, &p->vlen) != 0) return -1;
+            if (eq && rd_form_unescape(eq + 1, (size_t)(body + j - eq - 1), v, &p->vlen) != 0)
+                return -1;
             s->scratch.len += p->vlen + 1;
             p->key = k;
             p->val = v;
@@ -803,8 +838,10 @@ static void on_sweep(uv_timer_t *t) {
     rd_sim_t *s = t->data;
     size_t o = 0;
     for (size_t i = 0; i < s->nheld; i++) {
-        if (rd_http_req_gone(s->held[i])) rd_http_respond(s->held[i], 504, NULL, NULL, NULL, 0);
-        else s->held[o++] = s->held[i];
+        if (rd_http_req_gone(s->held[i]))
+            rd_http_respond(s->held[i], 504, NULL, NULL, NULL, 0);
+        else
+            s->held[o++] = s->held[i];
     }
     s->nheld = o;
 }
@@ -813,16 +850,22 @@ static void on_sweep(uv_timer_t *t) {
 
 static int script_word(const char *w, uint8_t *out) {
     rd_outcome_t o;
-    if (!strcmp(w, "invalid")) *out = RD_OUT_INVALID_NUMBER;
-    else if (!strcmp(w, "machine")) *out = SO_MACHINE;
-    else if (!strcmp(w, "5xx")) *out = SO_5XX;
-    else if (!strcmp(w, "timeout")) *out = SO_TIMEOUT;
-    else if (!strcmp(w, "429")) *out = SO_429;
+    if (!strcmp(w, "invalid"))
+        *out = RD_OUT_INVALID_NUMBER;
+    else if (!strcmp(w, "machine"))
+        *out = SO_MACHINE;
+    else if (!strcmp(w, "5xx"))
+        *out = SO_5XX;
+    else if (!strcmp(w, "timeout"))
+        *out = SO_TIMEOUT;
+    else if (!strcmp(w, "429"))
+        *out = SO_429;
     else if (rd_outcome_parse(w, &o) == 0 &&
              (o == RD_OUT_COMPLETED || o == RD_OUT_BUSY || o == RD_OUT_NO_ANSWER ||
               o == RD_OUT_FAILED || o == RD_OUT_INVALID_NUMBER))
         *out = (uint8_t)o;
-    else return -1;
+    else
+        return -1;
     return 0;
 }
 
@@ -934,8 +977,11 @@ static uint32_t call_create(rd_sim_t *s, const dial_t *d, uint8_t outcome, bool 
     c->from = d->from ? rd_arena_strndup(&s->arena, d->from, strlen(d->from)) : "";
     c->to = d->to ? rd_arena_strndup(&s->arena, d->to, strlen(d->to)) : c->number;
     c->key = d->key ? rd_arena_strndup(&s->arena, d->key, strlen(d->key)) : "";
-    c->caller_id = d->caller_id ? rd_arena_strndup(&s->arena, d->caller_id, strlen(d->caller_id)) : "";
-    c->cb_url = d->cb_url && d->cb_url[0] ? rd_arena_strndup(&s->arena, d->cb_url, strlen(d->cb_url)) : NULL;
+    c->caller_id =
+        d->caller_id ? rd_arena_strndup(&s->arena, d->caller_id, strlen(d->caller_id)) : "";
+    c->cb_url = d->cb_url && d->cb_url[0]
+                    ? rd_arena_strndup(&s->arena, d->cb_url, strlen(d->cb_url))
+                    : NULL;
     c->reordered = c->cb_url && rng_u(&s->rng) < s->cfg.cb_reorder;
     if (c->reordered) s->st.cb_reordered++;
     int64_t now = now_policy(s);
@@ -951,9 +997,15 @@ static uint32_t call_create(rd_sim_t *s, const dial_t *d, uint8_t outcome, bool 
         c->answered_by = machine || rng_u(&s->rng) < s->cfg.machine_rate ? AB_MACHINE : AB_HUMAN;
         break;
     }
-    case RD_OUT_BUSY: end_s = s->cfg.busy_s; break;
-    case RD_OUT_NO_ANSWER: end_s = d->ring_timeout_s > 0 ? d->ring_timeout_s : s->cfg.no_answer_s; break;
-    default: end_s = s->cfg.failed_s; break;
+    case RD_OUT_BUSY:
+        end_s = s->cfg.busy_s;
+        break;
+    case RD_OUT_NO_ANSWER:
+        end_s = d->ring_timeout_s > 0 ? d->ring_timeout_s : s->cfg.no_answer_s;
+        break;
+    default:
+        end_s = s->cfg.failed_s;
+        break;
     }
     int64_t ans_ms = (int64_t)(ans_s * 1000), end_ms = (int64_t)(end_s * 1000);
     if (end_ms < 1) end_ms = 1;
@@ -979,7 +1031,8 @@ static void dial(rd_sim_t *s, rd_http_req_t *req, dial_t *d) {
     double u = rng_u(&s->rng);
     if (so == SO_5XX || (so < 0 && u < s->cfg.fault_5xx)) {
         s->st.f5xx++;
-        reply_error(s, req, d->prov, u < s->cfg.fault_5xx / 2 ? 500 : 503, "simulated provider failure", NULL);
+        reply_error(s, req, d->prov, u < s->cfg.fault_5xx / 2 ? 500 : 503,
+                    "simulated provider failure", NULL);
         return;
     }
     u -= s->cfg.fault_5xx;
@@ -996,10 +1049,11 @@ static void dial(rd_sim_t *s, rd_http_req_t *req, dial_t *d) {
         reply_error(s, req, d->prov, 429, "too many requests", ra);
         return;
     }
-    int wait = d->prov == PROV_TWILIO
-                   ? bucket_take(s, &s->twi_bucket, s->cfg.twilio_rate_per_s, s->cfg.twilio_rate_per_s)
-                   : bucket_take(s, &s->exo_bucket, s->cfg.exotel_rate_per_min / 60.0,
-                                 s->cfg.exotel_rate_per_min);
+    int wait =
+        d->prov == PROV_TWILIO
+            ? bucket_take(s, &s->twi_bucket, s->cfg.twilio_rate_per_s, s->cfg.twilio_rate_per_s)
+            : bucket_take(s, &s->exo_bucket, s->cfg.exotel_rate_per_min / 60.0,
+                          s->cfg.exotel_rate_per_min);
     if (wait) {
         s->st.rate_limited++;
         snprintf(ra, sizeof ra, "Retry-After: %d\r\n", wait);
@@ -1082,7 +1136,8 @@ static void exotel_connect(rd_sim_t *s, rd_http_req_t *req) {
     d.time_limit_s = tl ? atof(tl) : 0;
     d.want = 1u << CB_TERMINAL;
     for (long i = 0; i < n; i++)
-        if (!strncmp(s->pairs[i].key, "StatusCallbackEvents", 20)) d.want = parse_events(s->pairs[i].val, d.want);
+        if (!strncmp(s->pairs[i].key, "StatusCallbackEvents", 20))
+            d.want = parse_events(s->pairs[i].val, d.want);
     /* Connect to flow: From is the customer; two numbers: From agent, To customer. */
     d.number = d.to && d.to[0] ? d.to : d.from;
     if (!d.from || !d.from[0] || !d.caller_id || !d.caller_id[0] ||
@@ -1119,7 +1174,8 @@ static void twilio_create(rd_sim_t *s, rd_http_req_t *req) {
     d.amd = fget(s, n, "MachineDetection") != NULL;
     d.want = 1u << CB_TERMINAL;
     for (long i = 0; i < n; i++)
-        if (!strcmp(s->pairs[i].key, "StatusCallbackEvent")) d.want = parse_events(s->pairs[i].val, d.want);
+        if (!strcmp(s->pairs[i].key, "StatusCallbackEvent"))
+            d.want = parse_events(s->pairs[i].val, d.want);
     if (!d.to || !d.to[0] || !d.from || !d.from[0] || !(fget(s, n, "Url") || fget(s, n, "Twiml"))) {
         s->st.bad++;
         reply_error(s, req, PROV_TWILIO, 400, "To, From and Url are required", NULL);
@@ -1198,8 +1254,12 @@ static void sim_call(rd_sim_t *s, rd_http_req_t *req, const char *sid, size_t le
               "\"callbacks\":{\"scheduled\":%u,\"sent\":%u,\"delivered\":%u,\"failed\":%u,"
               "\"lost\":%u,\"duplicated\":%u}}",
               rd_outcome_name((rd_outcome_t)c->outcome), status_word(c),
-              c->state == ST_ENDED ? "ended" : c->state == ST_ANSWERED ? "answered" : "ringing",
-              c->answered_by == AB_HUMAN ? "human" : c->answered_by == AB_MACHINE ? "machine" : "none",
+              c->state == ST_ENDED      ? "ended"
+              : c->state == ST_ANSWERED ? "answered"
+                                        : "ringing",
+              c->answered_by == AB_HUMAN     ? "human"
+              : c->answered_by == AB_MACHINE ? "machine"
+                                             : "none",
               (long long)c->created_ms, (long long)c->answer_ms, (long long)c->end_ms,
               c->reordered ? "true" : "false", c->cb_scheduled, c->cb_sent, c->cb_delivered,
               c->cb_failed, c->cb_lost, c->cb_dup);
@@ -1234,7 +1294,9 @@ static void sim_number(rd_sim_t *s, rd_http_req_t *req, const char *enc, size_t 
         sb_jstr(b, c->key);
         sb_printf(b, ",\"outcome\":\"%s\",\"state\":\"%s\",\"created_ms\":%lld,\"end_ms\":%lld}",
                   rd_outcome_name((rd_outcome_t)c->outcome),
-                  c->state == ST_ENDED ? "ended" : c->state == ST_ANSWERED ? "answered" : "ringing",
+                  c->state == ST_ENDED      ? "ended"
+                  : c->state == ST_ANSWERED ? "answered"
+                                            : "ringing",
                   (long long)c->created_ms, (long long)c->end_ms);
     }
     sb_printf(b, "],\"count\":%zu}", n);
@@ -1255,8 +1317,10 @@ static long each_number(rd_sim_t *s, rd_http_req_t *req, bool optout) {
     int64_t now = now_policy(s);
     json_array_foreach(arr, i, v) {
         if (!json_is_string(v)) continue;
-        if (optout) rd_referee_add_optout(s->ref, json_string_value(v), now);
-        else rd_referee_add_dnd(s->ref, json_string_value(v));
+        if (optout)
+            rd_referee_add_optout(s->ref, json_string_value(v), now);
+        else
+            rd_referee_add_dnd(s->ref, json_string_value(v));
         n++;
     }
     json_decref(root);
@@ -1389,8 +1453,10 @@ static void handler(rd_http_req_t *req, void *data) {
             return;
         }
         size_t rl = strlen(rest);
-        if (post && !strcmp(rest, "Calls/connect.json")) exotel_connect(s, req);
-        else if (post && !strcmp(rest, "Sms/send.json")) exotel_sms(s, req);
+        if (post && !strcmp(rest, "Calls/connect.json"))
+            exotel_connect(s, req);
+        else if (post && !strcmp(rest, "Sms/send.json"))
+            exotel_sms(s, req);
         else if (get && !strncmp(rest, "Calls/", 6) && rl > 11 && !strcmp(rest + rl - 5, ".json"))
             details(s, req, PROV_EXOTEL, rest + 6, rl - 11);
         else {
@@ -1408,7 +1474,8 @@ static void handler(rd_http_req_t *req, void *data) {
             return;
         }
         size_t rl = strlen(rest);
-        if (post && !strcmp(rest, "Calls.json")) twilio_create(s, req);
+        if (post && !strcmp(rest, "Calls.json"))
+            twilio_create(s, req);
         else if (get && !strncmp(rest, "Calls/", 6) && rl > 11 && !strcmp(rest + rl - 5, ".json"))
             details(s, req, PROV_TWILIO, rest + 6, rl - 11);
         else {
@@ -1483,8 +1550,9 @@ int rd_sim_create(uv_loop_t *loop, const rd_sim_config_t *cfg, rd_sim_t **out, c
     }
     if (cfg->ring_min_s < 0 || cfg->ring_max_s < cfg->ring_min_s || cfg->talk_min_s < 0 ||
         cfg->talk_max_s < cfg->talk_min_s || cfg->busy_s < 0 || cfg->failed_s < 0 ||
-        cfg->no_answer_s < 0 || cfg->cb_delay_min_ms < 0 || cfg->cb_delay_max_ms < cfg->cb_delay_min_ms ||
-        cfg->cb_retries < 0 || cfg->cb_retries > 250 || cfg->cb_retry_ms < 0 || cfg->cb_reorder_ms < 0) {
+        cfg->no_answer_s < 0 || cfg->cb_delay_min_ms < 0 ||
+        cfg->cb_delay_max_ms < cfg->cb_delay_min_ms || cfg->cb_retries < 0 ||
+        cfg->cb_retries > 250 || cfg->cb_retry_ms < 0 || cfg->cb_reorder_ms < 0) {
         snprintf(err, errlen, "timing: every duration must be >= 0 and each max >= its min");
         return RD_EINVAL;
     }
@@ -1504,7 +1572,8 @@ int rd_sim_create(uv_loop_t *loop, const rd_sim_config_t *cfg, rd_sim_t **out, c
     rd_arena_init(&s->arena);
     rd_strmap_init(&s->script_map);
     s->ref = rd_referee_create();
-    if (cfg->script_json && script_load(s, cfg->script_json, strlen(cfg->script_json), err, errlen) != 0) {
+    if (cfg->script_json &&
+        script_load(s, cfg->script_json, strlen(cfg->script_json), err, errlen) != 0) {
         rd_sim_close(s, NULL, NULL);
         return RD_EINVAL;
     }
@@ -1522,7 +1591,8 @@ int rd_sim_create(uv_loop_t *loop, const rd_sim_config_t *cfg, rd_sim_t **out, c
         rd_sim_close(s, NULL, NULL);
         return rc;
     }
-    rd_cbsend_config_t cc = {.timeout_ms = cfg->cb_timeout_ms, .max_host_conns = cfg->cb_conns > 0 ? cfg->cb_conns : 64};
+    rd_cbsend_config_t cc = {.timeout_ms = cfg->cb_timeout_ms,
+                             .max_host_conns = cfg->cb_conns > 0 ? cfg->cb_conns : 64};
     s->cb = rd_cbsend_create(loop, &cc);
     uv_timer_init(loop, &s->timer);
     s->timer.data = s;

@@ -26,7 +26,7 @@ typedef struct rd_sim rd_sim_t;
 
 /* Outcome model: probabilities of each outcome (sum 1), or the seed's. */
 typedef struct rd_sim_model {
-    bool seed;            /* the seed's answer model (cumulative 40/60/70/73/74%) */
+    bool seed; /* the seed's answer model (cumulative 40/60/70/73/74%) */
     double busy, no_answer, failed, invalid, completed;
 } rd_sim_model_t;
 
@@ -38,12 +38,12 @@ typedef struct rd_sim_model {
 int rd_sim_model_parse(const char *spec, rd_sim_model_t *out, char *err, size_t errlen);
 
 typedef struct rd_sim_config {
-    const char *host;       /* ["127.0.0.1"] */
-    int port;               /* 0 = any free port */
+    const char *host; /* ["127.0.0.1"] */
+    int port;         /* 0 = any free port */
     rd_sim_model_t model;
     const char *script_json; /* --script file contents, or NULL */
     uint64_t seed;
-    rd_clock_t clock;       /* policy clock shared with the engines */
+    rd_clock_t clock; /* policy clock shared with the engines */
 
     /* call timing, policy seconds */
     double ring_min_s, ring_max_s; /* until a person answers [3, 20] */
@@ -57,17 +57,17 @@ typedef struct rd_sim_config {
     /* callbacks (delays in wall milliseconds) */
     double cb_loss, cb_dup, cb_reorder;
     int cb_delay_min_ms, cb_delay_max_ms;
-    int cb_reorder_ms;  /* extra delay window of a reordered callback [1000] */
-    int cb_retries;     /* retries after a failed delivery [2] */
-    int cb_retry_ms;    /* [1000] */
-    int cb_timeout_ms;  /* [5000] */
-    int cb_conns;       /* connections per callback host (host:port) [64] */
+    int cb_reorder_ms; /* extra delay window of a reordered callback [1000] */
+    int cb_retries;    /* retries after a failed delivery [2] */
+    int cb_retry_ms;   /* [1000] */
+    int cb_timeout_ms; /* [5000] */
+    int cb_conns;      /* connections per callback host (host:port) [64] */
 
     /* provider faults (fractions of call requests) */
     double fault_5xx, fault_timeout, fault_429;
-    int retry_after_s;         /* Retry-After of a 429 [1] */
-    int exotel_rate_per_min;   /* account limit, 0 = none [200] */
-    int twilio_rate_per_s;     /* account limit, 0 = none [1] */
+    int retry_after_s;       /* Retry-After of a 429 [1] */
+    int exotel_rate_per_min; /* account limit, 0 = none [200] */
+    int twilio_rate_per_s;   /* account limit, 0 = none [1] */
 
     /* credentials (copied) */
     const char *exotel_sid, *exotel_key, *exotel_token;

@@ -34,47 +34,90 @@ typedef struct {
 
 #define O(f) offsetof(opts_t, f)
 static const rd_opt_t opts[] = {
-    {"listen", "REDIAL_SIM_LISTEN", "127.0.0.1:8090", RD_OPT_STR, O(listen), "HOST:PORT to serve (port 0: any free port)"},
-    {"port-file", "REDIAL_SIM_PORT_FILE", NULL, RD_OPT_STR, O(port_file), "write the bound port to this file once listening"},
-    {"model", "REDIAL_SIM_MODEL", "seed", RD_OPT_STR, O(model), "outcome model: seed | uniform:busy=P,no-answer=P,failed=P,invalid=P,completed=P"},
-    {"script", "REDIAL_SIM_SCRIPT", NULL, RD_OPT_STR, O(script), "JSON file {\"+91..\": [\"busy\",\"completed\"]}: outcome per successive call (also machine, 5xx, timeout, 429)"},
-    {"seed", "REDIAL_SIM_SEED", "1", RD_OPT_INT, O(seed), "random seed (same seed + same request order = same outcomes)"},
+    {"listen", "REDIAL_SIM_LISTEN", "127.0.0.1:8090", RD_OPT_STR, O(listen),
+     "HOST:PORT to serve (port 0: any free port)"},
+    {"port-file", "REDIAL_SIM_PORT_FILE", NULL, RD_OPT_STR, O(port_file),
+     "write the bound port to this file once listening"},
+    {"model", "REDIAL_SIM_MODEL", "seed", RD_OPT_STR, O(model),
+     "outcome model: seed | uniform:busy=P,no-answer=P,failed=P,invalid=P,completed=P"},
+    {"script", "REDIAL_SIM_SCRIPT", NULL, RD_OPT_STR, O(script),
+     "JSON file {\"+91..\": [\"busy\",\"completed\"]}: outcome per successive call (also machine, "
+     "5xx, timeout, 429)"},
+    {"seed", "REDIAL_SIM_SEED", "1", RD_OPT_INT, O(seed),
+     "random seed (same seed + same request order = same outcomes)"},
     {"time-scale", "REDIAL_TIME_SCALE", "1", RD_OPT_STR, O(time_scale), "policy ms per wall ms"},
-    {"time-origin", "REDIAL_TIME_ORIGIN", NULL, RD_OPT_STR, O(time_origin), "policy time at the epoch (ISO-8601 or unix ms)"},
-    {"time-epoch", "REDIAL_TIME_EPOCH", NULL, RD_OPT_STR, O(time_epoch), "wall-clock anchor, unix ms (default: start)"},
-    {"ring-min", "REDIAL_SIM_RING_MIN", "3", RD_OPT_DOUBLE, O(ring_min), "policy seconds of ringing before an answer, minimum"},
-    {"ring-max", "REDIAL_SIM_RING_MAX", "20", RD_OPT_DOUBLE, O(ring_max), "... maximum (uniform in between)"},
-    {"talk-min", "REDIAL_SIM_TALK_MIN", "20", RD_OPT_DOUBLE, O(talk_min), "policy seconds of an answered call, minimum (capped by TimeLimit)"},
+    {"time-origin", "REDIAL_TIME_ORIGIN", NULL, RD_OPT_STR, O(time_origin),
+     "policy time at the epoch (ISO-8601 or unix ms)"},
+    {"time-epoch", "REDIAL_TIME_EPOCH", NULL, RD_OPT_STR, O(time_epoch),
+     "wall-clock anchor, unix ms (default: start)"},
+    {"ring-min", "REDIAL_SIM_RING_MIN", "3", RD_OPT_DOUBLE, O(ring_min),
+     "policy seconds of ringing before an answer, minimum"},
+    {"ring-max", "REDIAL_SIM_RING_MAX", "20", RD_OPT_DOUBLE, O(ring_max),
+     "... maximum (uniform in between)"},
+    {"talk-min", "REDIAL_SIM_TALK_MIN", "20", RD_OPT_DOUBLE, O(talk_min),
+     "policy seconds of an answered call, minimum (capped by TimeLimit)"},
     {"talk-max", "REDIAL_SIM_TALK_MAX", "120", RD_OPT_DOUBLE, O(talk_max), "... maximum"},
-    {"busy-after", "REDIAL_SIM_BUSY_AFTER", "3", RD_OPT_DOUBLE, O(busy_after), "policy seconds until a busy call ends"},
-    {"failed-after", "REDIAL_SIM_FAILED_AFTER", "1", RD_OPT_DOUBLE, O(failed_after), "policy seconds until a failed call ends"},
-    {"no-answer-after", "REDIAL_SIM_NO_ANSWER_AFTER", "30", RD_OPT_DOUBLE, O(no_answer_after), "ring seconds of an unanswered call when the request has no TimeOut/Timeout"},
-    {"machine-rate", "REDIAL_SIM_MACHINE_RATE", "0", RD_OPT_DOUBLE, O(machine_rate), "fraction of answered calls answered by a machine"},
-    {"seed-busy-share", "REDIAL_SIM_SEED_BUSY_SHARE", "0.45", RD_OPT_DOUBLE, O(seed_busy_share), "seed model: fraction of unanswered calls that are busy (rest no-answer)"},
-    {"cb-loss", "REDIAL_SIM_CB_LOSS", "0", RD_OPT_DOUBLE, O(cb_loss), "fraction of status callbacks never sent"},
-    {"cb-dup", "REDIAL_SIM_CB_DUP", "0", RD_OPT_DOUBLE, O(cb_dup), "fraction of status callbacks sent twice"},
-    {"cb-reorder", "REDIAL_SIM_CB_REORDER", "0", RD_OPT_DOUBLE, O(cb_reorder), "fraction of calls whose callbacks arrive out of order (non-terminal after terminal, terminal late)"},
-    {"cb-delay-min-ms", "REDIAL_SIM_CB_DELAY_MIN_MS", "0", RD_OPT_INT, O(cb_delay_min_ms), "wall ms between an event and its callback, minimum"},
-    {"cb-delay-max-ms", "REDIAL_SIM_CB_DELAY_MAX_MS", "0", RD_OPT_INT, O(cb_delay_max_ms), "... maximum (uniform in between)"},
-    {"cb-reorder-ms", "REDIAL_SIM_CB_REORDER_MS", "1000", RD_OPT_INT, O(cb_reorder_ms), "extra wall-ms window of a reordered callback"},
-    {"cb-retries", "REDIAL_SIM_CB_RETRIES", "2", RD_OPT_INT, O(cb_retries), "redeliveries after a failed callback (error or non-2xx), then give up"},
-    {"cb-retry-ms", "REDIAL_SIM_CB_RETRY_MS", "1000", RD_OPT_INT, O(cb_retry_ms), "wall ms between deliveries"},
-    {"cb-timeout-ms", "REDIAL_SIM_CB_TIMEOUT_MS", "5000", RD_OPT_INT, O(cb_timeout_ms), "wall ms before a callback delivery counts as failed"},
-    {"cb-conns", "REDIAL_SIM_CB_CONNS", "64", RD_OPT_INT, O(cb_conns), "connections callbacks use per receiving host:port (1..10000); a callback waits for a free one"},
-    {"fault-5xx", "REDIAL_SIM_FAULT_5XX", "0", RD_OPT_DOUBLE, O(fault_5xx), "fraction of call requests answered 500/503 (no call made)"},
-    {"fault-timeout", "REDIAL_SIM_FAULT_TIMEOUT", "0", RD_OPT_DOUBLE, O(fault_timeout), "fraction of call requests never answered (no call made)"},
-    {"fault-429", "REDIAL_SIM_FAULT_429", "0", RD_OPT_DOUBLE, O(fault_429), "fraction of call requests answered 429 with Retry-After"},
-    {"retry-after", "REDIAL_SIM_RETRY_AFTER", "1", RD_OPT_INT, O(retry_after), "Retry-After seconds of an injected 429"},
-    {"exotel-rate-per-min", "REDIAL_SIM_EXOTEL_RATE", "200", RD_OPT_INT, O(exotel_rate), "exotel account limit, call requests per wall minute (burst the same); 0 = none; over it: 429"},
-    {"twilio-rate-per-s", "REDIAL_SIM_TWILIO_RATE", "1", RD_OPT_INT, O(twilio_rate), "twilio account limit, call requests per wall second; 0 = none"},
-    {"exotel-sid", "REDIAL_SIM_EXOTEL_SID", "sim", RD_OPT_STR, O(exotel_sid), "exotel account sid (the {sid} of /v1/Accounts/{sid}/...)"},
-    {"exotel-key", "REDIAL_SIM_EXOTEL_KEY", "simkey", RD_OPT_STR, O(exotel_key), "exotel API key (basic-auth user)"},
-    {NULL, "REDIAL_SIM_EXOTEL_TOKEN", "simtoken", RD_OPT_SECRET, O(exotel_token), "exotel API token (basic-auth password)"},
-    {"twilio-sid", "REDIAL_SIM_TWILIO_SID", "ACsim", RD_OPT_STR, O(twilio_sid), "twilio account sid (basic-auth user)"},
-    {NULL, "REDIAL_SIM_TWILIO_TOKEN", "simtoken", RD_OPT_SECRET, O(twilio_token), "twilio auth token (basic-auth password, X-Twilio-Signature key)"},
-    {"report", "REDIAL_SIM_REPORT", "-", RD_OPT_STR, O(report), "where the report goes at exit ('-' = stdout)"},
-    {"log-requests", "REDIAL_SIM_LOG_REQUESTS", "false", RD_OPT_BOOL, O(log_requests), "one stderr line per request (slow)"},
-    {"fail-on-violation", "REDIAL_SIM_FAIL_ON_VIOLATION", "false", RD_OPT_BOOL, O(fail_on_violation), "exit 3 when the referee counted a violation"},
+    {"busy-after", "REDIAL_SIM_BUSY_AFTER", "3", RD_OPT_DOUBLE, O(busy_after),
+     "policy seconds until a busy call ends"},
+    {"failed-after", "REDIAL_SIM_FAILED_AFTER", "1", RD_OPT_DOUBLE, O(failed_after),
+     "policy seconds until a failed call ends"},
+    {"no-answer-after", "REDIAL_SIM_NO_ANSWER_AFTER", "30", RD_OPT_DOUBLE, O(no_answer_after),
+     "ring seconds of an unanswered call when the request has no TimeOut/Timeout"},
+    {"machine-rate", "REDIAL_SIM_MACHINE_RATE", "0", RD_OPT_DOUBLE, O(machine_rate),
+     "fraction of answered calls answered by a machine"},
+    {"seed-busy-share", "REDIAL_SIM_SEED_BUSY_SHARE", "0.45", RD_OPT_DOUBLE, O(seed_busy_share),
+     "seed model: fraction of unanswered calls that are busy (rest no-answer)"},
+    {"cb-loss", "REDIAL_SIM_CB_LOSS", "0", RD_OPT_DOUBLE, O(cb_loss),
+     "fraction of status callbacks never sent"},
+    {"cb-dup", "REDIAL_SIM_CB_DUP", "0", RD_OPT_DOUBLE, O(cb_dup),
+     "fraction of status callbacks sent twice"},
+    {"cb-reorder", "REDIAL_SIM_CB_REORDER", "0", RD_OPT_DOUBLE, O(cb_reorder),
+     "fraction of calls whose callbacks arrive out of order (non-terminal after terminal, terminal "
+     "late)"},
+    {"cb-delay-min-ms", "REDIAL_SIM_CB_DELAY_MIN_MS", "0", RD_OPT_INT, O(cb_delay_min_ms),
+     "wall ms between an event and its callback, minimum"},
+    {"cb-delay-max-ms", "REDIAL_SIM_CB_DELAY_MAX_MS", "0", RD_OPT_INT, O(cb_delay_max_ms),
+     "... maximum (uniform in between)"},
+    {"cb-reorder-ms", "REDIAL_SIM_CB_REORDER_MS", "1000", RD_OPT_INT, O(cb_reorder_ms),
+     "extra wall-ms window of a reordered callback"},
+    {"cb-retries", "REDIAL_SIM_CB_RETRIES", "2", RD_OPT_INT, O(cb_retries),
+     "redeliveries after a failed callback (error or non-2xx), then give up"},
+    {"cb-retry-ms", "REDIAL_SIM_CB_RETRY_MS", "1000", RD_OPT_INT, O(cb_retry_ms),
+     "wall ms between deliveries"},
+    {"cb-timeout-ms", "REDIAL_SIM_CB_TIMEOUT_MS", "5000", RD_OPT_INT, O(cb_timeout_ms),
+     "wall ms before a callback delivery counts as failed"},
+    {"cb-conns", "REDIAL_SIM_CB_CONNS", "64", RD_OPT_INT, O(cb_conns),
+     "connections callbacks use per receiving host:port (1..10000); a callback waits for a free "
+     "one"},
+    {"fault-5xx", "REDIAL_SIM_FAULT_5XX", "0", RD_OPT_DOUBLE, O(fault_5xx),
+     "fraction of call requests answered 500/503 (no call made)"},
+    {"fault-timeout", "REDIAL_SIM_FAULT_TIMEOUT", "0", RD_OPT_DOUBLE, O(fault_timeout),
+     "fraction of call requests never answered (no call made)"},
+    {"fault-429", "REDIAL_SIM_FAULT_429", "0", RD_OPT_DOUBLE, O(fault_429),
+     "fraction of call requests answered 429 with Retry-After"},
+    {"retry-after", "REDIAL_SIM_RETRY_AFTER", "1", RD_OPT_INT, O(retry_after),
+     "Retry-After seconds of an injected 429"},
+    {"exotel-rate-per-min", "REDIAL_SIM_EXOTEL_RATE", "200", RD_OPT_INT, O(exotel_rate),
+     "exotel account limit, call requests per wall minute (burst the same); 0 = none; over it: "
+     "429"},
+    {"twilio-rate-per-s", "REDIAL_SIM_TWILIO_RATE", "1", RD_OPT_INT, O(twilio_rate),
+     "twilio account limit, call requests per wall second; 0 = none"},
+    {"exotel-sid", "REDIAL_SIM_EXOTEL_SID", "sim", RD_OPT_STR, O(exotel_sid),
+     "exotel account sid (the {sid} of /v1/Accounts/{sid}/...)"},
+    {"exotel-key", "REDIAL_SIM_EXOTEL_KEY", "simkey", RD_OPT_STR, O(exotel_key),
+     "exotel API key (basic-auth user)"},
+    {NULL, "REDIAL_SIM_EXOTEL_TOKEN", "simtoken", RD_OPT_SECRET, O(exotel_token),
+     "exotel API token (basic-auth password)"},
+    {"twilio-sid", "REDIAL_SIM_TWILIO_SID", "ACsim", RD_OPT_STR, O(twilio_sid),
+     "twilio account sid (basic-auth user)"},
+    {NULL, "REDIAL_SIM_TWILIO_TOKEN", "simtoken", RD_OPT_SECRET, O(twilio_token),
+     "twilio auth token (basic-auth password, X-Twilio-Signature key)"},
+    {"report", "REDIAL_SIM_REPORT", "-", RD_OPT_STR, O(report),
+     "where the report goes at exit ('-' = stdout)"},
+    {"log-requests", "REDIAL_SIM_LOG_REQUESTS", "false", RD_OPT_BOOL, O(log_requests),
+     "one stderr line per request (slow)"},
+    {"fail-on-violation", "REDIAL_SIM_FAIL_ON_VIOLATION", "false", RD_OPT_BOOL,
+     O(fail_on_violation), "exit 3 when the referee counted a violation"},
 };
 #undef O
 
@@ -160,7 +203,8 @@ int main(int argc, char **argv) {
         }
         cfg.script_json = script;
     }
-    if (rd_clock_init(&cfg.clock, o.time_scale, o.time_origin, o.time_epoch, err, sizeof err) != 0) {
+    if (rd_clock_init(&cfg.clock, o.time_scale, o.time_origin, o.time_epoch, err, sizeof err) !=
+        0) {
         fprintf(stderr, "redial-sim: %s\n", err);
         goto done;
     }
@@ -242,8 +286,10 @@ int main(int argc, char **argv) {
         } else {
             fputs(app.report, out);
             fputc('\n', out);
-            if (out != stdout) fclose(out);
-            else fflush(out);
+            if (out != stdout)
+                fclose(out);
+            else
+                fflush(out);
         }
         if (o.fail_on_violation && app.violations > 0) status = 3;
         rd_free(app.report);

@@ -38,7 +38,9 @@ static const rd_opt_t opts[] = {
     {"key", NULL, "simkey", RD_OPT_STR, O(key), "exotel API key"},
     {"token", NULL, "simtoken", RD_OPT_STR, O(token), "exotel API token"},
     {"prefix", NULL, "+9170", RD_OPT_STR, O(prefix), "number prefix (a counter follows)"},
-    {"callbacks", NULL, "false", RD_OPT_BOOL, O(callbacks), "ask for status callbacks to a receiver in this process and count them (run the sim with short calls)"},
+    {"callbacks", NULL, "false", RD_OPT_BOOL, O(callbacks),
+     "ask for status callbacks to a receiver in this process and count them (run the sim with "
+     "short calls)"},
 };
 #undef O
 
@@ -102,13 +104,15 @@ static void fill(conn_t *c) {
     while (c->inflight < (unsigned)L->o->depth) {
         char body[256];
         unsigned long long num = (unsigned long long)L->next_number++;
-        int bl = snprintf(body, sizeof body, "From=%%2B%s%08llu&CallerId=08047000000&Url=http%%3A%%2F%%2Fx%%2Fflow",
+        int bl = snprintf(body, sizeof body,
+                          "From=%%2B%s%08llu&CallerId=08047000000&Url=http%%3A%%2F%%2Fx%%2Fflow",
                           L->o->prefix + 1, num);
         if (L->rx)
-            bl += snprintf(body + bl, sizeof body - (size_t)bl,
-                           "&CustomField=load%%3A%llu&StatusCallback=http%%3A%%2F%%2F127.0.0.1%%3A%d"
-                           "%%2Fcb%%3Fa%%3Dload%%3A%llu",
-                           num + 1, L->rx_port, num + 1);
+            bl +=
+                snprintf(body + bl, sizeof body - (size_t)bl,
+                         "&CustomField=load%%3A%llu&StatusCallback=http%%3A%%2F%%2F127.0.0.1%%3A%d"
+                         "%%2Fcb%%3Fa%%3Dload%%3A%llu",
+                         num + 1, L->rx_port, num + 1);
         len += (size_t)snprintf(c->wbuf + len, sizeof c->wbuf - len,
                                 "POST /v1/Accounts/%s/Calls/connect.json HTTP/1.1\r\nHost: sim\r\n"
                                 "Authorization: Basic %s\r\n"
@@ -228,9 +232,10 @@ static double pct(const load_t *L, double p) {
 int main(int argc, char **argv) {
     opts_t o = {0};
     char err[256];
-    int rc = rd_opts_parse(opts, RD_ARRAY_LEN(opts), &o, argc, argv, NULL,
-                           "usage: redial-simload [flags]  (load on redial-sim alone; see docs/SIM.md)\n",
-                           err, sizeof err);
+    int rc = rd_opts_parse(
+        opts, RD_ARRAY_LEN(opts), &o, argc, argv, NULL,
+        "usage: redial-simload [flags]  (load on redial-sim alone; see docs/SIM.md)\n", err,
+        sizeof err);
     if (rc != 0) {
         if (rc != 1) fprintf(stderr, "redial-simload: %s\n", err);
         rd_opts_free(opts, RD_ARRAY_LEN(opts), &o);
@@ -286,7 +291,8 @@ int main(int argc, char **argv) {
            (unsigned long long)L->done, (double)L->done / secs, (unsigned long long)L->status[2],
            (unsigned long long)L->status[4], (unsigned long long)L->status[5],
            (unsigned long long)L->errors);
-    printf("  latency ms p50 %.1f  p99 %.1f  max-bucket %.1f\n", pct(L, 0.5), pct(L, 0.99), pct(L, 0.99999));
+    printf("  latency ms p50 %.1f  p99 %.1f  max-bucket %.1f\n", pct(L, 0.5), pct(L, 0.99),
+           pct(L, 0.99999));
     int status = L->done > 0 && L->status[4] + L->status[5] + L->errors == 0 ? 0 : 1;
     free(L->conns);
     free(L);

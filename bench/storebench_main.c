@@ -49,11 +49,9 @@ typedef struct bench {
 
 static redisContext *sync_ctx(const char *url) {
     rd_redis_addr_t a;
-    if (rd_redis_parse_url(url, &a) < 0)
-        return NULL;
+    if (rd_redis_parse_url(url, &a) < 0) return NULL;
     redisContext *c = redisConnect(a.host, a.port);
-    if (!c || c->err)
-        return NULL;
+    if (!c || c->err) return NULL;
     if (a.password[0]) {
         redisReply *r = redisCommand(c, "AUTH %s", a.password);
         freeReplyObject(r);
@@ -70,8 +68,7 @@ static long long used_memory(redisContext *c) {
     long long v = -1;
     if (r && r->type == REDIS_REPLY_STRING) {
         const char *p = strstr(r->str, "used_memory:");
-        if (p)
-            v = atoll(p + 12);
+        if (p) v = atoll(p + 12);
     }
     freeReplyObject(r);
     return v;
@@ -84,8 +81,7 @@ static double redis_cpu(redisContext *c) {
     if (r && r->type == REDIS_REPLY_STRING) {
         const char *p = strstr(r->str, "used_cpu_user:");
         const char *q = strstr(r->str, "used_cpu_sys:");
-        if (p && q)
-            v = atof(p + 14) + atof(q + 13);
+        if (p && q) v = atof(p + 14) + atof(q + 13);
     }
     freeReplyObject(r);
     return v;
@@ -124,8 +120,7 @@ static void on_enq(rd_store_t *s, int status, rd_enq_result_t res, const char *i
     (void)id;
     bench_t *b = arg;
     b->enq_done++;
-    if (status < 0 || res != RD_ENQ_CREATED)
-        b->errors++;
+    if (status < 0 || res != RD_ENQ_CREATED) b->errors++;
     enq_next(b);
 }
 
@@ -136,8 +131,8 @@ static void enq_next(bench_t *b) {
         snprintf(camp, sizeof(camp), "c%d", i % b->campaigns);
         snprintf(to, sizeof(to), "+9170%08d", i);
         snprintf(id, sizeof(id), "order-%08d", i);
-        rd_store_enqueue_t e = {.campaign = camp, .to = to, .id = b->ids ? id : NULL,
-                                .due_ms = b->now};
+        rd_store_enqueue_t e = {
+            .campaign = camp, .to = to, .id = b->ids ? id : NULL, .due_ms = b->now};
         if (rd_store_enqueue(b->s, &e, b->now, on_enq, b) < 0) {
             b->errors++;
             b->enq_done++;
@@ -154,8 +149,7 @@ static void on_settle(rd_store_t *s, int status, const rd_store_settle_res_t *r,
     (void)r;
     bench_t *b = arg;
     b->settles_inflight--;
-    if (status < 0)
-        b->errors++;
+    if (status < 0) b->errors++;
     b->settled++;
     claim_next(b);
 }
@@ -168,19 +162,21 @@ static void on_claim(rd_store_t *s, int status, const rd_store_claim_res_t *r, v
         b->claim_done = true;
         return;
     }
-    if (r->n == 0)
-        b->claim_done = true;
+    if (r->n == 0) b->claim_done = true;
     if (b->split) {
-        for (size_t i = 0; i < r->n; i++)
-            b->held[b->n_held++] = rd_store_job_dup(&r->jobs[i]);
+        for (size_t i = 0; i < r->n; i++) b->held[b->n_held++] = rd_store_job_dup(&r->jobs[i]);
         b->claimed += (int64_t)r->n;
         claim_next(b);
         return;
     }
     for (size_t i = 0; i < r->n; i++) {
-        rd_store_settle_t st = {.campaign = r->jobs[i].campaign, .token = r->jobs[i].token,
-                                .outcome = RD_OUT_BUSY, .ended_ms = b->now, .now_ms = b->now,
-                                .hour_of_week = 10, .job = b->plain ? NULL : &r->jobs[i]};
+        rd_store_settle_t st = {.campaign = r->jobs[i].campaign,
+                                .token = r->jobs[i].token,
+                                .outcome = RD_OUT_BUSY,
+                                .ended_ms = b->now,
+                                .now_ms = b->now,
+                                .hour_of_week = 10,
+                                .job = b->plain ? NULL : &r->jobs[i]};
         st.decision.due_ms = b->now + 3600000;
         b->settles_inflight++;
         if (rd_store_settle(s, &st, on_settle, b) < 0) {
@@ -196,8 +192,11 @@ static void claim_next(bench_t *b) {
     /* Keep D claims in flight, and no more than D batches of settles behind. */
     while (!b->claim_done && b->claims_inflight < b->inflight &&
            b->settles_inflight < b->inflight * b->batch) {
-        rd_store_claim_req_t req = {.now_ms = b->now, .max_jobs = b->batch, .lease_ms = 60000,
-                                    .lock_retry_ms = 30000, .engine = "bench"};
+        rd_store_claim_req_t req = {.now_ms = b->now,
+                                    .max_jobs = b->batch,
+                                    .lease_ms = 60000,
+                                    .lock_retry_ms = 30000,
+                                    .engine = "bench"};
         b->claims_inflight++;
         if (rd_store_claim(b->s, &req, on_claim, b) < 0) {
             b->claims_inflight--;
@@ -212,9 +211,7 @@ static void on_created(rd_store_t *s, int status, void *arg) {
     *(int *)arg = status < 0 ? -1 : 1;
 }
 
-static double secs(uint64_t t0) {
-    return (double)(uv_hrtime() - t0) / 1e9;
-}
+static double secs(uint64_t t0) { return (double)(uv_hrtime() - t0) / 1e9; }
 
 static void usage(void) {
     printf("usage: redial-storebench [--redis URL] [--jobs N] [--campaigns C] [--batch B]\n"
@@ -298,10 +295,8 @@ int main(int argc, char **argv) {
         camp.call_flow_id = rd_strdup("1");
         camp.concurrency = b.jobs;
         int done = 0;
-        if (rd_store_campaign_create(b.s, &camp, b.now, on_created, &done) < 0)
-            done = -1;
-        while (!done)
-            uv_run(&b.loop, UV_RUN_ONCE);
+        if (rd_store_campaign_create(b.s, &camp, b.now, on_created, &done) < 0) done = -1;
+        while (!done) uv_run(&b.loop, UV_RUN_ONCE);
         rd_campaign_deinit(&camp);
         if (done < 0) {
             fprintf(stderr, "storebench: cannot create campaign %s\n", name);
@@ -314,8 +309,7 @@ int main(int argc, char **argv) {
     int keep = b.inflight;
     b.inflight = b.inflight * b.batch;
     enq_next(&b);
-    while (b.enq_done < b.jobs)
-        uv_run(&b.loop, UV_RUN_ONCE);
+    while (b.enq_done < b.jobs) uv_run(&b.loop, UV_RUN_ONCE);
     b.inflight = keep;
     double t_enq = secs(t0);
     char k[128];
@@ -324,18 +318,20 @@ int main(int argc, char **argv) {
     double cpu1 = redis_cpu(c);
     uint64_t cmd0 = rd_store_commands_sent(b.s);
     t0 = uv_hrtime();
-    if (b.split)
-        b.held = rd_malloc((size_t)b.jobs * sizeof(*b.held));
+    if (b.split) b.held = rd_malloc((size_t)b.jobs * sizeof(*b.held));
     claim_next(&b);
-    while (!b.claim_done || b.claims_inflight || b.settles_inflight)
-        uv_run(&b.loop, UV_RUN_ONCE);
+    while (!b.claim_done || b.claims_inflight || b.settles_inflight) uv_run(&b.loop, UV_RUN_ONCE);
     double cpu_claim = redis_cpu(c) - cpu1;
     if (b.split) {
         for (size_t i = 0; i < b.n_held; i++) {
             rd_store_job_t *j = b.held[i];
-            rd_store_settle_t st = {.campaign = j->campaign, .token = j->token,
-                                    .outcome = RD_OUT_BUSY, .ended_ms = b.now, .now_ms = b.now,
-                                    .hour_of_week = 10, .job = b.plain ? NULL : j};
+            rd_store_settle_t st = {.campaign = j->campaign,
+                                    .token = j->token,
+                                    .outcome = RD_OUT_BUSY,
+                                    .ended_ms = b.now,
+                                    .now_ms = b.now,
+                                    .hour_of_week = 10,
+                                    .job = b.plain ? NULL : j};
             st.decision.due_ms = b.now + 3600000;
             b.settles_inflight++;
             if (rd_store_settle(b.s, &st, on_settle, &b) < 0) {
@@ -343,13 +339,10 @@ int main(int argc, char **argv) {
                 b.errors++;
             }
             if (b.settles_inflight >= b.inflight * b.batch)
-                while (b.settles_inflight > 0)
-                    uv_run(&b.loop, UV_RUN_ONCE);
+                while (b.settles_inflight > 0) uv_run(&b.loop, UV_RUN_ONCE);
         }
-        while (b.settles_inflight)
-            uv_run(&b.loop, UV_RUN_ONCE);
-        for (size_t i = 0; i < b.n_held; i++)
-            rd_store_job_free(b.held[i]);
+        while (b.settles_inflight) uv_run(&b.loop, UV_RUN_ONCE);
+        for (size_t i = 0; i < b.n_held; i++) rd_store_job_free(b.held[i]);
         rd_free(b.held);
     }
     double t_cyc = secs(t0);
@@ -357,8 +350,8 @@ int main(int argc, char **argv) {
     long long m2 = used_memory(c), ev2 = key_bytes(c, k);
     double cpu2 = redis_cpu(c);
 
-    printf("storebench: redis %s, %d jobs over %d campaigns, batch %d, %d in flight, %s, %s\n",
-           url, b.jobs, b.campaigns, b.batch, keep, b.ids ? "producer ids" : "generated ids",
+    printf("storebench: redis %s, %d jobs over %d campaigns, batch %d, %d in flight, %s, %s\n", url,
+           b.jobs, b.campaigns, b.batch, keep, b.ids ? "producer ids" : "generated ids",
            b.plain ? "plain settle" : "settle with the job");
     printf("enqueue          %9.0f jobs/s   (%.2f s; Redis CPU %.1f us/job)\n", b.jobs / t_enq,
            t_enq, (cpu1 - cpu0) * 1e6 / b.jobs);

@@ -102,8 +102,8 @@ static void grow(rd_strmap_t *m) {
     rd_free(old);
 }
 
-bool rd_strmap_put(rd_strmap_t *m, const char *key, size_t klen, uint32_t val,
-                   uint32_t *slot_val, const char **stored_key) {
+bool rd_strmap_put(rd_strmap_t *m, const char *key, size_t klen, uint32_t val, uint32_t *slot_val,
+                   const char **stored_key) {
     if ((m->n + 1) * 2 > m->cap) grow(m);
     uint64_t h = hash(key, klen);
     rd_strmap_slot_t *s = find(m, h, key, klen);

@@ -50,7 +50,7 @@ bool rd_strmap_get(const rd_strmap_t *m, const char *key, size_t klen, uint32_t 
  * *slot_val (may be NULL) receives the stored value either way; *stored_key
  * (may be NULL) the arena copy of the key.
  */
-bool rd_strmap_put(rd_strmap_t *m, const char *key, size_t klen, uint32_t val,
-                   uint32_t *slot_val, const char **stored_key);
+bool rd_strmap_put(rd_strmap_t *m, const char *key, size_t klen, uint32_t val, uint32_t *slot_val,
+                   const char **stored_key);
 
 #endif

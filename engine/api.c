@@ -252,8 +252,8 @@ static void create_cb(rd_store_t *s, int status, void *arg) {
         fail_store(op, status);
         return;
     }
-    rd_bulk_enqueue(op->api->cfg.loop, s, &op->camp, op->camp.numbers, op->camp.n_numbers,
-                    op->now, op->api->cfg.enqueue_window, create_bulk_cb, op);
+    rd_bulk_enqueue(op->api->cfg.loop, s, &op->camp, op->camp.numbers, op->camp.n_numbers, op->now,
+                    op->api->cfg.enqueue_window, create_bulk_cb, op);
 }
 
 static void route_create(op_t *op) {
@@ -367,10 +367,10 @@ static void call_enq_cb(rd_store_t *s, int status, rd_enq_result_t r, const char
         op_fail(op, 409, "campaign \"%s\" is canceled", op->name);
         return;
     case RD_ENQ_CONFLICT:
-        op_fail(op, 409, "to: %s already has a live job in \"%s\" under another id", to,
-                op->name);
+        op_fail(op, 409, "to: %s already has a live job in \"%s\" under another id", to, op->name);
         return;
-    default: break;
+    default:
+        break;
     }
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(id ? id : ""));
@@ -521,8 +521,9 @@ static bool seg_name(const char *s, size_t n) {
 
 static bool authorized(rd_api_t *api, rd_http_req_t *req) {
     if (!api->key) {
-        rd_http_respond_error(req, 503, "control API disabled: the engine has no "
-                                        "REDIAL_API_KEY / REDIAL_API_TOKEN");
+        rd_http_respond_error(req, 503,
+                              "control API disabled: the engine has no "
+                              "REDIAL_API_KEY / REDIAL_API_TOKEN");
         return false;
     }
     char buf[1024];
@@ -607,11 +608,21 @@ bool rd_api_handle(rd_api_t *api, rd_http_req_t *req) {
     rd_store_t *s = api->cfg.store;
     int rc = 0;
     switch (route) {
-    case R_CREATE: route_create(op); return true;
-    case R_CALLS: route_calls(op); return true;
-    case R_OPTOUT: route_optout(op); return true;
-    case R_LIST: rc = rd_store_campaign_list(s, list_cb, op); break;
-    case R_STATS: rc = rd_store_stats(s, op->name, stats_cb, op); break;
+    case R_CREATE:
+        route_create(op);
+        return true;
+    case R_CALLS:
+        route_calls(op);
+        return true;
+    case R_OPTOUT:
+        route_optout(op);
+        return true;
+    case R_LIST:
+        rc = rd_store_campaign_list(s, list_cb, op);
+        break;
+    case R_STATS:
+        rc = rd_store_stats(s, op->name, stats_cb, op);
+        break;
     case R_CAMPAIGN:
         if (req->method_id == HTTP_GET) {
             rc = rd_store_campaign_get(s, op->name, show_cb, op);

@@ -43,15 +43,15 @@
 typedef struct rd_api rd_api_t;
 
 typedef struct rd_api_cfg {
-    uv_loop_t *loop;            /* the store's loop (required) */
-    rd_store_t *store;          /* required, borrowed */
-    const rd_clock_t *clock;    /* required, borrowed */
-    rd_ccache_t *ccache;        /* campaign cache (POST /v1/calls); NULL = load each time */
-    const char *api_key;        /* basic-auth user; NULL/"" with token = API disabled */
-    const char *api_token;      /* basic-auth password (copied) */
+    uv_loop_t *loop;              /* the store's loop (required) */
+    rd_store_t *store;            /* required, borrowed */
+    const rd_clock_t *clock;      /* required, borrowed */
+    rd_ccache_t *ccache;          /* campaign cache (POST /v1/calls); NULL = load each time */
+    const char *api_key;          /* basic-auth user; NULL/"" with token = API disabled */
+    const char *api_token;        /* basic-auth password (copied) */
     const char *default_provider; /* pinned into new campaigns without "provider"; NULL = leave */
-    rd_counters_t *ctr;         /* REDIS_ERRORS counted here; NULL = none */
-    unsigned enqueue_window;    /* numbers in flight while creating a campaign [128] */
+    rd_counters_t *ctr;           /* REDIS_ERRORS counted here; NULL = none */
+    unsigned enqueue_window;      /* numbers in flight while creating a campaign [128] */
 } rd_api_cfg_t;
 
 /* Defaults (everything NULL, window 128). */

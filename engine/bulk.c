@@ -99,8 +99,7 @@ static void pump(bulk_t *b) {
         const char *to = b->numbers[i];
         rd_store_enqueue_t e;
         char err[200];
-        if (rd_enqueue_prepare(b->c, to, NULL, NULL, NULL, 0, 0, b->now_ms, &e, err,
-                               sizeof err)) {
+        if (rd_enqueue_prepare(b->c, to, NULL, NULL, NULL, 0, 0, b->now_ms, &e, err, sizeof err)) {
             b->res.invalid++;
             add_bad(b, i, to, err);
             continue;
@@ -117,16 +116,14 @@ static void pump(bulk_t *b) {
         b->inflight++;
         b->res.sent++;
     }
-    if (b->inflight == 0 && !b->finishing &&
-        (b->res.status || b->next >= b->res.total)) {
+    if (b->inflight == 0 && !b->finishing && (b->res.status || b->next >= b->res.total)) {
         b->finishing = true;
         uv_timer_start(&b->timer, fire, 0, 0);
     }
 }
 
-int rd_bulk_enqueue(uv_loop_t *loop, rd_store_t *s, const rd_campaign_t *c,
-                    char *const *numbers, size_t n, int64_t now_ms, unsigned max_inflight,
-                    rd_bulk_cb cb, void *arg) {
+int rd_bulk_enqueue(uv_loop_t *loop, rd_store_t *s, const rd_campaign_t *c, char *const *numbers,
+                    size_t n, int64_t now_ms, unsigned max_inflight, rd_bulk_cb cb, void *arg) {
     bulk_t *b = rd_calloc(1, sizeof *b);
     b->bad = rd_calloc(RD_BULK_MAX_BAD, sizeof *b->bad);
     b->s = s;
@@ -147,8 +144,7 @@ json_t *rd_bulk_res_to_json(const rd_bulk_res_t *r) {
     json_t *o = json_object();
     json_object_set_new(o, "numbers", json_integer((json_int_t)r->total));
     json_object_set_new(o, "enqueued", json_integer((json_int_t)r->by_result[RD_ENQ_CREATED]));
-    json_object_set_new(o, "duplicates",
-                        json_integer((json_int_t)r->by_result[RD_ENQ_DUPLICATE]));
+    json_object_set_new(o, "duplicates", json_integer((json_int_t)r->by_result[RD_ENQ_DUPLICATE]));
     json_object_set_new(o, "dnd", json_integer((json_int_t)r->by_result[RD_ENQ_FINAL_DND]));
     json_object_set_new(o, "opted_out",
                         json_integer((json_int_t)r->by_result[RD_ENQ_FINAL_OPTOUT]));
@@ -162,7 +158,6 @@ json_t *rd_bulk_res_to_json(const rd_bulk_res_t *r) {
         json_array_append_new(a, x);
     }
     json_object_set_new(o, "invalid", a);
-    if (r->n_refused > r->n_bad)
-        json_object_set_new(o, "invalid_truncated", json_true());
+    if (r->n_refused > r->n_bad) json_object_set_new(o, "invalid_truncated", json_true());
     return o;
 }

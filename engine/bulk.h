@@ -27,20 +27,20 @@
 #define RD_BULK_MAX_BAD 1000
 
 typedef struct rd_bulk_bad {
-    size_t index;       /* position in the numbers list */
-    char number[40];    /* as given (unprintable bytes replaced by '?') */
-    char reason[200];   /* "to: ... is not an E.164 number", "conflict", ... */
+    size_t index;     /* position in the numbers list */
+    char number[40];  /* as given (unprintable bytes replaced by '?') */
+    char reason[200]; /* "to: ... is not an E.164 number", "conflict", ... */
 } rd_bulk_bad_t;
 
 typedef struct rd_bulk_res {
-    int status;                       /* 0, or the first store failure (rest not sent) */
-    size_t total;                     /* numbers given */
-    size_t sent;                      /* numbers that reached the store */
+    int status;                            /* 0, or the first store failure (rest not sent) */
+    size_t total;                          /* numbers given */
+    size_t sent;                           /* numbers that reached the store */
     size_t by_result[RD_ENQ_CONFLICT + 1]; /* store results (rd_enq_result_t) */
-    size_t invalid;                   /* refused before the store (E.164, ...) */
-    const rd_bulk_bad_t *bad;         /* invalid and refused numbers, in index order */
-    size_t n_bad;                     /* entries in bad (<= RD_BULK_MAX_BAD) */
-    size_t n_refused;                 /* invalid + store refusals (may exceed n_bad) */
+    size_t invalid;                        /* refused before the store (E.164, ...) */
+    const rd_bulk_bad_t *bad;              /* invalid and refused numbers, in index order */
+    size_t n_bad;                          /* entries in bad (<= RD_BULK_MAX_BAD) */
+    size_t n_refused;                      /* invalid + store refusals (may exceed n_bad) */
 } rd_bulk_res_t;
 
 typedef void (*rd_bulk_cb)(const rd_bulk_res_t *res, void *arg);
@@ -50,8 +50,8 @@ typedef void (*rd_bulk_cb)(const rd_bulk_res_t *res, void *arg);
  * time now_ms; `loop` is the store's loop; cb runs once, on the loop, after the last reply (never from
  * inside this call). max_inflight 0 = 128. Returns 0 (cb will run).
  */
-int rd_bulk_enqueue(uv_loop_t *loop, rd_store_t *s, const rd_campaign_t *c, char *const *numbers, size_t n,
-                    int64_t now_ms, unsigned max_inflight, rd_bulk_cb cb, void *arg);
+int rd_bulk_enqueue(uv_loop_t *loop, rd_store_t *s, const rd_campaign_t *c, char *const *numbers,
+                    size_t n, int64_t now_ms, unsigned max_inflight, rd_bulk_cb cb, void *arg);
 
 /*
  * The summary as JSON (caller owns the reference): numbers, enqueued,

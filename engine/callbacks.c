@@ -39,23 +39,17 @@
 
 typedef enum { OP_HTTP, OP_POLL, OP_DIRECT } op_kind_t;
 
-typedef enum {
-    R_SETTLED,
-    R_DUPLICATE,
-    R_IGNORED,
-    R_NOTFOUND,
-    R_ERROR
-} result_t;
+typedef enum { R_SETTLED, R_DUPLICATE, R_IGNORED, R_NOTFOUND, R_ERROR } result_t;
 
 typedef struct op {
     rd_callbacks_t *cb;
     op_kind_t kind;
-    rd_http_req_t *req;     /* OP_HTTP */
-    rd_call_status_t st;    /* what we learned */
+    rd_http_req_t *req;                  /* OP_HTTP */
+    rd_call_status_t st;                 /* what we learned */
     void (*done)(void *arg, int status); /* OP_DIRECT */
     void *done_arg;
-    rd_store_job_t *job;    /* owned copy while the campaign loads */
-    int err;                /* store status behind R_ERROR / R_NOTFOUND */
+    rd_store_job_t *job; /* owned copy while the campaign loads */
+    int err;             /* store status behind R_ERROR / R_NOTFOUND */
     /* Set when this attempt is the job's sms_fallback.after_attempts-th
        unanswered one: the SMS goes out if (and only if) our settle wins. */
     const rd_campaign_t *sms_campaign;
@@ -124,8 +118,10 @@ void rd_callbacks_stats(const rd_callbacks_t *cb, rd_callbacks_stats_t *out) { *
 
 static op_t *op_new(rd_callbacks_t *cb, op_kind_t kind) {
     op_t *o = cb->free_ops;
-    if (o) cb->free_ops = o->next_free;
-    else o = rd_malloc(sizeof *o);
+    if (o)
+        cb->free_ops = o->next_free;
+    else
+        o = rd_malloc(sizeof *o);
     memset(o, 0, sizeof *o);
     o->cb = cb;
     o->kind = kind;
@@ -148,10 +144,18 @@ static void finish(op_t *o, result_t r) {
         cb->stats.settled++;
         if (poll) cb->stats.poll_settled++;
         break;
-    case R_DUPLICATE: cb->stats.duplicates++; break;
-    case R_IGNORED: cb->stats.ignored++; break;
-    case R_NOTFOUND: cb->stats.not_found++; break;
-    case R_ERROR: cb->stats.errors++; break;
+    case R_DUPLICATE:
+        cb->stats.duplicates++;
+        break;
+    case R_IGNORED:
+        cb->stats.ignored++;
+        break;
+    case R_NOTFOUND:
+        cb->stats.not_found++;
+        break;
+    case R_ERROR:
+        cb->stats.errors++;
+        break;
     }
     if (r == R_ERROR)
         rd_log(RD_LOG_WARN, "callback.settle_failed", "call", o->st.call_id, "attempt",
@@ -159,27 +163,41 @@ static void finish(op_t *o, result_t r) {
     else if (r == R_SETTLED)
         rd_log(RD_LOG_DEBUG, "callback.settled", "call", o->st.call_id, "attempt",
                o->st.attempt_key, "outcome", rd_outcome_name(o->st.outcome), "via",
-               poll ? "poll" : o->kind == OP_HTTP ? "callback" : "engine", NULL);
+               poll                 ? "poll"
+               : o->kind == OP_HTTP ? "callback"
+                                    : "engine",
+               NULL);
     switch (o->kind) {
     case OP_HTTP:
         switch (r) {
-        case R_SETTLED: rd_http_respond_json(o->req, 200, "{\"result\":\"settled\"}"); break;
-        case R_DUPLICATE: rd_http_respond_json(o->req, 200, "{\"result\":\"duplicate\"}"); break;
-        case R_IGNORED: rd_http_respond_json(o->req, 200, "{\"result\":\"ignored\"}"); break;
-        case R_NOTFOUND: rd_http_respond_error(o->req, 404, "no such attempt"); break;
-        case R_ERROR: rd_http_respond_error(o->req, 503, "store unavailable, retry"); break;
+        case R_SETTLED:
+            rd_http_respond_json(o->req, 200, "{\"result\":\"settled\"}");
+            break;
+        case R_DUPLICATE:
+            rd_http_respond_json(o->req, 200, "{\"result\":\"duplicate\"}");
+            break;
+        case R_IGNORED:
+            rd_http_respond_json(o->req, 200, "{\"result\":\"ignored\"}");
+            break;
+        case R_NOTFOUND:
+            rd_http_respond_error(o->req, 404, "no such attempt");
+            break;
+        case R_ERROR:
+            rd_http_respond_error(o->req, 503, "store unavailable, retry");
+            break;
         }
         break;
     case OP_DIRECT:
         if (o->done) {
-            int st = r == R_SETTLED ? 0
+            int st = r == R_SETTLED     ? 0
                      : r == R_DUPLICATE ? RD_ESTALE
-                     : r == R_NOTFOUND ? RD_ENOTFOUND
-                     : (o->err ? o->err : RD_EIO);
+                     : r == R_NOTFOUND  ? RD_ENOTFOUND
+                                        : (o->err ? o->err : RD_EIO);
             o->done(o->done_arg, st);
         }
         break;
-    case OP_POLL: break;
+    case OP_POLL:
+        break;
     }
     op_free(o);
 }
@@ -397,8 +415,8 @@ bool rd_callbacks_route(rd_callbacks_t *cb, rd_http_req_t *req) {
     }
     op_t *o = op_new(cb, OP_HTTP);
     o->req = req;
-    int rc = rd_callback_parse(prov, rd_http_header(req, "Content-Type"), req->body,
-                               req->body_len, req->query, req->query_len, &o->st);
+    int rc = rd_callback_parse(prov, rd_http_header(req, "Content-Type"), req->body, req->body_len,
+                               req->query, req->query_len, &o->st);
     if (rc != 0) {
         cb->stats.bad++;
         op_free(o);
@@ -438,8 +456,8 @@ static void on_poll_done(rd_work_t *w, void *user) {
         }
         if (polls >= cb->cfg.max_polls) {
             /* Give up waiting: settle as what it looks like. */
-            o->st.outcome = strcmp(o->st.status, "in-progress") == 0 ? RD_OUT_IN_PROGRESS
-                                                                     : RD_OUT_NO_ANSWER;
+            o->st.outcome =
+                strcmp(o->st.status, "in-progress") == 0 ? RD_OUT_IN_PROGRESS : RD_OUT_NO_ANSWER;
             settle_status(o);
             return;
         }

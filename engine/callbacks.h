@@ -57,14 +57,14 @@
 typedef struct rd_callbacks rd_callbacks_t;
 
 typedef struct rd_callbacks_cfg {
-    rd_store_t *store;          /* required, borrowed */
-    rd_ccache_t *campaigns;     /* the engine's campaign cache, borrowed; NULL = own one */
-    const rd_clock_t *clock;    /* required, borrowed: policy time */
-    const char *secret;         /* required: the {token} path segment (copied) */
-    const char *public_url;     /* base URL the provider was given ("http://host:port"),
+    rd_store_t *store;        /* required, borrowed */
+    rd_ccache_t *campaigns;   /* the engine's campaign cache, borrowed; NULL = own one */
+    const rd_clock_t *clock;  /* required, borrowed: policy time */
+    const char *secret;       /* required: the {token} path segment (copied) */
+    const char *public_url;   /* base URL the provider was given ("http://host:port"),
                                    needed for the twilio signature (copied) */
-    const char *twilio_token;   /* twilio auth token; NULL = twilio callbacks refused (403) */
-    rd_pool_t *pool;            /* for status polls; NULL = polling disabled */
+    const char *twilio_token; /* twilio auth token; NULL = twilio callbacks refused (403) */
+    rd_pool_t *pool;          /* for status polls; NULL = polling disabled */
     /* Pool account index per provider for polls; -1 = none. */
     int poll_account[RD_PROV__COUNT];
     rd_prov_t default_provider; /* for campaigns without `provider` */
@@ -74,7 +74,7 @@ typedef struct rd_callbacks_cfg {
        (NULL result or NULL hook: the policy falls back to `increasing`).
        The result is read during the call only. */
     const rd_smart_stats_t *(*smart_stats)(void *ctx, const char *campaign);
-    void *hook_ctx;            /* ctx of every hook */
+    void *hook_ctx; /* ctx of every hook */
     /* Optional: the SMS fallback. Called right after a settle of this module
        succeeded for the attempt that made the job reach its campaign's
        sms_fallback.after_attempts unanswered attempts (busy, no-answer, or a

@@ -89,8 +89,10 @@ static void on_loaded(rd_store_t *s, int status, const rd_store_campaign_t *sc, 
     if (status == 0) {
         char err[256];
         status = rd_campaign_parse(sc->json, sc->json_len, &e->c, err, sizeof err);
-        if (status == 0) e->loaded = true;
-        else rd_log(RD_LOG_ERROR, "campaign.unreadable", "campaign", e->name, "error", err, NULL);
+        if (status == 0)
+            e->loaded = true;
+        else
+            rd_log(RD_LOG_ERROR, "campaign.unreadable", "campaign", e->name, "error", err, NULL);
     }
     waiter_t *w = e->waiters;
     e->waiters = NULL;

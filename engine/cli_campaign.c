@@ -102,8 +102,10 @@ static int cmd_create(const rd_cli_global_t *g, const rd_cli_args_t *a) {
     if (c.provider && rd_prov_parse(c.provider, strlen(c.provider), &pid)) {
         char q[80];
         rd_enqueue_printable(q, sizeof q, c.provider);
-        rd_cli_err(a->cmd, "%s: invalid campaign, nothing created: provider: unknown provider "
-                   "\"%s\" (exotel, twilio)", path, q);
+        rd_cli_err(a->cmd,
+                   "%s: invalid campaign, nothing created: provider: unknown provider "
+                   "\"%s\" (exotel, twilio)",
+                   path, q);
         rd_campaign_deinit(&c);
         return RD_CLI_REFUSED;
     }
@@ -341,8 +343,10 @@ int rd_cli_campaign(int argc, char **argv) {
     } else if (!strcmp(sub, "cancel")) {
         ex = cmd_state(&a->g, a, RD_CAMP_CANCELED);
     } else {
-        rd_cli_err("campaign", "%s: unknown subcommand (create, list, show, pause, resume, "
-                   "cancel)", sub);
+        rd_cli_err("campaign",
+                   "%s: unknown subcommand (create, list, show, pause, resume, "
+                   "cancel)",
+                   sub);
         ex = RD_CLI_USAGE;
     }
 out:

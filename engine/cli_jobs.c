@@ -51,8 +51,10 @@ static const char *const ENQUEUE_HELP =
     "dialed); refused: invalid, conflict (live job under another id), canceled.\n"
     "Exit 1 when any number was refused (the others are enqueued).\n" RD_CLI_EXIT_HELP;
 
-static const rd_cli_flag_t ENQUEUE_FLAGS[] = {{"id", true, false},         {"var", true, true},
-                                              {"not-before", true, false}, {"tz", true, false},
+static const rd_cli_flag_t ENQUEUE_FLAGS[] = {{"id", true, false},
+                                              {"var", true, true},
+                                              {"not-before", true, false},
+                                              {"tz", true, false},
                                               {"json", false, false}};
 
 typedef struct {
@@ -65,7 +67,7 @@ typedef struct {
     int status;
     rd_enq_result_t result;
     char id[RD_STORE_GEN_ID_MAX + RD_JOB_ID_MAX + 2];
-    char err[200];   /* refused before the store */
+    char err[200]; /* refused before the store */
     int64_t due_ms;
     bool sent;
 } enq_one_t;
@@ -277,8 +279,8 @@ int rd_cli_optout(int argc, char **argv) {
             ex = rd_cli_fail(&s, rc, "optout");
             break;
         }
-        printf("%s opted out: %lld pending job%s finished as opted-out\n", shown,
-               (long long)r.n, r.n == 1 ? "" : "s");
+        printf("%s opted out: %lld pending job%s finished as opted-out\n", shown, (long long)r.n,
+               r.n == 1 ? "" : "s");
     }
     if (!ex && refused) ex = RD_CLI_REFUSED;
     rd_cli_close(&s);
@@ -383,8 +385,8 @@ int rd_cli_dnd(int argc, char **argv) {
         if (!rd_e164_valid(p, (size_t)(e - p)) || memchr(line, '\0', (size_t)(e - line)) != NULL) {
             char shown[40];
             rd_enqueue_printable(shown, sizeof shown, p);
-            fprintf(stderr, "%s:%zu: \"%s\" is not an E.164 number ('+' and 8-15 digits)\n",
-                    path, lineno, shown);
+            fprintf(stderr, "%s:%zu: \"%s\" is not an E.164 number ('+' and 8-15 digits)\n", path,
+                    lineno, shown);
             bad++;
             continue;
         }
@@ -399,7 +401,8 @@ int rd_cli_dnd(int argc, char **argv) {
         rd_cli_err("dnd import", "%s: read error (%s)", path, strerror(errno));
         ex = RD_CLI_REFUSED;
     }
-    if (!d.status && nb) dnd_flush(&s, &d, batch, nb);
+    if (!d.status && nb)
+        dnd_flush(&s, &d, batch, nb);
     else
         for (size_t i = 0; i < nb; i++) rd_free(batch[i]);
     nb = 0;
@@ -408,8 +411,8 @@ int rd_cli_dnd(int argc, char **argv) {
     if (d.status) {
         ex = rd_cli_fail(&s, d.status, "dnd import");
     } else if (!ex) {
-        printf("%s: %zu number%s imported (%lld new to the DND set), %zu bad line%s\n", path,
-               good, good == 1 ? "" : "s", (long long)d.added, bad, bad == 1 ? "" : "s");
+        printf("%s: %zu number%s imported (%lld new to the DND set), %zu bad line%s\n", path, good,
+               good == 1 ? "" : "s", (long long)d.added, bad, bad == 1 ? "" : "s");
         ex = bad ? RD_CLI_REFUSED : RD_CLI_OK;
     }
     rd_cli_close(&s);
@@ -511,10 +514,14 @@ static void job_cb(rd_store_t *s, int status, const rd_store_job_t *job, void *a
 
 static const char *job_state_name(rd_job_state_t st) {
     switch (st) {
-    case RD_JOB_PENDING: return "pending";
-    case RD_JOB_CLAIMED: return "claimed";
-    case RD_JOB_PLACED: return "calling";
-    case RD_JOB_FINAL: return "final";
+    case RD_JOB_PENDING:
+        return "pending";
+    case RD_JOB_CLAIMED:
+        return "claimed";
+    case RD_JOB_PLACED:
+        return "calling";
+    case RD_JOB_FINAL:
+        return "final";
     }
     return "?";
 }
@@ -569,9 +576,10 @@ int rd_cli_job(int argc, char **argv) {
         json_object_set_new(o, "campaign", json_string(j->campaign));
         json_object_set_new(o, "to", json_string(j->to));
         json_object_set_new(o, "state", json_string(job_state_name(j->state)));
-        json_object_set_new(o, "disposition", j->state == RD_JOB_FINAL
-                                                  ? json_string(rd_disposition_name(j->disposition))
-                                                  : json_null());
+        json_object_set_new(o, "disposition",
+                            j->state == RD_JOB_FINAL
+                                ? json_string(rd_disposition_name(j->disposition))
+                                : json_null());
         json_object_set_new(o, "tz", json_string(rd_tz_name(tz)));
         json_object_set_new(o, "attempts", json_integer((json_int_t)j->n_hist));
         json_t *h = json_array();
@@ -606,8 +614,8 @@ int rd_cli_job(int argc, char **argv) {
         printf("job       %s\ncampaign  %s\nto        %s\nzone      %s\n", j->id, j->campaign,
                j->to, rd_tz_name(tz));
         if (j->state == RD_JOB_FINAL)
-            printf("state     final: %s after %zu attempt%s\n",
-                   rd_disposition_name(j->disposition), j->n_hist, j->n_hist == 1 ? "" : "s");
+            printf("state     final: %s after %zu attempt%s\n", rd_disposition_name(j->disposition),
+                   j->n_hist, j->n_hist == 1 ? "" : "s");
         else if (j->state == RD_JOB_PENDING) {
             rd_cli_fmt_local(t1, sizeof t1, tz, j->due_ms);
             printf("state     pending: next attempt (%zu) due %s\n", j->n_hist + 1, t1);
@@ -615,7 +623,9 @@ int rd_cli_job(int argc, char **argv) {
             printf("state     %s: attempt %d live%s%s\n", job_state_name(j->state), j->attempt,
                    j->call_id[0] ? ", call " : "", j->call_id);
         }
-        if (j->n_hist) printf("\n%-8s %-27s %-25s %s\n", "ATTEMPT", "STARTED (LOCAL)", "STARTED (UTC)", "OUTCOME");
+        if (j->n_hist)
+            printf("\n%-8s %-27s %-25s %s\n", "ATTEMPT", "STARTED (LOCAL)", "STARTED (UTC)",
+                   "OUTCOME");
         for (size_t i = 0; i < j->n_hist; i++) {
             rd_cli_fmt_local(t1, sizeof t1, tz, j->hist[i].start_ms);
             rd_cli_fmt_utc(t2, sizeof t2, j->hist[i].start_ms);

@@ -180,11 +180,21 @@ static void ending(const rd_decision_t *d, size_t n, const char *next, char *buf
         return;
     }
     switch (d->disposition) {
-    case RD_DISP_CONNECTED: snprintf(buf, len, "→ Connected on attempt %zu", n); break;
-    case RD_DISP_UNREACHABLE: snprintf(buf, len, "→ Unreachable after %zu attempt%s", n, s); break;
-    case RD_DISP_FAILED: snprintf(buf, len, "→ Failed after %zu attempt%s", n, s); break;
-    case RD_DISP_INVALID: snprintf(buf, len, "→ Invalid number on attempt %zu", n); break;
-    case RD_DISP_DND: snprintf(buf, len, "→ DND on attempt %zu", n); break;
+    case RD_DISP_CONNECTED:
+        snprintf(buf, len, "→ Connected on attempt %zu", n);
+        break;
+    case RD_DISP_UNREACHABLE:
+        snprintf(buf, len, "→ Unreachable after %zu attempt%s", n, s);
+        break;
+    case RD_DISP_FAILED:
+        snprintf(buf, len, "→ Failed after %zu attempt%s", n, s);
+        break;
+    case RD_DISP_INVALID:
+        snprintf(buf, len, "→ Invalid number on attempt %zu", n);
+        break;
+    case RD_DISP_DND:
+        snprintf(buf, len, "→ DND on attempt %zu", n);
+        break;
     default:
         snprintf(buf, len, "→ %s after %zu attempt%s", rd_disposition_name(d->disposition), n, s);
     }

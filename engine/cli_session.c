@@ -196,8 +196,10 @@ int rd_cli_fail(const rd_cli_session_t *s, int status, const char *what) {
         rd_cli_err(s->cmd, "%s already exists", what);
         return RD_CLI_REFUSED;
     case RD_EREDIS:
-        rd_cli_err(s->cmd, "%s: Redis replied with an error (is it Redis 7 with scripting, "
-                   "and not read-only or out of memory?)", what);
+        rd_cli_err(s->cmd,
+                   "%s: Redis replied with an error (is it Redis 7 with scripting, "
+                   "and not read-only or out of memory?)",
+                   what);
         return RD_CLI_REFUSED;
     default:
         rd_cli_err(s->cmd, "%s: %s", what, rd_strerror(status));

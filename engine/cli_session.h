@@ -57,17 +57,17 @@ extern const size_t rd_cli_global_opts_len;
 /* ---- per-command flags ---------------------------------------------------- */
 
 typedef struct rd_cli_flag {
-    const char *name;  /* without dashes */
-    bool value;        /* takes a value */
-    bool repeat;       /* may be given more than once (values kept in order) */
+    const char *name; /* without dashes */
+    bool value;       /* takes a value */
+    bool repeat;      /* may be given more than once (values kept in order) */
 } rd_cli_flag_t;
 
 #define RD_CLI_MAX_ARGS 4096
 
 /* A command line split into positionals and flags (pointers into argv). */
 typedef struct rd_cli_args {
-    const char *cmd;              /* e.g. "campaign create", for messages */
-    rd_cli_global_t g;            /* global flags + environment (owned strings) */
+    const char *cmd;   /* e.g. "campaign create", for messages */
+    rd_cli_global_t g; /* global flags + environment (owned strings) */
     const char *pos[RD_CLI_MAX_ARGS];
     size_t n_pos;
     const char *fname[RD_CLI_MAX_ARGS]; /* flag names (spec's static strings) */
@@ -97,8 +97,8 @@ typedef struct rd_cli_session {
     uv_loop_t loop;
     rd_store_t *store;
     rd_clock_t clock;
-    char where[192];      /* Redis URL with any password removed (messages) */
-    const char *cmd;      /* command name for messages (borrowed) */
+    char where[192]; /* Redis URL with any password removed (messages) */
+    const char *cmd; /* command name for messages (borrowed) */
     int timeout_ms;
 } rd_cli_session_t;
 
@@ -172,9 +172,9 @@ bool rd_cli_name_valid(const char *s);
 int rd_cli_campaign_what(const char *cmd, const char *name, char *what, size_t len);
 
 /* The exit-code paragraph every help text ends with. */
-#define RD_CLI_EXIT_HELP                                                          \
-    "Exit codes: 0 done; 1 refused or not found; 2 usage error;\n"              \
-    "            3 Redis unreachable (no reply within --timeout).\n"            \
+#define RD_CLI_EXIT_HELP                                             \
+    "Exit codes: 0 done; 1 refused or not found; 2 usage error;\n"   \
+    "            3 Redis unreachable (no reply within --timeout).\n" \
     "\nThe options below may be given anywhere after the command.\n"
 
 #endif

@@ -124,12 +124,23 @@ static const rd_cli_flag_t REPORT_FLAGS[] = {{"out", true, false}};
 static void sb_esc(rd_sbuf_t *b, const char *s) {
     for (; *s; s++) {
         switch (*s) {
-        case '<': sb(b, "&lt;"); break;
-        case '>': sb(b, "&gt;"); break;
-        case '&': sb(b, "&amp;"); break;
-        case '"': sb(b, "&quot;"); break;
-        case '\'': sb(b, "&#39;"); break;
-        default: sb(b, "%c", *s);
+        case '<':
+            sb(b, "&lt;");
+            break;
+        case '>':
+            sb(b, "&gt;");
+            break;
+        case '&':
+            sb(b, "&amp;");
+            break;
+        case '"':
+            sb(b, "&quot;");
+            break;
+        case '\'':
+            sb(b, "&#39;");
+            break;
+        default:
+            sb(b, "%c", *s);
         }
     }
 }
@@ -149,19 +160,21 @@ static void chart(rd_sbuf_t *b, const rd_stats_t *m) {
     int n = m->max_attempt > 5 ? m->max_attempt : 5;
     const double W = 640, H = 350, L = 56, R = 24, T = 50, B = 44; /* legend in the top margin */
     double pw = W - L - R, ph = H - T - B;
-#define X(i) (L + (n > 1 ? pw * ((i) - 1) / (n - 1) : pw / 2))
+#define X(i) (L + (n > 1 ? pw * ((i)-1) / (n - 1) : pw / 2))
 #define Y(v) (T + ph * (1.0 - (v)))
-    sb(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" "
-          "height=\"%.0f\" role=\"img\" aria-label=\"Cumulative connection rate by attempt\">\n",
+    sb(b,
+       "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" "
+       "height=\"%.0f\" role=\"img\" aria-label=\"Cumulative connection rate by attempt\">\n",
        W, H, W, H);
     for (int p = 0; p <= 100; p += 20) {
-        sb(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
-              "<text x=\"%.1f\" y=\"%.1f\" class=\"axis\" text-anchor=\"end\">%d%%</text>\n",
+        sb(b,
+           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
+           "<text x=\"%.1f\" y=\"%.1f\" class=\"axis\" text-anchor=\"end\">%d%%</text>\n",
            L, Y(p / 100.0), W - R, Y(p / 100.0), L - 8, Y(p / 100.0) + 4, p);
     }
     for (int i = 1; i <= n; i++)
-        sb(b, "<text x=\"%.1f\" y=\"%.1f\" class=\"axis\" text-anchor=\"middle\">%d</text>\n",
-           X(i), H - B + 18, i);
+        sb(b, "<text x=\"%.1f\" y=\"%.1f\" class=\"axis\" text-anchor=\"middle\">%d</text>\n", X(i),
+           H - B + 18, i);
     sb(b, "<text x=\"%.1f\" y=\"%.1f\" class=\"axis\" text-anchor=\"middle\">attempt</text>\n",
        L + pw / 2, H - 6);
     sb(b, "<polyline class=\"seed\" points=\"");
@@ -173,19 +186,23 @@ static void chart(rd_sbuf_t *b, const rd_stats_t *m) {
         sb(b, "\"/>\n");
         for (int i = 1; i <= m->max_attempt; i++) {
             char v[32];
-            sb(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" class=\"dot\"/>"
-                  "<text x=\"%.1f\" y=\"%.1f\" class=\"label\" text-anchor=\"middle\">%s</text>\n",
+            sb(b,
+               "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" class=\"dot\"/>"
+               "<text x=\"%.1f\" y=\"%.1f\" class=\"label\" text-anchor=\"middle\">%s</text>\n",
                X(i), Y(m->cumulative[i]), X(i), Y(m->cumulative[i]) - 10,
                rd_stats_pct(v, sizeof v, m->cumulative[i]));
         }
     } else {
-        sb(b, "<text x=\"%.1f\" y=\"%.1f\" class=\"label\" text-anchor=\"middle\">no attempts "
-              "yet</text>\n", L + pw / 2, T + ph / 2);
+        sb(b,
+           "<text x=\"%.1f\" y=\"%.1f\" class=\"label\" text-anchor=\"middle\">no attempts "
+           "yet</text>\n",
+           L + pw / 2, T + ph / 2);
     }
-    sb(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"curve\"/>"
-          "<text x=\"%.1f\" y=\"%.1f\" class=\"axis\">this campaign</text>\n"
-          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"seed\"/>"
-          "<text x=\"%.1f\" y=\"%.1f\" class=\"axis\">seed reference (40/60/70/73/74%%)</text>\n",
+    sb(b,
+       "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"curve\"/>"
+       "<text x=\"%.1f\" y=\"%.1f\" class=\"axis\">this campaign</text>\n"
+       "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"seed\"/>"
+       "<text x=\"%.1f\" y=\"%.1f\" class=\"axis\">seed reference (40/60/70/73/74%%)</text>\n",
        L, 12.0, L + 24, 12.0, L + 30, 16.0, L + 220, 12.0, L + 244, 12.0, L + 250, 16.0);
     sb(b, "</svg>\n");
 #undef X
@@ -216,8 +233,9 @@ static char *render(const char *name, const rd_store_stats_t *st, const rd_stats
            ".rec{background:#fff6e0;border-left:4px solid #e0a800;padding:.6em 1em}\n"
            "</style></head><body>\n<h1>Retry performance: ");
     sb_esc(&b, name);
-    sb(&b, "</h1>\n<p class=\"muted\">Generated %s by redial-cli. %llu jobs, %llu dialed, %llu "
-           "finished, %llu pending, %llu live, %llu attempts.</p>\n",
+    sb(&b,
+       "</h1>\n<p class=\"muted\">Generated %s by redial-cli. %llu jobs, %llu dialed, %llu "
+       "finished, %llu pending, %llu live, %llu attempts.</p>\n",
        generated, (unsigned long long)st->counts.jobs, (unsigned long long)m->dialed,
        (unsigned long long)m->finished, (unsigned long long)st->pending,
        (unsigned long long)st->live, (unsigned long long)m->attempts_total);
@@ -242,8 +260,10 @@ static char *render(const char *name, const rd_store_stats_t *st, const rd_stats
         else
             snprintf(inc, sizeof inc, "%+.1f%%%s", m->incremental[n] * 100.0,
                      m->incremental[n] < RD_STATS_DIMINISHING ? " (diminishing)" : "");
-        sb(&b, "<tr><td class=\"num\">%d</td><td class=\"num\">%s</td><td class=\"num\">%s"
-               "</td></tr>\n", n, rd_stats_pct(v, sizeof v, m->cumulative[n]), inc);
+        sb(&b,
+           "<tr><td class=\"num\">%d</td><td class=\"num\">%s</td><td class=\"num\">%s"
+           "</td></tr>\n",
+           n, rd_stats_pct(v, sizeof v, m->cumulative[n]), inc);
     }
     sb(&b, "</table>\n");
 

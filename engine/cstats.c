@@ -116,8 +116,10 @@ static void on_loaded(rd_store_t *s, int status, const rd_store_stats_t *st, voi
     e->tail = &e->waiters;
     while (w) {
         waiter_t *next = w->next;
-        if (e->have) w->cb(0, &e->st, w->arg);
-        else w->cb(status, NULL, w->arg);
+        if (e->have)
+            w->cb(0, &e->st, w->arg);
+        else
+            w->cb(status, NULL, w->arg);
         rd_free(w);
         w = next;
     }
@@ -139,8 +141,7 @@ static bool load(entry_t *e, uint64_t now) {
     return true;
 }
 
-const rd_store_stats_t *rd_cstats_peek(rd_cstats_t *cs, const char *campaign,
-                                       uint64_t max_age_ms) {
+const rd_store_stats_t *rd_cstats_peek(rd_cstats_t *cs, const char *campaign, uint64_t max_age_ms) {
     entry_t *e = entry_of(cs, campaign);
     uint64_t now = uv_now(cs->loop);
     if (!fresh(e, now, max_age_ms)) load(e, now);
@@ -152,8 +153,10 @@ void rd_cstats_get(rd_cstats_t *cs, const char *campaign, uint64_t max_age_ms, r
     entry_t *e = entry_of(cs, campaign);
     uint64_t now = uv_now(cs->loop);
     if (fresh(e, now, max_age_ms) || !load(e, now)) {
-        if (e->have) cb(0, &e->st, arg);
-        else cb(RD_EIO, NULL, arg);
+        if (e->have)
+            cb(0, &e->st, arg);
+        else
+            cb(RD_EIO, NULL, arg);
         return;
     }
     waiter_t *w = rd_malloc(sizeof *w);

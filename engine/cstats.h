@@ -43,8 +43,7 @@ void rd_cstats_destroy(rd_cstats_t *cs);
  * the background. Never waits. The pointer stays valid for the cache's
  * lifetime; its contents change when a reload lands.
  */
-const rd_store_stats_t *rd_cstats_peek(rd_cstats_t *cs, const char *campaign,
-                                       uint64_t max_age_ms);
+const rd_store_stats_t *rd_cstats_peek(rd_cstats_t *cs, const char *campaign, uint64_t max_age_ms);
 
 /*
  * Stats no older than max_age_ms: cb runs at once (inside this call) when

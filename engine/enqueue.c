@@ -55,8 +55,8 @@ int rd_enqueue_prepare(const rd_campaign_t *c, const char *to, const char *id, c
         size_t kl = strlen(vars[i].key), vl = strlen(vars[i].val);
         if (kl == 0 || kl > RD_JOB_VAR_MAX || vl > RD_JOB_VAR_MAX) {
             rd_enqueue_printable(q, sizeof q, vars[i].key);
-            snprintf(err, errlen, "vars.%s: keys must be 1-%d bytes and values at most %d",
-                     q, RD_JOB_VAR_MAX, RD_JOB_VAR_MAX);
+            snprintf(err, errlen, "vars.%s: keys must be 1-%d bytes and values at most %d", q,
+                     RD_JOB_VAR_MAX, RD_JOB_VAR_MAX);
             return RD_EINVAL;
         }
     }
@@ -89,19 +89,26 @@ int rd_enqueue_prepare(const rd_campaign_t *c, const char *to, const char *id, c
 
 int rd_enqueue_prepare_msg(const rd_campaign_t *c, const rd_job_msg_t *m, int64_t now_ms,
                            rd_store_enqueue_t *out, char *err, size_t errlen) {
-    return rd_enqueue_prepare(c, m->to, m->id, m->tz, m->vars, m->n_vars, m->not_before_ms,
-                              now_ms, out, err, errlen);
+    return rd_enqueue_prepare(c, m->to, m->id, m->tz, m->vars, m->n_vars, m->not_before_ms, now_ms,
+                              out, err, errlen);
 }
 
 const char *rd_enqueue_result_name(rd_enq_result_t r) {
     switch (r) {
-    case RD_ENQ_CREATED: return "created";
-    case RD_ENQ_DUPLICATE: return "duplicate";
-    case RD_ENQ_FINAL_DND: return "dnd";
-    case RD_ENQ_FINAL_OPTOUT: return "opted-out";
-    case RD_ENQ_NO_CAMPAIGN: return "no-campaign";
-    case RD_ENQ_CANCELED: return "canceled";
-    case RD_ENQ_CONFLICT: return "conflict";
+    case RD_ENQ_CREATED:
+        return "created";
+    case RD_ENQ_DUPLICATE:
+        return "duplicate";
+    case RD_ENQ_FINAL_DND:
+        return "dnd";
+    case RD_ENQ_FINAL_OPTOUT:
+        return "opted-out";
+    case RD_ENQ_NO_CAMPAIGN:
+        return "no-campaign";
+    case RD_ENQ_CANCELED:
+        return "canceled";
+    case RD_ENQ_CONFLICT:
+        return "conflict";
     }
     return "?";
 }

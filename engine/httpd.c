@@ -291,7 +291,8 @@ static const http_parser_settings rd__settings = {
 };
 
 static void limits_fill(rd_http_limits_t *l, const rd_http_limits_t *in) {
-    l->max_header_bytes = in && in->max_header_bytes ? in->max_header_bytes : RD_HTTP_DEF_MAX_HEADER;
+    l->max_header_bytes =
+        in && in->max_header_bytes ? in->max_header_bytes : RD_HTTP_DEF_MAX_HEADER;
     l->max_body_bytes = in && in->max_body_bytes ? in->max_body_bytes : RD_HTTP_DEF_MAX_BODY;
     l->max_headers = in && in->max_headers ? in->max_headers : RD_HTTP_DEF_MAX_HEADERS;
 }
@@ -386,8 +387,8 @@ struct rd_httpd {
     char *rbuf;
     char *obuf;
     size_t ocap;
-    conn_t *conns;  /* live list */
-    conn_t *pool;   /* free list (singly linked via next) */
+    conn_t *conns; /* live list */
+    conn_t *pool;  /* free list (singly linked via next) */
     unsigned npool;
     unsigned nconns; /* allocated, incl. husks */
     bool closing, listener_closed, timer_closed;
@@ -420,8 +421,10 @@ static void on_conn_closed(uv_handle_t *h) {
     conn_t *c = h->data;
     rd_httpd_t *s = c->srv;
     c->handle_closed = true;
-    if (c->prev) c->prev->next = c->next;
-    else s->conns = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     c->prev = c->next = NULL;
     if (!c->held) conn_free(c);
@@ -440,16 +443,20 @@ static void on_write(uv_write_t *w, int status) {
     conn_t *c = wr->c;
     rd_free(wr);
     c->writes--;
-    if (status < 0) conn_close(c);
-    else if (c->close_after_write && c->writes == 0) conn_close(c);
+    if (status < 0)
+        conn_close(c);
+    else if (c->close_after_write && c->writes == 0)
+        conn_close(c);
 }
 
 /* Queues bytes in order; copies only what the kernel did not take. */
 static void conn_write(conn_t *c, const char *a, size_t alen, const char *b, size_t blen) {
-    uv_buf_t bufs[2] = {uv_buf_init((char *)a, (unsigned)alen), uv_buf_init((char *)b, (unsigned)blen)};
+    uv_buf_t bufs[2] = {uv_buf_init((char *)a, (unsigned)alen),
+                        uv_buf_init((char *)b, (unsigned)blen)};
     size_t total = alen + blen, done = 0;
     int r = uv_try_write((uv_stream_t *)&c->tcp, bufs, blen ? 2 : 1);
-    if (r >= 0) done = (size_t)r;
+    if (r >= 0)
+        done = (size_t)r;
     else if (r != UV_EAGAIN) {
         conn_close(c);
         return;
@@ -482,33 +489,60 @@ static void conn_write(conn_t *c, const char *a, size_t alen, const char *b, siz
 
 const char *rd_http_status_text(int status) {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Unknown";
     }
 }
 
@@ -522,11 +556,9 @@ static void conn_send(conn_t *c, int status, const char *ctype, const char *extr
         s->obuf = rd_malloc(need);
         s->ocap = need;
     }
-    int n = snprintf(s->obuf, s->ocap,
-                     "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n%s",
-                     status, rd_http_status_text(status), ctype ? "Content-Type: " : "",
-                     ctype ? ctype : "", ctype ? "\r\n" : "", blen,
-                     close ? "Connection: close\r\n" : "");
+    int n = snprintf(s->obuf, s->ocap, "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n%s", status,
+                     rd_http_status_text(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",
+                     ctype ? "\r\n" : "", blen, close ? "Connection: close\r\n" : "");
     rd_assert(n > 0 && (size_t)n + xlen + 3 <= s->ocap);
     size_t hl = (size_t)n;
     if (xlen) memcpy(s->obuf + hl, extra, xlen);
@@ -551,8 +583,10 @@ static void conn_error(conn_t *c, int status) {
                       : status == 503 ? "out of memory"
                                       : "bad request";
     int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}", msg);
-    if (status == 413 || status == 431) c->srv->st.too_large++;
-    else c->srv->st.bad_requests++;
+    if (status == 413 || status == 431)
+        c->srv->st.too_large++;
+    else
+        c->srv->st.bad_requests++;
     conn_send(c, status, "application/json", NULL, body, (size_t)n, true);
 }
 
@@ -730,14 +764,15 @@ static void on_sweep(uv_timer_t *t) {
         if (c->req_start && now - c->req_start > s->cfg.request_timeout_ms) {
             s->st.timeouts++;
             conn_error(c, 408);
-        } else if (!c->req_start && c->in_len == 0 && now - c->last_active > s->cfg.idle_timeout_ms) {
+        } else if (!c->req_start && c->in_len == 0 &&
+                   now - c->last_active > s->cfg.idle_timeout_ms) {
             conn_close(c);
         }
     }
 }
 
-int rd_httpd_create(uv_loop_t *loop, const rd_httpd_config_t *cfg, rd_httpd_t **out,
-                    char *errbuf, size_t errlen) {
+int rd_httpd_create(uv_loop_t *loop, const rd_httpd_config_t *cfg, rd_httpd_t **out, char *errbuf,
+                    size_t errlen) {
     if (errbuf && errlen) errbuf[0] = '\0';
     if (!cfg || !cfg->handler) return RD_EINVAL;
     rd_httpd_t *s = rd_calloc(1, sizeof *s);

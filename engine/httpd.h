@@ -66,19 +66,19 @@ typedef struct rd_http_limits {
  * per-connection arena (no per-request allocation once it has grown).
  */
 struct rd_http_req {
-    const char *method;   /* "GET", "POST", ... (static) */
-    unsigned method_id;   /* enum http_method */
-    const char *url;      /* request target as received */
-    const char *path;     /* target up to '?' (absolute-form: from the path), not decoded */
-    const char *query;    /* after '?', "" when none, not decoded */
+    const char *method; /* "GET", "POST", ... (static) */
+    unsigned method_id; /* enum http_method */
+    const char *url;    /* request target as received */
+    const char *path;   /* target up to '?' (absolute-form: from the path), not decoded */
+    const char *query;  /* after '?', "" when none, not decoded */
     size_t path_len, query_len;
     const rd_http_header_t *headers;
     size_t n_headers;
-    const char *body;     /* "" when none; NUL-terminated (may contain NULs) */
+    const char *body; /* "" when none; NUL-terminated (may contain NULs) */
     size_t body_len;
     unsigned short http_major, http_minor;
-    bool keep_alive;      /* the client allows another request after this one */
-    void *user;           /* free for the handler */
+    bool keep_alive; /* the client allows another request after this one */
+    void *user;      /* free for the handler */
     /* private: the connection that owns this request */
     struct rd_httpd__conn *rd__conn;
 };
@@ -91,9 +91,9 @@ struct rd_http_req {
 typedef void (*rd_httpd_handler_fn)(rd_http_req_t *req, void *data);
 
 typedef struct rd_httpd_config {
-    const char *host;            /* listen address ["127.0.0.1"] */
-    int port;                    /* 0 = any free port (see rd_httpd_port) */
-    int backlog;                 /* [1024] */
+    const char *host; /* listen address ["127.0.0.1"] */
+    int port;         /* 0 = any free port (see rd_httpd_port) */
+    int backlog;      /* [1024] */
     rd_http_limits_t limits;
     unsigned max_conns;          /* further connections are closed at accept [16384] */
     unsigned idle_timeout_ms;    /* [30000] */
@@ -115,8 +115,8 @@ typedef struct rd_httpd_stats {
  * libuv message goes to errbuf when given). On failure the handles already
  * made are closed asynchronously: run the loop before uv_loop_close().
  */
-int rd_httpd_create(uv_loop_t *loop, const rd_httpd_config_t *cfg, rd_httpd_t **out,
-                    char *errbuf, size_t errlen);
+int rd_httpd_create(uv_loop_t *loop, const rd_httpd_config_t *cfg, rd_httpd_t **out, char *errbuf,
+                    size_t errlen);
 /* The bound port (useful with port 0). */
 int rd_httpd_port(const rd_httpd_t *srv);
 void rd_httpd_stats(const rd_httpd_t *srv, rd_httpd_stats_t *out);

@@ -61,8 +61,8 @@ struct rd_ingest {
 struct entry {
     rd_ingest_t *in;
     char id[64];
-    int nf;            /* fields * 2 */
-    char **fv;         /* field/value copies (for the dead letter) */
+    int nf;    /* fields * 2 */
+    char **fv; /* field/value copies (for the dead letter) */
     size_t *fl;
     rd_job_msg_t msg;
     int64_t due_ms;
@@ -77,8 +77,7 @@ static void close_redis(rd_ingest_t *in);
 
 static void entry_done(entry_t *e) {
     rd_ingest_t *in = e->in;
-    for (int i = 0; i < e->nf; i++)
-        rd_free(e->fv[i]);
+    for (int i = 0; i < e->nf; i++) rd_free(e->fv[i]);
     rd_free(e->fv);
     rd_free(e->fl);
     rd_job_msg_deinit(&e->msg);
@@ -138,8 +137,7 @@ static void deadletter(entry_t *e) {
     argv[n] = "~", lens[n++] = 1;
     argv[n] = DEADLETTER_MAXLEN, lens[n++] = strlen(DEADLETTER_MAXLEN);
     argv[n] = "*", lens[n++] = 1;
-    for (int i = 0; i < e->nf; i++)
-        argv[n] = e->fv[i], lens[n++] = e->fl[i];
+    for (int i = 0; i < e->nf; i++) argv[n] = e->fv[i], lens[n++] = e->fl[i];
     argv[n] = "reason", lens[n++] = 6;
     argv[n] = e->reason, lens[n++] = strlen(e->reason);
     argv[n] = "entry", lens[n++] = 5;
@@ -147,8 +145,7 @@ static void deadletter(entry_t *e) {
     int rc = rd_redis_command(in->r, n, argv, lens, 0, on_deadletter, e);
     rd_free(argv);
     rd_free(lens);
-    if (rc < 0)
-        entry_done(e);
+    if (rc < 0) entry_done(e);
 }
 
 static void refuse(entry_t *e, const char *fmt, ...) RD_PRINTF(2, 3);
@@ -160,8 +157,7 @@ static void refuse(entry_t *e, const char *fmt, ...) {
     deadletter(e);
 }
 
-static void on_enqueued(rd_store_t *s, int status, rd_enq_result_t res, const char *id,
-                        void *arg) {
+static void on_enqueued(rd_store_t *s, int status, rd_enq_result_t res, const char *id, void *arg) {
     (void)s;
     (void)id;
     entry_t *e = arg;
@@ -174,8 +170,7 @@ static void on_enqueued(rd_store_t *s, int status, rd_enq_result_t res, const ch
     switch (res) {
     case RD_ENQ_CREATED:
         in->ctr.created++;
-        if (in->o.on_job)
-            in->o.on_job(in->o.on_job_arg, e->msg.campaign, e->due_ms);
+        if (in->o.on_job) in->o.on_job(in->o.on_job_arg, e->msg.campaign, e->due_ms);
         ack(e);
         return;
     case RD_ENQ_DUPLICATE:
@@ -194,8 +189,7 @@ static void on_enqueued(rd_store_t *s, int status, rd_enq_result_t res, const ch
         refuse(e, "campaign: '%s' is canceled", e->msg.campaign);
         return;
     case RD_ENQ_CONFLICT:
-        refuse(e, "to: %s already has a live job in this campaign under another id",
-               e->msg.to);
+        refuse(e, "to: %s already has a live job in this campaign under another id", e->msg.to);
         return;
     }
     in->ctr.errors++;
@@ -203,8 +197,7 @@ static void on_enqueued(rd_store_t *s, int status, rd_enq_result_t res, const ch
 }
 
 static uint64_t fnv1a(uint64_t h, const char *s) {
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
     return h;
 }
 
@@ -218,8 +211,8 @@ static void enqueue(entry_t *e, const rd_campaign_t *c) {
     memset(&ctx, 0, sizeof(ctx));
     ctx.c = c;
     ctx.tz = rd_policy_zone(c, e->msg.tz[0] ? e->msg.tz : NULL, e->msg.to);
-    ctx.jitter_seed = fnv1a(fnv1a(fnv1a(14695981039346656037ULL, e->msg.campaign), e->msg.to),
-                            e->msg.id);
+    ctx.jitter_seed =
+        fnv1a(fnv1a(fnv1a(14695981039346656037ULL, e->msg.campaign), e->msg.to), e->msg.id);
     int64_t now = rd_clock_now(in->o.clock);
     rd_decision_t d;
     rd_policy_first(&ctx, now, e->msg.not_before_ms, &d);
@@ -281,8 +274,7 @@ static void entry_start(rd_ingest_t *in, const redisReply *item) {
         bool ok = x && (x->type == REDIS_REPLY_STRING || x->type == REDIS_REPLY_STATUS);
         e->fl[i] = ok ? x->len : 0;
         e->fv[i] = rd_malloc(e->fl[i] + 1);
-        if (ok)
-            memcpy(e->fv[i], x->str, x->len);
+        if (ok) memcpy(e->fv[i], x->str, x->len);
         e->fv[i][e->fl[i]] = 0;
     }
     int which = -1;
@@ -296,10 +288,10 @@ static void entry_start(rd_ingest_t *in, const redisReply *item) {
         return;
     }
     char err[256];
-    int rc = e->fv[which][0] == 'm'
-                 ? rd_job_msg_decode(e->fv[which + 1], e->fl[which + 1], &e->msg, err, sizeof(err))
-                 : rd_job_msg_decode_json(e->fv[which + 1], e->fl[which + 1], &e->msg, err,
-                                          sizeof(err));
+    int rc =
+        e->fv[which][0] == 'm'
+            ? rd_job_msg_decode(e->fv[which + 1], e->fl[which + 1], &e->msg, err, sizeof(err))
+            : rd_job_msg_decode_json(e->fv[which + 1], e->fl[which + 1], &e->msg, err, sizeof(err));
     if (rc < 0) {
         refuse(e, "%s", err);
         return;
@@ -315,8 +307,7 @@ static void on_timer(uv_timer_t *t) {
 }
 
 static void retry_later(rd_ingest_t *in) {
-    if (!in->closing)
-        uv_timer_start(&in->timer, on_timer, RETRY_MS, 0);
+    if (!in->closing) uv_timer_start(&in->timer, on_timer, RETRY_MS, 0);
 }
 
 /* Starts every entry of a [[id, fields], ...] list (NULL: none), then lets
@@ -351,8 +342,7 @@ static void create_group(rd_ingest_t *in) {
     const char *argv[6] = {"XGROUP", "CREATE", in->k_inbox, GROUP, "0", "MKSTREAM"};
     size_t lens[6] = {6, 6, strlen(in->k_inbox), strlen(GROUP), 1, 8};
     in->reading = true;
-    if (rd_redis_command(in->r, 6, argv, lens, 0, on_group, in) < 0)
-        in->reading = false;
+    if (rd_redis_command(in->r, 6, argv, lens, 0, on_group, in) < 0) in->reading = false;
 }
 
 static void on_group(rd_redis_t *r, int status, redisReply *reply, void *arg) {
@@ -392,8 +382,7 @@ static void on_read(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     const redisReply *list = NULL;
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1) {
         const redisReply *st = reply->element[0];
-        if (st && st->type == REDIS_REPLY_ARRAY && st->elements >= 2)
-            list = st->element[1];
+        if (st && st->type == REDIS_REPLY_ARRAY && st->elements >= 2) list = st->element[1];
     }
     start_batch(in, list);
 }
@@ -425,8 +414,7 @@ static void on_sweep(rd_redis_t *r, int status, redisReply *reply, void *arg) {
         if (reply->elements >= 3 && reply->element[2]->type == REDIS_REPLY_ARRAY) {
             const redisReply *d = reply->element[2];
             for (size_t i = 0; i < d->elements; i++) {
-                if (d->element[i]->type != REDIS_REPLY_STRING)
-                    continue;
+                if (d->element[i]->type != REDIS_REPLY_STRING) continue;
                 const char *argv[4] = {"XACK", in->k_inbox, GROUP, d->element[i]->str};
                 size_t lens[4] = {4, strlen(in->k_inbox), strlen(GROUP), d->element[i]->len};
                 rd_redis_command(in->r, 4, argv, lens, 0, NULL, NULL);
@@ -439,32 +427,28 @@ static void on_sweep(rd_redis_t *r, int status, redisReply *reply, void *arg) {
 }
 
 static void next_read(rd_ingest_t *in) {
-    if (in->closing || in->reading || in->inflight)
-        return;
+    if (in->closing || in->reading || in->inflight) return;
     char count[16];
     snprintf(count, sizeof(count), "%d", in->o.batch);
     uint64_t now = uv_now(in->loop);
     in->reading = true;
     int rc;
     if (now - in->last_sweep >= in->o.claim_idle_ms / 2 || strcmp(in->sweep_cursor, "0-0") != 0) {
-        if (strcmp(in->sweep_cursor, "0-0") == 0)
-            in->last_sweep = now;
+        if (strcmp(in->sweep_cursor, "0-0") == 0) in->last_sweep = now;
         char idle[16];
         snprintf(idle, sizeof(idle), "%u", in->o.claim_idle_ms);
-        const char *argv[8] = {"XAUTOCLAIM", in->k_inbox, GROUP,          in->consumer,
+        const char *argv[8] = {"XAUTOCLAIM", in->k_inbox,      GROUP,   in->consumer,
                                idle,         in->sweep_cursor, "COUNT", count};
         size_t lens[8];
-        for (int i = 0; i < 8; i++)
-            lens[i] = strlen(argv[i]);
+        for (int i = 0; i < 8; i++) lens[i] = strlen(argv[i]);
         rc = rd_redis_command(in->r, 8, argv, lens, 0, on_sweep, in);
     } else {
         char block[16];
         snprintf(block, sizeof(block), "%u", in->o.block_ms);
-        const char *argv[10] = {"XREADGROUP", "GROUP", GROUP,   in->consumer, "COUNT",
-                                count,        "BLOCK", block,   "STREAMS",    in->k_inbox};
+        const char *argv[10] = {"XREADGROUP", "GROUP", GROUP, in->consumer, "COUNT",
+                                count,        "BLOCK", block, "STREAMS",    in->k_inbox};
         size_t lens[11];
-        for (int i = 0; i < 10; i++)
-            lens[i] = strlen(argv[i]);
+        for (int i = 0; i < 10; i++) lens[i] = strlen(argv[i]);
         const char *av[11];
         memcpy(av, argv, sizeof(argv));
         av[10] = ">";
@@ -495,27 +479,20 @@ int rd_ingest_create(uv_loop_t *loop, const rd_ingest_opts_t *opts, rd_ingest_t 
         return RD_EINVAL;
     rd_redis_opts_t ro;
     rd_redis_opts_init(&ro);
-    if (opts->url && rd_redis_parse_url(opts->url, &ro.addr) < 0)
-        return RD_EINVAL;
+    if (opts->url && rd_redis_parse_url(opts->url, &ro.addr) < 0) return RD_EINVAL;
     if (opts->password) {
-        if (strlen(opts->password) >= sizeof(ro.addr.password))
-            return RD_EINVAL;
+        if (strlen(opts->password) >= sizeof(ro.addr.password)) return RD_EINVAL;
         strcpy(ro.addr.password, opts->password);
     }
     const char *prefix = opts->prefix ? opts->prefix : RD_STORE_DEFAULT_PREFIX;
-    if (strlen(prefix) >= 120)
-        return RD_EINVAL;
+    if (strlen(prefix) >= 120) return RD_EINVAL;
     rd_ingest_t *in = rd_calloc(1, sizeof(*in));
     in->loop = loop;
     in->o = *opts;
-    if (in->o.batch < 1 || in->o.batch > 10000)
-        in->o.batch = 200;
-    if (!in->o.block_ms)
-        in->o.block_ms = 1000;
-    if (!in->o.claim_idle_ms)
-        in->o.claim_idle_ms = 30000;
-    if (!in->o.cmd_timeout_ms)
-        in->o.cmd_timeout_ms = 5000;
+    if (in->o.batch < 1 || in->o.batch > 10000) in->o.batch = 200;
+    if (!in->o.block_ms) in->o.block_ms = 1000;
+    if (!in->o.claim_idle_ms) in->o.claim_idle_ms = 30000;
+    if (!in->o.cmd_timeout_ms) in->o.cmd_timeout_ms = 5000;
     ro.cmd_timeout_ms = in->o.cmd_timeout_ms;
     snprintf(in->prefix, sizeof(in->prefix), "%s", prefix);
     snprintf(in->k_inbox, sizeof(in->k_inbox), "%s:inbox", prefix);
@@ -538,13 +515,11 @@ int rd_ingest_create(uv_loop_t *loop, const rd_ingest_opts_t *opts, rd_ingest_t 
 }
 
 static void maybe_free(rd_ingest_t *in) {
-    if (!in->closing || in->inflight || in->reading || !in->r_closed || !in->timer_closed)
-        return;
+    if (!in->closing || in->inflight || in->reading || !in->r_closed || !in->timer_closed) return;
     void (*cb)(void *) = in->close_cb;
     void *arg = in->close_arg;
     rd_free(in);
-    if (cb)
-        cb(arg);
+    if (cb) cb(arg);
 }
 
 static void on_r_closed(void *arg) {
@@ -562,25 +537,20 @@ static void on_timer_closed(uv_handle_t *h) {
 /* Closes the connection once no entry is in flight. A blocking read still
  * outstanding then fails with RD_ECLOSED (nothing was read by it). */
 static void close_redis(rd_ingest_t *in) {
-    if (in->redis_closing)
-        return;
+    if (in->redis_closing) return;
     in->redis_closing = true;
     rd_redis_close(in->r, on_r_closed, in);
 }
 
 void rd_ingest_close(rd_ingest_t *in, void (*cb)(void *arg), void *arg) {
-    if (in->closing)
-        return;
+    if (in->closing) return;
     in->closing = true;
     in->close_cb = cb;
     in->close_arg = arg;
     uv_close((uv_handle_t *)&in->timer, on_timer_closed);
     /* Entries in flight finish first (their XACKs included): they are
      * bounded by the command timeout even when Redis is gone. */
-    if (in->inflight == 0)
-        close_redis(in);
+    if (in->inflight == 0) close_redis(in);
 }
 
-void rd_ingest_counters(const rd_ingest_t *in, rd_ingest_counters_t *out) {
-    *out = in->ctr;
-}
+void rd_ingest_counters(const rd_ingest_t *in, rd_ingest_counters_t *out) { *out = in->ctr; }

@@ -37,17 +37,17 @@
 typedef struct rd_ingest rd_ingest_t;
 
 typedef struct rd_ingest_opts {
-    const char *url;           /* Redis URL (same as the store's) */
-    const char *password;      /* NULL = as in the URL */
-    const char *prefix;        /* NULL = RD_STORE_DEFAULT_PREFIX */
-    const char *consumer;      /* consumer name, unique per engine ("<host>:<pid>") */
-    int batch;                 /* entries per read [200] */
-    uint32_t block_ms;         /* XREADGROUP BLOCK [1000] */
-    uint32_t claim_idle_ms;    /* XAUTOCLAIM min idle time [30000] */
-    uint32_t cmd_timeout_ms;   /* [5000] */
-    const rd_clock_t *clock;   /* policy time; borrowed, outlives the ingest */
-    rd_store_t *store;         /* borrowed, outlives the ingest, same loop */
-    rd_ccache_t *campaigns;    /* campaign cache over that store; borrowed, outlives it */
+    const char *url;         /* Redis URL (same as the store's) */
+    const char *password;    /* NULL = as in the URL */
+    const char *prefix;      /* NULL = RD_STORE_DEFAULT_PREFIX */
+    const char *consumer;    /* consumer name, unique per engine ("<host>:<pid>") */
+    int batch;               /* entries per read [200] */
+    uint32_t block_ms;       /* XREADGROUP BLOCK [1000] */
+    uint32_t claim_idle_ms;  /* XAUTOCLAIM min idle time [30000] */
+    uint32_t cmd_timeout_ms; /* [5000] */
+    const rd_clock_t *clock; /* policy time; borrowed, outlives the ingest */
+    rd_store_t *store;       /* borrowed, outlives the ingest, same loop */
+    rd_ccache_t *campaigns;  /* campaign cache over that store; borrowed, outlives it */
     /* Called (loop thread) after each job created, e.g. to ring the
      * dispatcher's doorbell when due_ms is near. May be NULL. */
     void (*on_job)(void *arg, const char *campaign, int64_t due_ms);

@@ -49,8 +49,8 @@ void rd_metrics_render(const rd_metrics_t *m, rd_sbuf_t *out) {
 /* ---- campaign series ------------------------------------------------------ */
 
 static void family(rd_sbuf_t *o, const char *name, const char *help) {
-    rd_sbuf_printf(o, "# HELP redial_campaign_%s %s\n# TYPE redial_campaign_%s gauge\n", name,
-                   help, name);
+    rd_sbuf_printf(o, "# HELP redial_campaign_%s %s\n# TYPE redial_campaign_%s gauge\n", name, help,
+                   name);
 }
 
 /* The shortest of %.15g / %.17g that reads back as exactly v. */
@@ -64,15 +64,17 @@ static void sample(rd_sbuf_t *o, const char *name, const char *camp, const char 
         if (strtod(val, NULL) != v) snprintf(val, sizeof val, "%.17g", v);
     }
     if (label)
-        rd_sbuf_printf(o, "redial_campaign_%s{campaign=\"%s\",%s=\"%d\"} %s\n", name, camp,
-                       label, lv, val);
+        rd_sbuf_printf(o, "redial_campaign_%s{campaign=\"%s\",%s=\"%d\"} %s\n", name, camp, label,
+                       lv, val);
     else
         rd_sbuf_printf(o, "redial_campaign_%s{campaign=\"%s\"} %s\n", name, camp, val);
 }
 
 /* Scalar figures: name, help, offset of the double or uint64_t in rd_stats_t. */
-#define RATE(field, name, help) {name, help, offsetof(rd_stats_t, field), true}
-#define COUNT(field, name, help) {name, help, offsetof(rd_stats_t, field), false}
+#define RATE(field, name, help) \
+    { name, help, offsetof(rd_stats_t, field), true }
+#define COUNT(field, name, help) \
+    { name, help, offsetof(rd_stats_t, field), false }
 static const struct {
     const char *name, *help;
     size_t off;
@@ -113,8 +115,7 @@ void rd_metrics_render_campaigns(const rd_metrics_campaign_t *c, size_t n, rd_sb
            "Jobs connected by attempt N (cumulative) / jobs dialed");
     for (size_t i = 0; i < n; i++)
         for (int a = 1; a <= c[i].s.max_attempt; a++)
-            sample(o, "cumulative_connection_rate", c[i].name, "attempt", a,
-                   c[i].s.cumulative[a]);
+            sample(o, "cumulative_connection_rate", c[i].name, "attempt", a, c[i].s.cumulative[a]);
     family(o, "incremental_gain",
            "Cumulative connection rate gained by attempt N (diminishing returns below 0.05)");
     for (size_t i = 0; i < n; i++)

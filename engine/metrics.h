@@ -21,29 +21,31 @@
 #include "proto/sbuf.h"
 #include "proto/stats.h"
 
-#define RD_METRICS_MAP(X)                                                              \
-    X(CLAIMED, "redial_claims_total", "Jobs claimed for dialing by this engine")       \
-    X(DIAL_PLACED, "redial_dials_placed_total", "Dial requests accepted by the provider") \
-    X(DIAL_REFUSED, "redial_dials_refused_total", "Dial requests refused with a final outcome") \
-    X(DIAL_TRANSIENT, "redial_dials_transient_total",                                  \
-      "Dial requests that never reached the customer (5xx, 429, timeout); not attempts") \
-    X(SETTLED, "redial_settles_total", "Attempt outcomes applied")                     \
+#define RD_METRICS_MAP(X)                                                                         \
+    X(CLAIMED, "redial_claims_total", "Jobs claimed for dialing by this engine")                  \
+    X(DIAL_PLACED, "redial_dials_placed_total", "Dial requests accepted by the provider")         \
+    X(DIAL_REFUSED, "redial_dials_refused_total", "Dial requests refused with a final outcome")   \
+    X(DIAL_TRANSIENT, "redial_dials_transient_total",                                             \
+      "Dial requests that never reached the customer (5xx, 429, timeout); not attempts")          \
+    X(SETTLED, "redial_settles_total", "Attempt outcomes applied")                                \
     X(SETTLE_STALE, "redial_settles_stale_total", "Late or duplicate settles refused by fencing") \
-    X(CALLBACKS, "redial_callbacks_total", "Provider status callbacks received")        \
-    X(CALLBACKS_REJECTED, "redial_callbacks_rejected_total", "Callbacks refused (auth, body)") \
-    X(POLLS, "redial_status_polls_total", "Provider status polls for lost callbacks")   \
-    X(INGESTED, "redial_ingested_total", "Inbox entries stored as jobs")               \
-    X(DEADLETTERED, "redial_deadlettered_total", "Inbox entries refused to the dead-letter stream") \
-    X(REDIS_ERRORS, "redial_redis_errors_total", "Redis command failures and timeouts") \
-    X(HTTP_REQUESTS, "redial_http_requests_total", "HTTP requests served")             \
-    X(SMS_SENT, "redial_sms_sent_total", "Fallback SMS accepted by the provider")        \
-    X(SMS_FAILED, "redial_sms_failed_total", "Fallback SMS given up (refused, or transient failures exhausted)")
+    X(CALLBACKS, "redial_callbacks_total", "Provider status callbacks received")                  \
+    X(CALLBACKS_REJECTED, "redial_callbacks_rejected_total", "Callbacks refused (auth, body)")    \
+    X(POLLS, "redial_status_polls_total", "Provider status polls for lost callbacks")             \
+    X(INGESTED, "redial_ingested_total", "Inbox entries stored as jobs")                          \
+    X(DEADLETTERED, "redial_deadlettered_total",                                                  \
+      "Inbox entries refused to the dead-letter stream")                                          \
+    X(REDIS_ERRORS, "redial_redis_errors_total", "Redis command failures and timeouts")           \
+    X(HTTP_REQUESTS, "redial_http_requests_total", "HTTP requests served")                        \
+    X(SMS_SENT, "redial_sms_sent_total", "Fallback SMS accepted by the provider")                 \
+    X(SMS_FAILED, "redial_sms_failed_total",                                                      \
+      "Fallback SMS given up (refused, or transient failures exhausted)")
 
 typedef enum {
 #define RD__M_ENUM(id, name, help) RD_M_##id,
     RD_METRICS_MAP(RD__M_ENUM)
 #undef RD__M_ENUM
-    RD_M__COUNT
+        RD_M__COUNT
 } rd_metric_t;
 
 typedef struct rd_counters {

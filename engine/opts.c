@@ -79,8 +79,7 @@ static int read_secret_file(const char *path, char **out, char *err, size_t errl
 
 /* The env-only secret a flag like --provider-token would have named
  * (REDIAL_PROVIDER_TOKEN), so the refusal can say where secrets go. */
-static const rd_opt_t *secret_by_flag(const rd_opt_t *opts, size_t n, const char *name,
-                                      size_t nl) {
+static const rd_opt_t *secret_by_flag(const rd_opt_t *opts, size_t n, const char *name, size_t nl) {
     for (size_t k = 0; k < n; k++) {
         const char *env = opts[k].env;
         if (opts[k].type != RD_OPT_SECRET || !env) continue;
@@ -102,11 +101,13 @@ void rd_opts_usage(FILE *out, const rd_opt_t *opts, size_t n, const char *usage)
     for (size_t i = 0; i < n; i++) {
         const rd_opt_t *o = &opts[i];
         char flag[64] = "";
-        if (o->name) snprintf(flag, sizeof flag, "--%s%s", o->name, o->type == RD_OPT_BOOL ? "" : " V");
+        if (o->name)
+            snprintf(flag, sizeof flag, "--%s%s", o->name, o->type == RD_OPT_BOOL ? "" : " V");
         fprintf(out, "  %-24s %s\n", o->name ? flag : "(environment only)", o->help);
         if (o->env) {
             if (o->type == RD_OPT_SECRET)
-                fprintf(out, "  %-24s   env %s or %s_FILE (secret: never a flag)\n", "", o->env, o->env);
+                fprintf(out, "  %-24s   env %s or %s_FILE (secret: never a flag)\n", "", o->env,
+                        o->env);
             else
                 fprintf(out, "  %-24s   env %s%s%s\n", "", o->env, o->def ? ", default " : "",
                         o->def ? o->def : "");
@@ -117,8 +118,8 @@ void rd_opts_usage(FILE *out, const rd_opt_t *opts, size_t n, const char *usage)
     fprintf(out, "  %-24s show this help\n", "--help");
 }
 
-int rd_opts_parse(const rd_opt_t *opts, size_t n, void *cfg, int argc, char **argv,
-                  int *first_arg, const char *usage, char *err, size_t errlen) {
+int rd_opts_parse(const rd_opt_t *opts, size_t n, void *cfg, int argc, char **argv, int *first_arg,
+                  const char *usage, char *err, size_t errlen) {
     int rc;
     for (size_t i = 0; i < n; i++)
         if (opts[i].def && (rc = set_value(cfg, &opts[i], opts[i].def, "default", err, errlen)))

@@ -26,7 +26,7 @@ typedef struct rd_opt {
     const char *env;  /* environment twin, or NULL */
     const char *def;  /* default as text, or NULL (no value) */
     rd_opt_type_t type;
-    size_t off;       /* offsetof(config, field): char *, int, double or int (bool) */
+    size_t off; /* offsetof(config, field): char *, int, double or int (bool) */
     const char *help;
 } rd_opt_t;
 
@@ -36,8 +36,8 @@ typedef struct rd_opt {
  * value). Positional arguments are left in argv[*first_arg .. argc) when
  * first_arg is not NULL (else they are an error).
  */
-int rd_opts_parse(const rd_opt_t *opts, size_t n, void *cfg, int argc, char **argv,
-                  int *first_arg, const char *usage, char *err, size_t errlen);
+int rd_opts_parse(const rd_opt_t *opts, size_t n, void *cfg, int argc, char **argv, int *first_arg,
+                  const char *usage, char *err, size_t errlen);
 void rd_opts_usage(FILE *out, const rd_opt_t *opts, size_t n, const char *usage);
 /* Frees the strings rd_opts_parse stored in cfg. */
 void rd_opts_free(const rd_opt_t *opts, size_t n, void *cfg);

@@ -101,8 +101,7 @@ static void send_req(rd_redis_t *r, req_t *q);
 int rd_redis_parse_url(const char *url, rd_redis_addr_t *out) {
     memset(out, 0, sizeof(*out));
     out->port = 6379;
-    if (!url || !*url)
-        return RD_EINVAL;
+    if (!url || !*url) return RD_EINVAL;
     const char *p = url;
     if (strncmp(p, "redis://", 8) == 0)
         p += 8;
@@ -112,11 +111,9 @@ int rd_redis_parse_url(const char *url, rd_redis_addr_t *out) {
     const char *slash = strchr(at ? at : p, '/');
     if (at) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
-        if (!colon)
-            return RD_EINVAL;
+        if (!colon) return RD_EINVAL;
         size_t ul = (size_t)(colon - p), pl = (size_t)(at - colon - 1);
-        if (ul >= sizeof(out->user) || pl >= sizeof(out->password))
-            return RD_EINVAL;
+        if (ul >= sizeof(out->user) || pl >= sizeof(out->password)) return RD_EINVAL;
         memcpy(out->user, p, ul);
         memcpy(out->password, colon + 1, pl);
         p = at + 1;
@@ -125,21 +122,18 @@ int rd_redis_parse_url(const char *url, rd_redis_addr_t *out) {
     const char *colon = memchr(p, ':', (size_t)(hend - p));
     const char *hostend = colon ? colon : hend;
     size_t hl = (size_t)(hostend - p);
-    if (hl == 0 || hl >= sizeof(out->host))
-        return RD_EINVAL;
+    if (hl == 0 || hl >= sizeof(out->host)) return RD_EINVAL;
     memcpy(out->host, p, hl);
     if (colon) {
         char *e;
         long port = strtol(colon + 1, &e, 10);
-        if (e != hend || port < 1 || port > 65535)
-            return RD_EINVAL;
+        if (e != hend || port < 1 || port > 65535) return RD_EINVAL;
         out->port = (int)port;
     }
     if (slash && slash[1]) {
         char *e;
         long db = strtol(slash + 1, &e, 10);
-        if (*e || db < 0 || db > 100000)
-            return RD_EINVAL;
+        if (*e || db < 0 || db > 100000) return RD_EINVAL;
         out->db = (int)db;
     }
     return 0;
@@ -155,10 +149,8 @@ void rd_redis_opts_init(rd_redis_opts_t *o) {
 }
 
 int rd_redis_reply_status(int status, const redisReply *reply) {
-    if (status < 0)
-        return status;
-    if (!reply)
-        return RD_EPROTO;
+    if (status < 0) return status;
+    if (!reply) return RD_EPROTO;
     return reply->type == REDIS_REPLY_ERROR ? RD_EREDIS : 0;
 }
 
@@ -193,21 +185,16 @@ static void list_unlink(rd_redis_t *r, req_t *q) {
     else
         r->tail = q->prev;
     q->prev = q->next = NULL;
-    if (!r->head && !r->closing)
-        uv_timer_stop(&r->timeout_timer);
+    if (!r->head && !r->closing) uv_timer_stop(&r->timeout_timer);
 }
 
-static void req_free(req_t *q) {
-    rd_free(q);
-}
+static void req_free(req_t *q) { rd_free(q); }
 
 static req_t *req_new(rd_redis_t *r, int argc, const char *const *argv, const size_t *argvlen) {
     size_t total = sizeof(req_t) + (size_t)argc * (sizeof(char *) + sizeof(size_t));
-    for (int i = 0; i < argc; i++)
-        total += argvlen[i] + 1;
+    for (int i = 0; i < argc; i++) total += argvlen[i] + 1;
     req_t *q = rd_try_malloc(total);
-    if (!q)
-        return NULL;
+    if (!q) return NULL;
     memset(q, 0, sizeof(*q));
     q->r = r;
     q->script = -1;
@@ -234,20 +221,17 @@ static void req_complete(req_t *q, int status, redisReply *reply) {
     q->state = REQ_DONE;
     rd_redis_cb cb = q->cb;
     q->cb = NULL;
-    if (cb)
-        cb(r, status, reply, q->arg);
+    if (cb) cb(r, status, reply, q->arg);
 }
 
 static void on_timeout(uv_timer_t *t);
 
 /* Arms the timeout timer at the earliest deadline in the list. */
 static void arm_timeout(rd_redis_t *r) {
-    if (r->closing || !r->head)
-        return;
+    if (r->closing || !r->head) return;
     uint64_t min = UINT64_MAX;
     for (req_t *q = r->head; q; q = q->next)
-        if (q->deadline < min)
-            min = q->deadline;
+        if (q->deadline < min) min = q->deadline;
     uint64_t now = uv_now(r->loop);
     uv_timer_start(&r->timeout_timer, on_timeout, min > now ? min - now : 1, 0);
 }
@@ -258,16 +242,14 @@ static void schedule_reconnect(rd_redis_t *r);
 
 static void on_conn_timer(uv_timer_t *t) {
     rd_redis_t *r = t->data;
-    if (r->closing)
-        return;
+    if (r->closing) return;
     if (r->state == ST_CONNECTING) {
         /* Connect timed out: drop the half-open context (no callbacks are
          * pending on it: nothing is sent before the connect completes). */
         redisAsyncContext *ac = r->ac;
         r->ac = NULL;
         r->state = ST_DISCONNECTED;
-        if (ac)
-            redisAsyncFree(ac);
+        if (ac) redisAsyncFree(ac);
         schedule_reconnect(r);
     } else if (r->state == ST_DISCONNECTED) {
         conn_start(r);
@@ -275,8 +257,7 @@ static void on_conn_timer(uv_timer_t *t) {
 }
 
 static void schedule_reconnect(rd_redis_t *r) {
-    if (r->closing)
-        return;
+    if (r->closing) return;
     r->state = ST_DISCONNECTED;
     uint32_t b = r->backoff_ms ? r->backoff_ms : r->opts.reconnect_min_ms;
     uint64_t jitter = b / 2 ? rng_next(r) % b : 0; /* b/2 .. 3b/2 */
@@ -337,18 +318,15 @@ static int issue(rd_redis_t *r, req_t *q, uint32_t timeout_ms, rd_redis_cb cb, v
     q->arg = arg;
     q->deadline = uv_now(r->loop) + (timeout_ms ? timeout_ms : r->opts.cmd_timeout_ms);
     list_append(r, q);
-    if (r->state == ST_CONNECTED)
-        send_req(r, q);
-    if (!uv_is_active((uv_handle_t *)&r->timeout_timer))
-        arm_timeout(r);
+    if (r->state == ST_CONNECTED) send_req(r, q);
+    if (!uv_is_active((uv_handle_t *)&r->timeout_timer)) arm_timeout(r);
     return 0;
 }
 
 static void on_connect(const redisAsyncContext *cac, int status) {
     redisAsyncContext *ac = (redisAsyncContext *)cac;
     rd_redis_t *r = ac->data;
-    if (ac != r->ac)
-        return;
+    if (ac != r->ac) return;
     if (status != REDIS_OK) {
         r->ac = NULL; /* hiredis frees it after this callback */
         schedule_reconnect(r);
@@ -388,8 +366,7 @@ static void on_connect(const redisAsyncContext *cac, int status) {
         }
     }
     for (req_t *q = r->head; q; q = q->next)
-        if (q->state == REQ_QUEUED)
-            send_req(r, q);
+        if (q->state == REQ_QUEUED) send_req(r, q);
     arm_timeout(r);
 }
 
@@ -397,15 +374,13 @@ static void on_disconnect(const redisAsyncContext *cac, int status) {
     redisAsyncContext *ac = (redisAsyncContext *)cac;
     rd_redis_t *r = ac->data;
     (void)status;
-    if (ac != r->ac)
-        return; /* we dropped it ourselves */
+    if (ac != r->ac) return; /* we dropped it ourselves */
     r->ac = NULL;
     schedule_reconnect(r);
 }
 
 static void conn_start(rd_redis_t *r) {
-    if (r->closing)
-        return;
+    if (r->closing) return;
     redisAsyncContext *ac = redisAsyncConnect(r->opts.addr.host, r->opts.addr.port);
     if (!ac) {
         schedule_reconnect(r);
@@ -436,8 +411,7 @@ static void conn_start(rd_redis_t *r) {
  * hiredis's NULL-reply callbacks), then a reconnect is scheduled. */
 static void conn_drop(rd_redis_t *r, int err) {
     redisAsyncContext *ac = r->ac;
-    if (!ac)
-        return;
+    if (!ac) return;
     r->ac = NULL;
     r->state = ST_DISCONNECTED;
     r->drop_err = err;
@@ -448,15 +422,13 @@ static void conn_drop(rd_redis_t *r, int err) {
 
 static void on_timeout(uv_timer_t *t) {
     rd_redis_t *r = t->data;
-    if (r->closing)
-        return;
+    if (r->closing) return;
     uint64_t now = uv_now(r->loop);
     bool dead = false;
     req_t *expired = NULL, **tail = &expired;
     for (req_t *q = r->head, *next; q; q = next) {
         next = q->next;
-        if (q->deadline > now)
-            continue;
+        if (q->deadline > now) continue;
         if (q->state == REQ_SENT) {
             dead = true;
         } else if (q->state == REQ_QUEUED) {
@@ -466,15 +438,13 @@ static void on_timeout(uv_timer_t *t) {
             tail = &q->next;
         }
     }
-    if (dead)
-        conn_drop(r, RD_ETIMEOUT);
+    if (dead) conn_drop(r, RD_ETIMEOUT);
     while (expired) {
         req_t *q = expired;
         expired = q->next;
         rd_redis_cb cb = q->cb;
         q->cb = NULL;
-        if (cb)
-            cb(r, RD_ETIMEOUT, NULL, q->arg);
+        if (cb) cb(r, RD_ETIMEOUT, NULL, q->arg);
         req_free(q);
     }
     arm_timeout(r);
@@ -484,17 +454,13 @@ static void on_timeout(uv_timer_t *t) {
 
 int rd_redis_create(uv_loop_t *loop, const rd_redis_opts_t *opts, rd_redis_t **out) {
     *out = NULL;
-    if (!opts->addr.host[0] || opts->addr.port <= 0)
-        return RD_EINVAL;
+    if (!opts->addr.host[0] || opts->addr.port <= 0) return RD_EINVAL;
     rd_redis_t *r = rd_calloc(1, sizeof(*r));
     r->loop = loop;
     r->opts = *opts;
-    if (!r->opts.cmd_timeout_ms)
-        r->opts.cmd_timeout_ms = 5000;
-    if (!r->opts.connect_timeout_ms)
-        r->opts.connect_timeout_ms = 2000;
-    if (!r->opts.reconnect_min_ms)
-        r->opts.reconnect_min_ms = 50;
+    if (!r->opts.cmd_timeout_ms) r->opts.cmd_timeout_ms = 5000;
+    if (!r->opts.connect_timeout_ms) r->opts.connect_timeout_ms = 2000;
+    if (!r->opts.reconnect_min_ms) r->opts.reconnect_min_ms = 50;
     if (r->opts.reconnect_max_ms < r->opts.reconnect_min_ms)
         r->opts.reconnect_max_ms = r->opts.reconnect_min_ms;
     r->drop_err = RD_ECLOSED;
@@ -511,29 +477,24 @@ int rd_redis_create(uv_loop_t *loop, const rd_redis_opts_t *opts, rd_redis_t **o
 
 static void on_handle_closed(uv_handle_t *h) {
     rd_redis_t *r = h->data;
-    if (--r->handles_open > 0)
-        return;
-    for (int i = 0; i < r->n_scripts; i++)
-        rd_free(r->scripts[i].src);
+    if (--r->handles_open > 0) return;
+    for (int i = 0; i < r->n_scripts; i++) rd_free(r->scripts[i].src);
     rd_free(r->scripts);
     void (*cb)(void *) = r->close_cb;
     void *arg = r->close_arg;
     rd_free(r);
-    if (cb)
-        cb(arg);
+    if (cb) cb(arg);
 }
 
 void rd_redis_close(rd_redis_t *r, void (*cb)(void *arg), void *arg) {
-    if (r->closing)
-        return;
+    if (r->closing) return;
     r->close_cb = cb;
     r->close_arg = arg;
     /* Queued reqs first (nobody else holds them), then the context, whose
      * free fails the sent ones through on_reply. */
     for (req_t *q = r->head, *next; q; q = next) {
         next = q->next;
-        if (q->state != REQ_QUEUED)
-            continue;
+        if (q->state != REQ_QUEUED) continue;
         req_complete(q, RD_ECLOSED, NULL);
         req_free(q);
     }
@@ -541,8 +502,7 @@ void rd_redis_close(rd_redis_t *r, void (*cb)(void *arg), void *arg) {
     redisAsyncContext *ac = r->ac;
     r->ac = NULL;
     r->drop_err = RD_ECLOSED;
-    if (ac)
-        redisAsyncFree(ac);
+    if (ac) redisAsyncFree(ac);
     /* Anything left (an in-callback free is deferred by hiredis) is failed
      * now and released by hiredis's callback later. */
     for (req_t *q = r->head, *next; q; q = next) {
@@ -557,21 +517,17 @@ void rd_redis_close(rd_redis_t *r, void (*cb)(void *arg), void *arg) {
 
 int rd_redis_command(rd_redis_t *r, int argc, const char *const *argv, const size_t *argvlen,
                      uint32_t timeout_ms, rd_redis_cb cb, void *arg) {
-    if (r->closing)
-        return RD_ECLOSED;
-    if (argc < 1)
-        return RD_EINVAL;
+    if (r->closing) return RD_ECLOSED;
+    if (argc < 1) return RD_EINVAL;
     req_t *q = req_new(r, argc, argv, argvlen);
-    if (!q)
-        return RD_ENOMEM;
+    if (!q) return RD_ENOMEM;
     return issue(r, q, timeout_ms, cb, arg);
 }
 
 int rd_redis_script_add(rd_redis_t *r, const char *src, size_t len) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    if (!EVP_Digest(src, len, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
-        return RD_EINVAL;
+    if (!EVP_Digest(src, len, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20) return RD_EINVAL;
     r->scripts = rd_realloc(r->scripts, sizeof(script_t) * (size_t)(r->n_scripts + 1));
     script_t *sc = &r->scripts[r->n_scripts];
     sc->src = rd_malloc(len + 1);
@@ -589,8 +545,7 @@ int rd_redis_script_add(rd_redis_t *r, const char *src, size_t len) {
 
 int rd_redis_script(rd_redis_t *r, int handle, int numkeys, int argc, const char *const *argv,
                     const size_t *argvlen, uint32_t timeout_ms, rd_redis_cb cb, void *arg) {
-    if (r->closing)
-        return RD_ECLOSED;
+    if (r->closing) return RD_ECLOSED;
     if (handle < 0 || handle >= r->n_scripts || numkeys < 0 || numkeys > argc || argc > 4096)
         return RD_EINVAL;
     const char *av[4096 + 3];
@@ -608,20 +563,13 @@ int rd_redis_script(rd_redis_t *r, int handle, int numkeys, int argc, const char
         al[3 + i] = argvlen[i];
     }
     req_t *q = req_new(r, argc + 3, av, al);
-    if (!q)
-        return RD_ENOMEM;
+    if (!q) return RD_ENOMEM;
     q->script = handle;
     return issue(r, q, timeout_ms, cb, arg);
 }
 
-bool rd_redis_connected(const rd_redis_t *r) {
-    return r->state == ST_CONNECTED;
-}
+bool rd_redis_connected(const rd_redis_t *r) { return r->state == ST_CONNECTED; }
 
-uint64_t rd_redis_commands_sent(const rd_redis_t *r) {
-    return r->sent;
-}
+uint64_t rd_redis_commands_sent(const rd_redis_t *r) { return r->sent; }
 
-uint64_t rd_redis_connects(const rd_redis_t *r) {
-    return r->connects;
-}
+uint64_t rd_redis_connects(const rd_redis_t *r) { return r->connects; }

@@ -65,14 +65,14 @@
 #include "proto/rd.h"
 #include "workers/pool.h"
 
-#define IDLE_POLL_MS 100     /* wall: longest sleep of an idle dispatcher */
+#define IDLE_POLL_MS 100 /* wall: longest sleep of an idle dispatcher */
 #define CLAIM_LEASE_WALL_MS 60000
 #define POLL_LEASE_WALL_MS 30000
-#define RECOVER_MS 500       /* wall */
+#define RECOVER_MS 500 /* wall */
 #define LOCK_RETRY_WALL_MS 2000
-#define ERROR_BACKOFF_MS 250 /* wall, after a failed claim */
-#define SMART_MAX_AGE_MS 60000   /* wall: answer rates for `smart` refreshed at most this often */
-#define METRICS_MAX_AGE_MS 5000  /* wall: campaign figures on /metrics at most this old */
+#define ERROR_BACKOFF_MS 250      /* wall, after a failed claim */
+#define SMART_MAX_AGE_MS 60000    /* wall: answer rates for `smart` refreshed at most this often */
+#define METRICS_MAX_AGE_MS 5000   /* wall: campaign figures on /metrics at most this old */
 #define METRICS_MAX_CAMPAIGNS 200 /* campaigns per scrape (first by name) */
 #define SMS_MAX_TRIES 6           /* sends of one fallback SMS (transient failures) */
 
@@ -94,17 +94,17 @@ struct rd_server {
     rd_httpd_t *httpd;
     rd_metrics_t metrics;
     rd_counters_t *ctr;
-    rd_counters_t *mirror;  /* other modules' counters, copied in at each scrape */
+    rd_counters_t *mirror; /* other modules' counters, copied in at each scrape */
 
     struct sms_retry *sms_retry; /* SMS waiting out a transient failure */
     uv_timer_t claim_timer, recover_timer;
     uv_signal_t sig_term, sig_int, sig_hup;
     int inflight, max_inflight;
     bool claim_busy, recover_busy;
-    int64_t ops;        /* store/ccache operations in flight */
-    bool stopping;      /* no new claims */
+    int64_t ops;   /* store/ccache operations in flight */
+    bool stopping; /* no new claims */
     bool pool_closed, ingest_closed;
-    bool closing;       /* listener + store closing */
+    bool closing; /* listener + store closing */
 };
 
 static void claim_kick(rd_server_t *srv, uint64_t wall_delay_ms);
@@ -154,9 +154,10 @@ static void on_dial_done(rd_work_t *w, void *user) {
         int64_t call_s = c ? (int64_t)c->ring_timeout_seconds + c->time_limit_seconds : 3600;
         int64_t grace_s = c ? c->callback_grace_seconds : 60;
         srv->ops++;
-        int rc = rd_store_placed(srv->store, w->campaign, token, w->res.call.call_id,
-                                 now + call_s * 1000 + rd_clock_policy_ms(&srv->clock, grace_s * 1000),
-                                 on_store_done, srv);
+        int rc =
+            rd_store_placed(srv->store, w->campaign, token, w->res.call.call_id,
+                            now + call_s * 1000 + rd_clock_policy_ms(&srv->clock, grace_s * 1000),
+                            on_store_done, srv);
         if (rc != 0) on_store_done(srv->store, rc, srv);
         if (rd_log_enabled(RD_LOG_DEBUG))
             rd_log(RD_LOG_DEBUG, "dial.placed", "campaign", w->campaign, "token", tok, "sid",
@@ -223,8 +224,7 @@ static void on_sms_done(rd_work_t *w, void *user) {
                w->transient_retries + 1 < SMS_MAX_TRIES) {
         w->transient_retries++;
         sms_retry_t *r = rd_malloc(sizeof *r);
-        *r = (sms_retry_t){w, uv_now(srv->loop) + (uint64_t)w->res.retry_after_ms,
-                           srv->sms_retry};
+        *r = (sms_retry_t){w, uv_now(srv->loop) + (uint64_t)w->res.retry_after_ms, srv->sms_retry};
         srv->sms_retry = r;
         return;
     } else {
@@ -259,8 +259,8 @@ static void sms_retry_due(rd_server_t *srv, bool drop_all) {
         rd_free(r);
         if (drop_all) {
             rd_count(srv->ctr, RD_M_SMS_FAILED, 1);
-            rd_log(RD_LOG_WARN, "sms.failed", "campaign", w->campaign, "to", w->sms.to,
-                   "reason", "engine stopping during a retry backoff", NULL);
+            rd_log(RD_LOG_WARN, "sms.failed", "campaign", w->campaign, "to", w->sms.to, "reason",
+                   "engine stopping during a retry backoff", NULL);
             rd_pool_work_put(srv->pool, w);
         } else {
             sms_submit(srv, w);
@@ -289,8 +289,8 @@ static void sms_fallback(void *ctx, const rd_campaign_t *c, const char *to, cons
 /* ---- dispatch ------------------------------------------------------------ */
 
 static int status_callback_url(rd_server_t *srv, char *buf, size_t len, const char *key) {
-    return rd_fmt(buf, len, "%s/callbacks/%s/%s?a=%s", srv->public_url,
-                  rd_prov_name(srv->provider), srv->cfg->callback_secret, key);
+    return rd_fmt(buf, len, "%s/callbacks/%s/%s?a=%s", srv->public_url, rd_prov_name(srv->provider),
+                  srv->cfg->callback_secret, key);
 }
 
 static void dispatch(rd_server_t *srv, const rd_campaign_t *c, const rd_store_job_t *j) {
@@ -476,9 +476,9 @@ static void on_recover_timer(uv_timer_t *t) {
     if (srv->recover_busy) return;
     srv->recover_busy = true;
     srv->ops++;
-    int rc = rd_store_recover(srv->store, rd_clock_now(&srv->clock), 200,
-                              rd_clock_policy_ms(&srv->clock, POLL_LEASE_WALL_MS), on_recovered,
-                              srv);
+    int rc =
+        rd_store_recover(srv->store, rd_clock_now(&srv->clock), 200,
+                         rd_clock_policy_ms(&srv->clock, POLL_LEASE_WALL_MS), on_recovered, srv);
     if (rc != 0) on_recovered(srv->store, rc, NULL, srv);
 }
 
@@ -752,8 +752,9 @@ int rd_server_start(uv_loop_t *loop, const rd_server_config_t *cfg, rd_server_t 
         goto fail;
     }
     if (!cfg->callback_secret || !*cfg->callback_secret) {
-        snprintf(err, errlen, "REDIAL_CALLBACK_SECRET (or _FILE) is required: it authenticates "
-                              "provider callbacks");
+        snprintf(err, errlen,
+                 "REDIAL_CALLBACK_SECRET (or _FILE) is required: it authenticates "
+                 "provider callbacks");
         rc = RD_EINVAL;
         goto fail;
     }
@@ -909,9 +910,8 @@ int rd_server_start(uv_loop_t *loop, const rd_server_config_t *cfg, rd_server_t 
 
     char portbuf[16];
     snprintf(portbuf, sizeof portbuf, "%d", rd_httpd_port(srv->httpd));
-    rd_log(RD_LOG_INFO, "server.started", "engine", srv->engine_id, "listen", host, "port",
-           portbuf, "provider", rd_prov_name(srv->provider), "prefix", rd_store_prefix(srv->store),
-           NULL);
+    rd_log(RD_LOG_INFO, "server.started", "engine", srv->engine_id, "listen", host, "port", portbuf,
+           "provider", rd_prov_name(srv->provider), "prefix", rd_store_prefix(srv->store), NULL);
     *out = srv;
     return 0;
 

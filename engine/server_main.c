@@ -39,8 +39,8 @@ int main(int argc, char **argv) {
     }
     rd_log_level_t level;
     if (rd_log_level_parse(cfg.log_level, &level) != 0 || rd_log_setup(cfg.log_file, level) != 0) {
-        fprintf(stderr, "redial-server: --log/--log-level: cannot use '%s' / '%s'\n",
-                cfg.log_file, cfg.log_level);
+        fprintf(stderr, "redial-server: --log/--log-level: cannot use '%s' / '%s'\n", cfg.log_file,
+                cfg.log_level);
         rd_opts_free(rd_server_opts, rd_server_opts_len, &cfg);
         return 2;
     }

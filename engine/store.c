@@ -111,9 +111,7 @@ static void arg_str(args_t *a, const char *p, size_t len) {
     a->l[a->n++] = p ? len : 0;
 }
 
-static void arg_cstr(args_t *a, const char *p) {
-    arg_str(a, p, p ? strlen(p) : 0);
-}
+static void arg_cstr(args_t *a, const char *p) { arg_str(a, p, p ? strlen(p) : 0); }
 
 static void arg_i64(args_t *a, int64_t v) {
     rd_assert(a->n < ARGS_MAX);
@@ -148,20 +146,16 @@ static op_t *op_new(rd_store_t *s, void (*cb)(void), void *arg) {
 
 static int run(rd_store_t *s, int script, args_t *a, rd_redis_cb done, op_t *o) {
     int rc = rd_redis_script(s->r, s->sc[script], 1, a->n, a->v, a->l, 0, done, o);
-    if (rc < 0)
-        rd_free(o);
+    if (rc < 0) rd_free(o);
     return rc;
 }
 
 /* ---- reply helpers --------------------------------------------------------- */
 
 static int64_t rint_(const redisReply *r) {
-    if (!r)
-        return 0;
-    if (r->type == REDIS_REPLY_INTEGER)
-        return r->integer;
-    if (r->type == REDIS_REPLY_STRING)
-        return strtoll(r->str, NULL, 10);
+    if (!r) return 0;
+    if (r->type == REDIS_REPLY_INTEGER) return r->integer;
+    if (r->type == REDIS_REPLY_STRING) return strtoll(r->str, NULL, 10);
     return 0;
 }
 
@@ -169,13 +163,10 @@ static bool is_arr(const redisReply *r, size_t min) {
     return r && r->type == REDIS_REPLY_ARRAY && r->elements >= min;
 }
 
-static bool is_str(const redisReply *r) {
-    return r && r->type == REDIS_REPLY_STRING;
-}
+static bool is_str(const redisReply *r) { return r && r->type == REDIS_REPLY_STRING; }
 
 static void copy_str(char *dst, size_t cap, const char *src, size_t len) {
-    if (len >= cap)
-        len = cap - 1;
+    if (len >= cap) len = cap - 1;
     memcpy(dst, src, len);
     dst[len] = 0;
 }
@@ -185,8 +176,7 @@ static void copy_str(char *dst, size_t cap, const char *src, size_t len) {
 static bool mp_i64(const msgpack_object *o, int64_t *out) {
     switch (o->type) {
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        if (o->via.u64 > INT64_MAX)
-            return false;
+        if (o->via.u64 > INT64_MAX) return false;
         *out = (int64_t)o->via.u64;
         return true;
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
@@ -227,8 +217,7 @@ static void vars_free(rd_job_var_t *v, size_t n) {
 static int vars_decode(const char *buf, size_t len, rd_job_var_t **out, size_t *n_out) {
     *out = NULL;
     *n_out = 0;
-    if (len == 0)
-        return 0;
+    if (len == 0) return 0;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     size_t off = 0;
@@ -261,14 +250,11 @@ done:
 static int atts_obj(const msgpack_object *o, rd_store_job_t *j) {
     j->n_num_attempts = 0;
     /* cmsgpack packs an empty Lua table as an empty map. */
-    if (o->type == MSGPACK_OBJECT_MAP && o->via.map.size == 0)
-        return 0;
-    if (o->type != MSGPACK_OBJECT_ARRAY)
-        return RD_EPROTO;
+    if (o->type == MSGPACK_OBJECT_MAP && o->via.map.size == 0) return 0;
+    if (o->type != MSGPACK_OBJECT_ARRAY) return RD_EPROTO;
     for (size_t i = 0; i < o->via.array.size; i++) {
         int64_t t;
-        if (!mp_i64(&o->via.array.ptr[i], &t))
-            return RD_EPROTO;
+        if (!mp_i64(&o->via.array.ptr[i], &t)) return RD_EPROTO;
         if (j->n_num_attempts < RD_STORE_MAX_NUM_ATTEMPTS)
             j->num_attempts_ms[j->n_num_attempts++] = t;
     }
@@ -282,8 +268,7 @@ static int atts_obj(const msgpack_object *o, rd_store_job_t *j) {
  * applied by the caller.
  */
 static int job_obj(const msgpack_object *o, rd_store_job_t *j) {
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 5)
-        return RD_EPROTO;
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 5) return RD_EPROTO;
     const msgpack_object *f = o->via.array.ptr;
     size_t nf = o->via.array.size;
     int64_t st, seq, disp = -1, nb = 0;
@@ -295,10 +280,8 @@ static int job_obj(const msgpack_object *o, rd_store_job_t *j) {
     j->state = st == 3 ? RD_JOB_FINAL : RD_JOB_PENDING;
     j->not_before_ms = nb;
     j->disposition = RD_DISP_FAILED;
-    if (disp >= 0 && disp < RD_DISP__COUNT)
-        j->disposition = (rd_disposition_t)disp;
-    if (!mp_str(&f[3], &p, &pl))
-        return RD_EPROTO;
+    if (disp >= 0 && disp < RD_DISP__COUNT) j->disposition = (rd_disposition_t)disp;
+    if (!mp_str(&f[3], &p, &pl)) return RD_EPROTO;
     if (pl)
         copy_str(j->id, sizeof(j->id), p, pl);
     else
@@ -306,8 +289,7 @@ static int job_obj(const msgpack_object *o, rd_store_job_t *j) {
     j->n_hist = 0;
     const msgpack_object *h = &f[4];
     bool empty = h->type == MSGPACK_OBJECT_MAP && h->via.map.size == 0;
-    if (h->type != MSGPACK_OBJECT_ARRAY && !empty)
-        return RD_EPROTO;
+    if (h->type != MSGPACK_OBJECT_ARRAY && !empty) return RD_EPROTO;
     for (size_t i = 0; !empty && i + 1 < h->via.array.size; i += 2) {
         int64_t ts, oc;
         if (!mp_i64(&h->via.array.ptr[i], &ts) || !mp_i64(&h->via.array.ptr[i + 1], &oc) ||
@@ -322,15 +304,12 @@ static int job_obj(const msgpack_object *o, rd_store_job_t *j) {
     j->attempt = (int)j->n_hist + 1;
     j->tz[0] = 0;
     if (nf > 7) {
-        if (!mp_str(&f[7], &p, &pl))
-            return RD_EPROTO;
+        if (!mp_str(&f[7], &p, &pl)) return RD_EPROTO;
         copy_str(j->tz, sizeof(j->tz), p, pl);
     }
     if (nf > 8) {
-        if (!mp_str(&f[8], &p, &pl))
-            return RD_EPROTO;
-        if (vars_decode(p, pl, &j->vars, &j->n_vars) < 0)
-            return RD_EPROTO;
+        if (!mp_str(&f[8], &p, &pl)) return RD_EPROTO;
+        if (vars_decode(p, pl, &j->vars, &j->n_vars) < 0) return RD_EPROTO;
     }
     return 0;
 }
@@ -348,8 +327,7 @@ static bool mp_one(msgpack_unpacked *u, const char *buf, size_t len) {
  * and the number's attempts. RD_ENOTFOUND when the record holds no such job.
  */
 static int job_from_nrec(rd_store_job_t *j, const redisReply *nrec, int64_t cid, int64_t seq) {
-    if (!is_str(nrec))
-        return RD_EPROTO;
+    if (!is_str(nrec)) return RD_EPROTO;
     msgpack_unpacked u;
     int rc = RD_EPROTO;
     if (!mp_one(&u, nrec->str, nrec->len) || u.data.type != MSGPACK_OBJECT_ARRAY ||
@@ -363,11 +341,12 @@ static int job_from_nrec(rd_store_job_t *j, const redisReply *nrec, int64_t cid,
         if (jo->type != MSGPACK_OBJECT_ARRAY || jo->via.array.size < 5 ||
             !mp_i64(&jo->via.array.ptr[0], &c) || !mp_i64(&jo->via.array.ptr[1], &st) ||
             !mp_i64(&jo->via.array.ptr[2], &sq) || c != cid ||
-            (seq < 0 ? i != (size_t)-seq : seq > 0 ? sq != seq : st == 3))
+            (seq < 0   ? i != (size_t)-seq
+             : seq > 0 ? sq != seq
+                       : st == 3))
             continue;
         rc = job_obj(jo, j);
-        if (rc == 0)
-            rc = atts_obj(&a[0], j);
+        if (rc == 0) rc = atts_obj(&a[0], j);
         j->nrec = nrec->str;
         j->nrec_len = nrec->len;
         j->nrec_owned = false;
@@ -388,8 +367,7 @@ static void job_lease(rd_store_job_t *j, uint64_t tok, int64_t start, bool place
     j->lease_start_ms = start;
     j->polls = (int)polls;
     j->call_id[0] = 0;
-    if (is_str(call))
-        copy_str(j->call_id, sizeof(j->call_id), call->str, call->len);
+    if (is_str(call)) copy_str(j->call_id, sizeof(j->call_id), call->str, call->len);
     if (with_attempt && j->n_num_attempts < RD_STORE_MAX_NUM_ATTEMPTS)
         j->num_attempts_ms[j->n_num_attempts++] = start;
 }
@@ -397,8 +375,7 @@ static void job_lease(rd_store_job_t *j, uint64_t tok, int64_t start, bool place
 /* campaign and number replies -> *j (zeroed first). */
 static int job_names(rd_store_job_t *j, const redisReply *camp, const redisReply *num) {
     memset(j, 0, sizeof(*j));
-    if (!is_str(camp) || !is_str(num))
-        return RD_EPROTO;
+    if (!is_str(camp) || !is_str(num)) return RD_EPROTO;
     copy_str(j->campaign, sizeof(j->campaign), camp->str, camp->len);
     copy_str(j->to, sizeof(j->to), num->str, num->len);
     return 0;
@@ -412,8 +389,7 @@ static void job_clear(rd_store_job_t *j) {
 
 rd_store_job_t *rd_store_job_dup(const rd_store_job_t *j) {
     rd_store_job_t *c = rd_try_malloc(sizeof(*c));
-    if (!c)
-        return NULL;
+    if (!c) return NULL;
     *c = *j;
     c->vars = NULL;
     c->nrec = NULL;
@@ -439,11 +415,9 @@ rd_store_job_t *rd_store_job_dup(const rd_store_job_t *j) {
 }
 
 void rd_store_job_free(rd_store_job_t *j) {
-    if (!j)
-        return;
+    if (!j) return;
     vars_free(j->vars, j->n_vars);
-    if (j->nrec_owned)
-        rd_free((char *)j->nrec);
+    if (j->nrec_owned) rd_free((char *)j->nrec);
     rd_free(j);
 }
 
@@ -482,10 +456,8 @@ typedef struct bq {
 static const struct {
     int script, per_item, nvals, max_items;
 } BQ_KIND[BQ__COUNT] = {
-    [BQ_ENQUEUE] = {SC_ENQUEUE, 7, 2, 200},
-    [BQ_PLACED] = {SC_PLACED, 4, 1, 500},
-    [BQ_RELEASE] = {SC_RELEASE, 3, 1, 500},
-    [BQ_SETTLE] = {SC_SETTLE, 18, 4, 200},
+    [BQ_ENQUEUE] = {SC_ENQUEUE, 7, 2, 200}, [BQ_PLACED] = {SC_PLACED, 4, 1, 500},
+    [BQ_RELEASE] = {SC_RELEASE, 3, 1, 500}, [BQ_SETTLE] = {SC_SETTLE, 18, 4, 200},
     [BQ_LOOKUP] = {SC_LOOKUP, 2, 13, 500},
 };
 
@@ -499,8 +471,7 @@ static bq_t *bq_new(int kind) {
 }
 
 static void bq_free(bq_t *q) {
-    if (!q)
-        return;
+    if (!q) return;
     rd_free(q->items);
     rd_free(q->buf);
     rd_free(q->off);
@@ -516,8 +487,7 @@ static bq_t *bq_begin(rd_store_t *s, int kind, bq_done_fn done, void (*cb)(void)
         q->items = rd_realloc(q->items, q->cap * sizeof(*q->items));
     }
     q->items[q->n++] = (bq_item_t){done, cb, arg};
-    if (now > q->now)
-        q->now = now;
+    if (now > q->now) q->now = now;
     return q;
 }
 
@@ -531,16 +501,13 @@ static void bq_bin(bq_t *q, const void *p, size_t len) {
         q->bcap = RD_MAX(q->bcap * 2, q->blen + len + 256);
         q->buf = rd_realloc(q->buf, q->bcap);
     }
-    if (len)
-        memcpy(q->buf + q->blen, p, len);
+    if (len) memcpy(q->buf + q->blen, p, len);
     q->off[q->na] = q->blen;
     q->len[q->na++] = len;
     q->blen += len;
 }
 
-static void bq_str(bq_t *q, const char *p) {
-    bq_bin(q, p, strlen(p));
-}
+static void bq_str(bq_t *q, const char *p) { bq_bin(q, p, strlen(p)); }
 
 static void bq_i64(bq_t *q, int64_t v) {
     char b[24];
@@ -554,8 +521,7 @@ typedef struct bq_flight {
 } bq_flight_t;
 
 static void bq_fail_all(rd_store_t *s, bq_t *q, int rc) {
-    for (size_t i = 0; i < q->n; i++)
-        q->items[i].done(s, &q->items[i], rc, NULL);
+    for (size_t i = 0; i < q->n; i++) q->items[i].done(s, &q->items[i], rc, NULL);
 }
 
 static void done_batch(rd_redis_t *r, int status, redisReply *reply, void *arg) {
@@ -576,8 +542,7 @@ static void done_batch(rd_redis_t *r, int status, redisReply *reply, void *arg) 
 /* Sends everything queued of one kind as one script call. */
 static void bq_flush(rd_store_t *s, int kind) {
     bq_t *q = s->bq[kind];
-    if (q->n == 0)
-        return;
+    if (q->n == 0) return;
     s->bq[kind] = bq_new(kind);
     size_t argc = 5 + q->na;
     const char **argv = rd_malloc(argc * sizeof(char *));
@@ -614,8 +579,7 @@ static void bq_flush(rd_store_t *s, int kind) {
 static void on_flush(uv_prepare_t *h) {
     rd_store_t *s = h->data;
     uv_prepare_stop(h);
-    for (int k = 0; k < BQ__COUNT; k++)
-        bq_flush(s, k);
+    for (int k = 0; k < BQ__COUNT; k++) bq_flush(s, k);
 }
 
 /* After an item's arguments are in: send when full, else at the end of the loop iteration. */
@@ -651,11 +615,9 @@ static int add_script(rd_store_t *s, const char *src, size_t len) {
 
 static bool prefix_ok(const char *p) {
     size_t n = strlen(p);
-    if (n == 0 || n >= 120)
-        return false;
+    if (n == 0 || n >= 120) return false;
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)p[i] <= ' ' || p[i] == 0x7f)
-            return false;
+        if ((unsigned char)p[i] <= ' ' || p[i] == 0x7f) return false;
     return true;
 }
 
@@ -663,24 +625,17 @@ int rd_store_create(uv_loop_t *loop, const rd_store_opts_t *opts, rd_store_t **o
     *out = NULL;
     rd_redis_opts_t ro;
     rd_redis_opts_init(&ro);
-    if (opts->url && rd_redis_parse_url(opts->url, &ro.addr) < 0)
-        return RD_EINVAL;
+    if (opts->url && rd_redis_parse_url(opts->url, &ro.addr) < 0) return RD_EINVAL;
     if (opts->password) {
-        if (strlen(opts->password) >= sizeof(ro.addr.password))
-            return RD_EINVAL;
+        if (strlen(opts->password) >= sizeof(ro.addr.password)) return RD_EINVAL;
         strcpy(ro.addr.password, opts->password);
     }
     const char *prefix = opts->prefix ? opts->prefix : RD_STORE_DEFAULT_PREFIX;
-    if (!prefix_ok(prefix))
-        return RD_EINVAL;
-    if (opts->bucket && (strlen(opts->bucket) >= 128 || opts->bucket_rate <= 0))
-        return RD_EINVAL;
-    if (opts->cmd_timeout_ms)
-        ro.cmd_timeout_ms = opts->cmd_timeout_ms;
-    if (opts->connect_timeout_ms)
-        ro.connect_timeout_ms = opts->connect_timeout_ms;
-    if (opts->reconnect_max_ms)
-        ro.reconnect_max_ms = opts->reconnect_max_ms;
+    if (!prefix_ok(prefix)) return RD_EINVAL;
+    if (opts->bucket && (strlen(opts->bucket) >= 128 || opts->bucket_rate <= 0)) return RD_EINVAL;
+    if (opts->cmd_timeout_ms) ro.cmd_timeout_ms = opts->cmd_timeout_ms;
+    if (opts->connect_timeout_ms) ro.connect_timeout_ms = opts->connect_timeout_ms;
+    if (opts->reconnect_max_ms) ro.reconnect_max_ms = opts->reconnect_max_ms;
     rd_store_t *s = rd_calloc(1, sizeof(*s));
     s->loop = loop;
     s->opts = *opts;
@@ -688,14 +643,11 @@ int rd_store_create(uv_loop_t *loop, const rd_store_opts_t *opts, rd_store_t **o
     s->opts.password = NULL;
     s->opts.prefix = NULL;
     s->opts.bucket = NULL;
-    if (s->opts.events_maxlen <= 0)
-        s->opts.events_maxlen = 1000000;
-    if (s->opts.retention_ms <= 0)
-        s->opts.retention_ms = 7LL * 86400000;
+    if (s->opts.events_maxlen <= 0) s->opts.events_maxlen = 1000000;
+    if (s->opts.retention_ms <= 0) s->opts.retention_ms = 7LL * 86400000;
     if (opts->bucket) {
         strcpy(s->bucket, opts->bucket);
-        if (s->opts.bucket_burst < 1)
-            s->opts.bucket_burst = 1;
+        if (s->opts.bucket_burst < 1) s->opts.bucket_burst = 1;
     }
     strcpy(s->prefix, prefix);
     s->prefix_len = strlen(prefix);
@@ -708,8 +660,7 @@ int rd_store_create(uv_loop_t *loop, const rd_store_opts_t *opts, rd_store_t **o
     }
     uv_prepare_init(loop, &s->flush);
     s->flush.data = s;
-    for (int k = 0; k < BQ__COUNT; k++)
-        s->bq[k] = bq_new(k);
+    for (int k = 0; k < BQ__COUNT; k++) s->bq[k] = bq_new(k);
     s->prepp = rd_calloc(1, sizeof(*s->prepp));
     msgpack_sbuffer_init(&s->prepp->rec);
     msgpack_sbuffer_init(&s->prepp->ev);
@@ -741,10 +692,8 @@ int rd_store_create(uv_loop_t *loop, const rd_store_opts_t *opts, rd_store_t **o
 }
 
 static void store_closed_one(rd_store_t *s) {
-    if (--s->open_handles > 0)
-        return;
-    for (int k = 0; k < BQ__COUNT; k++)
-        bq_free(s->bq[k]);
+    if (--s->open_handles > 0) return;
+    for (int k = 0; k < BQ__COUNT; k++) bq_free(s->bq[k]);
     msgpack_sbuffer_destroy(&s->prepp->rec);
     msgpack_sbuffer_destroy(&s->prepp->ev);
     msgpack_sbuffer_destroy(&s->prepp->fin);
@@ -752,17 +701,12 @@ static void store_closed_one(rd_store_t *s) {
     void (*cb)(void *) = s->close_cb;
     void *carg = s->close_arg;
     rd_free(s);
-    if (cb)
-        cb(carg);
+    if (cb) cb(carg);
 }
 
-static void on_redis_closed(void *arg) {
-    store_closed_one(arg);
-}
+static void on_redis_closed(void *arg) { store_closed_one(arg); }
 
-static void on_flush_closed(uv_handle_t *h) {
-    store_closed_one(h->data);
-}
+static void on_flush_closed(uv_handle_t *h) { store_closed_one(h->data); }
 
 void rd_store_close(rd_store_t *s, void (*cb)(void *arg), void *arg) {
     s->close_cb = cb;
@@ -779,21 +723,13 @@ void rd_store_close(rd_store_t *s, void (*cb)(void *arg), void *arg) {
     rd_redis_close(s->r, on_redis_closed, s);
 }
 
-const char *rd_store_prefix(const rd_store_t *s) {
-    return s->prefix;
-}
+const char *rd_store_prefix(const rd_store_t *s) { return s->prefix; }
 
-bool rd_store_connected(const rd_store_t *s) {
-    return rd_redis_connected(s->r);
-}
+bool rd_store_connected(const rd_store_t *s) { return rd_redis_connected(s->r); }
 
-uint64_t rd_store_commands_sent(const rd_store_t *s) {
-    return rd_redis_commands_sent(s->r);
-}
+uint64_t rd_store_commands_sent(const rd_store_t *s) { return rd_redis_commands_sent(s->r); }
 
-uint64_t rd_store_settles_prepared(const rd_store_t *s) {
-    return s->settles_prepared;
-}
+uint64_t rd_store_settles_prepared(const rd_store_t *s) { return s->settles_prepared; }
 
 /* ---- generic completions ---------------------------------------------------------- */
 
@@ -837,13 +773,11 @@ static void done_create(rd_redis_t *r, int status, redisReply *reply, void *arg)
     rd_free(o);
 }
 
-int rd_store_campaign_create(rd_store_t *s, const rd_campaign_t *c, int64_t now_ms,
-                             rd_store_cb cb, void *arg) {
-    if (!c->name || !c->name[0] || strlen(c->name) > RD_CAMPAIGN_NAME_MAX)
-        return RD_EINVAL;
+int rd_store_campaign_create(rd_store_t *s, const rd_campaign_t *c, int64_t now_ms, rd_store_cb cb,
+                             void *arg) {
+    if (!c->name || !c->name[0] || strlen(c->name) > RD_CAMPAIGN_NAME_MAX) return RD_EINVAL;
     char *json = rd_campaign_to_json(c);
-    if (!json)
-        return RD_ENOMEM;
+    if (!json) return RD_ENOMEM;
     args_t a;
     args_init(&a, s);
     arg_cstr(&a, c->name);
@@ -888,8 +822,7 @@ static void done_campaign_get(rd_redis_t *r, int status, redisReply *reply, void
 }
 
 int rd_store_campaign_get(rd_store_t *s, const char *name, rd_store_campaign_cb cb, void *arg) {
-    if (!name || strlen(name) > RD_CAMPAIGN_NAME_MAX)
-        return RD_EINVAL;
+    if (!name || strlen(name) > RD_CAMPAIGN_NAME_MAX) return RD_EINVAL;
     args_t a;
     args_init(&a, s);
     arg_cstr(&a, name);
@@ -908,13 +841,11 @@ static void done_list(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     int rc = rd_redis_reply_status(status, reply);
     char **names = NULL;
     size_t n = 0;
-    if (rc == 0 && reply->type != REDIS_REPLY_ARRAY)
-        rc = RD_EPROTO;
+    if (rc == 0 && reply->type != REDIS_REPLY_ARRAY) rc = RD_EPROTO;
     if (rc == 0 && reply->elements) {
         names = rd_calloc(reply->elements, sizeof(char *));
         for (size_t i = 0; i < reply->elements; i++)
-            if (is_str(reply->element[i]))
-                names[n++] = reply->element[i]->str;
+            if (is_str(reply->element[i])) names[n++] = reply->element[i]->str;
         qsort(names, n, sizeof(char *), cmp_str);
     }
     ((rd_store_names_cb)o->cb)(o->s, rc, names, n, o->arg);
@@ -929,8 +860,7 @@ int rd_store_campaign_list(rd_store_t *s, rd_store_names_cb cb, void *arg) {
     size_t lens[2] = {8, (size_t)n};
     op_t *o = op_new(s, (void (*)(void))cb, arg);
     int rc = rd_redis_command(s->r, 2, argv, lens, 0, done_list, o);
-    if (rc < 0)
-        rd_free(o);
+    if (rc < 0) rd_free(o);
     return rc;
 }
 
@@ -966,16 +896,16 @@ static void state_step(op_t *o) {
     arg_i64(&a, o->i2);
     arg_i64(&a, 500);
     arg_i64(&a, o->s->opts.events_maxlen);
-    int rc = rd_redis_script(o->s->r, o->s->sc[SC_CAMPAIGN_STATE], 1, a.n, a.v, a.l, 0,
-                             done_state, o);
+    int rc =
+        rd_redis_script(o->s->r, o->s->sc[SC_CAMPAIGN_STATE], 1, a.n, a.v, a.l, 0, done_state, o);
     if (rc < 0) {
         ((rd_store_cb)o->cb)(o->s, rc, o->arg);
         rd_free(o);
     }
 }
 
-int rd_store_campaign_set_state(rd_store_t *s, const char *name, rd_camp_state_t st,
-                                int64_t now_ms, rd_store_cb cb, void *arg) {
+int rd_store_campaign_set_state(rd_store_t *s, const char *name, rd_camp_state_t st, int64_t now_ms,
+                                rd_store_cb cb, void *arg) {
     if (!name || strlen(name) > RD_CAMPAIGN_NAME_MAX || (int)st < 0 || st > RD_CAMP_CANCELED)
         return RD_EINVAL;
     args_t a;
@@ -997,8 +927,7 @@ int rd_store_campaign_set_state(rd_store_t *s, const char *name, rd_camp_state_t
 static int vars_encode(const rd_job_var_t *v, size_t n, msgpack_sbuffer *sb) {
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    if (msgpack_pack_map(&pk, n) < 0)
-        return RD_ENOMEM;
+    if (msgpack_pack_map(&pk, n) < 0) return RD_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         size_t kl = strlen(v[i].key), vl = strlen(v[i].val);
         if (msgpack_pack_str(&pk, kl) < 0 || msgpack_pack_str_body(&pk, v[i].key, kl) < 0 ||
@@ -1057,22 +986,17 @@ static int decode_jobs(const redisReply *reply, size_t first, size_t group, int6
                        rd_store_job_t **out, size_t *n_out) {
     *out = NULL;
     *n_out = 0;
-    if ((reply->elements - first) % group)
-        return RD_EPROTO;
+    if ((reply->elements - first) % group) return RD_EPROTO;
     size_t n = (reply->elements - first) / group;
-    if (!n)
-        return 0;
+    if (!n) return 0;
     rd_store_job_t *jobs = rd_try_malloc(n * sizeof(*jobs));
-    if (!jobs)
-        return RD_ENOMEM;
+    if (!jobs) return RD_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         redisReply **e = reply->element + first + group * i;
         int rc = job_names(&jobs[i], e[0], e[1]);
-        if (rc == 0 &&
-            (e[2]->type != REDIS_REPLY_INTEGER || e[3]->type != REDIS_REPLY_INTEGER))
+        if (rc == 0 && (e[2]->type != REDIS_REPLY_INTEGER || e[3]->type != REDIS_REPLY_INTEGER))
             rc = RD_EPROTO;
-        if (rc == 0)
-            rc = job_from_nrec(&jobs[i], e[4], e[3]->integer, 0);
+        if (rc == 0) rc = job_from_nrec(&jobs[i], e[4], e[3]->integer, 0);
         if (rc == 0 && group == 8)
             job_lease(&jobs[i], (uint64_t)e[2]->integer, rint_(e[5]), true, e[6], rint_(e[7]),
                       true);
@@ -1080,8 +1004,7 @@ static int decode_jobs(const redisReply *reply, size_t first, size_t group, int6
             job_lease(&jobs[i], (uint64_t)e[2]->integer, now, false, NULL, 0, false);
         if (rc < 0) {
             job_clear(&jobs[i]);
-            for (size_t k = 0; k < i; k++)
-                job_clear(&jobs[k]);
+            for (size_t k = 0; k < i; k++) job_clear(&jobs[k]);
             rd_free(jobs);
             return rc == RD_ENOTFOUND ? RD_EPROTO : rc;
         }
@@ -1092,8 +1015,7 @@ static int decode_jobs(const redisReply *reply, size_t first, size_t group, int6
 }
 
 static void free_jobs(rd_store_job_t *jobs, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        job_clear(&jobs[i]);
+    for (size_t i = 0; i < n; i++) job_clear(&jobs[i]);
     rd_free(jobs);
 }
 
@@ -1103,19 +1025,15 @@ static void done_claim(rd_redis_t *r, int status, redisReply *reply, void *arg) 
     int rc = rd_redis_reply_status(status, reply);
     rd_store_claim_res_t res;
     memset(&res, 0, sizeof(res));
-    if (rc == 0 && !is_arr(reply, 5))
-        rc = RD_EPROTO;
-    if (rc == 0)
-        rc = decode_jobs(reply, 5, 5, o->i1, &res.jobs, &res.n);
+    if (rc == 0 && !is_arr(reply, 5)) rc = RD_EPROTO;
+    if (rc == 0) rc = decode_jobs(reply, 5, 5, o->i1, &res.jobs, &res.n);
     if (rc == 0) {
         res.finished = (size_t)rint_(reply->element[1]);
         res.deferred = (size_t)rint_(reply->element[2]);
         res.next_due_ms = rint_(reply->element[3]);
         res.bucket_wait_ms = rint_(reply->element[4]);
-        for (size_t i = 0; i < res.n; i++)
-            res.jobs[i].deadline_ms = o->i1 + o->i2;
-        if ((size_t)rint_(reply->element[0]) != res.n)
-            rc = RD_EPROTO;
+        for (size_t i = 0; i < res.n; i++) res.jobs[i].deadline_ms = o->i1 + o->i2;
+        if ((size_t)rint_(reply->element[0]) != res.n) rc = RD_EPROTO;
     }
     ((rd_store_claim_cb)o->cb)(o->s, rc, rc == 0 ? &res : NULL, o->arg);
     free_jobs(res.jobs, res.n);
@@ -1124,8 +1042,7 @@ static void done_claim(rd_redis_t *r, int status, redisReply *reply, void *arg) 
 
 int rd_store_claim(rd_store_t *s, const rd_store_claim_req_t *req, rd_store_claim_cb cb,
                    void *arg) {
-    if (req->max_jobs < 1 || req->max_jobs > 1000 || req->lease_ms <= 0)
-        return RD_EINVAL;
+    if (req->max_jobs < 1 || req->max_jobs > 1000 || req->lease_ms <= 0) return RD_EINVAL;
     args_t a;
     args_init(&a, s);
     arg_i64(&a, req->now_ms);
@@ -1145,8 +1062,7 @@ int rd_store_claim(rd_store_t *s, const rd_store_claim_req_t *req, rd_store_clai
 }
 
 static void fenced_done(rd_store_t *s, const bq_item_t *it, int rc, redisReply **v) {
-    if (rc == 0 && rint_(v[0]) != 1)
-        rc = RD_ESTALE;
+    if (rc == 0 && rint_(v[0]) != 1) rc = RD_ESTALE;
     ((rd_store_cb)it->cb)(s, rc, it->arg);
 }
 
@@ -1189,8 +1105,7 @@ static void lookup_done(rd_store_t *s, const bq_item_t *it, int rc, redisReply *
             rc = RD_ENOTFOUND;
         } else {
             rc = job_names(&j, e[1], e[2]);
-            if (rc == 0)
-                rc = job_from_nrec(&j, e[5], rint_(e[3]), rint_(e[4]));
+            if (rc == 0) rc = job_from_nrec(&j, e[5], rint_(e[3]), rint_(e[4]));
             if (rc == 0) {
                 uint64_t tok = (uint64_t)rint_(e[6]);
                 if (tok)
@@ -1204,14 +1119,11 @@ static void lookup_done(rd_store_t *s, const bq_item_t *it, int rc, redisReply *
         }
     }
     ((rd_store_job_cb)it->cb)(s, rc, have ? &j : NULL, it->arg);
-    if (have)
-        job_clear(&j);
+    if (have) job_clear(&j);
 }
 
-static int lookup(rd_store_t *s, const char *mode, const char *key, rd_store_job_cb cb,
-                  void *arg) {
-    if (!key || !key[0] || strlen(key) > 512)
-        return RD_EINVAL;
+static int lookup(rd_store_t *s, const char *mode, const char *key, rd_store_job_cb cb, void *arg) {
+    if (!key || !key[0] || strlen(key) > 512) return RD_EINVAL;
     bq_t *q = bq_begin(s, BQ_LOOKUP, lookup_done, (void (*)(void))cb, arg, 0);
     bq_str(q, mode);
     bq_str(q, key);
@@ -1219,8 +1131,7 @@ static int lookup(rd_store_t *s, const char *mode, const char *key, rd_store_job
     return 0;
 }
 
-int rd_store_lookup_attempt(rd_store_t *s, const char *attempt_key, rd_store_job_cb cb,
-                            void *arg) {
+int rd_store_lookup_attempt(rd_store_t *s, const char *attempt_key, rd_store_job_cb cb, void *arg) {
     if (!attempt_key || rd_attempt_key_parse(attempt_key, strlen(attempt_key), NULL, 0, NULL) < 0)
         return RD_EINVAL;
     return lookup(s, "a", attempt_key, cb, arg);
@@ -1258,8 +1169,7 @@ static bool mp_is_default(const msgpack_object *o, bool str, int64_t def) {
     const char *p;
     size_t l;
     int64_t v;
-    if (str)
-        return mp_str(o, &p, &l) && l == 0;
+    if (str) return mp_str(o, &p, &l) && l == 0;
     return mp_i64(o, &v) && v == def;
 }
 
@@ -1303,13 +1213,11 @@ static bool settle_prep(const rd_store_settle_t *st, settle_prep_t *sp) {
             c == job->cid && jst != 3)
             k = i;
     }
-    if (!k)
-        goto done;
+    if (!k) goto done;
     const msgpack_object *f = a[k].via.array.ptr;
     size_t nf = a[k].via.array.size;
     /* Fields beyond the documented 10 would be kept by the script: not ours to drop. */
-    if (nf > 10)
-        goto done;
+    if (nf > 10) goto done;
     const msgpack_object *h = &f[4], *ao = &a[0];
     size_t nh = 0, nat = 0;
     if (h->type == MSGPACK_OBJECT_ARRAY)
@@ -1320,35 +1228,29 @@ static bool settle_prep(const rd_store_settle_t *st, settle_prep_t *sp) {
         nat = ao->via.array.size;
     else if (!(ao->type == MSGPACK_OBJECT_MAP && ao->via.map.size == 0))
         goto done;
-    if (nh % 2)
-        goto done;
+    if (nh % 2) goto done;
     /* The public id, as pub_id() in lib.lua: the producer's, else
      * "<campaign>/<number>/<seq>" (Lua prints seq with %.14g: exact below 1e14). */
     const char *idp;
     size_t idl;
     int64_t seq;
     char gen[RD_STORE_GEN_ID_MAX + 32];
-    if (!mp_str(&f[3], &idp, &idl) || !mp_i64(&f[2], &seq))
-        goto done;
+    if (!mp_str(&f[3], &idp, &idl) || !mp_i64(&f[2], &seq)) goto done;
     if (idl == 0) {
-        if (seq < 0 || seq >= 100000000000000LL)
-            goto done;
-        idl = (size_t)snprintf(gen, sizeof(gen), "%s/%s/%lld", st->campaign, job->to,
-                               (long long)seq);
+        if (seq < 0 || seq >= 100000000000000LL) goto done;
+        idl =
+            (size_t)snprintf(gen, sizeof(gen), "%s/%s/%lld", st->campaign, job->to, (long long)seq);
         idp = gen;
     }
     /* The number's attempts: + this start, pruned. */
     atts = rd_try_malloc((nat + 1) * sizeof(*atts));
-    if (!atts)
-        goto done;
+    if (!atts) goto done;
     int64_t lim = st->now_ms - NUM_KEEP_MS;
     size_t n = 0;
     for (size_t i = 0; i <= nat; i++) {
         int64_t t = job->lease_start_ms;
-        if (i < nat && !mp_i64(&ao->via.array.ptr[i], &t))
-            goto done;
-        if (t >= lim)
-            atts[n++] = t;
+        if (i < nat && !mp_i64(&ao->via.array.ptr[i], &t)) goto done;
+        if (t >= lim) atts[n++] = t;
     }
     size_t first = 0;
     if (n > RD_STORE_MAX_NUM_ATTEMPTS) {
@@ -1364,8 +1266,7 @@ static bool settle_prep(const rd_store_settle_t *st, settle_prep_t *sp) {
     msgpack_packer_init(&pk, &sp->rec, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, na);
     msgpack_pack_array(&pk, n - first);
-    for (size_t i = first; i < n; i++)
-        msgpack_pack_int64(&pk, atts[i]);
+    for (size_t i = first; i < n; i++) msgpack_pack_int64(&pk, atts[i]);
     for (size_t i = 1; i < na; i++) {
         if (i != k) {
             msgpack_pack_object(&pk, a[i]);
@@ -1395,8 +1296,7 @@ static bool settle_prep(const rd_store_settle_t *st, settle_prep_t *sp) {
         msgpack_pack_object(&pk, f[2]);
         msgpack_pack_object(&pk, f[3]);
         msgpack_pack_array(&pk, nh + 2);
-        for (size_t x = 0; x < nh; x++)
-            msgpack_pack_object(&pk, h->via.array.ptr[x]);
+        for (size_t x = 0; x < nh; x++) msgpack_pack_object(&pk, h->via.array.ptr[x]);
         msgpack_pack_int64(&pk, job->lease_start_ms);
         msgpack_pack_int64(&pk, st->outcome);
         for (size_t x = 6; x <= last; x++) {
@@ -1454,21 +1354,18 @@ static void settle_done(rd_store_t *s, const bq_item_t *it, int rc, redisReply *
         if (how != 1 && how != 2) {
             rc = RD_ESTALE;
         } else {
-            if (how == 2)
-                s->settles_prepared++;
+            if (how == 2) s->settles_prepared++;
             res.final = rint_(v[1]) == 1;
             int64_t d = rint_(v[2]);
             res.disposition = RD_DISP_FAILED;
-            if (d >= 0 && d < RD_DISP__COUNT)
-                res.disposition = (rd_disposition_t)d;
+            if (d >= 0 && d < RD_DISP__COUNT) res.disposition = (rd_disposition_t)d;
             res.attempt = (int)rint_(v[3]);
         }
     }
     ((rd_store_settle_cb)it->cb)(s, rc, rc == 0 ? &res : NULL, it->arg);
 }
 
-int rd_store_settle(rd_store_t *s, const rd_store_settle_t *st, rd_store_settle_cb cb,
-                    void *arg) {
+int rd_store_settle(rd_store_t *s, const rd_store_settle_t *st, rd_store_settle_cb cb, void *arg) {
     if (!st->campaign || strlen(st->campaign) > RD_CAMPAIGN_NAME_MAX || !st->token ||
         st->token > INT64_MAX || (int)st->outcome < 0 || st->outcome >= RD_OUT__COUNT ||
         (st->decision.final &&
@@ -1497,8 +1394,7 @@ int rd_store_settle(rd_store_t *s, const rd_store_settle_t *st, rd_store_settle_
         bq_bin(q, sp->ev.data, sp->ev.size);
         bq_bin(q, sp->fin.data, sp->fin.size);
     } else {
-        for (int i = 0; i < 8; i++)
-            bq_bin(q, "", 0);
+        for (int i = 0; i < 8; i++) bq_bin(q, "", 0);
     }
     bq_commit(s, BQ_SETTLE);
     return 0;
@@ -1512,16 +1408,13 @@ static void done_recover(rd_redis_t *r, int status, redisReply *reply, void *arg
     int rc = rd_redis_reply_status(status, reply);
     rd_store_recover_res_t res;
     memset(&res, 0, sizeof(res));
-    if (rc == 0 && !is_arr(reply, 3))
-        rc = RD_EPROTO;
-    if (rc == 0)
-        rc = decode_jobs(reply, 3, 8, 0, &res.poll, &res.n_poll);
+    if (rc == 0 && !is_arr(reply, 3)) rc = RD_EPROTO;
+    if (rc == 0) rc = decode_jobs(reply, 3, 8, 0, &res.poll, &res.n_poll);
     if (rc == 0) {
         res.requeued = (size_t)rint_(reply->element[0]);
         res.trimmed = (size_t)rint_(reply->element[1]);
         res.next_deadline_ms = rint_(reply->element[2]);
-        for (size_t i = 0; i < res.n_poll; i++)
-            res.poll[i].deadline_ms = o->i1 + o->i2;
+        for (size_t i = 0; i < res.n_poll; i++) res.poll[i].deadline_ms = o->i1 + o->i2;
     }
     ((rd_store_recover_cb)o->cb)(o->s, rc, rc == 0 ? &res : NULL, o->arg);
     free_jobs(res.poll, res.n_poll);
@@ -1530,8 +1423,7 @@ static void done_recover(rd_redis_t *r, int status, redisReply *reply, void *arg
 
 int rd_store_recover(rd_store_t *s, int64_t now_ms, int max, int64_t poll_lease_ms,
                      rd_store_recover_cb cb, void *arg) {
-    if (max < 1 || max > 1000 || poll_lease_ms <= 0)
-        return RD_EINVAL;
+    if (max < 1 || max > 1000 || poll_lease_ms <= 0) return RD_EINVAL;
     args_t a;
     args_init(&a, s);
     arg_i64(&a, now_ms);
@@ -1549,8 +1441,7 @@ int rd_store_recover(rd_store_t *s, int64_t now_ms, int max, int64_t poll_lease_
 
 int rd_store_optout(rd_store_t *s, const char *number, int64_t now_ms, rd_store_count_cb cb,
                     void *arg) {
-    if (!number || !rd_e164_valid(number, strlen(number)))
-        return RD_EINVAL;
+    if (!number || !rd_e164_valid(number, strlen(number))) return RD_EINVAL;
     args_t a;
     args_init(&a, s);
     arg_cstr(&a, number);
@@ -1564,24 +1455,21 @@ static void done_dnd_chunk(rd_redis_t *r, int status, redisReply *reply, void *a
     (void)r;
     op_t *o = arg;
     int rc = rd_redis_reply_status(status, reply);
-    if (rc == 0 && reply->type != REDIS_REPLY_INTEGER)
-        rc = RD_EPROTO;
+    if (rc == 0 && reply->type != REDIS_REPLY_INTEGER) rc = RD_EPROTO;
     if (rc == 0)
         o->i1 += reply->integer;
     else if (!o->str[0])
         o->str[0] = (char)-rc; /* first error, kept as a positive byte */
-    if (--o->i2 > 0)
-        return;
+    if (--o->i2 > 0) return;
     int err = o->str[0] ? -(int)(unsigned char)o->str[0] : 0;
     ((rd_store_count_cb)o->cb)(o->s, err, o->i1, o->arg);
     rd_free(o);
 }
 
-int rd_store_dnd_add(rd_store_t *s, const char *const *numbers, size_t count,
-                     rd_store_count_cb cb, void *arg) {
+int rd_store_dnd_add(rd_store_t *s, const char *const *numbers, size_t count, rd_store_count_cb cb,
+                     void *arg) {
     for (size_t i = 0; i < count; i++)
-        if (!numbers[i] || strlen(numbers[i]) > RD_E164_MAX)
-            return RD_EINVAL;
+        if (!numbers[i] || strlen(numbers[i]) > RD_E164_MAX) return RD_EINVAL;
     enum { CHUNK = 1000 };
     size_t chunks = count ? (count + CHUNK - 1) / CHUNK : 1;
     op_t *o = op_new(s, (void (*)(void))cb, arg);
@@ -1606,8 +1494,7 @@ int rd_store_dnd_add(rd_store_t *s, const char *const *numbers, size_t count,
                 return rc;
             }
             o->i2 -= (int64_t)(chunks - c); /* those will never answer */
-            if (!o->str[0])
-                o->str[0] = (char)-rc;
+            if (!o->str[0]) o->str[0] = (char)-rc;
             break;
         }
     }
@@ -1615,8 +1502,7 @@ int rd_store_dnd_add(rd_store_t *s, const char *const *numbers, size_t count,
 }
 
 int rd_store_dnd_check(rd_store_t *s, const char *number, rd_store_count_cb cb, void *arg) {
-    if (!number || strlen(number) > RD_E164_MAX)
-        return RD_EINVAL;
+    if (!number || strlen(number) > RD_E164_MAX) return RD_EINVAL;
     /* Both sets in one round trip: a two-line script (not registered: it is
      * rare, and EVAL caches it anyway). */
     static const char lua[] =
@@ -1629,15 +1515,13 @@ int rd_store_dnd_check(rd_store_t *s, const char *number, rd_store_count_cb cb, 
     size_t lens[6] = {4, sizeof(lua) - 1, 1, (size_t)l1, (size_t)l2, strlen(number)};
     op_t *o = op_new(s, (void (*)(void))cb, arg);
     int rc = rd_redis_command(s->r, 6, argv, lens, 0, done_count, o);
-    if (rc < 0)
-        rd_free(o);
+    if (rc < 0) rd_free(o);
     return rc;
 }
 
 int rd_store_pool_set(rd_store_t *s, const char *pool, int64_t capacity, rd_store_cb cb,
                       void *arg) {
-    if (!pool || !pool[0] || strlen(pool) > 64 || capacity < 0)
-        return RD_EINVAL;
+    if (!pool || !pool[0] || strlen(pool) > 64 || capacity < 0) return RD_EINVAL;
     args_t a;
     args_init(&a, s);
     arg_cstr(&a, pool);
@@ -1653,8 +1537,7 @@ static void stats_field(rd_store_stats_t *st, const char *f, uint64_t v, bool pr
     long a, b;
     if (f[0] == 'h' && (f[1] == 'a' || f[1] == 'k')) {
         a = strtol(f + 2, &e, 10);
-        if (*e || a < 0 || a >= 168)
-            return;
+        if (*e || a < 0 || a >= 168) return;
         uint32_t v32 = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
         if (prior) {
             if (f[1] == 'a')
@@ -1669,33 +1552,27 @@ static void stats_field(rd_store_stats_t *st, const char *f, uint64_t v, bool pr
         }
         return;
     }
-    if (prior)
-        return;
+    if (prior) return;
     if (f[0] == 'a') {
         a = strtol(f + 1, &e, 10);
-        if (*e != ':' || a < 1 || a > RD_STATS_MAX_ATTEMPTS)
-            return;
+        if (*e != ':' || a < 1 || a > RD_STATS_MAX_ATTEMPTS) return;
         b = strtol(e + 1, &e, 10);
-        if (*e || b < 0 || b >= RD_OUT__COUNT)
-            return;
+        if (*e || b < 0 || b >= RD_OUT__COUNT) return;
         st->by_attempt[a][b] += v;
         st->counts.attempts[a] += v;
         st->counts.outcomes[b] += v;
         st->smart.campaign_attempts += v;
     } else if (f[0] == 'k') {
         a = strtol(f + 1, &e, 10);
-        if (!*e && a >= 1 && a <= RD_STATS_MAX_ATTEMPTS)
-            st->counts.connected[a] += v;
+        if (!*e && a >= 1 && a <= RD_STATS_MAX_ATTEMPTS) st->counts.connected[a] += v;
     } else if (f[0] == 'f') {
         a = strtol(f + 1, &e, 10);
-        if (!*e && a >= 0 && a < RD_DISP__COUNT)
-            st->counts.finals[a] += v;
+        if (!*e && a >= 0 && a < RD_DISP__COUNT) st->counts.finals[a] += v;
     }
 }
 
 static void stats_hash(rd_store_stats_t *st, const redisReply *h, bool prior) {
-    if (!h || h->type != REDIS_REPLY_ARRAY)
-        return;
+    if (!h || h->type != REDIS_REPLY_ARRAY) return;
     for (size_t i = 0; i + 1 < h->elements; i += 2)
         if (is_str(h->element[i]))
             stats_field(st, h->element[i]->str, (uint64_t)rint_(h->element[i + 1]), prior);
@@ -1706,12 +1583,9 @@ static void done_stats(rd_redis_t *r, int status, redisReply *reply, void *arg) 
     op_t *o = arg;
     int rc = rd_redis_reply_status(status, reply);
     rd_store_stats_t *st = NULL;
-    if (rc == 0 && reply->type != REDIS_REPLY_ARRAY)
-        rc = RD_EPROTO;
-    if (rc == 0 && reply->elements == 0)
-        rc = RD_ENOTFOUND;
-    if (rc == 0 && reply->elements < 5)
-        rc = RD_EPROTO;
+    if (rc == 0 && reply->type != REDIS_REPLY_ARRAY) rc = RD_EPROTO;
+    if (rc == 0 && reply->elements == 0) rc = RD_ENOTFOUND;
+    if (rc == 0 && reply->elements < 5) rc = RD_EPROTO;
     if (rc == 0) {
         st = rd_calloc(1, sizeof(*st));
         st->counts.jobs = (uint64_t)rint_(reply->element[0]);
@@ -1726,8 +1600,7 @@ static void done_stats(rd_redis_t *r, int status, redisReply *reply, void *arg) 
 }
 
 int rd_store_stats(rd_store_t *s, const char *campaign, rd_store_stats_cb cb, void *arg) {
-    if (!campaign || strlen(campaign) > RD_CAMPAIGN_NAME_MAX)
-        return RD_EINVAL;
+    if (!campaign || strlen(campaign) > RD_CAMPAIGN_NAME_MAX) return RD_EINVAL;
     args_t a;
     args_init(&a, s);
     arg_cstr(&a, campaign);

@@ -88,19 +88,19 @@ typedef struct rd_store rd_store_t;
 /* ---- lifetime ------------------------------------------------------------ */
 
 typedef struct rd_store_opts {
-    const char *url;          /* redis://[:password@]host[:port][/db]; NULL = default */
-    const char *password;     /* overrides the URL's; NULL = none */
-    const char *prefix;       /* key prefix; NULL = RD_STORE_DEFAULT_PREFIX */
-    uint32_t cmd_timeout_ms;  /* wall ms per command before the connection is
+    const char *url;             /* redis://[:password@]host[:port][/db]; NULL = default */
+    const char *password;        /* overrides the URL's; NULL = none */
+    const char *prefix;          /* key prefix; NULL = RD_STORE_DEFAULT_PREFIX */
+    uint32_t cmd_timeout_ms;     /* wall ms per command before the connection is
                                  declared dead [5000] */
-    uint32_t connect_timeout_ms;   /* [2000] */
-    uint32_t reconnect_max_ms;     /* backoff cap [2000] */
-    int64_t events_maxlen;    /* XADD MAXLEN ~ for <prefix>:events [1000000] */
-    int64_t retention_ms;     /* finished job records kept for `job show` [7 days] */
+    uint32_t connect_timeout_ms; /* [2000] */
+    uint32_t reconnect_max_ms;   /* backoff cap [2000] */
+    int64_t events_maxlen;       /* XADD MAXLEN ~ for <prefix>:events [1000000] */
+    int64_t retention_ms;        /* finished job records kept for `job show` [7 days] */
     /* Provider-account token bucket consulted by every claim (real seconds). */
-    const char *bucket;       /* bucket name, e.g. "exotel:<account>"; NULL = none */
-    double bucket_rate;       /* tokens per second (exotel 200/60, twilio 1) */
-    double bucket_burst;      /* capacity (>= 1) */
+    const char *bucket;  /* bucket name, e.g. "exotel:<account>"; NULL = none */
+    double bucket_rate;  /* tokens per second (exotel 200/60, twilio 1) */
+    double bucket_burst; /* capacity (>= 1) */
 } rd_store_opts_t;
 
 /* Defaults for every field (url/prefix NULL = defaults). */
@@ -152,18 +152,18 @@ typedef struct rd_store_job {
     char campaign[RD_CAMPAIGN_NAME_MAX + 1];
     char to[RD_E164_MAX + 1];
     char id[RD_JOB_ID_MAX + 1 > RD_STORE_GEN_ID_MAX ? RD_JOB_ID_MAX + 1 : RD_STORE_GEN_ID_MAX];
-    char tz[RD_TZ_NAME_MAX + 1];      /* "" = none given */
+    char tz[RD_TZ_NAME_MAX + 1]; /* "" = none given */
     rd_job_state_t state;
-    rd_disposition_t disposition;     /* when FINAL */
-    uint64_t token;                   /* current lease token, 0 when none */
-    int attempt;                      /* number of the attempt the lease is for
+    rd_disposition_t disposition;           /* when FINAL */
+    uint64_t token;                         /* current lease token, 0 when none */
+    int attempt;                            /* number of the attempt the lease is for
                                          (n_hist + 1) when CLAIMED/PLACED */
-    int64_t lease_start_ms;           /* claim time = the attempt's start */
-    int64_t deadline_ms;              /* lease deadline (CLAIMED/PLACED) */
-    int64_t due_ms;                   /* next due time (PENDING) */
-    int64_t not_before_ms;            /* as enqueued (0 none) */
+    int64_t lease_start_ms;                 /* claim time = the attempt's start */
+    int64_t deadline_ms;                    /* lease deadline (CLAIMED/PLACED) */
+    int64_t due_ms;                         /* next due time (PENDING) */
+    int64_t not_before_ms;                  /* as enqueued (0 none) */
     char call_id[RD_STORE_CALL_ID_MAX + 1]; /* PLACED: provider call id */
-    int polls;                        /* recoveries of this placed lease so far */
+    int polls;                              /* recoveries of this placed lease so far */
     /* Finished attempts of this job, in order (the lease's attempt not included). */
     rd_attempt_t hist[RD_STORE_MAX_HIST];
     size_t n_hist;
@@ -173,7 +173,7 @@ typedef struct rd_store_job {
      * IS (it is an attempt). */
     int64_t num_attempts_ms[RD_STORE_MAX_NUM_ATTEMPTS];
     size_t n_num_attempts;
-    rd_job_var_t *vars;               /* owned by the job (freed with it / by the store) */
+    rd_job_var_t *vars; /* owned by the job (freed with it / by the store) */
     size_t n_vars;
     /* Private to the store: the number record as this job was read with it
      * (msgpack, docs/REDIS.md) and the job's campaign id, so that a settle
@@ -195,22 +195,18 @@ void rd_store_job_free(rd_store_job_t *j);
 
 /* ---- campaigns --------------------------------------------------------------- */
 
-typedef enum {
-    RD_CAMP_ACTIVE = 0,
-    RD_CAMP_PAUSED = 1,
-    RD_CAMP_CANCELED = 2
-} rd_camp_state_t;
+typedef enum { RD_CAMP_ACTIVE = 0, RD_CAMP_PAUSED = 1, RD_CAMP_CANCELED = 2 } rd_camp_state_t;
 
 typedef struct rd_store_campaign {
     char name[RD_CAMPAIGN_NAME_MAX + 1];
     rd_camp_state_t state;
-    char *json;          /* normalised JSON (rd_campaign_to_json), borrowed */
+    char *json; /* normalised JSON (rd_campaign_to_json), borrowed */
     size_t json_len;
     int64_t created_ms;
-    int64_t live;        /* leases held now (claimed + placed) */
-    int64_t pending;     /* jobs in the due set */
-    int64_t enqueued;    /* jobs ever created */
-    int64_t finished;    /* jobs finished */
+    int64_t live;     /* leases held now (claimed + placed) */
+    int64_t pending;  /* jobs in the due set */
+    int64_t enqueued; /* jobs ever created */
+    int64_t finished; /* jobs finished */
 } rd_store_campaign_t;
 
 /*
@@ -218,8 +214,8 @@ typedef struct rd_store_campaign {
  * need (state, concurrency, agent pool, calls_per_minute). RD_EEXISTS when a
  * campaign of that name exists (in any state). `c` is borrowed.
  */
-int rd_store_campaign_create(rd_store_t *s, const rd_campaign_t *c, int64_t now_ms,
-                             rd_store_cb cb, void *arg);
+int rd_store_campaign_create(rd_store_t *s, const rd_campaign_t *c, int64_t now_ms, rd_store_cb cb,
+                             void *arg);
 
 typedef void (*rd_store_campaign_cb)(rd_store_t *s, int status, const rd_store_campaign_t *c,
                                      void *arg);
@@ -238,20 +234,20 @@ int rd_store_campaign_list(rd_store_t *s, rd_store_names_cb cb, void *arg);
  * due set in bounded batches; the callback runs when all are done.
  * RD_ENOTFOUND when absent; RD_EINVAL to leave the canceled state.
  */
-int rd_store_campaign_set_state(rd_store_t *s, const char *name, rd_camp_state_t st,
-                                int64_t now_ms, rd_store_cb cb, void *arg);
+int rd_store_campaign_set_state(rd_store_t *s, const char *name, rd_camp_state_t st, int64_t now_ms,
+                                rd_store_cb cb, void *arg);
 
 /* ---- enqueue ---------------------------------------------------------------- */
 
 typedef struct rd_store_enqueue {
-    const char *campaign;    /* must exist and not be canceled */
-    const char *to;          /* E.164, already validated by the caller */
-    const char *id;          /* producer id, NULL or "" = generate */
+    const char *campaign; /* must exist and not be canceled */
+    const char *to;       /* E.164, already validated by the caller */
+    const char *id;       /* producer id, NULL or "" = generate */
     const rd_job_var_t *vars;
     size_t n_vars;
-    const char *tz;          /* NULL or "" = none */
-    int64_t not_before_ms;   /* 0 = none */
-    int64_t due_ms;          /* first due time, from rd_policy_first() */
+    const char *tz;        /* NULL or "" = none */
+    int64_t not_before_ms; /* 0 = none */
+    int64_t due_ms;        /* first due time, from rd_policy_first() */
 } rd_store_enqueue_t;
 
 typedef enum {
@@ -276,20 +272,20 @@ int rd_store_enqueue(rd_store_t *s, const rd_store_enqueue_t *e, int64_t now_ms,
 /* ---- claim / placed / release ---------------------------------------------- */
 
 typedef struct rd_store_claim_req {
-    int64_t now_ms;          /* policy time */
-    int max_jobs;            /* batch size, 1..1000 */
-    int64_t lease_ms;        /* deadline of a claim not yet placed (policy ms) */
-    int64_t lock_retry_ms;   /* a due job whose number is live elsewhere is
+    int64_t now_ms;        /* policy time */
+    int max_jobs;          /* batch size, 1..1000 */
+    int64_t lease_ms;      /* deadline of a claim not yet placed (policy ms) */
+    int64_t lock_retry_ms; /* a due job whose number is live elsewhere is
                                 pushed back by this much (policy ms) [30000] */
-    const char *engine;      /* engine id recorded in the lease (logs), borrowed */
+    const char *engine;    /* engine id recorded in the lease (logs), borrowed */
 } rd_store_claim_req_t;
 
 typedef struct rd_store_claim_res {
-    rd_store_job_t *jobs;    /* claimed, state CLAIMED; the array and jobs are
+    rd_store_job_t *jobs; /* claimed, state CLAIMED; the array and jobs are
                                 valid until the callback returns */
     size_t n;
-    size_t finished;         /* jobs finished at claim (DND / opted-out) */
-    size_t deferred;         /* jobs pushed back because the number was live */
+    size_t finished; /* jobs finished at claim (DND / opted-out) */
+    size_t deferred; /* jobs pushed back because the number was live */
     /* When to call again: policy ms of the earliest due job of a claimable
      * campaign (0: nothing due, wait for a doorbell or a timer of your own). */
     int64_t next_due_ms;
@@ -307,8 +303,7 @@ typedef void (*rd_store_claim_cb)(rd_store_t *s, int status, const rd_store_clai
  * lease_ms). A saturated campaign or pool never delays another campaign's due
  * jobs.
  */
-int rd_store_claim(rd_store_t *s, const rd_store_claim_req_t *req, rd_store_claim_cb cb,
-                   void *arg);
+int rd_store_claim(rd_store_t *s, const rd_store_claim_req_t *req, rd_store_claim_cb cb, void *arg);
 
 /*
  * The provider accepted the call: records the call id, indexes
@@ -330,8 +325,7 @@ int rd_store_release(rd_store_t *s, const char *campaign, uint64_t token, int64_
 
 /* ---- lookup / settle -------------------------------------------------------- */
 
-typedef void (*rd_store_job_cb)(rd_store_t *s, int status, const rd_store_job_t *job,
-                                void *arg);
+typedef void (*rd_store_job_cb)(rd_store_t *s, int status, const rd_store_job_t *job, void *arg);
 /*
  * The live attempt named by an attempt key "<campaign>:<token>" or by a
  * provider call id: job, its finished attempts, and the number's attempts
@@ -339,8 +333,7 @@ typedef void (*rd_store_job_cb)(rd_store_t *s, int status, const rd_store_job_t 
  * when the attempt is already settled (or the token was superseded),
  * RD_ENOTFOUND when nothing is known.
  */
-int rd_store_lookup_attempt(rd_store_t *s, const char *attempt_key, rd_store_job_cb cb,
-                            void *arg);
+int rd_store_lookup_attempt(rd_store_t *s, const char *attempt_key, rd_store_job_cb cb, void *arg);
 int rd_store_lookup_call(rd_store_t *s, const char *call_id, rd_store_job_cb cb, void *arg);
 
 typedef struct rd_store_settle {
@@ -348,13 +341,13 @@ typedef struct rd_store_settle {
     uint64_t token;
     rd_outcome_t outcome;
     rd_answered_by_t answered_by;
-    const char *call_id;       /* NULL = as recorded by rd_store_placed */
-    int64_t ended_ms;          /* policy time the call ended */
+    const char *call_id; /* NULL = as recorded by rd_store_placed */
+    int64_t ended_ms;    /* policy time the call ended */
     int64_t now_ms;
-    rd_decision_t decision;    /* from rd_policy_next() (why is not stored) */
-    int hour_of_week;          /* local hour of week of the attempt start
+    rd_decision_t decision; /* from rd_policy_next() (why is not stored) */
+    int hour_of_week;       /* local hour of week of the attempt start
                                   (0 = Sunday 00h), -1 = do not count */
-    bool answered;             /* counts as answered for the smart stats */
+    bool answered;          /* counts as answered for the smart stats */
     /* Optional (NULL = none): the job as the claim, lookup or recover that
      * yielded `token` returned it (borrowed for the call). With it the engine
      * builds the job's new number record and the `attempt` / `final` events,
@@ -367,10 +360,10 @@ typedef struct rd_store_settle {
 } rd_store_settle_t;
 
 typedef struct rd_store_settle_res {
-    bool final;                    /* the job finished */
-    rd_disposition_t disposition;  /* when final (may differ from the decision:
+    bool final;                   /* the job finished */
+    rd_disposition_t disposition; /* when final (may differ from the decision:
                                       an opt-out or a cancel in the meantime wins) */
-    int attempt;                   /* the attempt number settled */
+    int attempt;                  /* the attempt number settled */
 } rd_store_settle_res_t;
 
 typedef void (*rd_store_settle_cb)(rd_store_t *s, int status, const rd_store_settle_res_t *r,
@@ -382,14 +375,13 @@ typedef void (*rd_store_settle_cb)(rd_store_t *s, int status, const rd_store_set
  * XADDs the `final` event). Idempotent: a second or late settle (token not
  * current) is a no-op that reports RD_ESTALE and changes nothing.
  */
-int rd_store_settle(rd_store_t *s, const rd_store_settle_t *st, rd_store_settle_cb cb,
-                    void *arg);
+int rd_store_settle(rd_store_t *s, const rd_store_settle_t *st, rd_store_settle_cb cb, void *arg);
 
 /* ---- recovery -------------------------------------------------------------- */
 
 typedef struct rd_store_recover_res {
-    size_t requeued;          /* never-dialed claims returned to due (not attempts) */
-    rd_store_job_t *poll;     /* placed calls whose deadline passed: the caller
+    size_t requeued;      /* never-dialed claims returned to due (not attempts) */
+    rd_store_job_t *poll; /* placed calls whose deadline passed: the caller
                                  polls the provider (job.call_id) and settles
                                  with job.token; valid until the callback returns */
     size_t n_poll;
@@ -397,8 +389,8 @@ typedef struct rd_store_recover_res {
     int64_t next_deadline_ms; /* earliest remaining lease deadline (0 none) */
 } rd_store_recover_res_t;
 
-typedef void (*rd_store_recover_cb)(rd_store_t *s, int status,
-                                    const rd_store_recover_res_t *r, void *arg);
+typedef void (*rd_store_recover_cb)(rd_store_t *s, int status, const rd_store_recover_res_t *r,
+                                    void *arg);
 /*
  * Processes up to `max` expired leases (deadline <= now_ms): a claim that was
  * never placed is released (tokens back, job due now, no attempt); a
@@ -421,8 +413,8 @@ typedef void (*rd_store_count_cb)(rd_store_t *s, int status, int64_t n, void *ar
 int rd_store_optout(rd_store_t *s, const char *number, int64_t now_ms, rd_store_count_cb cb,
                     void *arg);
 /* Adds numbers to the DND set (batched SADD). n = numbers newly added. */
-int rd_store_dnd_add(rd_store_t *s, const char *const *numbers, size_t count,
-                     rd_store_count_cb cb, void *arg);
+int rd_store_dnd_add(rd_store_t *s, const char *const *numbers, size_t count, rd_store_count_cb cb,
+                     void *arg);
 /* n = 1 when the number is on the DND set or opted out, else 0. */
 int rd_store_dnd_check(rd_store_t *s, const char *number, rd_store_count_cb cb, void *arg);
 /*
@@ -430,8 +422,7 @@ int rd_store_dnd_check(rd_store_t *s, const char *number, rd_store_count_cb cb, 
  * it below the live count lets live calls finish and admits no new one until
  * under the limit.
  */
-int rd_store_pool_set(rd_store_t *s, const char *pool, int64_t capacity, rd_store_cb cb,
-                      void *arg);
+int rd_store_pool_set(rd_store_t *s, const char *pool, int64_t capacity, rd_store_cb cb, void *arg);
 
 /* ---- stats and job show ------------------------------------------------------ */
 
@@ -446,8 +437,7 @@ typedef struct rd_store_stats {
     rd_smart_stats_t smart; /* hour-of-week answered/attempted, campaign + all campaigns */
 } rd_store_stats_t;
 
-typedef void (*rd_store_stats_cb)(rd_store_t *s, int status, const rd_store_stats_t *st,
-                                  void *arg);
+typedef void (*rd_store_stats_cb)(rd_store_t *s, int status, const rd_store_stats_t *st, void *arg);
 /* Counters of one campaign (RD_ENOTFOUND when absent). */
 int rd_store_stats(rd_store_t *s, const char *campaign, rd_store_stats_cb cb, void *arg);
 

@@ -16,9 +16,12 @@
 
 const char *rd_view_state_name(rd_camp_state_t st) {
     switch (st) {
-    case RD_CAMP_ACTIVE: return "active";
-    case RD_CAMP_PAUSED: return "paused";
-    case RD_CAMP_CANCELED: return "canceled";
+    case RD_CAMP_ACTIVE:
+        return "active";
+    case RD_CAMP_PAUSED:
+        return "paused";
+    case RD_CAMP_CANCELED:
+        return "canceled";
     }
     return "?";
 }
@@ -36,8 +39,8 @@ int rd_view_state_parse(const char *s, rd_camp_state_t *out) {
 void rd_view_iso_utc(char *buf, size_t len, int64_t t_ms) {
     rd_localtime_t lt;
     rd_tz_local(rd_tz_get("UTC"), t_ms, &lt);
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", lt.year, lt.month, lt.day,
-             lt.hour, lt.minute, lt.second, (int)(((t_ms % 1000) + 1000) % 1000));
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", lt.year, lt.month, lt.day, lt.hour,
+             lt.minute, lt.second, (int)(((t_ms % 1000) + 1000) % 1000));
 }
 
 json_t *rd_view_campaign(const rd_store_campaign_t *c, const char *config) {

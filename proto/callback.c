@@ -42,9 +42,7 @@ int rd_prov_parse(const char *name, size_t len, rd_prov_t *out) {
     return RD_EINVAL;
 }
 
-const char *rd_prov_name(rd_prov_t p) {
-    return (unsigned)p < RD_PROV__COUNT ? prov_names[p] : "?";
-}
+const char *rd_prov_name(rd_prov_t p) { return (unsigned)p < RD_PROV__COUNT ? prov_names[p] : "?"; }
 
 /* ------------------------------------------------------------------ */
 /* Status words                                                        */
@@ -56,16 +54,16 @@ typedef struct {
 } status_row_t;
 
 static const status_row_t exotel_rows[] = {
-    {"completed", true, RD_OUT_COMPLETED}, {"busy", true, RD_OUT_BUSY},
-    {"no-answer", true, RD_OUT_NO_ANSWER}, {"failed", true, RD_OUT_FAILED},
-    {"canceled", true, RD_OUT_CANCELED},   {"queued", false, RD_OUT_IN_PROGRESS},
+    {"completed", true, RD_OUT_COMPLETED},  {"busy", true, RD_OUT_BUSY},
+    {"no-answer", true, RD_OUT_NO_ANSWER},  {"failed", true, RD_OUT_FAILED},
+    {"canceled", true, RD_OUT_CANCELED},    {"queued", false, RD_OUT_IN_PROGRESS},
     {"ringing", false, RD_OUT_IN_PROGRESS}, {"in-progress", false, RD_OUT_IN_PROGRESS},
 };
 static const status_row_t twilio_rows[] = {
-    {"completed", true, RD_OUT_COMPLETED}, {"busy", true, RD_OUT_BUSY},
-    {"no-answer", true, RD_OUT_NO_ANSWER}, {"failed", true, RD_OUT_FAILED},
-    {"canceled", true, RD_OUT_CANCELED},   {"queued", false, RD_OUT_IN_PROGRESS},
-    {"initiated", false, RD_OUT_IN_PROGRESS}, {"ringing", false, RD_OUT_IN_PROGRESS},
+    {"completed", true, RD_OUT_COMPLETED},      {"busy", true, RD_OUT_BUSY},
+    {"no-answer", true, RD_OUT_NO_ANSWER},      {"failed", true, RD_OUT_FAILED},
+    {"canceled", true, RD_OUT_CANCELED},        {"queued", false, RD_OUT_IN_PROGRESS},
+    {"initiated", false, RD_OUT_IN_PROGRESS},   {"ringing", false, RD_OUT_IN_PROGRESS},
     {"in-progress", false, RD_OUT_IN_PROGRESS},
 };
 
@@ -105,12 +103,9 @@ static rd_answered_by_t merge_answered(rd_answered_by_t a, rd_answered_by_t b) {
 /* ------------------------------------------------------------------ */
 /* Attempt keys and secrets                                            */
 
-static bool name_char(unsigned char c) {
-    return isalnum(c) || c == '_' || c == '.' || c == '-';
-}
+static bool name_char(unsigned char c) { return isalnum(c) || c == '_' || c == '.' || c == '-'; }
 
-int rd_attempt_key_parse(const char *key, size_t len, char *campaign, size_t cap,
-                         uint64_t *token) {
+int rd_attempt_key_parse(const char *key, size_t len, char *campaign, size_t cap, uint64_t *token) {
     const char *colon = NULL;
     for (size_t i = len; i > 0; i--) {
         if (key[i - 1] == ':') {
@@ -200,8 +195,8 @@ static int rfc2822_time(const char *s, int64_t *out) {
     } else if ((zone[0] == '+' || zone[0] == '-') && strlen(zone) == 5 &&
                isdigit((unsigned char)zone[1]) && isdigit((unsigned char)zone[2]) &&
                isdigit((unsigned char)zone[3]) && isdigit((unsigned char)zone[4])) {
-        off_min = ((zone[1] - '0') * 10 + (zone[2] - '0')) * 60 + (zone[3] - '0') * 10 +
-                  (zone[4] - '0');
+        off_min =
+            ((zone[1] - '0') * 10 + (zone[2] - '0')) * 60 + (zone[3] - '0') * 10 + (zone[4] - '0');
         if (zone[0] == '-') off_min = -off_min;
     } else {
         return RD_EPARSE;
@@ -218,9 +213,9 @@ static int rfc2822_time(const char *s, int64_t *out) {
 typedef struct fj_member {
     const char *key;
     size_t klen;
-    char *val;  /* string: NUL-terminated in the caller's copy; int: the token */
+    char *val; /* string: NUL-terminated in the caller's copy; int: the token */
     size_t vlen;
-    char type;  /* 's' string, 'i' integer, 'o' anything else */
+    char type; /* 's' string, 'i' integer, 'o' anything else */
 } fj_member_t;
 
 #define FJ_MAX_MEMBERS 64
@@ -272,9 +267,7 @@ static const char *src_get(src_t *s, const char *key) {
     return NULL;
 }
 
-static bool call_id_char(unsigned char c) {
-    return isalnum(c) || c == '_' || c == '.' || c == '-';
-}
+static bool call_id_char(unsigned char c) { return isalnum(c) || c == '_' || c == '.' || c == '-'; }
 
 static int set_call_id(rd_call_status_t *o, const char *v) {
     if (!v) return RD_EPARSE;
@@ -329,7 +322,8 @@ static rd_answered_by_t exotel_legs(src_t *s) {
     }
     if (s->flat) {
         for (size_t i = 0; i < s->n_legs; i++)
-            if (s->legs[i]) a = merge_answered(a, rd_prov_answered_by_map(RD_PROV_EXOTEL, s->legs[i]));
+            if (s->legs[i])
+                a = merge_answered(a, rd_prov_answered_by_map(RD_PROV_EXOTEL, s->legs[i]));
         return a;
     }
     json_t *legs = json_object_get(s->json, "Legs");
@@ -339,8 +333,8 @@ static rd_answered_by_t exotel_legs(src_t *s) {
         json_array_foreach(legs, i, leg) {
             json_t *ab = json_is_object(leg) ? json_object_get(leg, "AnsweredBy") : NULL;
             if (json_is_string(ab))
-                a = merge_answered(a, rd_prov_answered_by_map(RD_PROV_EXOTEL,
-                                                              json_string_value(ab)));
+                a = merge_answered(a,
+                                   rd_prov_answered_by_map(RD_PROV_EXOTEL, json_string_value(ab)));
         }
     }
     return a;
@@ -360,8 +354,7 @@ static int read_exotel(src_t *s, rd_call_status_t *o) {
     int64_t t;
     if (exotel_time(src_get(s, "StartTime"), &t) == 0) o->start_ms = t;
     if (exotel_time(src_get(s, "EndTime"), &t) == 0) o->end_ms = t;
-    if (!o->end_ms && o->terminal && exotel_time(src_get(s, "DateUpdated"), &t) == 0)
-        o->end_ms = t;
+    if (!o->end_ms && o->terminal && exotel_time(src_get(s, "DateUpdated"), &t) == 0) o->end_ms = t;
     o->duration_s = parse_secs(src_get(s, "Duration"));
     if (o->duration_s < 0) o->duration_s = parse_secs(src_get(s, "ConversationDuration"));
     return 0;
@@ -516,8 +509,8 @@ static bool fj_int(fj_t *j) {
         while (j->p < j->end && *j->p >= '0' && *j->p <= '9') j->p++;
     }
     if (j->p - b - (*b == '-') > 18) return false;
-    if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E' ||
-                          (*j->p >= '0' && *j->p <= '9')))
+    if (j->p < j->end &&
+        (*j->p == '.' || *j->p == 'e' || *j->p == 'E' || (*j->p >= '0' && *j->p <= '9')))
         return false;
     return true;
 }
@@ -591,13 +584,20 @@ static bool fj_value(fj_t *j) {
     char *s;
     size_t n;
     switch (*j->p) {
-    case '{': return fj_object(j, NULL, NULL);
-    case '[': return fj_array(j, NULL, NULL);
-    case '"': return fj_str(j, &s, &n);
-    case 't': return fj_lit(j, "true", 4);
-    case 'f': return fj_lit(j, "false", 5);
-    case 'n': return fj_lit(j, "null", 4);
-    default: return fj_int(j);
+    case '{':
+        return fj_object(j, NULL, NULL);
+    case '[':
+        return fj_array(j, NULL, NULL);
+    case '"':
+        return fj_str(j, &s, &n);
+    case 't':
+        return fj_lit(j, "true", 4);
+    case 'f':
+        return fj_lit(j, "false", 5);
+    case 'n':
+        return fj_lit(j, "null", 4);
+    default:
+        return fj_int(j);
     }
 }
 
@@ -731,9 +731,9 @@ int rd_call_json_parse_slow(rd_prov_t p, const char *body, size_t len, rd_call_s
     json_t *root = NULL;
     src_t s = {0};
     int rc = RD_EPARSE;
-    s.json = p == RD_PROV_EXOTEL ? load_object(body, len, &root, 0)
-                                 : (root = json_loadb(body, len, 0, NULL),
-                                    json_is_object(root) ? root : NULL);
+    s.json = p == RD_PROV_EXOTEL
+                 ? load_object(body, len, &root, 0)
+                 : (root = json_loadb(body, len, 0, NULL), json_is_object(root) ? root : NULL);
     if (s.json) rc = read_src(p, &s, out);
     json_decref(root);
     if (rc != 0) reset(out, p);
@@ -775,8 +775,7 @@ int rd_twilio_signature(const char *auth_token, const char *url, size_t url_len,
     char digest[] = "SHA1";
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                            OSSL_PARAM_construct_end()};
-    if (!EVP_MAC_init(h, (const unsigned char *)auth_token, strlen(auth_token), params))
-        goto done;
+    if (!EVP_MAC_init(h, (const unsigned char *)auth_token, strlen(auth_token), params)) goto done;
     if (!EVP_MAC_update(h, (const unsigned char *)url, url_len)) goto done;
     for (size_t i = 0; i < f.n; i++) {
         if (!EVP_MAC_update(h, (const unsigned char *)f.pairs[i].key, f.pairs[i].klen) ||
@@ -800,7 +799,6 @@ bool rd_twilio_signature_ok(const char *auth_token, const char *url, size_t url_
                             const char *form_body, size_t body_len, const char *sig,
                             size_t sig_len) {
     char want[RD_TWILIO_SIG_LEN + 1];
-    if (rd_twilio_signature(auth_token, url, url_len, form_body, body_len, want) != 0)
-        return false;
+    if (rd_twilio_signature(auth_token, url, url_len, form_body, body_len, want) != 0) return false;
     return rd_secret_equal(sig, sig_len, want, RD_TWILIO_SIG_LEN);
 }

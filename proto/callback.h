@@ -67,10 +67,10 @@ typedef struct rd_call_status {
     char attempt_key[RD_ATTEMPT_KEY_MAX + 1]; /* "" when absent; else a valid key */
     char status[RD_CB_STATUS_MAX + 1];        /* provider's word, lower-cased */
     bool terminal;
-    rd_outcome_t outcome;       /* IN_PROGRESS when !terminal */
+    rd_outcome_t outcome; /* IN_PROGRESS when !terminal */
     rd_answered_by_t answered_by;
-    int64_t start_ms, end_ms;   /* unix ms, 0 when unknown */
-    int32_t duration_s;         /* call duration, -1 when unknown */
+    int64_t start_ms, end_ms; /* unix ms, 0 when unknown */
+    int32_t duration_s;       /* call duration, -1 when unknown */
 } rd_call_status_t;
 
 /*
@@ -107,8 +107,7 @@ int rd_call_json_parse_slow(rd_prov_t p, const char *body, size_t len, rd_call_s
  * campaign (may be NULL) receives the NUL-terminated name (cap >= 65).
  * Returns 0 or RD_EPARSE.
  */
-int rd_attempt_key_parse(const char *key, size_t len, char *campaign, size_t cap,
-                         uint64_t *token);
+int rd_attempt_key_parse(const char *key, size_t len, char *campaign, size_t cap, uint64_t *token);
 /* Writes "<campaign>:<token>" into buf. Returns 0, RD_EINVAL (bad name) or RD_ERANGE. */
 int rd_attempt_key_format(char *buf, size_t cap, const char *campaign, uint64_t token);
 
@@ -131,8 +130,7 @@ bool rd_secret_equal(const char *got, size_t got_len, const char *secret, size_t
  * not a valid form), RD_ELIMIT, RD_ENOMEM or RD_EIO (OpenSSL failure).
  */
 int rd_twilio_signature(const char *auth_token, const char *url, size_t url_len,
-                        const char *form_body, size_t body_len,
-                        char out[RD_TWILIO_SIG_LEN + 1]);
+                        const char *form_body, size_t body_len, char out[RD_TWILIO_SIG_LEN + 1]);
 /* Computes the signature and compares it with `sig` in constant time. */
 bool rd_twilio_signature_ok(const char *auth_token, const char *url, size_t url_len,
                             const char *form_body, size_t body_len, const char *sig,

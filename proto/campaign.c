@@ -45,8 +45,8 @@ typedef struct pctx {
 } pctx_t;
 
 static const char *const purpose_names[] = {
-    "none", "payment_reminder", "delivery_confirmation", "sales", "appointment_reminder",
-    "emergency",
+    "none",  "payment_reminder",     "delivery_confirmation",
+    "sales", "appointment_reminder", "emergency",
 };
 static const int purpose_attempts[] = {0, 4, 3, 3, 2, 6};
 static const char *const strategy_names[] = {"fixed", "increasing", "time_of_day", "smart"};
@@ -114,8 +114,7 @@ void rd_campaign_deinit(rd_campaign_t *c) {
 
 /* ---- error reporting ---------------------------------------------------- */
 
-static int fail(pctx_t *p, const char *path, const char *key, const char *fmt, ...)
-    RD_PRINTF(4, 5);
+static int fail(pctx_t *p, const char *path, const char *key, const char *fmt, ...) RD_PRINTF(4, 5);
 static int fail(pctx_t *p, const char *path, const char *key, const char *fmt, ...) {
     char reason[160];
     va_list ap;
@@ -248,8 +247,9 @@ static int get_hhmm(pctx_t *p, json_t *obj, const char *path, const char *key, b
     json_t *v = json_object_get(obj, key);
     if (!v) return 0;
     int m = json_is_string(v) ? parse_hhmm(json_string_value(v), allow_24) : -1;
-    if (m < 0) return fail(p, path, key, "must be a time \"HH:MM\" (00:00..%s)",
-                           allow_24 ? "24:00" : "23:59");
+    if (m < 0)
+        return fail(p, path, key, "must be a time \"HH:MM\" (00:00..%s)",
+                    allow_24 ? "24:00" : "23:59");
     *out = m;
     return 0;
 }
@@ -261,11 +261,22 @@ static int cmp_int(const void *a, const void *b) {
 /* ---- sections ------------------------------------------------------------ */
 
 static int parse_retry(pctx_t *p, json_t *r, rd_campaign_t *c) {
-    static const char *const keys[] = {
-        "max_attempts", "max_retries", "interval_minutes", "retry_on", "strategy",
-        "intervals_minutes", "multiplier", "max_interval_minutes", "times", "min_gap_minutes",
-        "horizon_hours", "min_samples", "failed_max_retries", "failed_retry_seconds",
-        "machine_as", NULL};
+    static const char *const keys[] = {"max_attempts",
+                                       "max_retries",
+                                       "interval_minutes",
+                                       "retry_on",
+                                       "strategy",
+                                       "intervals_minutes",
+                                       "multiplier",
+                                       "max_interval_minutes",
+                                       "times",
+                                       "min_gap_minutes",
+                                       "horizon_hours",
+                                       "min_samples",
+                                       "failed_max_retries",
+                                       "failed_retry_seconds",
+                                       "machine_as",
+                                       NULL};
     const char *P = "retry";
     int rc, max_retries = 0, strat = c->strategy;
     bool has_att = false, has_ret = false, has_iv = false, has_mul = false;
@@ -275,14 +286,12 @@ static int parse_retry(pctx_t *p, json_t *r, rd_campaign_t *c) {
         (rc = get_int(p, r, P, "max_retries", 0, 19, &max_retries, &has_ret)) ||
         (rc = get_int(p, r, P, "interval_minutes", 1, 10080, &c->interval_minutes, NULL)) ||
         (rc = get_enum(p, r, P, "strategy", strategy_names, 4, &strat)) ||
-        (rc = get_int(p, r, P, "max_interval_minutes", 1, 10080, &c->max_interval_minutes,
-                      NULL)) ||
+        (rc = get_int(p, r, P, "max_interval_minutes", 1, 10080, &c->max_interval_minutes, NULL)) ||
         (rc = get_int(p, r, P, "min_gap_minutes", 0, 1440, &c->min_gap_minutes, NULL)) ||
         (rc = get_int(p, r, P, "horizon_hours", 1, 336, &c->horizon_hours, NULL)) ||
         (rc = get_int(p, r, P, "min_samples", 0, 100000000, &c->min_samples, NULL)) ||
         (rc = get_int(p, r, P, "failed_max_retries", 0, 10, &c->failed_max_retries, NULL)) ||
-        (rc = get_int(p, r, P, "failed_retry_seconds", 0, 86400, &c->failed_retry_seconds,
-                      NULL)))
+        (rc = get_int(p, r, P, "failed_retry_seconds", 0, 86400, &c->failed_retry_seconds, NULL)))
         return rc;
     c->strategy = (rd_strategy_t)strat;
     if (has_ret && has_att && max_retries + 1 != c->max_attempts)
@@ -363,8 +372,9 @@ static int parse_retry(pctx_t *p, json_t *r, rd_campaign_t *c) {
 }
 
 static int parse_schedule(pctx_t *p, json_t *s, rd_campaign_t *c) {
-    static const char *const keys[] = {"daily_start", "daily_end",      "timezone", "callee_local_time",
-                                       "days",        "jitter_seconds", NULL};
+    static const char *const keys[] = {
+        "daily_start", "daily_end",      "timezone", "callee_local_time",
+        "days",        "jitter_seconds", NULL};
     const char *P = "schedule";
     int rc;
     json_t *a;
@@ -377,11 +387,11 @@ static int parse_schedule(pctx_t *p, json_t *s, rd_campaign_t *c) {
         (rc = get_arr(p, s, P, "days", 1, 7, &a)))
         return rc;
     if (c->daily_start_min >= c->daily_end_min)
-        return fail(p, P, "daily_end", "must be later than daily_start (windows do not wrap "
-                                       "past midnight)");
+        return fail(p, P, "daily_end",
+                    "must be later than daily_start (windows do not wrap "
+                    "past midnight)");
     if (c->timezone && !rd_tz_get(c->timezone))
-        return fail(p, P, "timezone", "'%s' is not an IANA time zone of this system",
-                    c->timezone);
+        return fail(p, P, "timezone", "'%s' is not an IANA time zone of this system", c->timezone);
     if (a) {
         c->days_mask = 0;
         for (size_t i = 0; i < json_array_size(a); i++) {
@@ -413,8 +423,7 @@ static int parse_limits(pctx_t *p, json_t *l, rd_campaign_t *c) {
     if ((rc = check_keys(p, l, P, keys)) ||
         (rc = get_int(p, l, P, "concurrency", 1, 100000, &c->concurrency, NULL)) ||
         (rc = get_str(p, l, P, "agent_pool", 64, true, &c->agent_pool)) ||
-        (rc = get_int(p, l, P, "max_attempts_per_number_per_day", 1, 100, &c->max_per_day,
-                      NULL)) ||
+        (rc = get_int(p, l, P, "max_attempts_per_number_per_day", 1, 100, &c->max_per_day, NULL)) ||
         (rc = get_int(p, l, P, "max_attempts_per_number_per_7_days", 1, 700, &c->max_per_7_days,
                       NULL)) ||
         (rc = get_int(p, l, P, "calls_per_minute", 0, 1000000, &c->calls_per_minute, NULL)))
@@ -430,8 +439,8 @@ static int parse_call(pctx_t *p, json_t *o, rd_campaign_t *c) {
     if ((rc = check_keys(p, o, P, keys)) ||
         (rc = get_int(p, o, P, "ring_timeout_seconds", 5, 300, &c->ring_timeout_seconds, NULL)) ||
         (rc = get_int(p, o, P, "time_limit_seconds", 10, 14400, &c->time_limit_seconds, NULL)) ||
-        (rc = get_int(p, o, P, "callback_grace_seconds", 5, 3600, &c->callback_grace_seconds,
-                      NULL)))
+        (rc =
+             get_int(p, o, P, "callback_grace_seconds", 5, 3600, &c->callback_grace_seconds, NULL)))
         return rc;
     return 0;
 }
@@ -467,10 +476,9 @@ static int parse_numbers(pctx_t *p, json_t *a, rd_campaign_t *c) {
 }
 
 static int parse_root(pctx_t *p, json_t *root, rd_campaign_t *c) {
-    static const char *const keys[] = {"name",    "caller_id", "call_flow_id", "numbers",
-                                       "retry",   "schedule",  "limits",       "call",
-                                       "purpose", "mode",      "sms_fallback", "provider",
-                                       NULL};
+    static const char *const keys[] = {
+        "name", "caller_id", "call_flow_id", "numbers",      "retry",    "schedule", "limits",
+        "call", "purpose",   "mode",         "sms_fallback", "provider", NULL};
     int rc, purpose = 0, mode = 0;
     json_t *retry, *sched, *limits, *call, *sms, *nums;
     if (!json_is_object(root)) return fail(p, "", "body", "must be a JSON object");
@@ -586,8 +594,7 @@ char *rd_campaign_to_json(const rd_campaign_t *c) {
     json_object_set_new(l, "concurrency", json_integer(c->concurrency));
     set_str(l, "agent_pool", c->agent_pool);
     json_object_set_new(l, "max_attempts_per_number_per_day", json_integer(c->max_per_day));
-    json_object_set_new(l, "max_attempts_per_number_per_7_days",
-                        json_integer(c->max_per_7_days));
+    json_object_set_new(l, "max_attempts_per_number_per_7_days", json_integer(c->max_per_7_days));
     json_object_set_new(l, "calls_per_minute", json_integer(c->calls_per_minute));
     json_object_set_new(root, "limits", l);
 
@@ -610,9 +617,7 @@ char *rd_campaign_to_json(const rd_campaign_t *c) {
     return out;
 }
 
-static bool str_eq(const char *a, const char *b) {
-    return a == b || (a && b && strcmp(a, b) == 0);
-}
+static bool str_eq(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
 
 bool rd_campaign_equal(const rd_campaign_t *a, const rd_campaign_t *b) {
 #define EQ(f) (a->f == b->f)
@@ -620,15 +625,15 @@ bool rd_campaign_equal(const rd_campaign_t *a, const rd_campaign_t *b) {
     return str_eq(a->name, b->name) && str_eq(a->caller_id, b->caller_id) &&
            str_eq(a->call_flow_id, b->call_flow_id) && EQ(max_attempts) && EQ(retry_on) &&
            EQ(strategy) && EQ(interval_minutes) && EQ(n_intervals) &&
-           EQA(intervals_minutes, a->n_intervals) && EQ(multiplier) &&
-           EQ(max_interval_minutes) && EQ(n_times) && EQA(times_min, a->n_times) &&
-           EQ(min_gap_minutes) && EQ(horizon_hours) && EQ(min_samples) &&
-           EQ(failed_max_retries) && EQ(failed_retry_seconds) && EQ(machine_as) &&
-           EQ(daily_start_min) && EQ(daily_end_min) && str_eq(a->timezone, b->timezone) &&
-           EQ(callee_local_time) && EQ(days_mask) && EQ(jitter_seconds) && EQ(concurrency) &&
-           str_eq(a->agent_pool, b->agent_pool) && EQ(max_per_day) && EQ(max_per_7_days) &&
-           EQ(calls_per_minute) && EQ(purpose) && EQ(mode) && EQ(ring_timeout_seconds) &&
-           EQ(time_limit_seconds) && EQ(callback_grace_seconds) && EQ(sms_after_attempts) &&
+           EQA(intervals_minutes, a->n_intervals) && EQ(multiplier) && EQ(max_interval_minutes) &&
+           EQ(n_times) && EQA(times_min, a->n_times) && EQ(min_gap_minutes) && EQ(horizon_hours) &&
+           EQ(min_samples) && EQ(failed_max_retries) && EQ(failed_retry_seconds) &&
+           EQ(machine_as) && EQ(daily_start_min) && EQ(daily_end_min) &&
+           str_eq(a->timezone, b->timezone) && EQ(callee_local_time) && EQ(days_mask) &&
+           EQ(jitter_seconds) && EQ(concurrency) && str_eq(a->agent_pool, b->agent_pool) &&
+           EQ(max_per_day) && EQ(max_per_7_days) && EQ(calls_per_minute) && EQ(purpose) &&
+           EQ(mode) && EQ(ring_timeout_seconds) && EQ(time_limit_seconds) &&
+           EQ(callback_grace_seconds) && EQ(sms_after_attempts) &&
            str_eq(a->sms_body, b->sms_body) && str_eq(a->provider, b->provider);
 #undef EQ
 #undef EQA

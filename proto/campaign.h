@@ -71,22 +71,22 @@ typedef struct rd_campaign {
     size_t n_numbers;
 
     /* retry */
-    int max_attempts;       /* total attempts incl. the first, 1..20 */
-    unsigned retry_on;      /* bit (1u << rd_outcome_t) for busy/no-answer/failed */
+    int max_attempts;  /* total attempts incl. the first, 1..20 */
+    unsigned retry_on; /* bit (1u << rd_outcome_t) for busy/no-answer/failed */
     rd_strategy_t strategy;
-    int interval_minutes;   /* fixed; multiplier base for increasing */
+    int interval_minutes;                             /* fixed; multiplier base for increasing */
     int intervals_minutes[RD_CAMPAIGN_MAX_INTERVALS]; /* increasing, list form */
-    int n_intervals;        /* 0 => multiplier form */
-    double multiplier;      /* increasing, multiplier form [2] */
-    int max_interval_minutes; /* cap for the multiplier form [1440] */
+    int n_intervals;                                  /* 0 => multiplier form */
+    double multiplier;                                /* increasing, multiplier form [2] */
+    int max_interval_minutes;                         /* cap for the multiplier form [1440] */
     int times_min[RD_CAMPAIGN_MAX_TIMES]; /* time_of_day: minutes after local midnight, sorted */
     int n_times;
-    int min_gap_minutes;    /* time_of_day, smart [30] */
-    int horizon_hours;      /* smart [48] */
-    int min_samples;        /* smart [200] */
-    int failed_max_retries; /* [1] */
+    int min_gap_minutes;      /* time_of_day, smart [30] */
+    int horizon_hours;        /* smart [48] */
+    int min_samples;          /* smart [200] */
+    int failed_max_retries;   /* [1] */
     int failed_retry_seconds; /* [60] */
-    rd_outcome_t machine_as; /* outcome a machine-answered call counts as [no-answer] */
+    rd_outcome_t machine_as;  /* outcome a machine-answered call counts as [no-answer] */
 
     /* schedule */
     int daily_start_min;    /* minutes after local midnight [540] */
@@ -97,11 +97,11 @@ typedef struct rd_campaign {
     int jitter_seconds;     /* [120] */
 
     /* limits */
-    int concurrency;        /* live calls, global [10] */
-    char *agent_pool;       /* NULL = none */
-    int max_per_day;        /* per number, all campaigns, callee's local day [3] */
-    int max_per_7_days;     /* rolling [7] */
-    int calls_per_minute;   /* 0 = unlimited */
+    int concurrency;      /* live calls, global [10] */
+    char *agent_pool;     /* NULL = none */
+    int max_per_day;      /* per number, all campaigns, callee's local day [3] */
+    int max_per_7_days;   /* rolling [7] */
+    int calls_per_minute; /* 0 = unlimited */
 
     /* call */
     rd_purpose_t purpose;
@@ -112,7 +112,7 @@ typedef struct rd_campaign {
                                    wall seconds (network/provider delay, not the call) */
     int sms_after_attempts;     /* 0 = no SMS fallback */
     char *sms_body;
-    char *provider;             /* NULL = engine default */
+    char *provider; /* NULL = engine default */
 } rd_campaign_t;
 
 /* Zero the struct and set every default (a valid campaign but for name etc.). */

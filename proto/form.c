@@ -113,13 +113,11 @@ const char *rd_form_getn(const rd_form_t *f, const char *key, size_t *vlen) {
     return NULL;
 }
 
-const char *rd_form_get(const rd_form_t *f, const char *key) {
-    return rd_form_getn(f, key, NULL);
-}
+const char *rd_form_get(const rd_form_t *f, const char *key) { return rd_form_getn(f, key, NULL); }
 
 static bool unreserved(unsigned char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 /* Appends escaped s at buf[*o]; leaves one byte for the NUL. false on overflow. */

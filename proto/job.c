@@ -43,8 +43,8 @@ typedef struct val {
     val_type_t type;
     const char *s; /* VAL_STR: not NUL-terminated */
     size_t len;
-    int64_t i;      /* VAL_INT */
-    bool i_range;   /* VAL_INT: false when the integer does not fit int64 */
+    int64_t i;    /* VAL_INT */
+    bool i_range; /* VAL_INT: false when the integer does not fit int64 */
 } val_t;
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) RD_PRINTF(4, 5);
@@ -136,8 +136,8 @@ static int set_member(rd_job_msg_t *m, int k, const val_t *v, char *err, size_t 
         return 0;
     case K_ID:
         if (!str || !id_ok(v->s, v->len))
-            return fail(err, errlen, RD_EINVAL,
-                        "id: must be 1..%d printable bytes without spaces", RD_JOB_ID_MAX);
+            return fail(err, errlen, RD_EINVAL, "id: must be 1..%d printable bytes without spaces",
+                        RD_JOB_ID_MAX);
         copy_str(m->id, v);
         return 0;
     case K_NOT_BEFORE:
@@ -166,8 +166,8 @@ static int add_var(rd_job_msg_t *m, const val_t *k, const val_t *v, char *err, s
         return fail(err, errlen, RD_EINVAL, "vars[%zu]: key must be a string of 1..%d bytes", i,
                     RD_JOB_VAR_MAX);
     if (v->type != VAL_STR || v->len > RD_JOB_VAR_MAX || has_nul(v->s, v->len))
-        return fail(err, errlen, RD_EINVAL, "vars[%zu]: value must be a string of 0..%d bytes",
-                    i, RD_JOB_VAR_MAX);
+        return fail(err, errlen, RD_EINVAL, "vars[%zu]: value must be a string of 0..%d bytes", i,
+                    RD_JOB_VAR_MAX);
     for (size_t j = 0; j < i; j++)
         if (strlen(m->vars[j].key) == k->len && memcmp(m->vars[j].key, k->s, k->len) == 0)
             return fail(err, errlen, RD_EINVAL, "vars[%zu]: duplicate key", i);
@@ -186,8 +186,8 @@ static int member_key(const val_t *k, unsigned *seen, char *err, size_t errlen) 
         rd_quote_untrusted(q, sizeof q, k->s, k->len);
         return fail(err, errlen, RD_EINVAL, "%s: unknown key", q);
     }
-    if (*seen & (1u << idx)) return fail(err, errlen, RD_EINVAL, "%s: duplicate key",
-                                         key_names[idx]);
+    if (*seen & (1u << idx))
+        return fail(err, errlen, RD_EINVAL, "%s: duplicate key", key_names[idx]);
     *seen |= 1u << idx;
     return idx;
 }

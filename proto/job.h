@@ -39,7 +39,7 @@ typedef struct rd_job_msg {
     char id[RD_JOB_ID_MAX + 1]; /* "" when absent */
     rd_job_var_t *vars;         /* owned */
     size_t n_vars;
-    int64_t not_before_ms;      /* 0 when absent */
+    int64_t not_before_ms;       /* 0 when absent */
     char tz[RD_TZ_NAME_MAX + 1]; /* "" when absent */
 } rd_job_msg_t;
 

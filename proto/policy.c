@@ -350,8 +350,8 @@ void rd_policy_next(const rd_policy_ctx_t *ctx, const rd_attempt_t *hist, size_t
         return;
     }
     rd_strategy_t s = c->strategy;
-    if (s == RD_STRAT_SMART && (!ctx->smart || ctx->smart->campaign_attempts <
-                                                   (uint64_t)c->min_samples))
+    if (s == RD_STRAT_SMART &&
+        (!ctx->smart || ctx->smart->campaign_attempts < (uint64_t)c->min_samples))
         s = RD_STRAT_INCREASING;
     int64_t gap_base = RD_MAX(prev + c->min_gap_minutes * MIN_MS, now_ms), t = 0;
     switch (s) {

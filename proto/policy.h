@@ -45,8 +45,8 @@ typedef struct rd_policy_ctx {
     const rd_tz_t *tz;              /* the zone the window is checked in */
     const int64_t *num_attempts_ms; /* this number's attempt starts, all campaigns, any order */
     size_t n_num_attempts;
-    uint64_t jitter_seed;           /* e.g. hash of job id and attempt number */
-    const rd_smart_stats_t *smart;  /* NULL: no data (smart falls back to increasing) */
+    uint64_t jitter_seed;          /* e.g. hash of job id and attempt number */
+    const rd_smart_stats_t *smart; /* NULL: no data (smart falls back to increasing) */
 } rd_policy_ctx_t;
 
 typedef struct rd_decision {
@@ -82,8 +82,7 @@ void rd_policy_next(const rd_policy_ctx_t *ctx, const rd_attempt_t *hist, size_t
  * final, or (outcomes or max_steps ran out) the next attempt's due time.
  */
 size_t rd_policy_plan(const rd_policy_ctx_t *ctx, int64_t start_ms, const rd_outcome_t *outcomes,
-                      size_t n_outcomes, rd_attempt_t *steps, size_t max_steps,
-                      rd_decision_t *out);
+                      size_t n_outcomes, rd_attempt_t *steps, size_t max_steps, rd_decision_t *out);
 
 /* Earliest instant >= t at which a dial is allowed (window, days, caps). */
 int64_t rd_policy_place(const rd_policy_ctx_t *ctx, int64_t t);

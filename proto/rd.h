@@ -20,22 +20,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RD_ERR_MAP(X)                                        \
-    X(NOMEM, "out of memory")                                \
-    X(INVAL, "invalid argument")                             \
-    X(PARSE, "malformed input")                              \
-    X(RANGE, "value out of range")                           \
-    X(NOTFOUND, "not found")                                 \
-    X(EXISTS, "already exists")                              \
-    X(IO, "input/output error")                              \
-    X(REDIS, "redis error")                                  \
-    X(TIMEOUT, "timed out")                                  \
-    X(PROTO, "protocol error")                               \
-    X(LIMIT, "limit reached")                                \
-    X(STALE, "stale lease or token")                         \
-    X(CLOSED, "closed")                                      \
-    X(AGAIN, "try again")                                    \
-    X(AUTH, "not authorised")                                \
+#define RD_ERR_MAP(X)                \
+    X(NOMEM, "out of memory")        \
+    X(INVAL, "invalid argument")     \
+    X(PARSE, "malformed input")      \
+    X(RANGE, "value out of range")   \
+    X(NOTFOUND, "not found")         \
+    X(EXISTS, "already exists")      \
+    X(IO, "input/output error")      \
+    X(REDIS, "redis error")          \
+    X(TIMEOUT, "timed out")          \
+    X(PROTO, "protocol error")       \
+    X(LIMIT, "limit reached")        \
+    X(STALE, "stale lease or token") \
+    X(CLOSED, "closed")              \
+    X(AGAIN, "try again")            \
+    X(AUTH, "not authorised")        \
     X(TRANSIENT, "transient failure")
 
 typedef enum {
@@ -44,7 +44,7 @@ typedef enum {
     RD__ERR_FIRST = -1000,
     RD_ERR_MAP(RD__ERR_ENUM)
 #undef RD__ERR_ENUM
-    RD__ERR_END
+        RD__ERR_END
 } rd_err_t;
 
 /* Human text for an error code ("unknown error" for anything else). */
@@ -63,8 +63,7 @@ void rd_free(void *p);
 void *rd_try_malloc(size_t n);
 
 /* Invariant check for our own logic only: never for bytes from outside. */
-#define rd_assert(e) \
-    ((e) ? (void)0 : rd__assert_fail(#e, __FILE__, __LINE__, __func__))
+#define rd_assert(e) ((e) ? (void)0 : rd__assert_fail(#e, __FILE__, __LINE__, __func__))
 _Noreturn void rd__assert_fail(const char *expr, const char *file, int line, const char *fn);
 
 #define RD_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))

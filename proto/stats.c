@@ -94,8 +94,8 @@ size_t rd_stats_rows(const rd_stats_t *s, rd_stats_row_t *rows) {
     if (!isnan(s->avg_attempts_to_connect)) /* a count, not a rate */
         snprintf(rows[n].value, sizeof rows[n].value, "%.2f", s->avg_attempts_to_connect);
     n++;
-    fill_row(&rows[n++], "Unreachable rate", s->unreachable_rate, RD_STATS_TARGET_UNREACHABLE,
-             true, "< 20%");
+    fill_row(&rows[n++], "Unreachable rate", s->unreachable_rate, RD_STATS_TARGET_UNREACHABLE, true,
+             "< 20%");
     fill_row(&rows[n++], "Retry ROI (connections per retry)", s->retry_roi,
              RD_STATS_TARGET_INCREMENT, false, "> 10%");
     return n;
@@ -166,7 +166,8 @@ json_t *rd_stats_to_json(const char *campaign, const rd_stats_t *s) {
         json_t *row = json_object();
         json_object_set_new(row, "attempt", json_integer(n));
         json_object_set_new(row, "cumulative_connection_rate", num_or_null(s->cumulative[n]));
-        json_object_set_new(row, "incremental_gain", n == 1 ? json_null() : num_or_null(s->incremental[n]));
+        json_object_set_new(row, "incremental_gain",
+                            n == 1 ? json_null() : num_or_null(s->incremental[n]));
         json_array_append_new(by, row);
     }
     json_object_set_new(o, "retry_connection_rate", retry);

@@ -34,26 +34,26 @@
 #define RD_STATS_MAX_ATTEMPTS 20
 
 typedef struct rd_stats_counts {
-    uint64_t jobs;                                    /* enqueued and accepted */
-    uint64_t finals[RD_DISP__COUNT];                  /* finished jobs by disposition */
-    uint64_t attempts[RD_STATS_MAX_ATTEMPTS + 1];     /* [n] = attempts numbered n */
-    uint64_t connected[RD_STATS_MAX_ATTEMPTS + 1];    /* [n] = jobs connected on attempt n */
-    uint64_t outcomes[RD_OUT__COUNT];                 /* attempts by outcome */
+    uint64_t jobs;                                 /* enqueued and accepted */
+    uint64_t finals[RD_DISP__COUNT];               /* finished jobs by disposition */
+    uint64_t attempts[RD_STATS_MAX_ATTEMPTS + 1];  /* [n] = attempts numbered n */
+    uint64_t connected[RD_STATS_MAX_ATTEMPTS + 1]; /* [n] = jobs connected on attempt n */
+    uint64_t outcomes[RD_OUT__COUNT];              /* attempts by outcome */
 } rd_stats_counts_t;
 
 typedef struct rd_stats {
     uint64_t dialed, finished, pending, connected, attempts_total;
-    double first_rate;                                /* target > 0.40 */
-    double retry_rate[RD_STATS_MAX_ATTEMPTS + 1];     /* [k] for retry k = attempt k+1 */
-    double total_rate;                                /* target > 0.70 */
-    double avg_attempts_to_connect;                   /* target < 2 */
-    double unreachable_rate;                          /* target < 0.20 */
-    double retry_roi;                                 /* connections per retry call */
-    double cumulative[RD_STATS_MAX_ATTEMPTS + 1];     /* [n], n >= 1 */
-    double incremental[RD_STATS_MAX_ATTEMPTS + 1];    /* [n] = cumulative[n] - [n-1] */
-    int max_attempt;                                  /* highest attempt number seen */
-    bool recommend_fewer;                             /* last attempt adds < 5 points */
-    char recommendation[256];                         /* "" when none */
+    double first_rate;                             /* target > 0.40 */
+    double retry_rate[RD_STATS_MAX_ATTEMPTS + 1];  /* [k] for retry k = attempt k+1 */
+    double total_rate;                             /* target > 0.70 */
+    double avg_attempts_to_connect;                /* target < 2 */
+    double unreachable_rate;                       /* target < 0.20 */
+    double retry_roi;                              /* connections per retry call */
+    double cumulative[RD_STATS_MAX_ATTEMPTS + 1];  /* [n], n >= 1 */
+    double incremental[RD_STATS_MAX_ATTEMPTS + 1]; /* [n] = cumulative[n] - [n-1] */
+    int max_attempt;                               /* highest attempt number seen */
+    bool recommend_fewer;                          /* last attempt adds < 5 points */
+    char recommendation[256];                      /* "" when none */
 } rd_stats_t;
 
 #define RD_STATS_TARGET_FIRST 0.40

@@ -44,8 +44,8 @@
 #define MAX_OFFSET (26 * 3600)
 
 typedef struct posix_date {
-    char kind; /* 'J' (1..365 no leap day), 'N' (0..365), 'M' (month.week.day) */
-    int a, b, c; /* J/N: a = day; M: a = month, b = week (5 = last), c = weekday */
+    char kind;    /* 'J' (1..365 no leap day), 'N' (0..365), 'M' (month.week.day) */
+    int a, b, c;  /* J/N: a = day; M: a = month, b = week (5 = last), c = weekday */
     int32_t time; /* seconds after local midnight, may be < 0 or > 86400 */
 } posix_date_t;
 
@@ -69,7 +69,9 @@ struct rd_tz {
 
 /* ---- calendar ------------------------------------------------------------ */
 
-static int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+static int64_t floor_div(int64_t a, int64_t b) {
+    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 static bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
@@ -153,8 +155,7 @@ static bool parse_posix(const char *s, posix_rule_t *r) {
             r->dst_off = -off;
         }
         if (*p == ',') {
-            if (!(p = parse_date(p + 1, &r->start)) || *p++ != ',' ||
-                !(p = parse_date(p, &r->end)))
+            if (!(p = parse_date(p + 1, &r->start)) || *p++ != ',' || !(p = parse_date(p, &r->end)))
                 return false;
         } else { /* POSIX leaves this implementation-defined; US rules, as glibc. */
             r->start = (posix_date_t){'M', 3, 2, 0, 7200};
@@ -195,9 +196,7 @@ static uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static int64_t be64s(const uint8_t *p) {
-    return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
-}
+static int64_t be64s(const uint8_t *p) { return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4)); }
 
 typedef struct tzif_hdr {
     char version;
@@ -213,9 +212,8 @@ static bool read_hdr(const uint8_t *p, size_t len, tzif_hdr_t *h) {
     h->timecnt = be32(p + 32);
     h->typecnt = be32(p + 36);
     h->charcnt = be32(p + 40);
-    return h->typecnt >= 1 && h->typecnt <= 256 && h->timecnt <= 100000 &&
-           h->leapcnt <= 100000 && h->charcnt <= 100000 && h->isutcnt <= 256 &&
-           h->isstdcnt <= 256;
+    return h->typecnt >= 1 && h->typecnt <= 256 && h->timecnt <= 100000 && h->leapcnt <= 100000 &&
+           h->charcnt <= 100000 && h->isutcnt <= 256 && h->isstdcnt <= 256;
 }
 
 /* Bytes of a data block with time size ts (4 or 8). */
@@ -319,7 +317,8 @@ bool rd_tz_name_valid(const char *name) {
         char ch = name[i];
         if (ch == '/' || ch == '\0') {
             size_t n = (size_t)(name + i - comp);
-            if (n == 0 || (n == 1 && comp[0] == '.') || (n == 2 && comp[0] == '.' && comp[1] == '.'))
+            if (n == 0 || (n == 1 && comp[0] == '.') ||
+                (n == 2 && comp[0] == '.' && comp[1] == '.'))
                 return false;
             comp = name + i + 1;
             continue;
@@ -359,8 +358,10 @@ static int32_t offset_at(const rd_tz_t *z, int64_t t) {
     size_t lo = 0, hi = z->n_trans; /* last transition <= t */
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
-        if (z->trans[mid] <= t) lo = mid;
-        else hi = mid;
+        if (z->trans[mid] <= t)
+            lo = mid;
+        else
+            hi = mid;
     }
     return z->type_off[z->trans_type[lo]];
 }
@@ -390,8 +391,10 @@ int64_t rd_tz_from_local(const rd_tz_t *tz, int year, int month, int day, int ho
     int64_t lo = RD_MIN(tb, ta), hi = RD_MAX(tb, ta);
     while (hi - lo > 1) {
         int64_t mid = lo + (hi - lo) / 2;
-        if (offset_at(tz, mid) == before) lo = mid;
-        else hi = mid;
+        if (offset_at(tz, mid) == before)
+            lo = mid;
+        else
+            hi = mid;
     }
     return hi * 1000;
 }

@@ -19,10 +19,10 @@
 typedef struct rd_tz rd_tz_t;
 
 typedef struct rd_localtime {
-    int year, month, day;  /* month 1..12, day 1..31 */
+    int year, month, day; /* month 1..12, day 1..31 */
     int hour, minute, second;
-    int wday;              /* 0 = Sunday */
-    int utc_offset_s;      /* local = utc + offset */
+    int wday;         /* 0 = Sunday */
+    int utc_offset_s; /* local = utc + offset */
 } rd_localtime_t;
 
 /*

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(
-  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev
   libuv1-dev libhiredis-dev libcurl4-openssl-dev libssl-dev libmsgpack-dev
   libjemalloc-dev libjansson-dev libhttp-parser-dev libcmocka-dev
   redis-server redis-tools tzdata curl python3 python3-redis python3-msgpack

@@ -6,16 +6,17 @@
 #      (tests that must kill or restart Redis start their own);
 #   3. builds and runs ctest in three builds: release (every test),
 #      ASan+UBSan (every test), TSan (tests labelled "threads");
-#   4. builds the libFuzzer targets with clang and runs each briefly.
+#   4. builds the libFuzzer targets with clang and runs each briefly;
+#   5. checks that every C file is laid out as .clang-format says.
 #
-# Environment: RD_TEST_BUILDS="release asan tsan fuzz" (subset to run),
+# Environment: RD_TEST_BUILDS="release asan tsan fuzz format" (subset to run),
 # RD_FUZZ_SECONDS (per target, default 10), CTEST_ARGS (extra ctest flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 bash scripts/deps.sh
 
-BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz"}
+BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format"}
 FUZZ_SECONDS=${RD_FUZZ_SECONDS:-10}
 JOBS=$(nproc)
 
@@ -64,6 +65,16 @@ for b in $BUILDS; do
         fi
         rm -rf "$work"
       done ;;
+    format)
+      # Fix with: find proto engine workers bench tests -name '*.[ch]' | xargs clang-format -i
+      if ! find proto engine workers bench tests -name '*.[ch]' -print0 |
+           xargs -0 clang-format --dry-run --Werror 2>"build/format.log"; then
+        head -n 40 build/format.log
+        echo "format: files differ from .clang-format (see above)"
+        status=1
+      else
+        echo "format: every C file matches .clang-format"
+      fi ;;
     *) echo "unknown build '$b'" >&2; exit 2 ;;
   esac
 done

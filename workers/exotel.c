@@ -57,8 +57,7 @@ static int ex_dial(const rd_account_cfg_t *a, const rd_dial_t *d, rd_http_call_t
         return rc;
     if (d->time_limit_s > 0 && (rc = rd_provider_add_int(out, "TimeLimit", d->time_limit_s)) != 0)
         return rc;
-    if (d->ring_timeout_s > 0 &&
-        (rc = rd_provider_add_int(out, "TimeOut", d->ring_timeout_s)) != 0)
+    if (d->ring_timeout_s > 0 && (rc = rd_provider_add_int(out, "TimeOut", d->ring_timeout_s)) != 0)
         return rc;
     return 0;
 }

@@ -152,10 +152,10 @@ typedef struct breaker {
 
 typedef struct rd_pool__camp {
     char name[RD_CAMPAIGN_NAME_MAX + 1];
-    struct rd_pool__camp *hnext;      /* hash chain */
+    struct rd_pool__camp *hnext;         /* hash chain */
     struct rd_pool__camp *rnext, *rprev; /* ring, when in_ring */
     bool in_ring;
-    rd_work_t *head, *tail;           /* FIFO of queued items */
+    rd_work_t *head, *tail; /* FIFO of queued items */
 } camp_t;
 
 typedef struct worker worker_t;
@@ -273,13 +273,27 @@ static void post_result(worker_t *wk, rd_work_t *w) {
     w->done_ns = uv_hrtime();
     INC(wk, completed);
     switch (w->res.kind) {
-    case RD_RES_PLACED: INC(wk, placed); break;
-    case RD_RES_REFUSED: INC(wk, refused); break;
-    case RD_RES_STATUS: INC(wk, status); break;
-    case RD_RES_SENT: INC(wk, sent); break;
-    case RD_RES_NOTFOUND: INC(wk, notfound); break;
-    case RD_RES_TRANSIENT: INC(wk, transient); break;
-    case RD_RES_CANCELED: INC(wk, canceled); break;
+    case RD_RES_PLACED:
+        INC(wk, placed);
+        break;
+    case RD_RES_REFUSED:
+        INC(wk, refused);
+        break;
+    case RD_RES_STATUS:
+        INC(wk, status);
+        break;
+    case RD_RES_SENT:
+        INC(wk, sent);
+        break;
+    case RD_RES_NOTFOUND:
+        INC(wk, notfound);
+        break;
+    case RD_RES_TRANSIENT:
+        INC(wk, transient);
+        break;
+    case RD_RES_CANCELED:
+        INC(wk, canceled);
+        break;
     }
     /* Batched: flush_results() hands the whole batch over at the end of
        this loop callback (one lock, at most one wake-up). */
@@ -386,8 +400,10 @@ static void sock_close(sock_t *s) {
     worker_t *wk = s->wk;
     if (s->closing) return;
     s->closing = true;
-    if (s->prev) s->prev->next = s->next;
-    else wk->socks = s->next;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        wk->socks = s->next;
     if (s->next) s->next->prev = s->prev;
     uv_poll_stop(&s->poll);
     uv_close((uv_handle_t *)&s->poll, on_sock_closed);
@@ -525,14 +541,20 @@ static bool start(worker_t *wk, rd_work_t *w) {
         return false;
     }
     const rd_provider_ops_t *ops = rd_provider_ops(a->kind);
-    rd_http_call_t call = {.url = s->url, .url_cap = sizeof s->url, .body = s->body,
-                           .body_cap = sizeof s->body};
+    rd_http_call_t call = {
+        .url = s->url, .url_cap = sizeof s->url, .body = s->body, .body_cap = sizeof s->body};
     s->url[0] = s->body[0] = '\0';
     int rc;
     switch (w->kind) {
-    case RD_WORK_DIAL: rc = ops->dial(a, &w->dial, &call); break;
-    case RD_WORK_POLL: rc = ops->poll(a, w->call_id, &call); break;
-    default: rc = ops->sms(a, &w->sms, &call); break;
+    case RD_WORK_DIAL:
+        rc = ops->dial(a, &w->dial, &call);
+        break;
+    case RD_WORK_POLL:
+        rc = ops->poll(a, w->call_id, &call);
+        break;
+    default:
+        rc = ops->sms(a, &w->sms, &call);
+        break;
     }
     if (rc != 0) {
         /* The job's data cannot form a request: a per-call refusal, so that
@@ -541,8 +563,7 @@ static bool start(worker_t *wk, rd_work_t *w) {
         slot_put(wk, s);
         w->res.kind = w->kind == RD_WORK_POLL ? RD_RES_NOTFOUND : RD_RES_REFUSED;
         w->res.outcome = RD_OUT_FAILED;
-        rd_fmt(w->res.reason, sizeof w->res.reason, "request not expressible: %s",
-               rd_strerror(rc));
+        rd_fmt(w->res.reason, sizeof w->res.reason, "request not expressible: %s", rd_strerror(rc));
         post_result(wk, w);
         return true;
     }
@@ -600,20 +621,25 @@ static void complete(worker_t *wk, slot_t *s, CURLcode cc) {
             }
             if (code == 429 && hint > 0) {
                 int64_t until = now + hint, cur = atomic_load(&b->paused_until);
-                while (cur < until && !atomic_compare_exchange_weak(&b->paused_until, &cur, until)) {
+                while (cur < until &&
+                       !atomic_compare_exchange_weak(&b->paused_until, &cur, until)) {
                 }
             }
         }
     }
-    if (w->res.kind == RD_RES_TRANSIENT) breaker_failure(b, a, s->probe, now);
-    else breaker_success(b, s->probe);
+    if (w->res.kind == RD_RES_TRANSIENT)
+        breaker_failure(b, a, s->probe, now);
+    else
+        breaker_success(b, s->probe);
 
     curl_multi_remove_handle(wk->multi, s->easy);
     wk->inflight--;
     atomic_fetch_sub_explicit(&wk->c.inflight, 1, memory_order_relaxed);
     slot_put(wk, s);
-    if (w->res.kind == RD_RES_TRANSIENT) finish_transient(wk, w, hint);
-    else post_result(wk, w);
+    if (w->res.kind == RD_RES_TRANSIENT)
+        finish_transient(wk, w, hint);
+    else
+        post_result(wk, w);
 }
 
 /* ------------------------------------------------------------------ */
@@ -688,8 +714,10 @@ static void enqueue(worker_t *wk, rd_work_t *w) {
     camp_t *c = camp_find(wk, w->campaign);
     w->rd__next = NULL;
     w->rd__camp = c;
-    if (c->tail) c->tail->rd__next = w;
-    else c->head = w;
+    if (c->tail)
+        c->tail->rd__next = w;
+    else
+        c->head = w;
     c->tail = w;
     ring_add(wk, c);
 }
@@ -894,8 +922,10 @@ static void deliver(rd_pool_t *p) {
     for (l = reverse(l); l;) {
         rd_work_t *n = l->rd__next;
         l->rd__next = NULL;
-        if (l->done) l->done(l, l->user);
-        else p->on_result(l, p->data);
+        if (l->done)
+            l->done(l, l->user);
+        else
+            p->on_result(l, p->data);
         l = n;
     }
 }
@@ -955,8 +985,7 @@ int rd_pool_create(uv_loop_t *loop, const rd_pool_cfg_t *cfg, rd_pool_t **out) {
     if (uv_mutex_init(&p->rmu) != 0) rd_assert(!"uv_mutex_init");
 
     int rc = 0;
-    for (unsigned i = 0; i < p->n_workers && rc == 0; i++)
-        rc = worker_init(p, &p->workers[i], i);
+    for (unsigned i = 0; i < p->n_workers && rc == 0; i++) rc = worker_init(p, &p->workers[i], i);
     if (rc != 0) {
         for (unsigned i = 0; i < p->n_workers; i++) worker_deinit_unstarted(&p->workers[i]);
         pool_free(p);
@@ -975,8 +1004,7 @@ int rd_pool_create(uv_loop_t *loop, const rd_pool_cfg_t *cfg, rd_pool_t **out) {
     if (started < p->n_workers) {
         /* Tear down the workers that never ran; stop the ones that run
            through the normal close (the loop finishes the job). */
-        for (unsigned i = started; i < p->n_workers; i++)
-            worker_deinit_unstarted(&p->workers[i]);
+        for (unsigned i = started; i < p->n_workers; i++) worker_deinit_unstarted(&p->workers[i]);
         p->n_workers = started;
         if (started == 0) {
             p->closing = p->closed_async = true;
@@ -992,8 +1020,10 @@ int rd_pool_create(uv_loop_t *loop, const rd_pool_cfg_t *cfg, rd_pool_t **out) {
 
 rd_work_t *rd_pool_work_get(rd_pool_t *p) {
     rd_work_t *w = p->free_work;
-    if (w) p->free_work = w->rd__next;
-    else w = rd_malloc(sizeof *w);
+    if (w)
+        p->free_work = w->rd__next;
+    else
+        w = rd_malloc(sizeof *w);
     /* Clear the header fields and the strings' first bytes; the rest is
        overwritten by the caller or the pool. */
     w->kind = RD_WORK_DIAL;

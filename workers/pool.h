@@ -58,22 +58,22 @@ typedef struct rd_pool rd_pool_t;
 typedef struct rd_work {
     /* request */
     rd_work_kind_t kind;
-    uint32_t account;                         /* index into rd_pool_cfg_t.accounts */
-    char campaign[RD_CAMPAIGN_NAME_MAX + 1];  /* fairness key ("" is a campaign too) */
-    uint32_t transient_retries;               /* consecutive transient failures before this
+    uint32_t account;                        /* index into rd_pool_cfg_t.accounts */
+    char campaign[RD_CAMPAIGN_NAME_MAX + 1]; /* fairness key ("" is a campaign too) */
+    uint32_t transient_retries;              /* consecutive transient failures before this
                                                  try: the backoff exponent */
-    rd_dial_t dial;                           /* RD_WORK_DIAL */
-    char call_id[RD_CALL_ID_MAX + 1];         /* RD_WORK_POLL */
-    rd_sms_t sms;                             /* RD_WORK_SMS */
-    void *user;                               /* the caller's, untouched */
+    rd_dial_t dial;                          /* RD_WORK_DIAL */
+    char call_id[RD_CALL_ID_MAX + 1];        /* RD_WORK_POLL */
+    rd_sms_t sms;                            /* RD_WORK_SMS */
+    void *user;                              /* the caller's, untouched */
     /* When set, the result goes to done(w, user) instead of the pool's
        on_result (engine loop thread; same ownership rules). Lets several
        engine modules share one pool. */
     void (*done)(struct rd_work *w, void *user);
-    uint64_t tag;                             /* the caller's, untouched */
+    uint64_t tag; /* the caller's, untouched */
     /* result */
     rd_work_result_t res;
-    uint64_t submit_ns, done_ns;              /* uv_hrtime() at submit / at completion */
+    uint64_t submit_ns, done_ns; /* uv_hrtime() at submit / at completion */
     /* private */
     struct rd_work *rd__next;
     struct rd_pool__camp *rd__camp;
@@ -83,12 +83,12 @@ typedef struct rd_work {
 typedef void (*rd_pool_result_fn)(rd_work_t *w, void *data);
 
 typedef struct rd_pool_cfg {
-    unsigned workers;        /* threads [2] */
-    unsigned max_inflight;   /* concurrent HTTP requests per worker [128] */
-    unsigned max_conns;      /* connections per worker per host [= max_inflight] */
+    unsigned workers;                 /* threads [2] */
+    unsigned max_inflight;            /* concurrent HTTP requests per worker [128] */
+    unsigned max_conns;               /* connections per worker per host [= max_inflight] */
     const rd_account_cfg_t *accounts; /* copied (strings too) */
     size_t n_accounts;
-    rd_pool_result_fn on_result;      /* required */
+    rd_pool_result_fn on_result; /* required */
     void *data;
 } rd_pool_cfg_t;
 

@@ -44,9 +44,12 @@ const char *rd_res_kind_name(rd_res_kind_t k) {
 
 const rd_provider_ops_t *rd_provider_ops(rd_prov_t kind) {
     switch (kind) {
-    case RD_PROV_EXOTEL: return &rd_exotel_ops;
-    case RD_PROV_TWILIO: return &rd_twilio_ops;
-    default: return NULL;
+    case RD_PROV_EXOTEL:
+        return &rd_exotel_ops;
+    case RD_PROV_TWILIO:
+        return &rd_twilio_ops;
+    default:
+        return NULL;
     }
 }
 
@@ -177,13 +180,19 @@ void rd_provider_classify_error(rd_work_kind_t kind, int st, int code, const cha
     /* A per-number answer first, whatever the status (some providers say
        DND with a 403). */
     switch (code) {
-    case 21211: case 21214: case 21217: case 13223: case 13224:
+    case 21211:
+    case 21214:
+    case 21217:
+    case 13223:
+    case 13224:
         refused(out, RD_OUT_INVALID_NUMBER, st, "invalid number");
         return;
-    case 21610: case 13225:
+    case 21610:
+    case 13225:
         refused(out, RD_OUT_DND, st, "blocked number");
         return;
-    default: break;
+    default:
+        break;
     }
     if (st >= 400 && st < 500 && st != 429 && msg) {
         if (has(msg, "dnd") || has(msg, "ndnc") || has(msg, "do not disturb") ||

@@ -53,23 +53,24 @@
 
 typedef struct rd_account_cfg {
     rd_prov_t kind;
-    const char *base_url;  /* scheme://host[:port] (no trailing '/'), e.g. https://api.exotel.com */
-    const char *sid;       /* account sid (URL path; twilio's basic-auth user) */
-    const char *key;       /* exotel api key (basic-auth user); NULL = sid */
-    const char *token;     /* basic-auth password / twilio auth token: never logged */
-    const char *flow_base; /* exotel: prefix of a flow URL ["http://my.exotel.com/<sid>/exoml/start_voice/"];
+    const char *base_url; /* scheme://host[:port] (no trailing '/'), e.g. https://api.exotel.com */
+    const char *sid;      /* account sid (URL path; twilio's basic-auth user) */
+    const char *key;      /* exotel api key (basic-auth user); NULL = sid */
+    const char *token;    /* basic-auth password / twilio auth token: never logged */
+    const char *
+        flow_base; /* exotel: prefix of a flow URL ["http://my.exotel.com/<sid>/exoml/start_voice/"];
                               twilio: prefix of a TwiML URL ["https://handler.twilio.com/twiml/"] */
     /* transport */
     uint32_t connect_timeout_ms; /* [3000] */
     uint32_t timeout_ms;         /* whole request [10000] */
     /* transient backoff: min(cap, base * 2^n) with full jitter in [d/2, d] */
-    uint32_t backoff_base_ms;    /* [1000] */
-    uint32_t backoff_cap_ms;     /* [60000] */
+    uint32_t backoff_base_ms; /* [1000] */
+    uint32_t backoff_cap_ms;  /* [60000] */
     /* circuit breaker: after `breaker_failures` consecutive transient failures
        the account is open for breaker_open_ms (requests fail fast as
        TRANSIENT), then one probe is let through (half-open). */
-    uint32_t breaker_failures;   /* [5] */
-    uint32_t breaker_open_ms;    /* [10000] */
+    uint32_t breaker_failures; /* [5] */
+    uint32_t breaker_open_ms;  /* [10000] */
 } rd_account_cfg_t;
 
 /* Fills the defaults above (kind exotel, strings NULL). */
@@ -85,16 +86,16 @@ typedef enum { RD_WORK_DIAL = 0, RD_WORK_POLL = 1, RD_WORK_SMS = 2 } rd_work_kin
 #define RD_SMS_BODY_MAX 1024
 
 typedef struct rd_dial {
-    rd_mode_t mode;                          /* flow: customer -> flow; agent: agent then customer */
-    char to[RD_E164_MAX + 1];                /* the customer */
-    char agent[RD_DIAL_NUMBER_MAX + 1];      /* agent mode: the agent's number */
-    char caller_id[RD_DIAL_NUMBER_MAX + 1];  /* campaign caller_id (exophone / twilio From) */
-    char flow[RD_DIAL_FLOW_MAX + 1];         /* call_flow_id, or a full http(s) URL */
+    rd_mode_t mode;                         /* flow: customer -> flow; agent: agent then customer */
+    char to[RD_E164_MAX + 1];               /* the customer */
+    char agent[RD_DIAL_NUMBER_MAX + 1];     /* agent mode: the agent's number */
+    char caller_id[RD_DIAL_NUMBER_MAX + 1]; /* campaign caller_id (exophone / twilio From) */
+    char flow[RD_DIAL_FLOW_MAX + 1];        /* call_flow_id, or a full http(s) URL */
     char status_callback[RD_DIAL_URL_MAX + 1]; /* <public-url>/callbacks/<prov>/<secret>?a=<key> */
-    char attempt_key[RD_ATTEMPT_KEY_MAX + 1]; /* exotel CustomField */
-    int ring_timeout_s;                      /* exotel TimeOut / twilio Timeout */
-    int time_limit_s;                        /* exotel TimeLimit / twilio TimeLimit */
-    bool machine_detection;                  /* twilio MachineDetection=Enable */
+    char attempt_key[RD_ATTEMPT_KEY_MAX + 1];  /* exotel CustomField */
+    int ring_timeout_s;                        /* exotel TimeOut / twilio Timeout */
+    int time_limit_s;                          /* exotel TimeLimit / twilio TimeLimit */
+    bool machine_detection;                    /* twilio MachineDetection=Enable */
 } rd_dial_t;
 
 typedef struct rd_sms {
@@ -121,23 +122,23 @@ const char *rd_res_kind_name(rd_res_kind_t k);
 
 typedef struct rd_work_result {
     rd_res_kind_t kind;
-    rd_call_status_t call;   /* PLACED, STATUS */
-    rd_outcome_t outcome;    /* REFUSED */
-    int64_t retry_after_ms;  /* TRANSIENT: wall ms to wait before retrying */
-    int http_status;         /* 0 when no HTTP answer */
-    int provider_code;       /* provider's error code, 0 when none */
-    bool breaker_open;       /* TRANSIENT without sending: the account's breaker was open */
-    char reason[96];         /* short text for logs ("http 503", "timeout", ...) */
+    rd_call_status_t call;  /* PLACED, STATUS */
+    rd_outcome_t outcome;   /* REFUSED */
+    int64_t retry_after_ms; /* TRANSIENT: wall ms to wait before retrying */
+    int http_status;        /* 0 when no HTTP answer */
+    int provider_code;      /* provider's error code, 0 when none */
+    bool breaker_open;      /* TRANSIENT without sending: the account's breaker was open */
+    char reason[96];        /* short text for logs ("http 503", "timeout", ...) */
 } rd_work_result_t;
 
 /* ---- the adapter interface ---- */
 
 /* An HTTP call an adapter asks the transport to make. Caller-owned buffers. */
 typedef struct rd_http_call {
-    bool post;         /* POST form body, else GET */
+    bool post; /* POST form body, else GET */
     char *url;
     size_t url_cap;
-    char *body;        /* form body (POST) */
+    char *body; /* form body (POST) */
     size_t body_cap;
     size_t body_len;
 } rd_http_call_t;
@@ -202,16 +203,16 @@ int rd_provider_flow_url(char *buf, size_t cap, const char *flow, const char *ba
  * code may be a number or a numeric string). body is borrowed.
  */
 void rd_provider_classify_json(rd_prov_t prov, rd_work_kind_t kind, int http_status,
-                               const char *body, size_t len, const char *wrap,
-                               const char *code_key, const char *msg_key, rd_work_result_t *out);
+                               const char *body, size_t len, const char *wrap, const char *code_key,
+                               const char *msg_key, rd_work_result_t *out);
 /*
  * Shared classification of an error body or status: fills REFUSED (invalid
  * number / DND / failed) or TRANSIENT per the rules at the top of this file.
  * `code` and `msg` are the provider's error code and message (0 / NULL when
  * absent).
  */
-void rd_provider_classify_error(rd_work_kind_t kind, int http_status, int code,
-                                const char *msg, rd_work_result_t *out);
+void rd_provider_classify_error(rd_work_kind_t kind, int http_status, int code, const char *msg,
+                                rd_work_result_t *out);
 /* Capped exponential backoff with jitter for the n-th consecutive transient
    failure (n >= 0); rnd is any 32 random bits. */
 int64_t rd_provider_backoff_ms(const rd_account_cfg_t *a, uint32_t n, uint32_t rnd);

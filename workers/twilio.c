@@ -34,8 +34,8 @@ static int tw_dial(const rd_account_cfg_t *a, const rd_dial_t *d, rd_http_call_t
         for (const char *p = d->agent; *p; p++)
             if (*p == '<' || *p == '>' || *p == '&' || *p == '"') return RD_EINVAL;
         char twiml[RD_DIAL_NUMBER_MAX + 64];
-        if ((rc = rd_fmt(twiml, sizeof twiml, "<Response><Dial>%s</Dial></Response>",
-                         d->agent)) != 0)
+        if ((rc = rd_fmt(twiml, sizeof twiml, "<Response><Dial>%s</Dial></Response>", d->agent)) !=
+            0)
             return rc;
         if ((rc = rd_provider_add(out, "Twiml", twiml)) != 0) return rc;
     } else {

@@ -32,7 +32,8 @@ static uint64_t fnv(const char *s, size_t n, uint64_t h) {
     return h;
 }
 
-static const rd_http_limits_t lim = {.max_header_bytes = 2048, .max_body_bytes = 4096, .max_headers = 16};
+static const rd_http_limits_t lim = {
+    .max_header_bytes = 2048, .max_body_bytes = 4096, .max_headers = 16};
 
 static void check(const rd_http_req_t *r, const uint8_t *data, size_t size) {
     rd_assert(r->body_len <= lim.max_body_bytes);
@@ -93,7 +94,8 @@ static int run(const uint8_t *data, size_t size, unsigned step, seen_t *seen, in
                 s->path_len = r->path_len;
                 s->body_len = r->body_len;
                 s->n_headers = r->n_headers;
-                s->hash = fnv(r->body, r->body_len, fnv(r->path, r->path_len, 14695981039346656037ull));
+                s->hash =
+                    fnv(r->body, r->body_len, fnv(r->path, r->path_len, 14695981039346656037ull));
             }
             if (!r->keep_alive) break;
         }

@@ -16,7 +16,8 @@
 static void check(int rc, rd_job_msg_t *m, const char *err) {
     if (rc != 0) {
         rd_assert(rc == RD_EPARSE || rc == RD_EINVAL);
-        rd_assert(strstr(err, ": ") != NULL && strncmp(err, ": ", 2) != 0 && m->vars == NULL && m->n_vars == 0);
+        rd_assert(strstr(err, ": ") != NULL && strncmp(err, ": ", 2) != 0 && m->vars == NULL &&
+                  m->n_vars == 0);
         return;
     }
     rd_assert(m->v == 1 && rd_e164_valid(m->to, strlen(m->to)) && m->campaign[0]);

@@ -181,10 +181,9 @@ static resp_t *req(int port, const char *method, const char *path, const char *b
 /* in_body is looked for in the raw body and in the decoded "error" string. */
 static void expect(const resp_t *r, long status, const char *in_body) {
     const char *e = json_string_value(json_object_get(r->json, "error"));
-    if (r->status != status ||
-        (in_body && !strstr(r->body, in_body) && !(e && strstr(e, in_body))))
-        fail_msg("HTTP %ld (want %ld): %s\nheaders: %s\nwanted body~%s", r->status, status,
-                 r->body, r->hdr, in_body ? in_body : "");
+    if (r->status != status || (in_body && !strstr(r->body, in_body) && !(e && strstr(e, in_body))))
+        fail_msg("HTTP %ld (want %ld): %s\nheaders: %s\nwanted body~%s", r->status, status, r->body,
+                 r->hdr, in_body ? in_body : "");
     if (!json_is_object(r->json)) fail_msg("body is not a JSON object: %s", r->body);
 }
 
@@ -202,8 +201,8 @@ static long long redis_int(fx_t *fx, const char *fmt, const char *a, const char 
 static void create(fx_t *fx, const char *name, const char *numbers) {
     char body[1024];
     snprintf(body, sizeof body,
-             "{\"name\":\"%s\",\"caller_id\":\"x\",\"call_flow_id\":\"f\",\"numbers\":[%s]}",
-             name, numbers);
+             "{\"name\":\"%s\",\"caller_id\":\"x\",\"call_flow_id\":\"f\",\"numbers\":[%s]}", name,
+             numbers);
     expect(API(fx, "POST", "/v1/Accounts/acc/Campaigns", body), 201, NULL);
 }
 
@@ -275,8 +274,8 @@ static void t_numbers_reported_and_batched(void **state) {
     assert_int_equal(json_integer_value(json_object_get(json_array_get(inv, 0), "index")), 7);
     assert_string_equal(json_string_value(json_object_get(json_array_get(inv, 1), "number")),
                         "+91 98000");
-    assert_non_null(strstr(json_string_value(json_object_get(json_array_get(inv, 2), "reason")),
-                           "E.164"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_array_get(inv, 2), "reason")), "E.164"));
     assert_int_equal(redis_int(fx, "ZCARD %s", "c:Big:due", NULL), 2996);
 }
 
@@ -310,7 +309,7 @@ static void t_bad_input(void **state) {
                "{\"name\":\"X\",\"caller_id\":\"x\",\"call_flow_id\":\"f\",\"provider\":\"acme\"}"),
            400, "provider: unknown provider");
     assert_int_equal(redis_int(fx, "EXISTS %s", "c:X", NULL), 0);
-    static const char *const junk[] = {"",       "null", "[]",     "\"s\"", "1e999999",
+    static const char *const junk[] = {"",       "null", "[]",       "\"s\"",        "1e999999",
                                        "{\"a\"", "{}",   "\x01\x02", "{\"name\":{}}"};
     for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
         expect(API(fx, "POST", "/v1/Accounts/a/Campaigns", junk[i]), 400, NULL);
@@ -420,7 +419,8 @@ static void t_calls_and_optout(void **state) {
     assert_int_equal(jint(r, "jobs_finished"), 1);
     assert_int_equal(redis_int(fx, "SISMEMBER %s %s", "optout", "+919800000001"), 1);
     assert_int_equal(redis_int(fx, "ZCARD %s", "c:C2:due", NULL), 1);
-    r = API(fx, "POST", "/v1/calls", "{\"campaign\":\"C2\",\"to\":\"+919800000001\",\"id\":\"c9\"}");
+    r = API(fx, "POST", "/v1/calls",
+            "{\"campaign\":\"C2\",\"to\":\"+919800000001\",\"id\":\"c9\"}");
     expect(r, 200, "\"result\":\"opted-out\"");
     expect(API(fx, "POST", "/v1/optout", "{\"number\":\"12\"}"), 400, "E.164");
     expect(API(fx, "POST", "/v1/optout", "{}"), 400, "number: is required");
@@ -453,8 +453,8 @@ static void t_redis_down(void **state) {
     expect(r, 503, "redis unavailable");
     assert_non_null(strstr(r->hdr, "Retry-After"));
     expect(req(fx->port_dead, "POST", "/v1/Accounts/a/Campaigns", SEED, AUTH), 503, NULL);
-    expect(req(fx->port_dead, "POST", "/v1/calls",
-               "{\"campaign\":\"C\",\"to\":\"+919800000001\"}", AUTH),
+    expect(req(fx->port_dead, "POST", "/v1/calls", "{\"campaign\":\"C\",\"to\":\"+919800000001\"}",
+               AUTH),
            503, NULL);
 }
 

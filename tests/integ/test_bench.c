@@ -25,7 +25,8 @@ static double num(json_t *o, const char *path) {
     char buf[128];
     snprintf(buf, sizeof buf, "%s", path);
     json_t *cur = o;
-    for (char *save = NULL, *p = strtok_r(buf, ".", &save); p && cur; p = strtok_r(NULL, ".", &save))
+    for (char *save = NULL, *p = strtok_r(buf, ".", &save); p && cur;
+         p = strtok_r(NULL, ".", &save))
         cur = json_object_get(cur, p);
     if (!json_is_number(cur)) {
         fprintf(stderr, "missing number %s\n", path);
@@ -40,9 +41,9 @@ static void test_smoke(void **state) {
     int fd = mkstemp(json_path);
     assert_true(fd >= 0);
     close(fd);
-    char *argv[] = {"redial-bench", "--jobs", "500", "--campaigns", "2", "--engines", "1",
-                    "--mem-jobs", "500", "--timeout", "120", "--quiet", "--json", json_path,
-                    NULL};
+    char *argv[] = {"redial-bench", "--jobs",  "500",        "--campaigns", "2",
+                    "--engines",    "1",       "--mem-jobs", "500",         "--timeout",
+                    "120",          "--quiet", "--json",     json_path,     NULL};
     char *out = NULL;
     int rc = rd_test_run(argv, &out);
     fprintf(stderr, "%s", out ? out : "");
@@ -91,7 +92,8 @@ static void test_smoke(void **state) {
     assert_true(bpj > 50 && bpj < 4096);
     assert_true(json_is_true(json_object_get(json_object_get(o, "memory"), "canceled")));
     /* The seed model: about 40% connect on the first attempt (500 jobs: wide bounds). */
-    double first = json_number_value(json_array_get(json_object_get(o, "connected_cumulative_pct"), 0));
+    double first =
+        json_number_value(json_array_get(json_object_get(o, "connected_cumulative_pct"), 0));
     assert_true(first > 25 && first < 55);
     json_decref(o);
 }
@@ -115,9 +117,23 @@ static void test_flags(void **state) {
  * other, and a cap out of range is refused. */
 static void test_sim_cb_conns(void **state) {
     (void)state;
-    char *argv[] = {"redial-bench", "--jobs", "100", "--campaigns", "1", "--max-attempts", "1",
-                    "--mem-jobs", "0", "--timeout", "120", "--quiet", "--sim-args",
-                    "--cb-conns 2", "--json", "-", NULL};
+    char *argv[] = {"redial-bench",
+                    "--jobs",
+                    "100",
+                    "--campaigns",
+                    "1",
+                    "--max-attempts",
+                    "1",
+                    "--mem-jobs",
+                    "0",
+                    "--timeout",
+                    "120",
+                    "--quiet",
+                    "--sim-args",
+                    "--cb-conns 2",
+                    "--json",
+                    "-",
+                    NULL};
     char *out = NULL;
     assert_int_equal(rd_test_run(argv, &out), 0);
     const char *j = strchr(out, '{');
@@ -142,9 +158,24 @@ static void test_sim_cb_conns(void **state) {
  */
 static void test_slot_reuse(void **state) {
     (void)state;
-    char *argv[] = {"redial-bench", "--jobs", "60", "--campaigns", "1", "--concurrency", "2",
-                    "--max-attempts", "1", "--mem-jobs", "0", "--timeout", "120", "--quiet",
-                    "--sim-args", "--model uniform:busy=1 --busy-after 0.001", "--json", "-",
+    char *argv[] = {"redial-bench",
+                    "--jobs",
+                    "60",
+                    "--campaigns",
+                    "1",
+                    "--concurrency",
+                    "2",
+                    "--max-attempts",
+                    "1",
+                    "--mem-jobs",
+                    "0",
+                    "--timeout",
+                    "120",
+                    "--quiet",
+                    "--sim-args",
+                    "--model uniform:busy=1 --busy-after 0.001",
+                    "--json",
+                    "-",
                     NULL};
     char *out = NULL;
     assert_int_equal(rd_test_run(argv, &out), 0);

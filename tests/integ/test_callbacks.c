@@ -88,8 +88,10 @@ static int setup_common(void **state, bool with_sim) {
     cc.public_url = f->base;
     cc.twilio_token = TWTOKEN;
     if (with_sim) {
-        rd_test_sim_opts_t so = {.model = "uniform:busy=1", .script_json = sim_script,
-                                 .time_scale = "1000", .extra_args = sim_args};
+        rd_test_sim_opts_t so = {.model = "uniform:busy=1",
+                                 .script_json = sim_script,
+                                 .time_scale = "1000",
+                                 .extra_args = sim_args};
         if (rd_test_sim_start(&f->sim, &so) != 0) return -1;
         rd_account_cfg_t acc;
         rd_account_cfg_init(&acc);
@@ -98,8 +100,12 @@ static int setup_common(void **state, bool with_sim) {
         acc.sid = RD_TEST_PROVIDER_SID;
         acc.key = sim_prov == RD_PROV_EXOTEL ? RD_TEST_PROVIDER_KEY : NULL;
         acc.token = RD_TEST_PROVIDER_TOKEN;
-        rd_pool_cfg_t pc = {.workers = 2, .max_inflight = 8, .accounts = &acc, .n_accounts = 1,
-                            .on_result = on_pool_result, .data = f};
+        rd_pool_cfg_t pc = {.workers = 2,
+                            .max_inflight = 8,
+                            .accounts = &acc,
+                            .n_accounts = 1,
+                            .on_result = on_pool_result,
+                            .data = f};
         if (rd_pool_create(&f->loop, &pc, &f->pool) != 0) return -1;
         cc.pool = f->pool;
         cc.poll_account[sim_prov] = 0;
@@ -226,9 +232,8 @@ static void t_exotel(void **state) {
              (unsigned long long)tok);
 
     /* Forged token: 403, nothing changes. */
-    assert_int_equal(post(f, "/callbacks/exotel/wrong-secret", "application/json", body, NULL,
-                          NULL, 0),
-                     403);
+    assert_int_equal(
+        post(f, "/callbacks/exotel/wrong-secret", "application/json", body, NULL, NULL, 0), 403);
     assert_int_equal(post(f, "/callbacks/exotel/", "application/json", body, NULL, NULL, 0), 403);
     rd_store_job_t *j = show(f, "j1");
     assert_int_equal(j->state, RD_JOB_PLACED);
@@ -237,15 +242,15 @@ static void t_exotel(void **state) {
     /* Unknown provider, bad body. */
     assert_int_equal(post(f, "/callbacks/plivo/" SECRET, "application/json", body, NULL, NULL, 0),
                      404);
-    assert_int_equal(post(f, "/callbacks/exotel/" SECRET, "application/json", "{\"CallSid\":",
-                          NULL, NULL, 0),
-                     400);
+    assert_int_equal(
+        post(f, "/callbacks/exotel/" SECRET, "application/json", "{\"CallSid\":", NULL, NULL, 0),
+        400);
 
     /* The real one settles. */
     rd_clock_set(&f->clock, T0 + 30000);
-    assert_int_equal(post(f, "/callbacks/exotel/" SECRET, "application/json", body, NULL, resp,
-                          sizeof resp),
-                     200);
+    assert_int_equal(
+        post(f, "/callbacks/exotel/" SECRET, "application/json", body, NULL, resp, sizeof resp),
+        200);
     assert_non_null(strstr(resp, "settled"));
     j = show(f, "j1");
     assert_int_equal(j->state, RD_JOB_PENDING);
@@ -255,14 +260,14 @@ static void t_exotel(void **state) {
     rd_store_job_free(j);
 
     /* Duplicate, then a late one with another status (form-encoded this time). */
-    assert_int_equal(post(f, "/callbacks/exotel/" SECRET, "application/json", body, NULL, resp,
-                          sizeof resp),
-                     200);
+    assert_int_equal(
+        post(f, "/callbacks/exotel/" SECRET, "application/json", body, NULL, resp, sizeof resp),
+        200);
     assert_non_null(strstr(resp, "duplicate"));
     snprintf(body, sizeof body, "CallSid=EXO1&Status=completed&CustomField=cbt%%3A%llu",
              (unsigned long long)tok);
-    assert_int_equal(post(f, "/callbacks/exotel/" SECRET, "application/x-www-form-urlencoded",
-                          body, NULL, resp, sizeof resp),
+    assert_int_equal(post(f, "/callbacks/exotel/" SECRET, "application/x-www-form-urlencoded", body,
+                          NULL, resp, sizeof resp),
                      200);
     assert_non_null(strstr(resp, "duplicate"));
     j = show(f, "j1");
@@ -297,9 +302,8 @@ static void t_twilio(void **state) {
     /* A non-terminal event: acknowledged, ignored. */
     snprintf(body, sizeof body, "CallSid=CA0001&CallStatus=ringing&AccountSid=AC1");
     sign(path, body, sig, f->base, TWTOKEN);
-    assert_int_equal(post(f, path, "application/x-www-form-urlencoded", body, sig, resp,
-                          sizeof resp),
-                     200);
+    assert_int_equal(
+        post(f, path, "application/x-www-form-urlencoded", body, sig, resp, sizeof resp), 200);
     assert_non_null(strstr(resp, "ignored"));
 
     /* Terminal, but forged: wrong token, no signature, signature over another body. */
@@ -318,9 +322,8 @@ static void t_twilio(void **state) {
     /* Signed: settles; a human answered -> connected. */
     sign(path, body, sig, f->base, TWTOKEN);
     rd_clock_set(&f->clock, T0 + 60000);
-    assert_int_equal(post(f, path, "application/x-www-form-urlencoded", body, sig, resp,
-                          sizeof resp),
-                     200);
+    assert_int_equal(
+        post(f, path, "application/x-www-form-urlencoded", body, sig, resp, sizeof resp), 200);
     assert_non_null(strstr(resp, "settled"));
     j = show(f, "j2");
     assert_int_equal(j->state, RD_JOB_FINAL);
@@ -357,9 +360,9 @@ static void t_direct_settle(void **state) {
     assert_int_equal(rd_attempt_key_format(key, sizeof key, "cbt", js.v[0]->token), 0);
     ts_jobs_free(&js);
     direct_t d = {0};
-    assert_int_equal(rd_callbacks_settle(f->cbs, key, RD_OUT_INVALID_NUMBER, RD_ANSWERED_UNKNOWN,
-                                         on_direct, &d),
-                     0);
+    assert_int_equal(
+        rd_callbacks_settle(f->cbs, key, RD_OUT_INVALID_NUMBER, RD_ANSWERED_UNKNOWN, on_direct, &d),
+        0);
     while (!d.done) uv_run(&f->loop, UV_RUN_ONCE);
     assert_int_equal(d.status, 0);
     rd_store_job_t *j = show(f, "j3");
@@ -368,14 +371,13 @@ static void t_direct_settle(void **state) {
     rd_store_job_free(j);
     /* Twice: stale. */
     d.done = false;
-    assert_int_equal(rd_callbacks_settle(f->cbs, key, RD_OUT_BUSY, RD_ANSWERED_UNKNOWN, on_direct,
-                                         &d),
-                     0);
+    assert_int_equal(
+        rd_callbacks_settle(f->cbs, key, RD_OUT_BUSY, RD_ANSWERED_UNKNOWN, on_direct, &d), 0);
     while (!d.done) uv_run(&f->loop, UV_RUN_ONCE);
     assert_int_equal(d.status, RD_ESTALE);
-    assert_int_equal(rd_callbacks_settle(f->cbs, "nocolon", RD_OUT_BUSY, RD_ANSWERED_UNKNOWN,
-                                         on_direct, &d),
-                     RD_EINVAL);
+    assert_int_equal(
+        rd_callbacks_settle(f->cbs, "nocolon", RD_OUT_BUSY, RD_ANSWERED_UNKNOWN, on_direct, &d),
+        RD_EINVAL);
 }
 
 /* ---- with the simulator: dial through the pool, callbacks from the sim ---- */
@@ -407,9 +409,8 @@ static uint64_t dial_one(fx_t *f, int64_t now, char *cid, size_t cap) {
     snprintf(w->dial.to, sizeof w->dial.to, "%s", j.v[0]->to);
     snprintf(w->dial.caller_id, sizeof w->dial.caller_id, "0800");
     snprintf(w->dial.flow, sizeof w->dial.flow, "1");
-    assert_int_equal(rd_attempt_key_format(w->dial.attempt_key, sizeof w->dial.attempt_key,
-                                           "cbt", tok),
-                     0);
+    assert_int_equal(
+        rd_attempt_key_format(w->dial.attempt_key, sizeof w->dial.attempt_key, "cbt", tok), 0);
     snprintf(w->dial.status_callback, sizeof w->dial.status_callback,
              "%s/callbacks/%s/" SECRET "?a=%s", f->base, rd_prov_name(sim_prov),
              w->dial.attempt_key);
@@ -421,8 +422,8 @@ static uint64_t dial_one(fx_t *f, int64_t now, char *cid, size_t cap) {
     ts_jobs_free(&j);
     assert_int_equal(rd_pool_submit(f->pool, w), 0);
     while (!d.done) uv_run(&f->loop, UV_RUN_ONCE);
-    if (d.res.kind != RD_RES_PLACED) fail_msg("dial: %s (%s)", rd_res_kind_name(d.res.kind),
-                                              d.res.reason);
+    if (d.res.kind != RD_RES_PLACED)
+        fail_msg("dial: %s (%s)", rd_res_kind_name(d.res.kind), d.res.reason);
     snprintf(cid, cap, "%s", d.res.call.call_id);
     assert_int_equal(ts_placed(f->s, &f->loop, "cbt", tok, cid, now + 2 * MINUTE), 0);
     return tok;
@@ -438,8 +439,8 @@ static void spin_ms(fx_t *f, int ms) {
     }
 }
 
-static const char *const lossy_args[] = {"--cb-loss", "1", "--ring-min", "1", "--ring-max", "2",
-                                         NULL};
+static const char *const lossy_args[] = {"--cb-loss",  "1", "--ring-min", "1",
+                                         "--ring-max", "2", NULL};
 
 /* The sim loses every callback: the expired lease is handed to the poller,
    which asks the sim and settles from its answer. */
@@ -480,9 +481,9 @@ static void t_lost_callback_polled(void **state) {
     rd_store_job_free(j);
 }
 
-static const char *const dup_args[] = {"--cb-dup", "1", "--cb-reorder", "1", "--cb-reorder-ms",
-                                       "100", "--ring-min", "1", "--ring-max", "2", "--talk-min",
-                                       "1", "--talk-max", "2", NULL};
+static const char *const dup_args[] = {
+    "--cb-dup",   "1", "--cb-reorder", "1", "--cb-reorder-ms", "100", "--ring-min", "1",
+    "--ring-max", "2", "--talk-min",   "1", "--talk-max",      "2",   NULL};
 
 /* Every callback twice and out of order (twilio, signed): each attempt
    settles exactly once, whatever arrives after. */

@@ -75,8 +75,8 @@ static run_t run_cli_v(fx_t *fx, const char *input, const char *const *args) {
 static void expect(const run_t *r, int code, const char *in_out, const char *in_err) {
     if (r->code != code || (in_out && !strstr(r->out, in_out)) ||
         (in_err && !strstr(r->err, in_err)))
-        fail_msg("exit %d (want %d)\nstdout: %s\nstderr: %s\nwanted out~%s err~%s", r->code,
-                 code, r->out, r->err, in_out ? in_out : "", in_err ? in_err : "");
+        fail_msg("exit %d (want %d)\nstdout: %s\nstderr: %s\nwanted out~%s err~%s", r->code, code,
+                 r->out, r->err, in_out ? in_out : "", in_err ? in_err : "");
 }
 
 static json_t *parse_json(const run_t *r) {
@@ -128,11 +128,9 @@ static void t_help_and_usage(void **state) {
     assert_non_null(strstr(r.out, "report"));
     assert_non_null(strstr(r.out, "ping"));
     run_free(&r);
-    static const char *const cmds[][2] = {{"campaign", NULL}, {"enqueue", NULL},
-                                          {"optout", NULL},   {"dnd", "import"},
-                                          {"agents", "set"},  {"job", "show"},
-                                          {"stats", NULL},    {"report", NULL},
-                                          {"ping", NULL}};
+    static const char *const cmds[][2] = {{"campaign", NULL}, {"enqueue", NULL}, {"optout", NULL},
+                                          {"dnd", "import"},  {"agents", "set"}, {"job", "show"},
+                                          {"stats", NULL},    {"report", NULL},  {"ping", NULL}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         r = cmds[i][1] ? RUN(NULL, NULL, cmds[i][0], cmds[i][1], "--help")
                        : RUN(NULL, NULL, cmds[i][0], "--help");
@@ -336,8 +334,8 @@ static void t_enqueue(void **state) {
     assert_string_equal(json_string_value(json_object_get(j, "state")), "pending");
     assert_string_equal(json_string_value(json_object_get(j, "campaign")), "Enq");
     assert_string_equal(json_string_value(json_object_get(j, "tz")), "Asia/Kolkata");
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(j, "vars"), "amount")), "1 200");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "vars"), "amount")),
+                        "1 200");
     assert_int_equal(json_integer_value(json_object_get(j, "due_ms")), due);
     json_decref(j);
     run_free(&r);
@@ -349,8 +347,8 @@ static void t_enqueue(void **state) {
     run_free(&r);
 
     /* not_before and a callee zone move the first due time. */
-    r = RUN(fx, NULL, "enqueue", "Enq", "+14155550100", "--tz", "America/New_York",
-            "--not-before", "2031-03-04T05:00:00Z", "--json");
+    r = RUN(fx, NULL, "enqueue", "Enq", "+14155550100", "--tz", "America/New_York", "--not-before",
+            "2031-03-04T05:00:00Z", "--json");
     j = parse_json(&r);
     o = json_array_get(j, 0);
     due = json_integer_value(json_object_get(o, "due_ms"));
@@ -435,8 +433,7 @@ static void t_optout_and_dnd(void **state) {
     run_free(&r);
     r = RUN(fx, NULL, "enqueue", "Opt", "+919800000005", "--json");
     j = parse_json(&r);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "result")),
-                        "dnd");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "result")), "dnd");
     json_decref(j);
     run_free(&r);
     r = RUN(fx, NULL, "dnd", "import", "/nonexistent");
@@ -533,7 +530,8 @@ static void t_stats_and_report(void **state) {
     assert_non_null(strstr(html, "74.0%"));
     assert_non_null(strstr(html, "+1.0% (diminishing)"));
     assert_non_null(strstr(html, "consider max_attempts = 4"));
-    assert_non_null(strstr(html, "<td class=\"missed\">missed</td>")); /* total 74% > 70% ok, avg... */
+    assert_non_null(
+        strstr(html, "<td class=\"missed\">missed</td>")); /* total 74% > 70% ok, avg... */
     assert_non_null(strstr(html, "<td class=\"ok\">ok</td>"));
     /* Self-contained: no external asset of any kind. */
     assert_null(strstr(html, "src="));
@@ -578,8 +576,7 @@ static void t_ping_and_unreachable(void **state) {
     expect(&r, 3, NULL, "cannot reach Redis at redis://127.0.0.1:1/0");
     assert_null(strstr(r.err, "hunter2secret"));
     run_free(&r);
-    r = RUN(NULL, NULL, "campaign", "list", "--redis", "redis://127.0.0.1:1/0", "--timeout",
-            "300");
+    r = RUN(NULL, NULL, "campaign", "list", "--redis", "redis://127.0.0.1:1/0", "--timeout", "300");
     expect(&r, 3, NULL, "cannot reach Redis");
     run_free(&r);
     r = RUN(NULL, NULL, "stats", "X", "--redis", "redis://127.0.0.1:1/0", "--timeout", "300");
@@ -615,16 +612,15 @@ static void t_job_history(void **state) {
     uint64_t tok = got.v[0]->token;
     ts_jobs_free(&got);
     int64_t t2 = t1 + 3600000;
-    assert_int_equal(ts_settle(s, &loop, "Hist", tok, RD_OUT_NO_ANSWER, false, 0, t2, t1 + 30000,
-                               NULL),
-                     0);
+    assert_int_equal(
+        ts_settle(s, &loop, "Hist", tok, RD_OUT_NO_ANSWER, false, 0, t2, t1 + 30000, NULL), 0);
     memset(&got, 0, sizeof got);
     assert_int_equal(ts_claim(s, &loop, t2, 10, 60000, &got), 0);
     assert_int_equal(got.n, 1);
     tok = got.v[0]->token;
     ts_jobs_free(&got);
-    assert_int_equal(ts_settle(s, &loop, "Hist", tok, RD_OUT_COMPLETED, true, RD_DISP_CONNECTED,
-                               0, t2 + 60000, NULL),
+    assert_int_equal(ts_settle(s, &loop, "Hist", tok, RD_OUT_COMPLETED, true, RD_DISP_CONNECTED, 0,
+                               t2 + 60000, NULL),
                      0);
     ts_close(s, &loop);
     assert_int_equal(uv_loop_close(&loop), 0);
@@ -646,8 +642,8 @@ static void t_job_history(void **state) {
     char want[64];
     snprintf(want, sizeof want, "%04d-%02d-%02d %02d:%02d:%02d +05:30", lt.year, lt.month, lt.day,
              lt.hour, lt.minute, lt.second);
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(h, 0), "started_local")), want);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 0), "started_local")),
+                        want);
     json_decref(j);
     run_free(&r);
     r = RUN(fx, NULL, "job", "show", "h1");

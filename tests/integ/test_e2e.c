@@ -73,11 +73,11 @@ static char *script_json(void) {
 }
 
 static char *campaign_json(const char *name, int n) {
-    json_t *c = json_pack("{s:s, s:s, s:s, s:{s:i, s:i, s:[s,s,s]}, s:{s:s, s:s}, s:{s:i}}",
-                          "name", name, "caller_id", "08030000000", "call_flow_id", "1234",
-                          "retry", "max_attempts", 3, "interval_minutes", 60, "retry_on", "busy",
-                          "no-answer", "failed", "schedule", "daily_start", "09:00", "daily_end",
-                          "21:00", "limits", "concurrency", 100);
+    json_t *c =
+        json_pack("{s:s, s:s, s:s, s:{s:i, s:i, s:[s,s,s]}, s:{s:s, s:s}, s:{s:i}}", "name", name,
+                  "caller_id", "08030000000", "call_flow_id", "1234", "retry", "max_attempts", 3,
+                  "interval_minutes", 60, "retry_on", "busy", "no-answer", "failed", "schedule",
+                  "daily_start", "09:00", "daily_end", "21:00", "limits", "concurrency", 100);
     json_t *nums = json_array();
     for (int i = 0; i < n; i++) {
         char num[24];
@@ -95,8 +95,7 @@ static int setup(void **state) {
     if (rd_test_redis_start(&e->redis) != 0) return -1;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(e->epoch, sizeof e->epoch, "%lld",
-             (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    snprintf(e->epoch, sizeof e->epoch, "%lld", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
     char *script = script_json();
     rd_test_sim_opts_t so = {
         .model = "uniform:completed=1",

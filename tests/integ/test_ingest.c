@@ -33,8 +33,7 @@ typedef struct fx {
 
 static int setup(void **state) {
     fx_t *f = rd_calloc(1, sizeof(*f));
-    if (rd_test_redis_start(&f->redis) < 0)
-        return -1;
+    if (rd_test_redis_start(&f->redis) < 0) return -1;
     uv_loop_init(&f->loop);
     f->s = ts_store(&f->loop, f->redis.url, f->redis.prefix, NULL, 0, 0);
     f->cc = rd_ccache_create(f->s);
@@ -44,8 +43,7 @@ static int setup(void **state) {
     const char *json = "{\"name\":\"Pay\",\"caller_id\":\"1\",\"call_flow_id\":\"1\","
                        "\"schedule\":{\"daily_start\":\"00:00\",\"daily_end\":\"23:59\","
                        "\"timezone\":\"UTC\",\"jitter_seconds\":0}}";
-    if (ts_campaign(f->s, &f->loop, json, rd_clock_now(&f->clk)) != 0)
-        return -1;
+    if (ts_campaign(f->s, &f->loop, json, rd_clock_now(&f->clk)) != 0) return -1;
     *state = f;
     return 0;
 }
@@ -77,15 +75,12 @@ static rd_ingest_t *ingest(fx_t *f, const char *consumer, uint32_t idle_ms) {
     return in;
 }
 
-static void on_closed(void *arg) {
-    *(bool *)arg = true;
-}
+static void on_closed(void *arg) { *(bool *)arg = true; }
 
 static void ingest_close(fx_t *f, rd_ingest_t *in) {
     bool done = false;
     rd_ingest_close(in, on_closed, &done);
-    while (!done)
-        uv_run(&f->loop, UV_RUN_ONCE);
+    while (!done) uv_run(&f->loop, UV_RUN_ONCE);
 }
 
 /* Runs the loop until the ingest has read n entries (or 20 s pass). */
@@ -98,13 +93,12 @@ static void run_until_read(fx_t *f, rd_ingest_t *in, uint64_t n) {
     } while (c.read < n && uv_now(&f->loop) < end);
     /* Let the last batch's acks land. */
     uint64_t settle = uv_now(&f->loop) + 300;
-    while (uv_now(&f->loop) < settle)
-        uv_run(&f->loop, UV_RUN_ONCE);
+    while (uv_now(&f->loop) < settle) uv_run(&f->loop, UV_RUN_ONCE);
 }
 
 static void xadd(fx_t *f, const char *field, const void *buf, size_t len) {
-    redisReply *r = redisCommand(f->sync, "XADD %s:inbox * %s %b", f->redis.prefix, field, buf,
-                                 len);
+    redisReply *r =
+        redisCommand(f->sync, "XADD %s:inbox * %s %b", f->redis.prefix, field, buf, len);
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     freeReplyObject(r);
@@ -150,8 +144,8 @@ typedef struct bad {
 
 static const bad_t BAD[] = {
     {"m", "\xc1\xff\x00garbage", 10, ""},
-    {"m", "\x93\x01\x02\x03", 4, ""},                        /* array, not a map */
-    {"m", "", 0, ""},                                        /* empty */
+    {"m", "\x93\x01\x02\x03", 4, ""}, /* array, not a map */
+    {"m", "", 0, ""},                 /* empty */
     {"j", "{\"v\":1,\"campaign\":\"Pay\",\"to\":\"12345\"}", 0, "to"},
     {"j", "{\"v\":1,\"campaign\":\"Nope\",\"to\":\"+919876500000\"}", 0, "campaign"},
     {"j", "[1,2,3]", 0, ""},
@@ -161,9 +155,7 @@ static const bad_t BAD[] = {
     {"m", "\xde\xad\xbe\xef", 4, ""},
 };
 
-static size_t bad_len(const bad_t *b) {
-    return b->len ? b->len : strlen(b->bytes);
-}
+static size_t bad_len(const bad_t *b) { return b->len ? b->len : strlen(b->bytes); }
 
 static void t_one_percent_malformed(void **state) {
     fx_t *f = *state;
@@ -183,7 +175,8 @@ static void t_one_percent_malformed(void **state) {
     }
     assert_int_equal(bad, 10);
     /* One valid JSON entry too. */
-    const char *j = "{\"v\":1,\"campaign\":\"Pay\",\"to\":\"+919999999999\",\"id\":\"json-1\",\"vars\":{\"a\":\"b\"}}";
+    const char *j = "{\"v\":1,\"campaign\":\"Pay\",\"to\":\"+919999999999\",\"id\":\"json-1\","
+                    "\"vars\":{\"a\":\"b\"}}";
     xadd(f, "j", j, strlen(j));
     rd_ingest_t *in = ingest(f, "c1", 30000);
     run_until_read(f, in, 1001);
@@ -220,8 +213,7 @@ static void t_one_percent_malformed(void **state) {
         assert_string_equal(fv->element[4]->str, "entry");
     }
     freeReplyObject(r);
-    for (size_t k = 0; k < RD_ARRAY_LEN(BAD); k++)
-        assert_int_equal(seen[k], 1);
+    for (size_t k = 0; k < RD_ARRAY_LEN(BAD); k++) assert_int_equal(seen[k], 1);
     rd_store_campaign_t camp;
     assert_int_equal(ts_campaign_get(f->s, &f->loop, "Pay", &camp), 0);
     assert_int_equal(camp.enqueued, 961);
@@ -251,8 +243,8 @@ static void t_takeover(void **state) {
         snprintf(num, sizeof(num), "+9197000%05d", i);
         xadd_job(f, "Pay", num, NULL);
     }
-    redisReply *r = redisCommand(f->sync, "XGROUP CREATE %s:inbox redial 0 MKSTREAM",
-                                 f->redis.prefix);
+    redisReply *r =
+        redisCommand(f->sync, "XGROUP CREATE %s:inbox redial 0 MKSTREAM", f->redis.prefix);
     freeReplyObject(r);
     r = redisCommand(f->sync, "XREADGROUP GROUP redial dead COUNT 30 STREAMS %s:inbox >",
                      f->redis.prefix);

@@ -48,8 +48,7 @@ static int setup(void **state) {
     if (rd_test_redis_start_own(&e->redis) != 0) return -1;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(e->epoch, sizeof e->epoch, "%lld",
-             (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    snprintf(e->epoch, sizeof e->epoch, "%lld", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
     /* One shared clock at 10:00 policy time, inside the default window. */
     rd_test_sim_opts_t so = {.model = "uniform:completed=1",
                              .seed = 3,

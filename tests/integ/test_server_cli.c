@@ -40,11 +40,28 @@ static void t_help(void **state) {
     char *out;
     assert_int_equal(run_server(NULL, "--help", &out), 0);
     static const char *const want[] = {
-        "--redis", "REDIAL_REDIS_URL", "--prefix", "REDIAL_PREFIX", "--listen", "REDIAL_LISTEN",
-        "--public-url", "--workers", "--provider", "--provider-url", "REDIAL_PROVIDER_SID",
-        "REDIAL_PROVIDER_KEY", "REDIAL_PROVIDER_TOKEN", "REDIAL_API_KEY", "REDIAL_API_TOKEN",
-        "REDIAL_CALLBACK_SECRET", "--time-scale", "--time-origin", "--time-epoch",
-        "REDIAL_REDIS_PASSWORD", "default redis://127.0.0.1:6379/0", "default 127.0.0.1:8080",
+        "--redis",
+        "REDIAL_REDIS_URL",
+        "--prefix",
+        "REDIAL_PREFIX",
+        "--listen",
+        "REDIAL_LISTEN",
+        "--public-url",
+        "--workers",
+        "--provider",
+        "--provider-url",
+        "REDIAL_PROVIDER_SID",
+        "REDIAL_PROVIDER_KEY",
+        "REDIAL_PROVIDER_TOKEN",
+        "REDIAL_API_KEY",
+        "REDIAL_API_TOKEN",
+        "REDIAL_CALLBACK_SECRET",
+        "--time-scale",
+        "--time-origin",
+        "--time-epoch",
+        "REDIAL_REDIS_PASSWORD",
+        "default redis://127.0.0.1:6379/0",
+        "default 127.0.0.1:8080",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         if (!strstr(out, want[i])) fprintf(stderr, "--help lacks %s\n", want[i]);
@@ -66,13 +83,15 @@ static void t_bad_config(void **state) {
     assert_int_equal(run_server("REDIAL_CALLBACK_SECRET= ", "--listen 127.0.0.1:0", &out), 1);
     assert_non_null(strstr(out, "REDIAL_CALLBACK_SECRET"));
     free(out);
-    assert_int_equal(run_server("REDIAL_CALLBACK_SECRET=x", "--provider nokia --listen 127.0.0.1:0", &out), 1);
+    assert_int_equal(
+        run_server("REDIAL_CALLBACK_SECRET=x", "--provider nokia --listen 127.0.0.1:0", &out), 1);
     assert_non_null(strstr(out, "--provider"));
     free(out);
     assert_int_equal(run_server("REDIAL_CALLBACK_SECRET=x", "--listen nowhere", &out), 1);
     assert_non_null(strstr(out, "--listen"));
     free(out);
-    assert_int_equal(run_server("REDIAL_CALLBACK_SECRET=x", "--time-scale -3 --listen 127.0.0.1:0", &out), 1);
+    assert_int_equal(
+        run_server("REDIAL_CALLBACK_SECRET=x", "--time-scale -3 --listen 127.0.0.1:0", &out), 1);
     assert_non_null(strstr(out, "time scale"));
     free(out);
 }
@@ -82,7 +101,9 @@ static void t_sigterm_idle(void **state) {
     rd_test_redis_t r;
     assert_int_equal(rd_test_redis_start(&r), 0);
     rd_test_server_opts_t o = {
-        .redis_url = r.url, .prefix = r.prefix, .provider_url = "http://127.0.0.1:9",
+        .redis_url = r.url,
+        .prefix = r.prefix,
+        .provider_url = "http://127.0.0.1:9",
     };
     rd_test_server_t s;
     assert_int_equal(rd_test_server_start(&s, &o), 0);

@@ -53,8 +53,7 @@ static int setup(void **state) {
     if (rd_test_redis_start(&e->redis) != 0) return -1;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(e->epoch, sizeof e->epoch, "%lld",
-             (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    snprintf(e->epoch, sizeof e->epoch, "%lld", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
     *state = e;
     return 0;
 }
@@ -102,8 +101,8 @@ static rd_test_server_t *start_engine(env_t *e, const char *id) {
     return s;
 }
 
-static long api(const rd_test_server_t *s, const char *method, const char *path,
-                const char *body, char **resp) {
+static long api(const rd_test_server_t *s, const char *method, const char *path, const char *body,
+                char **resp) {
     char url[256];
     snprintf(url, sizeof url, "%s%s", s->base, path);
     return rd_test_http(method, url, NULL, body, RD_TEST_API_KEY ":" RD_TEST_API_TOKEN, resp);
@@ -183,8 +182,8 @@ static void seed_answer_rates(env_t *e, const char *campaign, long long attempts
     char key[160];
     snprintf(key, sizeof key, "%s:c:%s:st", e->redis.prefix, campaign);
     for (int h = 0; h < 168; h++) {
-        redisReply *r = redisCommand(rc, "HSET %s ha%d 1000 hk%d %d", key, h, h,
-                                     h == FAVOURED_HOW ? 900 : 100);
+        redisReply *r =
+            redisCommand(rc, "HSET %s ha%d 1000 hk%d %d", key, h, h, h == FAVOURED_HOW ? 900 : 100);
         assert_non_null(r);
         freeReplyObject(r);
     }
@@ -207,10 +206,11 @@ static void smart_campaign(const rd_test_server_t *s, const char *name) {
 
 static void t_smart(void **state) {
     env_t *e = *state;
-    start_sim(e,
-              "{\"+919811000001\":[\"busy\",\"completed\"],\"+919811000002\":[\"busy\",\"completed\"],"
-              "\"+919822000001\":[\"busy\",\"completed\"],\"+919822000002\":[\"busy\",\"completed\"]}",
-              NULL);
+    start_sim(
+        e,
+        "{\"+919811000001\":[\"busy\",\"completed\"],\"+919811000002\":[\"busy\",\"completed\"],"
+        "\"+919822000001\":[\"busy\",\"completed\"],\"+919822000002\":[\"busy\",\"completed\"]}",
+        NULL);
     rd_test_server_t *s = start_engine(e, "smart");
     smart_campaign(s, "Smart");
     smart_campaign(s, "Young");
@@ -376,8 +376,8 @@ static void t_metrics(void **state) {
     wait_finished(s, "Prom", 6, 30);
 
     char *out = NULL;
-    char *argv[] = {"redial-cli", "stats", "Prom", "--json", "--redis", e->redis.url,
-                    "--prefix", e->redis.prefix, NULL};
+    char *argv[] = {"redial-cli", "stats",    "Prom",          "--json", "--redis",
+                    e->redis.url, "--prefix", e->redis.prefix, NULL};
     assert_int_equal(rd_test_run(argv, &out), 0);
     json_t *want = json_loads(out, 0, NULL);
     free(out);

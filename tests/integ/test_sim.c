@@ -84,12 +84,14 @@ static long http(const char *method, const char *url, const char *userpwd, const
 #define TWI_AUTH RD_TEST_PROVIDER_SID ":" RD_TEST_PROVIDER_TOKEN
 
 /* exotel Connect to Flow; sid_out (may be NULL) receives the call sid. */
-static long exo_dial(const rd_test_sim_t *s, const char *number, const char *key, const char *cb_url,
-                     const char *extra, char *sid_out, long timeout_ms, int *retry_after) {
+static long exo_dial(const rd_test_sim_t *s, const char *number, const char *key,
+                     const char *cb_url, const char *extra, char *sid_out, long timeout_ms,
+                     int *retry_after) {
     char url[256], form[2048];
     size_t len = 0;
     form[0] = '\0';
-    snprintf(url, sizeof url, "%s/v1/Accounts/%s/Calls/connect.json", s->base, RD_TEST_PROVIDER_SID);
+    snprintf(url, sizeof url, "%s/v1/Accounts/%s/Calls/connect.json", s->base,
+             RD_TEST_PROVIDER_SID);
     rd_form_add(form, sizeof form, &len, "From", number);
     rd_form_add(form, sizeof form, &len, "CallerId", "08047000000");
     rd_form_add(form, sizeof form, &len, "Url", "http://my.exotel.com/exoml/start/1234");
@@ -227,11 +229,23 @@ static void stop_sim(rd_test_sim_t *s) {
 static void t_uniform_model(void **state) {
     (void)state;
     rd_test_sim_t s;
-    const char *extra[] = {"--ring-min", "0.1", "--ring-max", "0.2", "--talk-min", "0.1",
-                           "--talk-max", "0.2", "--busy-after", "0.1", "--no-answer-after",
-                           "0.1", "--failed-after", "0.1", NULL};
-    rd_test_sim_opts_t o = {.model = "uniform:busy=0.3,no-answer=0.3,failed=0.2", .seed = 7,
-                            .extra_args = extra};
+    const char *extra[] = {"--ring-min",
+                           "0.1",
+                           "--ring-max",
+                           "0.2",
+                           "--talk-min",
+                           "0.1",
+                           "--talk-max",
+                           "0.2",
+                           "--busy-after",
+                           "0.1",
+                           "--no-answer-after",
+                           "0.1",
+                           "--failed-after",
+                           "0.1",
+                           NULL};
+    rd_test_sim_opts_t o = {
+        .model = "uniform:busy=0.3,no-answer=0.3,failed=0.2", .seed = 7, .extra_args = extra};
     assert_int_equal(rd_test_sim_start(&s, &o), 0);
     enum { N = 400 };
     static char sids[N][64];
@@ -260,7 +274,8 @@ static void t_uniform_model(void **state) {
     /* call details (the poll endpoint) agree with the outcome once ended */
     for (int i = 0; i < 20; i++) {
         char url[256];
-        snprintf(url, sizeof url, "%s/v1/Accounts/%s/Calls/%.64s.json", s.base, RD_TEST_PROVIDER_SID, sids[i]);
+        snprintf(url, sizeof url, "%s/v1/Accounts/%s/Calls/%.64s.json", s.base,
+                 RD_TEST_PROVIDER_SID, sids[i]);
         resp_t r;
         assert_int_equal(http("GET", url, EXO_AUTH, NULL, 5000, &r), 200);
         rd_call_status_t cs;
@@ -275,11 +290,13 @@ static void t_uniform_model(void **state) {
     /* unknown sid, bad auth */
     char url[256];
     resp_t r;
-    snprintf(url, sizeof url, "%s/v1/Accounts/%s/Calls/%032d.json", s.base, RD_TEST_PROVIDER_SID, 7);
+    snprintf(url, sizeof url, "%s/v1/Accounts/%s/Calls/%032d.json", s.base, RD_TEST_PROVIDER_SID,
+             7);
     assert_int_equal(http("GET", url, EXO_AUTH, NULL, 5000, &r), 404);
     free(r.body);
     snprintf(url, sizeof url, "%s/v1/Accounts/%s/Calls/connect.json", s.base, RD_TEST_PROVIDER_SID);
-    assert_int_equal(http("POST", url, "testkey:wrong", "From=%2B919000000001&CallerId=1&Url=x", 5000, &r), 401);
+    assert_int_equal(
+        http("POST", url, "testkey:wrong", "From=%2B919000000001&CallerId=1&Url=x", 5000, &r), 401);
     free(r.body);
     assert_int_equal(report_int(&s, "sim.auth_failures"), 1);
     assert_int_equal(report_int(&s, "calls_total"), N);
@@ -298,8 +315,8 @@ static void t_uniform_model(void **state) {
 static void t_seed_model(void **state) {
     (void)state;
     rd_test_sim_t s;
-    const char *extra[] = {"--ring-min", "0", "--ring-max", "0", "--talk-min", "0", "--talk-max",
-                           "0", NULL};
+    const char *extra[] = {"--ring-min", "0",          "--ring-max", "0", "--talk-min",
+                           "0",          "--talk-max", "0",          NULL};
     rd_test_sim_opts_t o = {.model = "seed", .seed = 11, .extra_args = extra};
     assert_int_equal(rd_test_sim_start(&s, &o), 0);
     enum { N = 1500 };
@@ -372,7 +389,8 @@ static void t_script(void **state) {
     assert_int_equal(json_integer_value(json_object_get(j, "count")), 6);
     json_t *calls = json_object_get(j, "calls");
     const char *seq[] = {"busy", "no-answer", "completed", "failed", "completed", "busy"};
-    for (size_t i = 0; i < 6; i++) assert_string_equal(jstr(json_array_get(calls, i), "outcome"), seq[i]);
+    for (size_t i = 0; i < 6; i++)
+        assert_string_equal(jstr(json_array_get(calls, i), "outcome"), seq[i]);
     json_decref(j);
     free(r.body);
     /* scripts can be posted at run time */
@@ -390,8 +408,9 @@ static void t_script(void **state) {
 
 /* ---------------- callbacks ---------------- */
 
-static const char *fast_calls[] = {"--ring-min", "0.01", "--ring-max", "0.02", "--talk-min", "0.01",
-                                   "--talk-max", "0.02", "--busy-after", "0.01", NULL};
+static const char *fast_calls[] = {"--ring-min",   "0.01", "--ring-max", "0.02",
+                                   "--talk-min",   "0.01", "--talk-max", "0.02",
+                                   "--busy-after", "0.01", NULL};
 
 static void t_callbacks_exotel(void **state) {
     (void)state;
@@ -497,7 +516,8 @@ static long twi_dial(const rd_test_sim_t *s, const char *to, const char *cb, cha
     char url[256], form[2048];
     size_t len = 0;
     form[0] = '\0';
-    snprintf(url, sizeof url, "%s/2010-04-01/Accounts/%s/Calls.json", s->base, RD_TEST_PROVIDER_SID);
+    snprintf(url, sizeof url, "%s/2010-04-01/Accounts/%s/Calls.json", s->base,
+             RD_TEST_PROVIDER_SID);
     rd_form_add(form, sizeof form, &len, "To", to);
     rd_form_add(form, sizeof form, &len, "From", "+14155550000");
     rd_form_add(form, sizeof form, &len, "Url", "http://demo.twilio.com/docs/voice.xml");
@@ -520,7 +540,8 @@ static int status_index(recv_t *rv, int from, int to, const char *sid, const cha
         rd_form_t f;
         rd_form_init(&f);
         assert_int_equal(rd_form_parse(&f, rv->got[i].body, rv->got[i].body_len), 0);
-        bool hit = !strcmp(rd_form_get(&f, "CallSid"), sid) && !strcmp(rd_form_get(&f, "CallStatus"), status);
+        bool hit = !strcmp(rd_form_get(&f, "CallSid"), sid) &&
+                   !strcmp(rd_form_get(&f, "CallStatus"), status);
         rd_form_deinit(&f);
         if (hit) return i;
     }
@@ -545,8 +566,8 @@ static void t_callbacks_twilio(void **state) {
         twilio_sig(RD_TEST_PROVIDER_TOKEN, cb, g->body, want);
         assert_string_equal(g->sig, want);
         /* and proto's verifier agrees */
-        assert_true(rd_twilio_signature_ok(RD_TEST_PROVIDER_TOKEN, cb, strlen(cb), g->body, g->body_len,
-                                           g->sig, strlen(g->sig)));
+        assert_true(rd_twilio_signature_ok(RD_TEST_PROVIDER_TOKEN, cb, strlen(cb), g->body,
+                                           g->body_len, g->sig, strlen(g->sig)));
         /* a forged body does not verify */
         char wrong[64];
         twilio_sig("other-token", cb, g->body, wrong);
@@ -569,7 +590,8 @@ static void t_callbacks_twilio(void **state) {
     /* details endpoint, twilio shape */
     char url[256];
     resp_t r;
-    snprintf(url, sizeof url, "%s/2010-04-01/Accounts/%s/Calls/%s.json", s.base, RD_TEST_PROVIDER_SID, sid);
+    snprintf(url, sizeof url, "%s/2010-04-01/Accounts/%s/Calls/%s.json", s.base,
+             RD_TEST_PROVIDER_SID, sid);
     assert_int_equal(http("GET", url, TWI_AUTH, NULL, 5000, &r), 200);
     assert_int_equal(rd_call_json_parse(RD_PROV_TWILIO, r.body, r.len, &cs), 0);
     assert_int_equal(cs.outcome, RD_OUT_COMPLETED);
@@ -577,8 +599,9 @@ static void t_callbacks_twilio(void **state) {
     stop_sim(&s);
 
     /* 2: reordered: the terminal callback arrives before the earlier events */
-    const char *re[] = {"--ring-min", "0.01", "--ring-max", "0.02", "--talk-min", "0.01",
-                        "--talk-max", "0.02", "--cb-reorder", "1", "--cb-reorder-ms", "30", NULL};
+    const char *re[] = {"--ring-min", "0.01", "--ring-max",   "0.02", "--talk-min",      "0.01",
+                        "--talk-max", "0.02", "--cb-reorder", "1",    "--cb-reorder-ms", "30",
+                        NULL};
     rd_test_sim_opts_t o2 = {.model = "uniform:completed=1", .extra_args = re};
     assert_int_equal(rd_test_sim_start(&s, &o2), 0);
     int base = recv_count(rv);
@@ -600,8 +623,8 @@ static void t_loss_dup_retry(void **state) {
     char url[256];
     /* loss 0.5 */
     recv_t *rv = recv_start(0);
-    const char *loss[] = {"--ring-min", "0.01", "--ring-max", "0.02", "--busy-after", "0.01",
-                          "--cb-loss", "0.5", NULL};
+    const char *loss[] = {"--ring-min", "0.01",      "--ring-max", "0.02", "--busy-after",
+                          "0.01",       "--cb-loss", "0.5",        NULL};
     rd_test_sim_opts_t o = {.model = "uniform:busy=1", .extra_args = loss, .seed = 3};
     assert_int_equal(rd_test_sim_start(&s, &o), 0);
     enum { N = 200 };
@@ -613,7 +636,8 @@ static void t_loss_dup_retry(void **state) {
         assert_int_equal(exo_dial(&s, num, key, url, NULL, NULL, 0, NULL), 200);
     }
     for (int i = 0; i < 400; i++) {
-        if (report_int(&s, "sim.callbacks.delivered") + report_int(&s, "sim.callbacks.lost") >= N) break;
+        if (report_int(&s, "sim.callbacks.delivered") + report_int(&s, "sim.callbacks.lost") >= N)
+            break;
         rd_test_sleep_ms(10);
     }
     long long lost = report_int(&s, "sim.callbacks.lost");
@@ -651,7 +675,8 @@ static void t_loss_dup_retry(void **state) {
 
     /* retries: the receiver fails twice, the third delivery succeeds */
     rv = recv_start(2);
-    const char *retry[] = {"--busy-after", "0.01", "--cb-retries", "2", "--cb-retry-ms", "20", NULL};
+    const char *retry[] = {"--busy-after", "0.01", "--cb-retries", "2", "--cb-retry-ms",
+                           "20",           NULL};
     rd_test_sim_opts_t o3 = {.model = "uniform:busy=1", .extra_args = retry};
     assert_int_equal(rd_test_sim_start(&s, &o3), 0);
     cb_url(rv, "exotel", "retry:1", url, sizeof url);
@@ -668,7 +693,8 @@ static void t_loss_dup_retry(void **state) {
     assert_int_equal(rd_test_sim_start(&s, &o3), 0);
     cb_url(rv, "exotel", "retry:2", url, sizeof url);
     assert_int_equal(exo_dial(&s, "+919320000002", "retry:2", url, NULL, NULL, 0, NULL), 200);
-    for (int i = 0; i < 300 && report_int(&s, "sim.callbacks.failed") < 1; i++) rd_test_sleep_ms(10);
+    for (int i = 0; i < 300 && report_int(&s, "sim.callbacks.failed") < 1; i++)
+        rd_test_sleep_ms(10);
     assert_int_equal(report_int(&s, "sim.callbacks.failed"), 1);
     assert_int_equal(recv_count(rv), 0);
     stop_sim(&s);
@@ -680,8 +706,8 @@ static void t_loss_dup_retry(void **state) {
 static void t_faults(void **state) {
     (void)state;
     rd_test_sim_t s;
-    const char *f[] = {"--fault-5xx", "0.2", "--fault-429", "0.2", "--fault-timeout", "0.05",
-                       "--retry-after", "2", NULL};
+    const char *f[] = {"--fault-5xx", "0.2",           "--fault-429", "0.2", "--fault-timeout",
+                       "0.05",        "--retry-after", "2",           NULL};
     rd_test_sim_opts_t o = {.model = "uniform:busy=1", .extra_args = f, .seed = 5};
     assert_int_equal(rd_test_sim_start(&s, &o), 0);
     enum { N = 400 };
@@ -691,13 +717,17 @@ static void t_faults(void **state) {
         snprintf(num, sizeof num, "+9194000%05d", i);
         int ra = -1;
         long st = exo_dial(&s, num, NULL, NULL, NULL, NULL, 100, &ra);
-        if (st == 200) ok++;
-        else if (st == 500 || st == 503) e5++;
+        if (st == 200)
+            ok++;
+        else if (st == 500 || st == 503)
+            e5++;
         else if (st == 429) {
             e429++;
             assert_int_equal(ra, 2);
-        } else if (st == -1) to++;
-        else fail_msg("unexpected status %ld", st);
+        } else if (st == -1)
+            to++;
+        else
+            fail_msg("unexpected status %ld", st);
     }
     assert_in_range(e5, 80 - 36, 80 + 36);
     assert_in_range(e429, 80 - 36, 80 + 36);
@@ -718,7 +748,8 @@ static void t_faults(void **state) {
         snprintf(num, sizeof num, "+9195000%05d", i);
         int ra = -1;
         long st = exo_dial(&s, num, NULL, NULL, NULL, NULL, 0, &ra);
-        if (st == 200) ok++;
+        if (st == 200)
+            ok++;
         else {
             assert_int_equal(st, 429);
             assert_true(ra >= 1);
@@ -743,31 +774,36 @@ static void t_referee(void **state) {
     const char *extra[] = {"--ring-min", "100", "--ring-max", "100", "--busy-after", "0.01", NULL};
     const char *script = "{\"+919600000001\": [\"busy\", \"busy\", \"busy\"],"
                          " \"+919600000002\": [\"busy\", \"busy\"]}";
-    rd_test_sim_opts_t o = {.model = "uniform:completed=1", .time_origin = "2026-11-30T10:00:00+05:30",
-                            .script_json = script, .extra_args = extra};
+    rd_test_sim_opts_t o = {.model = "uniform:completed=1",
+                            .time_origin = "2026-11-30T10:00:00+05:30",
+                            .script_json = script,
+                            .extra_args = extra};
     assert_int_equal(rd_test_sim_start(&s, &o), 0);
     const char *win = "\"daily_start\":\"09:00\",\"daily_end\":\"21:00\"";
     char body[512];
-#define CAMP(fmt, ...)                                                      \
-    do {                                                                    \
-        snprintf(body, sizeof body, fmt, __VA_ARGS__);                      \
-        assert_int_equal(rd_test_sim_post(&s, "campaigns", body), 201);     \
+#define CAMP(fmt, ...)                                                  \
+    do {                                                                \
+        snprintf(body, sizeof body, fmt, __VA_ARGS__);                  \
+        assert_int_equal(rd_test_sim_post(&s, "campaigns", body), 201); \
     } while (0)
     CAMP("{\"name\":\"clean\",\"concurrency\":10,\"max_attempts\":3,\"max_per_day\":3,%s,"
-         "\"timezone\":\"Asia/Kolkata\"}", win);
+         "\"timezone\":\"Asia/Kolkata\"}",
+         win);
     CAMP("{\"name\":\"conc\",\"concurrency\":1,%s}", win);
     CAMP("{\"name\":\"ovl\",%s}", win);
     CAMP("{\"name\":\"budget\",\"max_attempts\":2,%s}", win);
     CAMP("{\"name\":\"perday\",\"max_per_day\":1,%s}", win);
     CAMP("{\"name\":\"ny\",%s,\"timezone\":\"America/New_York\"}", win);
     CAMP("{\"name\":\"callee\",%s,\"timezone\":\"Asia/Kolkata\",\"callee_local_time\":true}", win);
-    assert_int_equal(rd_test_sim_post(&s, "campaigns", "{\"name\":\"bad\",\"daily_start\":\"25:00\"}"), 400);
+    assert_int_equal(
+        rd_test_sim_post(&s, "campaigns", "{\"name\":\"bad\",\"daily_start\":\"25:00\"}"), 400);
     assert_int_equal(rd_test_sim_post(&s, "campaigns", "{\"concurrency\":1}"), 400);
     /* the spec's campaign body is accepted too */
-    assert_int_equal(rd_test_sim_post(&s, "campaigns",
-                                      "{\"name\":\"spec\",\"caller_id\":\"0800\",\"call_flow_id\":\"1\","
-                                      "\"numbers\":[],\"retry\":{\"max_attempts\":2}}"),
-                     201);
+    assert_int_equal(
+        rd_test_sim_post(&s, "campaigns",
+                         "{\"name\":\"spec\",\"caller_id\":\"0800\",\"call_flow_id\":\"1\","
+                         "\"numbers\":[],\"retry\":{\"max_attempts\":2}}"),
+        201);
 
     /* nothing broken: zero violations */
     assert_int_equal(exo_dial(&s, "+919500000001", "clean:1", NULL, NULL, NULL, 0, NULL), 200);
@@ -840,10 +876,23 @@ static void t_help(void **state) {
     char *out = NULL;
     assert_int_equal(rd_test_run(argv, &out), 0);
     assert_non_null(out);
-    const char *knobs[] = {"--model", "--script", "--seed", "--time-scale", "--ring-min", "--talk-max",
-                           "--cb-loss", "--cb-dup", "--cb-reorder", "--cb-delay-max-ms", "--fault-5xx",
-                           "--fault-timeout", "--fault-429", "--exotel-rate-per-min",
-                           "--twilio-rate-per-s", "REDIAL_SIM_EXOTEL_TOKEN", "--report"};
+    const char *knobs[] = {"--model",
+                           "--script",
+                           "--seed",
+                           "--time-scale",
+                           "--ring-min",
+                           "--talk-max",
+                           "--cb-loss",
+                           "--cb-dup",
+                           "--cb-reorder",
+                           "--cb-delay-max-ms",
+                           "--fault-5xx",
+                           "--fault-timeout",
+                           "--fault-429",
+                           "--exotel-rate-per-min",
+                           "--twilio-rate-per-s",
+                           "REDIAL_SIM_EXOTEL_TOKEN",
+                           "--report"};
     for (size_t i = 0; i < RD_ARRAY_LEN(knobs); i++) assert_non_null(strstr(out, knobs[i]));
     free(out);
     char *bad[] = {"redial-sim", "--model", "uniform:busy=2", NULL};

@@ -34,8 +34,7 @@ typedef struct fx {
 
 static int setup(void **state) {
     fx_t *f = rd_calloc(1, sizeof(*f));
-    if (rd_test_redis_start(&f->redis) < 0)
-        return -1;
+    if (rd_test_redis_start(&f->redis) < 0) return -1;
     uv_loop_init(&f->loop);
     f->s = ts_store(&f->loop, f->redis.url, f->redis.prefix, NULL, 0, 0);
     *state = f;
@@ -44,8 +43,7 @@ static int setup(void **state) {
 
 static int setup_own(void **state) {
     fx_t *f = rd_calloc(1, sizeof(*f));
-    if (rd_test_redis_start_own(&f->redis) < 0)
-        return -1;
+    if (rd_test_redis_start_own(&f->redis) < 0) return -1;
     uv_loop_init(&f->loop);
     f->s = ts_store(&f->loop, f->redis.url, f->redis.prefix, NULL, 0, 0);
     *state = f;
@@ -54,8 +52,7 @@ static int setup_own(void **state) {
 
 static int teardown(void **state) {
     fx_t *f = *state;
-    if (f->s)
-        ts_close(f->s, &f->loop);
+    if (f->s) ts_close(f->s, &f->loop);
     assert_int_equal(uv_loop_close(&f->loop), 0);
     rd_test_redis_stop(&f->redis);
     rd_free(f);
@@ -137,8 +134,8 @@ static void t_life_of_a_job(void **state) {
     assert_false(sr.final);
     assert_int_equal(sr.attempt, 1);
     /* Duplicate and late settles / placed change nothing. */
-    assert_int_equal(ts_settle(f->s, &f->loop, "A", tok, RD_OUT_COMPLETED, true,
-                               RD_DISP_CONNECTED, 0, T0 + MINUTE, NULL),
+    assert_int_equal(ts_settle(f->s, &f->loop, "A", tok, RD_OUT_COMPLETED, true, RD_DISP_CONNECTED,
+                               0, T0 + MINUTE, NULL),
                      RD_ESTALE);
     assert_int_equal(ts_placed(f->s, &f->loop, "A", tok, "CA2", T0 + 10 * MINUTE), RD_ESTALE);
     assert_int_equal(ts_release(f->s, &f->loop, "A", tok, T0, T0), RD_ESTALE);
@@ -159,8 +156,8 @@ static void t_life_of_a_job(void **state) {
     uint64_t tok2 = j2.v[0]->token;
     assert_true(tok2 != tok);
     ts_jobs_free(&j2);
-    assert_int_equal(ts_settle(f->s, &f->loop, "A", tok2, RD_OUT_COMPLETED, true,
-                               RD_DISP_CONNECTED, 0, T0 + 61 * MINUTE, &sr),
+    assert_int_equal(ts_settle(f->s, &f->loop, "A", tok2, RD_OUT_COMPLETED, true, RD_DISP_CONNECTED,
+                               0, T0 + 61 * MINUTE, &sr),
                      0);
     assert_true(sr.final);
     assert_int_equal(sr.disposition, RD_DISP_CONNECTED);
@@ -425,9 +422,9 @@ static void t_pause_cancel(void **state) {
     assert_int_equal(c.finished, 1197);
     /* The live call ends canceled instead of retrying. */
     rd_store_settle_res_t sr;
-    assert_int_equal(ts_settle(f->s, &f->loop, "A", j.v[0]->token, RD_OUT_BUSY, false, 0,
-                               T0 + MINUTE, T0, &sr),
-                     0);
+    assert_int_equal(
+        ts_settle(f->s, &f->loop, "A", j.v[0]->token, RD_OUT_BUSY, false, 0, T0 + MINUTE, T0, &sr),
+        0);
     assert_true(sr.final);
     assert_int_equal(sr.disposition, RD_DISP_CANCELED);
     ts_jobs_free(&j);
@@ -510,8 +507,7 @@ static void t_rate_limits(void **state) {
     int got = 0;
     for (int64_t t = T0; t < T0 + 3000; t += 250) {
         assert_int_equal(ts_claim(f->s, &f->loop, t, 100, MINUTE, &j), 0);
-        for (size_t i = 0; i < j.n; i++)
-            got += strcmp(j.v[i]->campaign, "B") == 0;
+        for (size_t i = 0; i < j.n; i++) got += strcmp(j.v[i]->campaign, "B") == 0;
         ts_jobs_free(&j);
     }
     assert_int_equal(got, 3); /* at T0, T0+1 s, T0+2 s */
@@ -527,8 +523,8 @@ static void t_redis_restart(void **state) {
     assert_true(rc == RD_ECLOSED || rc == RD_ETIMEOUT);
     assert_int_equal(rd_test_redis_restart(&f->redis), 0);
     /* Queued while disconnected, sent once the connection is back. */
-    rc = ts_campaign(f->s, &f->loop,
-                     "{\"name\":\"A\",\"caller_id\":\"1\",\"call_flow_id\":\"1\"}", T0);
+    rc = ts_campaign(f->s, &f->loop, "{\"name\":\"A\",\"caller_id\":\"1\",\"call_flow_id\":\"1\"}",
+                     T0);
     assert_int_equal(rc, 0);
     assert_int_equal(ts_enqueue(f->s, &f->loop, "A", "+919876543210", NULL, T0, T0, &r), 0);
     assert_int_equal(r, RD_ENQ_CREATED);
@@ -584,8 +580,12 @@ static void t_duplicate_in_batch(void **state) {
     assert_int_equal(ts_claim(f->s, &f->loop, T0, 10, MINUTE, &j), 0);
     assert_int_equal(j.n, 1);
     twice_t t = {0};
-    rd_store_settle_t st = {.campaign = "A", .token = j.v[0]->token, .outcome = RD_OUT_BUSY,
-                            .ended_ms = T0, .now_ms = T0, .hour_of_week = -1};
+    rd_store_settle_t st = {.campaign = "A",
+                            .token = j.v[0]->token,
+                            .outcome = RD_OUT_BUSY,
+                            .ended_ms = T0,
+                            .now_ms = T0,
+                            .hour_of_week = -1};
     st.decision.due_ms = T0 + MINUTE;
     assert_int_equal(rd_store_settle(f->s, &st, on_twice, &t), 0);
     assert_int_equal(rd_store_settle(f->s, &st, on_twice, &t), 0);
@@ -594,8 +594,7 @@ static void t_duplicate_in_batch(void **state) {
     st.decision.disposition = RD_DISP_CONNECTED;
     assert_int_equal(rd_store_settle(f->s, &st, on_twice, &t), 0);
     assert_int_equal(t.done, 0); /* never from inside the call */
-    while (t.done < 3)
-        uv_run(&f->loop, UV_RUN_ONCE);
+    while (t.done < 3) uv_run(&f->loop, UV_RUN_ONCE);
     assert_int_equal(t.ok, 1);
     assert_int_equal(t.stale, 2);
     assert_int_equal(t.other, 0);
@@ -608,15 +607,13 @@ static void t_duplicate_in_batch(void **state) {
     assert_int_equal(sts.live, 0);
 }
 
-
 /* ---- settle given the job: the same record and events as a plain settle ---- */
 
 /* Replaces every occurrence of `from` by `to` (same length) in s. */
 static void subst(char *s, const char *from, const char *to) {
     size_t n = strlen(from);
     assert_int_equal(strlen(to), n);
-    for (char *p = strstr(s, from); p; p = strstr(p + n, from))
-        memcpy(p, to, n);
+    for (char *p = strstr(s, from); p; p = strstr(p + n, from)) memcpy(p, to, n);
 }
 
 /* The number record of num, as text; returns its size in bytes. */
@@ -669,8 +666,8 @@ static size_t events_text(fx_t *f, char (*ev)[512], size_t max) {
             assert_int_equal(e->key.type, MSGPACK_OBJECT_STR);
             int w = snprintf(kv[k], sizeof(kv[k]), "%.*s=", (int)e->key.via.str.size,
                              e->key.via.str.ptr);
-            assert_true(msgpack_object_print_buffer(kv[k] + w, sizeof(kv[k]) - (size_t)w,
-                                                    e->val) > 0);
+            assert_true(msgpack_object_print_buffer(kv[k] + w, sizeof(kv[k]) - (size_t)w, e->val) >
+                        0);
             p[k] = kv[k];
         }
         qsort(p, n, sizeof(p[0]), cmp_cstr);
@@ -736,15 +733,18 @@ static void t_settle_with_job(void **state) {
     /* 1: busy, retry. */
     claim_twins(f, T0, t);
     assert_int_equal(ts_settle(f->s, &f->loop, "A", t[0]->token, RD_OUT_BUSY, false, 0,
-                               T0 + 60 * MINUTE, T0 + MINUTE, &r1), 0);
-    assert_int_equal(ts_settle_job(f->s, &f->loop, t[1], RD_OUT_BUSY, false, 0,
-                                   T0 + 60 * MINUTE, T0 + MINUTE, &r2), 0);
+                               T0 + 60 * MINUTE, T0 + MINUTE, &r1),
+                     0);
+    assert_int_equal(ts_settle_job(f->s, &f->loop, t[1], RD_OUT_BUSY, false, 0, T0 + 60 * MINUTE,
+                                   T0 + MINUTE, &r2),
+                     0);
     assert_int_equal(rd_store_settles_prepared(f->s), prep0 + 1);
     assert_memory_equal(&r1, &r2, sizeof(r1));
     twins_equal(f, 0, 1);
     /* A second settle with the job is stale and changes nothing. */
-    assert_int_equal(ts_settle_job(f->s, &f->loop, t[1], RD_OUT_COMPLETED, true,
-                                   RD_DISP_CONNECTED, 0, T0 + MINUTE, NULL), RD_ESTALE);
+    assert_int_equal(ts_settle_job(f->s, &f->loop, t[1], RD_OUT_COMPLETED, true, RD_DISP_CONNECTED,
+                                   0, T0 + MINUTE, NULL),
+                     RD_ESTALE);
     twins_equal(f, 0, 1);
     rd_store_job_free(t[0]);
     rd_store_job_free(t[1]);
@@ -756,9 +756,11 @@ static void t_settle_with_job(void **state) {
     rd_store_job_t *lk = NULL;
     assert_int_equal(ts_lookup(f->s, &f->loop, 'c', "CA-2", &lk), 0);
     assert_int_equal(ts_settle(f->s, &f->loop, "A", t[0]->token, RD_OUT_NO_ANSWER, false, 0,
-                               T0 + 120 * MINUTE, T0 + 61 * MINUTE, &r1), 0);
+                               T0 + 120 * MINUTE, T0 + 61 * MINUTE, &r1),
+                     0);
     assert_int_equal(ts_settle_job(f->s, &f->loop, lk, RD_OUT_NO_ANSWER, false, 0,
-                                   T0 + 120 * MINUTE, T0 + 61 * MINUTE, &r2), 0);
+                                   T0 + 120 * MINUTE, T0 + 61 * MINUTE, &r2),
+                     0);
     assert_int_equal(rd_store_settles_prepared(f->s), prep0 + 2);
     assert_memory_equal(&r1, &r2, sizeof(r1));
     assert_int_equal(r2.attempt, 2);
@@ -770,9 +772,11 @@ static void t_settle_with_job(void **state) {
     /* 3: connected, final. */
     claim_twins(f, T0 + 120 * MINUTE, t);
     assert_int_equal(ts_settle(f->s, &f->loop, "A", t[0]->token, RD_OUT_COMPLETED, true,
-                               RD_DISP_CONNECTED, 0, T0 + 121 * MINUTE, &r1), 0);
-    assert_int_equal(ts_settle_job(f->s, &f->loop, t[1], RD_OUT_COMPLETED, true,
-                                   RD_DISP_CONNECTED, 0, T0 + 121 * MINUTE, &r2), 0);
+                               RD_DISP_CONNECTED, 0, T0 + 121 * MINUTE, &r1),
+                     0);
+    assert_int_equal(ts_settle_job(f->s, &f->loop, t[1], RD_OUT_COMPLETED, true, RD_DISP_CONNECTED,
+                                   0, T0 + 121 * MINUTE, &r2),
+                     0);
     assert_int_equal(rd_store_settles_prepared(f->s), prep0 + 3);
     assert_memory_equal(&r1, &r2, sizeof(r1));
     assert_true(r2.final);
@@ -802,12 +806,15 @@ static void t_settle_with_job(void **state) {
     rd_store_job_t other = *j4;
     other.token = j3->token;
     assert_int_equal(ts_settle_job(f->s, &f->loop, j3, RD_OUT_BUSY, false, 0, T0 + 260 * MINUTE,
-                                   T0 + 201 * MINUTE, &r1), 0);
+                                   T0 + 201 * MINUTE, &r1),
+                     0);
     assert_false(r1.final);
-    assert_int_equal(ts_settle_job(f->s, &f->loop, &other, RD_OUT_BUSY, false, 0,
-                                   T0 + 260 * MINUTE, T0 + 201 * MINUTE, NULL), RD_ESTALE);
+    assert_int_equal(ts_settle_job(f->s, &f->loop, &other, RD_OUT_BUSY, false, 0, T0 + 260 * MINUTE,
+                                   T0 + 201 * MINUTE, NULL),
+                     RD_ESTALE);
     assert_int_equal(ts_settle_job(f->s, &f->loop, j4, RD_OUT_BUSY, false, 0, T0 + 260 * MINUTE,
-                                   T0 + 201 * MINUTE, &r2), 0);
+                                   T0 + 201 * MINUTE, &r2),
+                     0);
     assert_true(r2.final);
     assert_int_equal(r2.disposition, RD_DISP_OPTED_OUT);
     assert_int_equal(rd_store_settles_prepared(f->s), prep0 + 3);

@@ -63,17 +63,11 @@ static void amax(_Atomic int *m, int v) {
         ;
 }
 
-static int camp_index(const char *c) {
-    return c[0] - 'A';
-}
+static int camp_index(const char *c) { return c[0] - 'A'; }
 
-static int num_index(const char *to) {
-    return atoi(to + 7); /* "+919000" then 5 digits */
-}
+static int num_index(const char *to) { return atoi(to + 7); /* "+919000" then 5 digits */ }
 
-static void num_name(int i, char *buf, size_t len) {
-    snprintf(buf, len, "+919000%05d", i);
-}
+static void num_name(int i, char *buf, size_t len) { snprintf(buf, len, "+919000%05d", i); }
 
 /* ---- one claimer: a loop, a store, a claim/hold/settle cycle ---------------------------------------- */
 
@@ -130,12 +124,14 @@ static void on_hold_done(uv_timer_t *t) {
     int ci = camp_index(j->campaign), ni = num_index(j->to);
     /* Leave the referee before the settle request (inside the lease). */
     atomic_fetch_sub(&c->m->camp_live[ci], 1);
-    if (k->counted_pool)
-        atomic_fetch_sub(&c->m->pool_live, 1);
+    if (k->counted_pool) atomic_fetch_sub(&c->m->pool_live, 1);
     atomic_fetch_sub(&c->m->num_live[ni], 1);
     int64_t now = rd_clock_now(&c->clk);
-    rd_store_settle_t st = {.campaign = j->campaign, .token = j->token, .ended_ms = now,
-                            .now_ms = now, .hour_of_week = -1};
+    rd_store_settle_t st = {.campaign = j->campaign,
+                            .token = j->token,
+                            .ended_ms = now,
+                            .now_ms = now,
+                            .hour_of_week = -1};
     if (j->attempt == 1) {
         st.outcome = RD_OUT_BUSY;
         st.decision.due_ms = now + 20;
@@ -174,11 +170,9 @@ static void start_call(claimer_t *c, const rd_store_job_t *j) {
     int ci = camp_index(j->campaign), ni = num_index(j->to);
     /* The dial-time cap check, as the engine makes it (here: a 24 h day). */
     int today = 0;
-    for (size_t i = 0; i < j->n_num_attempts; i++)
-        today += j->num_attempts_ms[i] > now - DAY_MS;
+    for (size_t i = 0; i < j->n_num_attempts; i++) today += j->num_attempts_ms[i] > now - DAY_MS;
     if (today >= CAP_DAY) {
-        if (rd_store_release(c->s, j->campaign, j->token, now + DAY_MS, now, on_released, k) <
-            0) {
+        if (rd_store_release(c->s, j->campaign, j->token, now + DAY_MS, now, on_released, k) < 0) {
             atomic_fetch_add(&m->errors, 1);
             call_end(k);
         }
@@ -192,7 +186,8 @@ static void start_call(claimer_t *c, const rd_store_job_t *j) {
     amax(&m->num_max_live, atomic_fetch_add(&m->num_live[ni], 1) + 1);
     amax(&m->num_max_attempts, atomic_fetch_add(&m->num_attempts[ni], 1) + 1);
     atomic_fetch_add(&m->attempts, 1);
-    uv_timer_start(&k->t, on_hold_done, (uint64_t)(rand_r(&c->seed) % (unsigned)(c->hold_max_ms + 1)), 0);
+    uv_timer_start(&k->t, on_hold_done,
+                   (uint64_t)(rand_r(&c->seed) % (unsigned)(c->hold_max_ms + 1)), 0);
 }
 
 static void on_claimed(rd_store_t *s, int status, const rd_store_claim_res_t *r, void *arg) {
@@ -204,8 +199,7 @@ static void on_claimed(rd_store_t *s, int status, const rd_store_claim_res_t *r,
         schedule(c, 5);
         return;
     }
-    for (size_t i = 0; i < r->n; i++)
-        start_call(c, &r->jobs[i]);
+    for (size_t i = 0; i < r->n; i++) start_call(c, &r->jobs[i]);
     schedule(c, r->n ? 0 : 2);
 }
 
@@ -215,8 +209,11 @@ static void on_tick(uv_timer_t *t) {
         c->stopping = true;
         return;
     }
-    rd_store_claim_req_t req = {.now_ms = rd_clock_now(&c->clk), .max_jobs = 8, .lease_ms = 10000,
-                                .lock_retry_ms = 5, .engine = "swarm"};
+    rd_store_claim_req_t req = {.now_ms = rd_clock_now(&c->clk),
+                                .max_jobs = 8,
+                                .lease_ms = 10000,
+                                .lock_retry_ms = 5,
+                                .engine = "swarm"};
     c->claiming = true;
     if (rd_store_claim(c->s, &req, on_claimed, c) < 0) {
         c->claiming = false;
@@ -226,8 +223,7 @@ static void on_tick(uv_timer_t *t) {
 }
 
 static void schedule(claimer_t *c, uint64_t ms) {
-    if (!c->stopping)
-        uv_timer_start(&c->tick, on_tick, ms, 0);
+    if (!c->stopping) uv_timer_start(&c->tick, on_tick, ms, 0);
 }
 
 /* Runs one claimer until every job is resolved or `seconds` pass. */
@@ -244,13 +240,11 @@ static void swarm_run(const char *url, const char *prefix, shm_t *m, int seconds
     c.tick.data = &c;
     c.end_ms = uv_now(&c.loop) + (uint64_t)seconds * 1000;
     schedule(&c, 0);
-    while (!c.stopping || c.calls || c.claiming)
-        uv_run(&c.loop, UV_RUN_ONCE);
+    while (!c.stopping || c.calls || c.claiming) uv_run(&c.loop, UV_RUN_ONCE);
     uv_close((uv_handle_t *)&c.tick, NULL);
     ts_close(c.s, &c.loop);
     uv_run(&c.loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&c.loop) != 0)
-        atomic_fetch_add(&m->errors, 1000);
+    if (uv_loop_close(&c.loop) != 0) atomic_fetch_add(&m->errors, 1000);
 }
 
 /* ---- fixtures ---------------------------------------------------------------------------------------- */
@@ -263,8 +257,7 @@ typedef struct fx {
 
 static shm_t *shm_map(const char *path, bool create) {
     int fd = open(path, O_RDWR | (create ? O_CREAT | O_TRUNC : 0), 0600);
-    if (fd < 0)
-        return NULL;
+    if (fd < 0) return NULL;
     if (create && ftruncate(fd, sizeof(shm_t)) < 0) {
         close(fd);
         return NULL;
@@ -306,14 +299,12 @@ static void populate(fx_t *f) {
 
 static int setup(void **state) {
     fx_t *f = rd_calloc(1, sizeof(*f));
-    if (rd_test_redis_start(&f->redis) < 0)
-        return -1;
+    if (rd_test_redis_start(&f->redis) < 0) return -1;
     const char *tmp = getenv("TMPDIR");
     snprintf(f->shm_path, sizeof(f->shm_path), "%s/rdt-swarm-%d", tmp && *tmp ? tmp : "/tmp",
              (int)getpid());
     f->m = shm_map(f->shm_path, true);
-    if (!f->m)
-        return -1;
+    if (!f->m) return -1;
     memset(f->m, 0, sizeof(*f->m));
     *state = f;
     return 0;
@@ -342,15 +333,17 @@ static long long redis_int(fx_t *f, const char *fmt, ...) {
         v = r->integer;
     else if (r && r->type == REDIS_REPLY_STRING)
         v = atoll(r->str);
-    if (r)
-        freeReplyObject(r);
+    if (r) freeReplyObject(r);
     redisFree(c);
     return v;
 }
 
 static void check_referee(fx_t *f) {
     shm_t *m = f->m;
-    fprintf(stderr, "referee: camp max %d %d %d pool %d num live %d attempts %d finals %d\n", atomic_load(&m->camp_max[0]), atomic_load(&m->camp_max[1]), atomic_load(&m->camp_max[2]), atomic_load(&m->pool_max), atomic_load(&m->num_max_live), atomic_load(&m->num_max_attempts), atomic_load(&m->finals));
+    fprintf(stderr, "referee: camp max %d %d %d pool %d num live %d attempts %d finals %d\n",
+            atomic_load(&m->camp_max[0]), atomic_load(&m->camp_max[1]),
+            atomic_load(&m->camp_max[2]), atomic_load(&m->pool_max), atomic_load(&m->num_max_live),
+            atomic_load(&m->num_max_attempts), atomic_load(&m->finals));
     assert_int_equal(atomic_load(&m->errors), 0);
     assert_int_equal(atomic_load(&m->resolved), N_JOBS);
     for (int i = 0; i < 3; i++) {
@@ -368,8 +361,7 @@ static void check_referee(fx_t *f) {
     assert_true(finals >= N_JOBS - 100 && finals <= N_JOBS - 50);
     assert_int_equal(atomic_load(&m->attempts), 2 * (N_JOBS - 50));
     for (int i = 0; i < N_NUMS; i++)
-        if (i < 150 || i >= 200)
-            assert_int_equal(atomic_load(&m->num_attempts[i]), 2);
+        if (i < 150 || i >= 200) assert_int_equal(atomic_load(&m->num_attempts[i]), 2);
     /* Nothing left held in Redis. */
     for (int i = 0; i < 3; i++)
         assert_int_equal(redis_int(f, "HGET %s:c:%s live", f->redis.prefix, CAMPS[i]), 0);
@@ -394,18 +386,15 @@ static void t_threads(void **state) {
     populate(f);
     pthread_t th[4];
     targ_t a = {f};
-    for (int i = 0; i < 4; i++)
-        assert_int_equal(pthread_create(&th[i], NULL, thread_main, &a), 0);
-    for (int i = 0; i < 4; i++)
-        pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) assert_int_equal(pthread_create(&th[i], NULL, thread_main, &a), 0);
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
     check_referee(f);
 }
 
 static pid_t spawn_self(fx_t *f, const char *mode) {
     char exe[512];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0)
-        return -1;
+    if (n <= 0) return -1;
     exe[n] = 0;
     pid_t pid = fork();
     if (pid == 0) {
@@ -419,8 +408,7 @@ static void t_processes(void **state) {
     fx_t *f = *state;
     populate(f);
     pid_t p[3];
-    for (int i = 0; i < 3; i++)
-        assert_true((p[i] = spawn_self(f, "--swarm")) > 0);
+    for (int i = 0; i < 3; i++) assert_true((p[i] = spawn_self(f, "--swarm")) > 0);
     swarm_run(f->redis.url, f->redis.prefix, f->m, 30); /* and the parent too */
     for (int i = 0; i < 3; i++) {
         int st;
@@ -442,10 +430,8 @@ static int victim_main(const char *url, const char *prefix, shm_t *m) {
     /* Claim until every limit is saturated (locked numbers are pushed back). */
     for (int round = 0; round < 20; round++) {
         ts_jobs_t j;
-        if (ts_claim(s, &loop, now, 100, 1500, &j) != 0)
-            return 1;
-        if (j.n == 0)
-            break;
+        if (ts_claim(s, &loop, now, 100, 1500, &j) != 0) return 1;
+        if (j.n == 0) break;
         for (size_t i = 0; i < j.n; i++, held++) {
             char cid[32];
             snprintf(cid, sizeof(cid), "CALL%d", held);
@@ -456,8 +442,7 @@ static int victim_main(const char *url, const char *prefix, shm_t *m) {
         ts_jobs_free(&j);
     }
     atomic_store(&m->attempts, held); /* tell the parent how many it holds */
-    for (;;)
-        pause();
+    for (;;) pause();
 }
 
 static void t_sigkill(void **state) {
@@ -465,8 +450,7 @@ static void t_sigkill(void **state) {
     populate(f);
     pid_t p = spawn_self(f, "--victim");
     assert_true(p > 0);
-    for (int i = 0; i < 400 && atomic_load(&f->m->attempts) == 0; i++)
-        usleep(10000);
+    for (int i = 0; i < 400 && atomic_load(&f->m->attempts) == 0; i++) usleep(10000);
     int held = atomic_load(&f->m->attempts);
     assert_int_equal(held, 10); /* A 3 + B 2 (pool 5) + C 5 */
     kill(p, SIGKILL);
@@ -503,8 +487,8 @@ static void t_sigkill(void **state) {
     assert_int_equal(ts_claim(s, &loop, rd_clock_now(&clk), 100, 60000, &j), 0);
     assert_true(j.n >= 8);
     for (size_t i = 0; i < j.n; i++)
-        assert_int_equal(ts_release(s, &loop, j.v[i]->campaign, j.v[i]->token,
-                                    rd_clock_now(&clk), rd_clock_now(&clk)),
+        assert_int_equal(ts_release(s, &loop, j.v[i]->campaign, j.v[i]->token, rd_clock_now(&clk),
+                                    rd_clock_now(&clk)),
                          0);
     ts_jobs_free(&j);
     /* No job lost: every job is pending or final. */
@@ -523,10 +507,8 @@ static void t_sigkill(void **state) {
 int main(int argc, char **argv) {
     if (argc == 5 && (strcmp(argv[1], "--swarm") == 0 || strcmp(argv[1], "--victim") == 0)) {
         shm_t *m = shm_map(argv[4], false);
-        if (!m)
-            return 2;
-        if (argv[1][2] == 'v')
-            return victim_main(argv[2], argv[3], m);
+        if (!m) return 2;
+        if (argv[1][2] == 'v') return victim_main(argv[2], argv[3], m);
         swarm_run(argv[2], argv[3], m, 30);
         return 0;
     }

@@ -116,9 +116,12 @@ static void handler(rd_http_req_t *req, void *data) {
 static void on_result(rd_work_t *w, void *data) {
     fx_t *f = data;
     int i = (int)w->tag;
-    if (w->kind == RD_WORK_POLL) f->poll[i] = w->res;
-    else if (w->kind == RD_WORK_SMS) f->sms = w->res;
-    else f->dial[i] = w->res;
+    if (w->kind == RD_WORK_POLL)
+        f->poll[i] = w->res;
+    else if (w->kind == RD_WORK_SMS)
+        f->sms = w->res;
+    else
+        f->dial[i] = w->res;
     f->n_results++;
     rd_pool_work_put(f->pool, w);
 }
@@ -155,10 +158,12 @@ static void run_provider(rd_prov_t prov) {
                               cases[i].number, cases[i].word);
     snprintf(script + o, sizeof script - o, "}");
     /* Calls last a few policy seconds: at scale 1000 a few wall ms. */
-    const char *extra[] = {"--ring-min", "1", "--ring-max", "2", "--talk-min", "1",
-                           "--talk-max", "2", NULL};
-    rd_test_sim_opts_t so = {.model = "uniform:busy=1", .script_json = script,
-                             .time_scale = "1000", .extra_args = extra};
+    const char *extra[] = {"--ring-min", "1",          "--ring-max", "2", "--talk-min",
+                           "1",          "--talk-max", "2",          NULL};
+    rd_test_sim_opts_t so = {.model = "uniform:busy=1",
+                             .script_json = script,
+                             .time_scale = "1000",
+                             .extra_args = extra};
     assert_int_equal(rd_test_sim_start(&f->sim, &so), 0);
 
     assert_int_equal(uv_loop_init(&f->loop), 0);
@@ -181,8 +186,12 @@ static void run_provider(rd_prov_t prov) {
         acc[i].backoff_base_ms = 50;
         acc[i].backoff_cap_ms = 200;
     }
-    rd_pool_cfg_t pc = {.workers = 2, .max_inflight = 8, .accounts = acc, .n_accounts = A_N,
-                        .on_result = on_result, .data = f};
+    rd_pool_cfg_t pc = {.workers = 2,
+                        .max_inflight = 8,
+                        .accounts = acc,
+                        .n_accounts = A_N,
+                        .on_result = on_result,
+                        .data = f};
     assert_int_equal(rd_pool_create(&f->loop, &pc, &f->pool), 0);
 
     for (int i = 0; i < N_NUM; i++) {
@@ -214,10 +223,10 @@ static void run_provider(rd_prov_t prov) {
         if (r->kind == RD_RES_PLACED) assert_true(r->call.call_id[0] != '\0');
         if (r->kind == RD_RES_REFUSED) assert_int_equal(r->outcome, cases[i].outcome);
     }
-    assert_true(f->dial[6].http_status >= 500);         /* 5xx */
-    assert_int_equal(f->dial[7].http_status, 0);        /* timeout: no answer at all */
+    assert_true(f->dial[6].http_status >= 500);  /* 5xx */
+    assert_int_equal(f->dial[7].http_status, 0); /* timeout: no answer at all */
     assert_int_equal(f->dial[8].http_status, 429);
-    assert_true(f->dial[8].retry_after_ms >= 1000);     /* the sim's Retry-After: 1 */
+    assert_true(f->dial[8].retry_after_ms >= 1000); /* the sim's Retry-After: 1 */
 
     /* Callbacks: one terminal per placed call, with the right outcome. */
     run_until(f, callbacks_in, 15000);
@@ -230,8 +239,8 @@ static void run_provider(rd_prov_t prov) {
         }
         const rd_call_status_t *st = &f->cb[i].last;
         if (st->outcome != cases[i].outcome || st->answered_by != cases[i].answered)
-            fail_msg("%s %s: callback outcome %s answered_by %d", rd_prov_name(prov),
-                     cases[i].word, rd_outcome_name(st->outcome), (int)st->answered_by);
+            fail_msg("%s %s: callback outcome %s answered_by %d", rd_prov_name(prov), cases[i].word,
+                     rd_outcome_name(st->outcome), (int)st->answered_by);
         assert_string_equal(st->call_id, f->dial[i].call.call_id);
     }
     if (prov == RD_PROV_TWILIO) {

@@ -31,8 +31,7 @@ void rd_test_httpd_start(rd_test_httpd_t *h, const rd_httpd_config_t *cfg) {
     assert_int_equal(uv_async_init(&h->loop, &h->stop, on_stop), 0);
     h->stop.data = h;
     char err[256];
-    if (rd_httpd_create(&h->loop, cfg, &h->srv, err, sizeof err) != 0)
-        fail_msg("httpd: %s", err);
+    if (rd_httpd_create(&h->loop, cfg, &h->srv, err, sizeof err) != 0) fail_msg("httpd: %s", err);
     h->port = rd_httpd_port(h->srv);
     assert_true(h->port > 0);
     assert_int_equal(pthread_create(&h->th, NULL, server_main, h), 0);

@@ -132,8 +132,8 @@ void rd_test_http_resp_free(rd_test_http_resp_t *rs) {
     *rs = (rd_test_http_resp_t){-1, NULL, 0, NULL};
 }
 
-long rd_test_http(const char *method, const char *url, const char *content_type,
-                  const char *body, const char *userpwd, char **resp) {
+long rd_test_http(const char *method, const char *url, const char *content_type, const char *body,
+                  const char *userpwd, char **resp) {
     rd_test_http_req_t rq = {.method = method,
                              .url = url,
                              .content_type = body ? content_type : NULL,
@@ -205,10 +205,14 @@ int rd_test_run_io(const char *const argv[], const char *input, char **out, char
         if (fds[i].fd >= 0) close(fds[i].fd);
     int st, code = -1;
     if (waitpid(pid, &st, 0) == pid && WIFEXITED(st)) code = WEXITSTATUS(st);
-    if (out) *out = g[0].buf;
-    else free(g[0].buf);
-    if (err) *err = g[1].buf;
-    else free(g[1].buf);
+    if (out)
+        *out = g[0].buf;
+    else
+        free(g[0].buf);
+    if (err)
+        *err = g[1].buf;
+    else
+        free(g[1].buf);
     return code;
 }
 

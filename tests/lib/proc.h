@@ -38,18 +38,18 @@ void rd_test_argv_addv(rd_test_argv_t *a, const char *const *words);
 
 /* A blocking HTTP request (rd_test_http_do); every pointer is borrowed. */
 typedef struct rd_test_http_req {
-    const char *method;          /* "GET", "POST", ... */
+    const char *method; /* "GET", "POST", ... */
     const char *url;
-    const char *content_type;    /* sent when set; NULL = application/json with a body */
-    const char *body;            /* NUL-terminated, or NULL for none */
-    const char *userpwd;         /* basic auth "user:pass", or NULL */
-    const char *const *headers;  /* more "Name: value" lines, NULL-terminated, or NULL */
-    long timeout_ms;             /* 0 = 10000 */
+    const char *content_type;   /* sent when set; NULL = application/json with a body */
+    const char *body;           /* NUL-terminated, or NULL for none */
+    const char *userpwd;        /* basic auth "user:pass", or NULL */
+    const char *const *headers; /* more "Name: value" lines, NULL-terminated, or NULL */
+    long timeout_ms;            /* 0 = 10000 */
 } rd_test_http_req_t;
 
 /* Its answer: body and headers owned (rd_test_http_resp_free), NUL-terminated. */
 typedef struct rd_test_http_resp {
-    long status;   /* -1 when no answer */
+    long status; /* -1 when no answer */
     char *body;
     size_t len;
     char *headers; /* the raw header block */
@@ -66,8 +66,8 @@ void rd_test_http_resp_free(rd_test_http_resp_t *rs);
  * *resp (may be NULL) receives an owned NUL-terminated body (free()).
  * Returns the HTTP status, or -1 when no answer.
  */
-long rd_test_http(const char *method, const char *url, const char *content_type,
-                  const char *body, const char *userpwd, char **resp);
+long rd_test_http(const char *method, const char *url, const char *content_type, const char *body,
+                  const char *userpwd, char **resp);
 
 /*
  * Runs argv (argv[0] the name of a binary in rd_test_bin_dir(); borrowed)

@@ -24,8 +24,7 @@
 
 static int free_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     struct sockaddr_in a;
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
@@ -55,16 +54,13 @@ static int wait_ping(const rd_test_redis_t *t) {
         if (c) {
             redisReply *r = redisCommand(c, "PING");
             bool ok = r && r->type == REDIS_REPLY_STATUS;
-            if (r)
-                freeReplyObject(r);
+            if (r) freeReplyObject(r);
             redisFree(c);
-            if (ok)
-                return 0;
+            if (ok) return 0;
         }
         if (t->pid) {
             int st;
-            if (waitpid(t->pid, &st, WNOHANG) == t->pid)
-                return -1;
+            if (waitpid(t->pid, &st, WNOHANG) == t->pid) return -1;
         }
         sleep_ms(25);
     }
@@ -75,8 +71,7 @@ static int spawn(rd_test_redis_t *t) {
     char port[16];
     snprintf(port, sizeof(port), "%d", t->port);
     pid_t pid = fork();
-    if (pid < 0)
-        return -1;
+    if (pid < 0) return -1;
     if (pid == 0) {
         char log[300];
         snprintf(log, sizeof(log), "%s/redis.log", t->dir);
@@ -100,16 +95,13 @@ int rd_test_redis_start_own(rd_test_redis_t *t) {
     make_prefix(t);
     const char *tmp = getenv("TMPDIR");
     snprintf(t->dir, sizeof(t->dir), "%s/rdtredis.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(t->dir))
-        return -1;
+    if (!mkdtemp(t->dir)) return -1;
     snprintf(t->host, sizeof(t->host), "127.0.0.1");
     for (int attempt = 0; attempt < 5; attempt++) {
         t->port = free_port();
-        if (t->port <= 0)
-            continue;
+        if (t->port <= 0) continue;
         snprintf(t->url, sizeof(t->url), "redis://127.0.0.1:%d/0", t->port);
-        if (spawn(t) == 0)
-            return 0;
+        if (spawn(t) == 0) return 0;
     }
     rmdir(t->dir);
     return -1;
@@ -117,20 +109,17 @@ int rd_test_redis_start_own(rd_test_redis_t *t) {
 
 int rd_test_redis_start(rd_test_redis_t *t) {
     const char *url = getenv("REDIAL_TEST_REDIS_URL");
-    if (!url || !*url)
-        return rd_test_redis_start_own(t);
+    if (!url || !*url) return rd_test_redis_start_own(t);
     memset(t, 0, sizeof(*t));
     make_prefix(t);
     snprintf(t->url, sizeof(t->url), "%s", url);
     const char *p = strstr(url, "://");
     p = p ? p + 3 : url;
     const char *at = strchr(p, '@');
-    if (at)
-        p = at + 1;
+    if (at) p = at + 1;
     const char *colon = strchr(p, ':');
     size_t hl = colon ? (size_t)(colon - p) : strcspn(p, "/");
-    if (hl >= sizeof(t->host))
-        return -1;
+    if (hl >= sizeof(t->host)) return -1;
     memcpy(t->host, p, hl);
     t->host[hl] = 0;
     t->port = colon ? atoi(colon + 1) : 6379;
@@ -140,8 +129,7 @@ int rd_test_redis_start(rd_test_redis_t *t) {
 redisContext *rd_test_redis_sync(const rd_test_redis_t *t) {
     struct timeval tv = {2, 0};
     redisContext *c = redisConnectWithTimeout(t->host, t->port, tv);
-    if (!c)
-        return NULL;
+    if (!c) return NULL;
     if (c->err) {
         redisFree(c);
         return NULL;
@@ -151,24 +139,21 @@ redisContext *rd_test_redis_sync(const rd_test_redis_t *t) {
 
 static void del_prefix(const rd_test_redis_t *t) {
     redisContext *c = rd_test_redis_sync(t);
-    if (!c)
-        return;
+    if (!c) return;
     char match[80];
     snprintf(match, sizeof(match), "%s*", t->prefix);
     char cursor[32] = "0";
     do {
         redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000", cursor, match);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            if (r)
-                freeReplyObject(r);
+            if (r) freeReplyObject(r);
             break;
         }
         snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
         for (size_t i = 0; i < r->element[1]->elements; i++) {
             redisReply *d = redisCommand(c, "UNLINK %b", r->element[1]->element[i]->str,
                                          r->element[1]->element[i]->len);
-            if (d)
-                freeReplyObject(d);
+            if (d) freeReplyObject(d);
         }
         freeReplyObject(r);
     } while (strcmp(cursor, "0") != 0);
@@ -177,8 +162,7 @@ static void del_prefix(const rd_test_redis_t *t) {
 
 void rd_test_redis_stop(rd_test_redis_t *t) {
     if (!t->pid) {
-        if (t->port)
-            del_prefix(t);
+        if (t->port) del_prefix(t);
         return;
     }
     kill(t->pid, SIGKILL);
@@ -191,8 +175,7 @@ void rd_test_redis_stop(rd_test_redis_t *t) {
 }
 
 int rd_test_redis_kill(rd_test_redis_t *t) {
-    if (!t->pid)
-        return -1;
+    if (!t->pid) return -1;
     kill(t->pid, SIGKILL);
     waitpid(t->pid, NULL, 0);
     t->pid = 0;
@@ -200,11 +183,9 @@ int rd_test_redis_kill(rd_test_redis_t *t) {
 }
 
 int rd_test_redis_restart(rd_test_redis_t *t) {
-    if (t->pid || !t->dir[0])
-        return -1;
+    if (t->pid || !t->dir[0]) return -1;
     for (int i = 0; i < 40; i++) { /* the port may linger briefly */
-        if (spawn(t) == 0)
-            return 0;
+        if (spawn(t) == 0) return 0;
         sleep_ms(50);
     }
     return -1;
@@ -212,8 +193,7 @@ int rd_test_redis_restart(rd_test_redis_t *t) {
 
 long long rd_test_redis_prefix_bytes(const rd_test_redis_t *t) {
     redisContext *c = rd_test_redis_sync(t);
-    if (!c)
-        return -1;
+    if (!c) return -1;
     char match[80];
     snprintf(match, sizeof(match), "%s*", t->prefix);
     char cursor[32] = "0";
@@ -221,20 +201,17 @@ long long rd_test_redis_prefix_bytes(const rd_test_redis_t *t) {
     do {
         redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000", cursor, match);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            if (r)
-                freeReplyObject(r);
+            if (r) freeReplyObject(r);
             total = -1;
             break;
         }
         snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
         for (size_t i = 0; i < r->element[1]->elements; i++) {
-            redisReply *m = redisCommand(c, "MEMORY USAGE %b SAMPLES 0",
-                                         r->element[1]->element[i]->str,
-                                         r->element[1]->element[i]->len);
-            if (m && m->type == REDIS_REPLY_INTEGER)
-                total += m->integer;
-            if (m)
-                freeReplyObject(m);
+            redisReply *m =
+                redisCommand(c, "MEMORY USAGE %b SAMPLES 0", r->element[1]->element[i]->str,
+                             r->element[1]->element[i]->len);
+            if (m && m->type == REDIS_REPLY_INTEGER) total += m->integer;
+            if (m) freeReplyObject(m);
         }
         freeReplyObject(r);
     } while (strcmp(cursor, "0") != 0);

@@ -16,12 +16,12 @@
 #include <hiredis/hiredis.h>
 
 typedef struct rd_test_redis {
-    char url[128];    /* redis://127.0.0.1:<port>/0 */
-    char prefix[64];  /* "{rdt<pid>x<n>}" */
+    char url[128];   /* redis://127.0.0.1:<port>/0 */
+    char prefix[64]; /* "{rdt<pid>x<n>}" */
     char host[64];
     int port;
-    pid_t pid;        /* our redis-server, 0 when shared */
-    char dir[256];    /* its temp dir */
+    pid_t pid;     /* our redis-server, 0 when shared */
+    char dir[256]; /* its temp dir */
 } rd_test_redis_t;
 
 /* A Redis for the test: the shared one if REDIAL_TEST_REDIS_URL is set, else our own. */

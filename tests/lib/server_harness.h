@@ -25,12 +25,12 @@ typedef struct rd_test_server {
 typedef struct rd_test_server_opts {
     const char *redis_url;
     const char *prefix;
-    const char *provider;     /* "exotel" (default) | "twilio" */
-    const char *provider_url; /* the simulator's base URL */
+    const char *provider;                              /* "exotel" (default) | "twilio" */
+    const char *provider_url;                          /* the simulator's base URL */
     const char *time_scale, *time_origin, *time_epoch; /* NULL = defaults */
-    const char *engine_id;    /* NULL = default */
-    int workers;              /* 0 = default */
-    const char *const *extra_args; /* NULL-terminated, or NULL */
+    const char *engine_id;                             /* NULL = default */
+    int workers;                                       /* 0 = default */
+    const char *const *extra_args;                     /* NULL-terminated, or NULL */
 } rd_test_server_opts_t;
 
 /* Credentials every test server gets (env), for the API and callbacks. */

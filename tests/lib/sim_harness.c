@@ -130,8 +130,10 @@ int rd_test_sim_stop(rd_test_sim_t *s, char **report) {
     char path[300];
     snprintf(path, sizeof path, "%s/report.json", s->dir);
     if (report) *report = rd_test_slurp(path);
-    if (rc == 0) rm_dir(s->dir);
-    else fprintf(stderr, "sim harness: redial-sim exit %d; log kept in %s\n", rc, s->log_path);
+    if (rc == 0)
+        rm_dir(s->dir);
+    else
+        fprintf(stderr, "sim harness: redial-sim exit %d; log kept in %s\n", rc, s->log_path);
     return rc;
 }
 

@@ -31,7 +31,7 @@ typedef struct rd_test_sim_opts {
     const char *script_json; /* written to a file and passed as --script; NULL = none */
     int seed;                /* 0 = 1 */
     const char *time_scale, *time_origin, *time_epoch; /* NULL = sim defaults */
-    bool rate_limits;        /* keep the provider account limits (default: off) */
+    bool rate_limits;              /* keep the provider account limits (default: off) */
     const char *const *extra_args; /* more flags, NULL-terminated, or NULL */
 } rd_test_sim_opts_t;
 

@@ -28,13 +28,11 @@ static void spin(uv_loop_t *loop, waiter_t *w, int rc) {
         w->rc = rc;
         return;
     }
-    while (!w->done)
-        uv_run(loop, UV_RUN_ONCE);
+    while (!w->done) uv_run(loop, UV_RUN_ONCE);
 }
 
 void ts_jobs_free(ts_jobs_t *j) {
-    for (size_t i = 0; i < j->n; i++)
-        rd_store_job_free(j->v[i]);
+    for (size_t i = 0; i < j->n; i++) rd_store_job_free(j->v[i]);
     rd_free(j->v);
     memset(j, 0, sizeof(*j));
 }
@@ -57,15 +55,12 @@ rd_store_t *ts_store(uv_loop_t *loop, const char *url, const char *prefix, const
     return s;
 }
 
-static void on_closed(void *arg) {
-    *(bool *)arg = true;
-}
+static void on_closed(void *arg) { *(bool *)arg = true; }
 
 void ts_close(rd_store_t *s, uv_loop_t *loop) {
     bool done = false;
     rd_store_close(s, on_closed, &done);
-    while (!done)
-        uv_run(loop, UV_RUN_ONCE);
+    while (!done) uv_run(loop, UV_RUN_ONCE);
     uv_run(loop, UV_RUN_NOWAIT);
 }
 
@@ -103,15 +98,13 @@ int ts_enqueue(rd_store_t *s, uv_loop_t *loop, const char *camp, const char *to,
     rd_store_enqueue_t e = {.campaign = camp, .to = to, .id = id, .due_ms = due};
     waiter_t w = {0};
     spin(loop, &w, rd_store_enqueue(s, &e, now, cb_enq, &w));
-    if (res)
-        *res = w.enq;
+    if (res) *res = w.enq;
     return w.rc;
 }
 
 static void copy_jobs(ts_jobs_t *out, const rd_store_job_t *jobs, size_t n) {
     out->v = rd_calloc(n ? n : 1, sizeof(*out->v));
-    for (size_t i = 0; i < n; i++)
-        out->v[i] = rd_store_job_dup(&jobs[i]);
+    for (size_t i = 0; i < n; i++) out->v[i] = rd_store_job_dup(&jobs[i]);
     out->n = n;
 }
 
@@ -132,8 +125,11 @@ static void cb_claim(rd_store_t *s, int status, const rd_store_claim_res_t *r, v
 int ts_claim(rd_store_t *s, uv_loop_t *loop, int64_t now, int max, int64_t lease_ms,
              ts_jobs_t *out) {
     memset(out, 0, sizeof(*out));
-    rd_store_claim_req_t req = {.now_ms = now, .max_jobs = max, .lease_ms = lease_ms,
-                                .lock_retry_ms = 30000, .engine = "test"};
+    rd_store_claim_req_t req = {.now_ms = now,
+                                .max_jobs = max,
+                                .lease_ms = lease_ms,
+                                .lock_retry_ms = 30000,
+                                .engine = "test"};
     waiter_t w = {.jobs = out};
     spin(loop, &w, rd_store_claim(s, &req, cb_claim, &w));
     return w.rc;
@@ -157,39 +153,46 @@ static void cb_settle(rd_store_t *s, int status, const rd_store_settle_res_t *r,
     (void)s;
     waiter_t *w = arg;
     w->rc = status;
-    if (r)
-        w->settle = *r;
+    if (r) w->settle = *r;
     w->done = true;
 }
 
 int ts_settle(rd_store_t *s, uv_loop_t *loop, const char *camp, uint64_t tok, rd_outcome_t o,
               bool final, rd_disposition_t d, int64_t due, int64_t now,
               rd_store_settle_res_t *res) {
-    rd_store_settle_t st = {.campaign = camp, .token = tok, .outcome = o, .ended_ms = now,
-                            .now_ms = now, .hour_of_week = 10, .answered = o == RD_OUT_COMPLETED};
+    rd_store_settle_t st = {.campaign = camp,
+                            .token = tok,
+                            .outcome = o,
+                            .ended_ms = now,
+                            .now_ms = now,
+                            .hour_of_week = 10,
+                            .answered = o == RD_OUT_COMPLETED};
     st.decision.final = final;
     st.decision.disposition = d;
     st.decision.due_ms = due;
     waiter_t w = {0};
     spin(loop, &w, rd_store_settle(s, &st, cb_settle, &w));
-    if (res)
-        *res = w.settle;
+    if (res) *res = w.settle;
     return w.rc;
 }
 
 int ts_settle_job(rd_store_t *s, uv_loop_t *loop, const rd_store_job_t *job, rd_outcome_t o,
                   bool final, rd_disposition_t d, int64_t due, int64_t now,
                   rd_store_settle_res_t *res) {
-    rd_store_settle_t st = {.campaign = job->campaign, .token = job->token, .outcome = o,
-                            .ended_ms = now, .now_ms = now, .hour_of_week = 10,
-                            .answered = o == RD_OUT_COMPLETED, .job = job};
+    rd_store_settle_t st = {.campaign = job->campaign,
+                            .token = job->token,
+                            .outcome = o,
+                            .ended_ms = now,
+                            .now_ms = now,
+                            .hour_of_week = 10,
+                            .answered = o == RD_OUT_COMPLETED,
+                            .job = job};
     st.decision.final = final;
     st.decision.disposition = d;
     st.decision.due_ms = due;
     waiter_t w = {0};
     spin(loop, &w, rd_store_settle(s, &st, cb_settle, &w));
-    if (res)
-        *res = w.settle;
+    if (res) *res = w.settle;
     return w.rc;
 }
 
@@ -197,8 +200,7 @@ static void cb_job(rd_store_t *s, int status, const rd_store_job_t *j, void *arg
     (void)s;
     waiter_t *w = arg;
     w->rc = status;
-    if (j)
-        w->job = rd_store_job_dup(j);
+    if (j) w->job = rd_store_job_dup(j);
     w->done = true;
 }
 
@@ -249,8 +251,7 @@ static void cb_count(rd_store_t *s, int status, int64_t n, void *arg) {
 int ts_optout(rd_store_t *s, uv_loop_t *loop, const char *num, int64_t now, int64_t *n) {
     waiter_t w = {0};
     spin(loop, &w, rd_store_optout(s, num, now, cb_count, &w));
-    if (n)
-        *n = w.n;
+    if (n) *n = w.n;
     return w.rc;
 }
 
@@ -270,8 +271,7 @@ static void cb_stats(rd_store_t *s, int status, const rd_store_stats_t *st, void
     (void)s;
     waiter_t *w = arg;
     w->rc = status;
-    if (st)
-        *w->stats = *st;
+    if (st) *w->stats = *st;
     w->done = true;
 }
 

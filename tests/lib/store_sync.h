@@ -40,8 +40,7 @@ int ts_release(rd_store_t *s, uv_loop_t *loop, const char *camp, uint64_t tok, i
                int64_t now);
 /* final: disposition d; else due. res may be NULL. */
 int ts_settle(rd_store_t *s, uv_loop_t *loop, const char *camp, uint64_t tok, rd_outcome_t o,
-              bool final, rd_disposition_t d, int64_t due, int64_t now,
-              rd_store_settle_res_t *res);
+              bool final, rd_disposition_t d, int64_t due, int64_t now, rd_store_settle_res_t *res);
 /* ts_settle given the job (rd_store_settle_t.job): campaign and token are the job's. */
 int ts_settle_job(rd_store_t *s, uv_loop_t *loop, const rd_store_job_t *job, rd_outcome_t o,
                   bool final, rd_disposition_t d, int64_t due, int64_t now,

@@ -17,16 +17,16 @@ typedef struct {
 } row_t;
 
 static const row_t exotel_rows[] = {
-    {"completed", true, RD_OUT_COMPLETED}, {"busy", true, RD_OUT_BUSY},
-    {"no-answer", true, RD_OUT_NO_ANSWER}, {"failed", true, RD_OUT_FAILED},
-    {"canceled", true, RD_OUT_CANCELED},   {"queued", false, RD_OUT_IN_PROGRESS},
+    {"completed", true, RD_OUT_COMPLETED},  {"busy", true, RD_OUT_BUSY},
+    {"no-answer", true, RD_OUT_NO_ANSWER},  {"failed", true, RD_OUT_FAILED},
+    {"canceled", true, RD_OUT_CANCELED},    {"queued", false, RD_OUT_IN_PROGRESS},
     {"ringing", false, RD_OUT_IN_PROGRESS}, {"in-progress", false, RD_OUT_IN_PROGRESS},
 };
 static const row_t twilio_rows[] = {
-    {"completed", true, RD_OUT_COMPLETED}, {"busy", true, RD_OUT_BUSY},
-    {"no-answer", true, RD_OUT_NO_ANSWER}, {"failed", true, RD_OUT_FAILED},
-    {"canceled", true, RD_OUT_CANCELED},   {"queued", false, RD_OUT_IN_PROGRESS},
-    {"initiated", false, RD_OUT_IN_PROGRESS}, {"ringing", false, RD_OUT_IN_PROGRESS},
+    {"completed", true, RD_OUT_COMPLETED},      {"busy", true, RD_OUT_BUSY},
+    {"no-answer", true, RD_OUT_NO_ANSWER},      {"failed", true, RD_OUT_FAILED},
+    {"canceled", true, RD_OUT_CANCELED},        {"queued", false, RD_OUT_IN_PROGRESS},
+    {"initiated", false, RD_OUT_IN_PROGRESS},   {"ringing", false, RD_OUT_IN_PROGRESS},
     {"in-progress", false, RD_OUT_IN_PROGRESS},
 };
 
@@ -192,15 +192,15 @@ static void t_bad_input(void **state) {
     (void)state;
     rd_call_status_t o;
     static const char *const bad_exotel[] = {
-        "Status=completed",                         /* no call id */
-        "CallSid=x&Status=answered",                /* unknown status */
-        "CallSid=x",                                /* no status */
-        "CallSid=a/b&Status=busy",                  /* unsafe call id */
-        "CallSid=x&Status=busy&CustomField=nocolon", /* bad attempt key */
-        "CallSid=x&Status=busy&CustomField=a:0",    /* token 0 */
-        "CallSid=x&Status=busy&CustomField=a:99999999999999999999", /* > uint64 */
-        "CallSid=%zz&Status=busy",                  /* bad escape */
-        "{\"CallSid\":\"x\"",                       /* truncated JSON */
+        "Status=completed",                                                 /* no call id */
+        "CallSid=x&Status=answered",                                        /* unknown status */
+        "CallSid=x",                                                        /* no status */
+        "CallSid=a/b&Status=busy",                                          /* unsafe call id */
+        "CallSid=x&Status=busy&CustomField=nocolon",                        /* bad attempt key */
+        "CallSid=x&Status=busy&CustomField=a:0",                            /* token 0 */
+        "CallSid=x&Status=busy&CustomField=a:99999999999999999999",         /* > uint64 */
+        "CallSid=%zz&Status=busy",                                          /* bad escape */
+        "{\"CallSid\":\"x\"",                                               /* truncated JSON */
         "{\"CallSid\":\"x\",\"Status\":\"busy\",\"Status\":\"completed\"}", /* dup key */
         "{\"CallSid\":[1],\"Status\":\"busy\"}",
         "{\"Call\":5}",
@@ -216,10 +216,8 @@ static void t_bad_input(void **state) {
     snprintf(longid + 8 + 70, sizeof longid - 78, "&Status=busy");
     assert_int_equal(cb(RD_PROV_EXOTEL, NULL, longid, NULL, &o), RD_EPARSE);
     /* Bad `a=` in the query. */
-    assert_int_equal(cb(RD_PROV_TWILIO, NULL, "CallSid=CA1&CallStatus=busy", "a=x", &o),
-                     RD_EPARSE);
-    assert_int_equal(cb(RD_PROV_TWILIO, NULL, "CallSid=CA1&CallStatus=busy", "a=%", &o),
-                     RD_EPARSE);
+    assert_int_equal(cb(RD_PROV_TWILIO, NULL, "CallSid=CA1&CallStatus=busy", "a=x", &o), RD_EPARSE);
+    assert_int_equal(cb(RD_PROV_TWILIO, NULL, "CallSid=CA1&CallStatus=busy", "a=%", &o), RD_EPARSE);
     /* Twilio JSON bodies are not callbacks. */
     assert_int_equal(cb(RD_PROV_TWILIO, NULL, "{\"sid\":\"CA1\",\"status\":\"busy\"}", NULL, &o),
                      RD_EPARSE);
@@ -230,9 +228,9 @@ static void t_bad_input(void **state) {
 static void t_query_key_wins(void **state) {
     (void)state;
     rd_call_status_t o;
-    assert_int_equal(cb(RD_PROV_EXOTEL, NULL, "CallSid=x&Status=busy&CustomField=A:1",
-                        "a=B%3A2&other=1", &o),
-                     0);
+    assert_int_equal(
+        cb(RD_PROV_EXOTEL, NULL, "CallSid=x&Status=busy&CustomField=A:1", "a=B%3A2&other=1", &o),
+        0);
     assert_string_equal(o.attempt_key, "B:2");
 }
 
@@ -271,16 +269,15 @@ static void t_twilio_signature(void **state) {
     (void)state;
     /* Twilio's documented example (auth token 12345). */
     const char *url = "https://mycompany.com/myapp.php?foo=1&bar=2";
-    const char *body =
-        "To=%2B18005551212&From=%2B14158675310&Digits=1234&Caller=%2B14158675310&"
-        "CallSid=CA1234567890ABCDE";
+    const char *body = "To=%2B18005551212&From=%2B14158675310&Digits=1234&Caller=%2B14158675310&"
+                       "CallSid=CA1234567890ABCDE";
     char sig[RD_TWILIO_SIG_LEN + 1];
     assert_int_equal(rd_twilio_signature("12345", url, strlen(url), body, strlen(body), sig), 0);
     assert_string_equal(sig, "GvWf1cFY/Q7PnoempGyD5oXAezc=");
-    assert_true(rd_twilio_signature_ok("12345", url, strlen(url), body, strlen(body), sig,
-                                       strlen(sig)));
-    assert_false(rd_twilio_signature_ok("12346", url, strlen(url), body, strlen(body), sig,
-                                        strlen(sig)));
+    assert_true(
+        rd_twilio_signature_ok("12345", url, strlen(url), body, strlen(body), sig, strlen(sig)));
+    assert_false(
+        rd_twilio_signature_ok("12346", url, strlen(url), body, strlen(body), sig, strlen(sig)));
     /* Any change to URL or body breaks it. */
     assert_false(rd_twilio_signature_ok("12345", url, strlen(url) - 1, body, strlen(body), sig,
                                         strlen(sig)));
@@ -350,10 +347,10 @@ static void t_prov_names(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_exotel_statuses), cmocka_unit_test(t_twilio_statuses),
-        cmocka_unit_test(t_answered_by),     cmocka_unit_test(t_exotel_connect_response),
-        cmocka_unit_test(t_bad_input),       cmocka_unit_test(t_query_key_wins),
-        cmocka_unit_test(t_attempt_key),     cmocka_unit_test(t_secret_equal),
+        cmocka_unit_test(t_exotel_statuses),  cmocka_unit_test(t_twilio_statuses),
+        cmocka_unit_test(t_answered_by),      cmocka_unit_test(t_exotel_connect_response),
+        cmocka_unit_test(t_bad_input),        cmocka_unit_test(t_query_key_wins),
+        cmocka_unit_test(t_attempt_key),      cmocka_unit_test(t_secret_equal),
         cmocka_unit_test(t_twilio_signature), cmocka_unit_test(t_prov_names),
         cmocka_unit_test(t_fast_equals_slow),
     };

@@ -174,8 +174,12 @@ static void t_purposes_and_attempts(void **state) {
     static const struct {
         const char *purpose;
         int attempts;
-    } presets[] = {{"payment_reminder", 4},     {"delivery_confirmation", 3}, {"sales", 3},
-                   {"appointment_reminder", 2}, {"emergency", 6},             {"none", 3}};
+    } presets[] = {{"payment_reminder", 4},
+                   {"delivery_confirmation", 3},
+                   {"sales", 3},
+                   {"appointment_reminder", 2},
+                   {"emergency", 6},
+                   {"none", 3}};
     char j[256], err[256];
     rd_campaign_t c;
     for (size_t i = 0; i < RD_ARRAY_LEN(presets); i++) {
@@ -360,9 +364,9 @@ static void t_not_nul_terminated(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_seed_body),       cmocka_unit_test(t_example_file),
-        cmocka_unit_test(t_every_extension), cmocka_unit_test(t_purposes_and_attempts),
-        cmocka_unit_test(t_increasing_forms), cmocka_unit_test(t_bad_inputs),
+        cmocka_unit_test(t_seed_body),          cmocka_unit_test(t_example_file),
+        cmocka_unit_test(t_every_extension),    cmocka_unit_test(t_purposes_and_attempts),
+        cmocka_unit_test(t_increasing_forms),   cmocka_unit_test(t_bad_inputs),
         cmocka_unit_test(t_not_nul_terminated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

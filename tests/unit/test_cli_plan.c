@@ -96,8 +96,8 @@ static void t_other_days_and_endings(void **state) {
     (void)state;
     char args[1024];
     const char *f = campaign("late", "\"max_attempts\":3", ",\"jitter_seconds\":0", "");
-    snprintf(args, sizeof args, "plan %s --start \"2026-12-01 19:30\" --outcomes no-answer,busy,busy",
-             f);
+    snprintf(args, sizeof args,
+             "plan %s --start \"2026-12-01 19:30\" --outcomes no-answer,busy,busy", f);
     expect(args, 0,
            "Attempt 1: 7:30 PM → No answer\n"
            "Attempt 2: 8:30 PM → Busy\n"
@@ -146,9 +146,8 @@ static void t_new_york_dst(void **state) {
     /* Sunday 09:00 EST (+ jitter under 2 minutes): after the fall-back change. */
     int64_t next = json_integer_value(json_object_get(j, "next_at_ms"));
     assert_true(next >= 1793541600000LL && next < 1793541600000LL + 120000);
-    assert_int_equal(strncmp(json_string_value(json_object_get(j, "next_at")),
-                             "2026-11-01T09:0", 15),
-                     0);
+    assert_int_equal(
+        strncmp(json_string_value(json_object_get(j, "next_at")), "2026-11-01T09:0", 15), 0);
     json_decref(j);
 }
 
@@ -185,9 +184,9 @@ static void t_errors_and_help(void **state) {
              campaign("bad", "\"max_attempts\":0", "", ""));
     assert_int_equal(run(args, out, sizeof out), 1);
     assert_non_null(strstr(out, "retry.max_attempts: must be an integer in 1..20"));
-    assert_int_equal(run("plan /nonexistent.json --start \"2026-12-01 10:00\" --outcomes busy",
-                         out, sizeof out),
-                     1);
+    assert_int_equal(
+        run("plan /nonexistent.json --start \"2026-12-01 10:00\" --outcomes busy", out, sizeof out),
+        1);
 }
 
 static int setup(void **state) {

@@ -33,9 +33,14 @@ static void t_refusals(void **state) {
     rd_store_enqueue_t e;
     char err[256];
     int64_t now = 1795860000000;
-    static const char *const bad_numbers[] = {"",          "12345",         "+12",
-                                              "+0919876543210", "+91 9876543210", "+9198765432101234",
-                                              "9876543210", "+91987654321a"};
+    static const char *const bad_numbers[] = {"",
+                                              "12345",
+                                              "+12",
+                                              "+0919876543210",
+                                              "+91 9876543210",
+                                              "+9198765432101234",
+                                              "9876543210",
+                                              "+91987654321a"};
     for (size_t i = 0; i < RD_ARRAY_LEN(bad_numbers); i++) {
         assert_int_equal(rd_enqueue_prepare(&c, bad_numbers[i], NULL, NULL, NULL, 0, 0, now, &e,
                                             err, sizeof err),

@@ -62,9 +62,8 @@ static void t_encode(void **state) {
     assert_int_equal(rd_form_add(buf, sizeof buf, &len, "From", "+919876543210"), 0);
     assert_int_equal(rd_form_add(buf, sizeof buf, &len, "StatusCallbackEvents[0]", "terminal"), 0);
     assert_int_equal(rd_form_add(buf, sizeof buf, &len, "CustomField", "Pay_1:42 x"), 0);
-    assert_string_equal(buf,
-                        "From=%2B919876543210&StatusCallbackEvents%5B0%5D=terminal&"
-                        "CustomField=Pay_1%3A42+x");
+    assert_string_equal(buf, "From=%2B919876543210&StatusCallbackEvents%5B0%5D=terminal&"
+                             "CustomField=Pay_1%3A42+x");
     assert_int_equal(len, strlen(buf));
     /* Round trip. */
     rd_form_t f;

@@ -55,7 +55,6 @@ static void t_b64_auth(void **state) {
     assert_string_equal(pw, "token");
     assert_int_equal(rd_http_basic_auth(req, buf, 4, &u, &pw), RD_ERANGE);
     rd_http_parser_destroy(p);
-
 }
 
 /* Feeds `raw` one byte at a time when `bytewise`: results must not depend on framing. */
@@ -204,9 +203,9 @@ static void handler(rd_http_req_t *req, void *data) {
     if (strcmp(req->path, "/echo") == 0) {
         char out[2048];
         const char *xt = rd_http_header(req, "x-test");
-        int n = snprintf(out, sizeof out, "%s %s ?%s [%s] %zu:%.*s", req->method, req->path,
-                         req->query, xt ? xt : "-", req->body_len, (int)RD_MIN(req->body_len, 1000),
-                         req->body);
+        int n =
+            snprintf(out, sizeof out, "%s %s ?%s [%s] %zu:%.*s", req->method, req->path, req->query,
+                     xt ? xt : "-", req->body_len, (int)RD_MIN(req->body_len, 1000), req->body);
         rd_http_respond(req, 200, "text/plain", NULL, out, (size_t)n);
         atomic_fetch_add(&s->answered, 1);
         return;
@@ -319,7 +318,8 @@ static void t_keepalive(void **state) {
         char req[256];
         int n = snprintf(req, sizeof req,
                          "POST /echo?i=%d HTTP/1.1\r\nHost: x\r\nX-Test: v%d\r\n"
-                         "Content-Length: 5\r\n\r\nhello", i, i);
+                         "Content-Length: 5\r\n\r\nhello",
+                         i, i);
         cli_send(c, req, (size_t)n);
         bool closed;
         assert_int_equal(cli_response(c, body, sizeof body, &closed), 200);
@@ -513,16 +513,11 @@ static void t_bind_fail(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_b64_auth),
-        cmocka_unit_test(t_parser_requests),
-        cmocka_unit_test(t_parser_limits),
-        cmocka_unit_test(t_keepalive),
-        cmocka_unit_test(t_expect_continue),
-        cmocka_unit_test(t_pipelined),
-        cmocka_unit_test(t_limits_wire),
-        cmocka_unit_test(t_disconnect_before_reply),
-        cmocka_unit_test(t_close_with_held),
-        cmocka_unit_test(t_timeouts),
+        cmocka_unit_test(t_b64_auth),        cmocka_unit_test(t_parser_requests),
+        cmocka_unit_test(t_parser_limits),   cmocka_unit_test(t_keepalive),
+        cmocka_unit_test(t_expect_continue), cmocka_unit_test(t_pipelined),
+        cmocka_unit_test(t_limits_wire),     cmocka_unit_test(t_disconnect_before_reply),
+        cmocka_unit_test(t_close_with_held), cmocka_unit_test(t_timeouts),
         cmocka_unit_test(t_bind_fail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

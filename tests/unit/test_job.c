@@ -12,10 +12,10 @@
 
 static void t_e164(void **state) {
     (void)state;
-    static const char *good[] = {"+919876543210", "+14155550123", "+44207946000",
-                                 "+12345678", "+123456789012345"};
-    static const char *badn[] = {"919876543210", "+0919876543", "+1234567",
-                                 "+1234567890123456", "+91 98765 43210", "+", "", "+9198765432a"};
+    static const char *good[] = {"+919876543210", "+14155550123", "+44207946000", "+12345678",
+                                 "+123456789012345"};
+    static const char *badn[] = {"919876543210",    "+0919876543", "+1234567", "+1234567890123456",
+                                 "+91 98765 43210", "+",           "",         "+9198765432a"};
     for (size_t i = 0; i < RD_ARRAY_LEN(good); i++)
         assert_true(rd_e164_valid(good[i], strlen(good[i])));
     for (size_t i = 0; i < RD_ARRAY_LEN(badn); i++)
@@ -122,8 +122,8 @@ static void t_bad_json(void **state) {
     for (size_t i = 0; i < RD_ARRAY_LEN(bad_json); i++) {
         rd_job_msg_t d;
         char err[128] = "";
-        int rc = rd_job_msg_decode_json(bad_json[i].json, strlen(bad_json[i].json), &d, err,
-                                        sizeof err);
+        int rc =
+            rd_job_msg_decode_json(bad_json[i].json, strlen(bad_json[i].json), &d, err, sizeof err);
         size_t kl = strlen(bad_json[i].key);
         if (rc != bad_json[i].rc || strncmp(err, bad_json[i].key, kl) != 0 || err[kl] != ':')
             fail_msg("bad_json[%zu]: rc %d err '%s'", i, rc, err);
@@ -143,20 +143,20 @@ static void t_bad_msgpack(void **state) {
         int rc;
         const char *key;
     } cases[] = {
-        {B("\xdd\xff\xff\xff\xff"), RD_EPARSE, "message"},         /* array of 2^32-1 */
-        {B("\xdf\x0f\xff\xff\xff"), RD_EPARSE, "message"},         /* huge map */
-        {B("\xdb\xff\xff\xff\xff"), RD_EPARSE, "message"},         /* huge str */
-        {B("\xc1"), RD_EPARSE, "message"},                         /* never used byte */
-        {B("\x90"), RD_EPARSE, "message"},                         /* array, not map */
-        {B("\x80\x00"), RD_EPARSE, "message"},                     /* trailing byte */
-        {B("\x81\xa1v\x02"), RD_EINVAL, "v"},                      /* v = 2 */
-        {B("\x82\xa1v\x01\xa1v\x01"), RD_EINVAL, "v"},             /* duplicate key */
-        {B("\x81\x01\x01"), RD_EINVAL, "(key)"},                   /* int key */
-        {B("\x81\xa1v\x01"), RD_EINVAL, "campaign"},               /* missing */
-        {B("\x81\xa2to\xc4\x01x"), RD_EINVAL, "to"},               /* bin, not str */
-        {B("\x81\xa2tz\xa3\x61\x00\x62"), RD_EINVAL, "tz"},        /* NUL inside */
+        {B("\xdd\xff\xff\xff\xff"), RD_EPARSE, "message"},  /* array of 2^32-1 */
+        {B("\xdf\x0f\xff\xff\xff"), RD_EPARSE, "message"},  /* huge map */
+        {B("\xdb\xff\xff\xff\xff"), RD_EPARSE, "message"},  /* huge str */
+        {B("\xc1"), RD_EPARSE, "message"},                  /* never used byte */
+        {B("\x90"), RD_EPARSE, "message"},                  /* array, not map */
+        {B("\x80\x00"), RD_EPARSE, "message"},              /* trailing byte */
+        {B("\x81\xa1v\x02"), RD_EINVAL, "v"},               /* v = 2 */
+        {B("\x82\xa1v\x01\xa1v\x01"), RD_EINVAL, "v"},      /* duplicate key */
+        {B("\x81\x01\x01"), RD_EINVAL, "(key)"},            /* int key */
+        {B("\x81\xa1v\x01"), RD_EINVAL, "campaign"},        /* missing */
+        {B("\x81\xa2to\xc4\x01x"), RD_EINVAL, "to"},        /* bin, not str */
+        {B("\x81\xa2tz\xa3\x61\x00\x62"), RD_EINVAL, "tz"}, /* NUL inside */
         {B("\x81\xaanot_before\xcf\xff\xff\xff\xff\xff\xff\xff\xff"), RD_EINVAL, "not_before"},
-        {B("\x81\xa4vars\x81\xa1k\xc0"), RD_EINVAL, "vars[0]"},    /* nil value */
+        {B("\x81\xa4vars\x81\xa1k\xc0"), RD_EINVAL, "vars[0]"},          /* nil value */
         {B("\x81\xa4vars\x82\xa1k\xa0\xa1k\xa0"), RD_EINVAL, "vars[1]"}, /* duplicate */
     };
     for (size_t i = 0; i < RD_ARRAY_LEN(cases); i++) {

@@ -121,7 +121,8 @@ static void t_log_lines(void **state) {
     assert_true(n > 0);
     assert_null(strstr(buf, "hidden"));
     assert_null(strstr(buf, "hunter2"));
-    assert_non_null(strstr(buf, "level=info event=dial.placed job=\"J 1\" api_token=[redacted] sid=abc\n"));
+    assert_non_null(
+        strstr(buf, "level=info event=dial.placed job=\"J 1\" api_token=[redacted] sid=abc\n"));
     assert_non_null(strstr(buf, "level=warn event=redis.down msg=\"retry in 250 ms\"\n"));
     assert_int_equal(rd_log_setup("-", RD_LOG_INFO), 0);
     unlink(path);

@@ -69,8 +69,8 @@ static void expect_time(int64_t got, int64_t want) {
 }
 
 /* Runs a plan from local start; checks each attempt time; returns the final decision. */
-static rd_decision_t plan(int64_t start, const rd_outcome_t *outs, size_t n,
-                          const int64_t *want, size_t n_want) {
+static rd_decision_t plan(int64_t start, const rd_outcome_t *outs, size_t n, const int64_t *want,
+                          size_t n_want) {
     rd_attempt_t steps[32];
     rd_decision_t d;
     size_t got = rd_policy_plan(&F.ctx, start, outs, n, steps, 32, &d);
@@ -175,8 +175,10 @@ static void t_trigger_table(void **state) {
         rd_decision_t d;
         rd_policy_next(&F.ctx, h, 1, rows[i].by, t0, &d);
         if (d.final == rows[i].retry) fail_msg("row %zu: final=%d", i, d.final);
-        if (rows[i].retry) expect_time(d.due_ms, t0 + rows[i].delay);
-        else assert_int_equal(d.disposition, rows[i].disp);
+        if (rows[i].retry)
+            expect_time(d.due_ms, t0 + rows[i].delay);
+        else
+            assert_int_equal(d.disposition, rows[i].disp);
     }
     /* machine_as: completed makes a machine answer a connection. */
     F.c.machine_as = RD_OUT_COMPLETED;

@@ -41,19 +41,19 @@ static int64_t rnd(int64_t lo, int64_t hi) { /* [lo, hi] */
     return lo + (int64_t)(next_u64() % (uint64_t)(hi - lo + 1));
 }
 
-#define PROP(cond, ...)                                                                    \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            char m_[512];                                                                  \
-            snprintf(m_, sizeof m_, __VA_ARGS__);                                          \
-            fail_msg("property failed (REDIAL_PROP_SEED=%llu trial %d): %s: %s",           \
-                     (unsigned long long)seed0, trial, #cond, m_);                         \
-        }                                                                                  \
+#define PROP(cond, ...)                                                          \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            char m_[512];                                                        \
+            snprintf(m_, sizeof m_, __VA_ARGS__);                                \
+            fail_msg("property failed (REDIAL_PROP_SEED=%llu trial %d): %s: %s", \
+                     (unsigned long long)seed0, trial, #cond, m_);               \
+        }                                                                        \
     } while (0)
 
-static const char *const zones[] = {"Asia/Kolkata",        "America/New_York", "Europe/London",
-                                    "Australia/Lord_Howe", "America/Nuuk",     "Pacific/Chatham",
-                                    "America/Sao_Paulo",   "UTC"};
+static const char *const zones[] = {
+    "Asia/Kolkata", "America/New_York", "Europe/London",     "Australia/Lord_Howe",
+    "America/Nuuk", "Pacific/Chatham",  "America/Sao_Paulo", "UTC"};
 
 static void random_campaign(rd_campaign_t *c) {
     rd_campaign_init(c);
@@ -102,9 +102,11 @@ static void check_placed(const rd_policy_ctx_t *ctx, int64_t due) {
     rd_tz_local(ctx->tz, due, &lt);
     int mod = lt.hour * 60 + lt.minute;
     PROP(c->days_mask & (1u << lt.wday), "weekday %d mask %#x", lt.wday, c->days_mask);
-    PROP(mod >= c->daily_start_min && mod < c->daily_end_min, "%s %04d-%02d-%02d %02d:%02d:%02d "
-         "outside [%d, %d)", rd_tz_name(ctx->tz), lt.year, lt.month, lt.day, lt.hour, lt.minute,
-         lt.second, c->daily_start_min, c->daily_end_min);
+    PROP(mod >= c->daily_start_min && mod < c->daily_end_min,
+         "%s %04d-%02d-%02d %02d:%02d:%02d "
+         "outside [%d, %d)",
+         rd_tz_name(ctx->tz), lt.year, lt.month, lt.day, lt.hour, lt.minute, lt.second,
+         c->daily_start_min, c->daily_end_min);
     PROP(rd_policy_allowed(ctx, due), "due %lld not allowed", (long long)due);
 }
 
@@ -161,11 +163,9 @@ static void t_properties(void **state) {
         int failures = 0;
         while (!d.final) {
             decisions++;
-            PROP(d.due_ms >= now, "due %lld before now %lld", (long long)d.due_ms,
-                 (long long)now);
+            PROP(d.due_ms >= now, "due %lld before now %lld", (long long)d.due_ms, (long long)now);
             PROP(n == 0 || d.due_ms >= hist[n - 1].start_ms, "before previous attempt");
-            PROP(n < (size_t)c.max_attempts, "attempt %zu beyond budget %d", n + 1,
-                 c.max_attempts);
+            PROP(n < (size_t)c.max_attempts, "attempt %zu beyond budget %d", n + 1, c.max_attempts);
             PROP(failures <= c.failed_max_retries, "failure retried %d times", failures);
             check_placed(&ctx, d.due_ms);
             /* Dial at the due time. */

@@ -77,7 +77,8 @@ static void answer(rd_http_req_t *req, T *t) {
     if (ok) {
         char body[160];
         if (strstr(req->path, "/Sms/")) {
-            rd_http_respond_json(req, 200, "{\"SMSMessage\":{\"Sid\":\"sms1\",\"Status\":\"queued\"}}");
+            rd_http_respond_json(req, 200,
+                                 "{\"SMSMessage\":{\"Sid\":\"sms1\",\"Status\":\"queued\"}}");
         } else if (poll) {
             rd_http_respond_json(req, 200,
                                  "{\"Call\":{\"Sid\":\"c1\",\"Status\":\"completed\","
@@ -89,8 +90,7 @@ static void answer(rd_http_req_t *req, T *t) {
         }
     } else if (strcmp(sid, "e429") == 0) {
         static const char b429[] = "{\"RestException\":{\"Status\":429,\"Message\":\"slow\"}}";
-        rd_http_respond(req, 429, "application/json", "Retry-After: 2\r\n", b429,
-                        sizeof b429 - 1);
+        rd_http_respond(req, 429, "application/json", "Retry-After: 2\r\n", b429, sizeof b429 - 1);
     } else if (strcmp(sid, "invalid") == 0) {
         rd_http_respond_json(req, 400,
                              "{\"RestException\":{\"Status\":400,\"Message\":"
@@ -110,8 +110,10 @@ static void on_held_timer(uv_timer_t *h) {
     uint64_t now = uv_now(&t->loop);
     size_t k = 0;
     for (size_t i = 0; i < t->n_held; i++) {
-        if (t->held[i].due <= now) answer(t->held[i].req, t);
-        else t->held[k++] = t->held[i];
+        if (t->held[i].due <= now)
+            answer(t->held[i].req, t);
+        else
+            t->held[k++] = t->held[i];
     }
     t->n_held = k;
 }
@@ -151,8 +153,8 @@ static void on_guard(uv_timer_t *h) {
 }
 
 /* Accounts: index i has sid names[i]. */
-static const char *const names[] = {"ok", "e503", "e429", "invalid", "dnd", "slow", "flaky", "delay",
-                                    "refused"};
+static const char *const names[] = {"ok",   "e503",  "e429",  "invalid", "dnd",
+                                    "slow", "flaky", "delay", "refused"};
 enum { A_OK, A_503, A_429, A_INVALID, A_DND, A_SLOW, A_FLAKY, A_DELAY, A_REFUSED, A_N };
 
 static void setup_t(T *t, unsigned workers, unsigned inflight) {
@@ -188,8 +190,12 @@ static void setup_t(T *t, unsigned workers, unsigned inflight) {
         acc[i].breaker_open_ms = 300;
     }
     acc[A_503].breaker_failures = 1000; /* keep e503 hitting the server */
-    rd_pool_cfg_t pc = {.workers = workers, .max_inflight = inflight, .accounts = acc,
-                        .n_accounts = A_N, .on_result = on_result, .data = t};
+    rd_pool_cfg_t pc = {.workers = workers,
+                        .max_inflight = inflight,
+                        .accounts = acc,
+                        .n_accounts = A_N,
+                        .on_result = on_result,
+                        .data = t};
     assert_int_equal(rd_pool_create(&t->loop, &pc, &t->pool), 0);
 }
 
@@ -317,8 +323,10 @@ static void t_classes(void **state) {
     w->transient_retries = 30; /* capped at 800: [400, 800] */
     assert_int_equal(rd_pool_submit(t->pool, w), 0);
     run_until(t, 12, 5000);
-    assert_true(by_tag(t, 11)->res.retry_after_ms >= 200 && by_tag(t, 11)->res.retry_after_ms <= 400);
-    assert_true(by_tag(t, 12)->res.retry_after_ms >= 400 && by_tag(t, 12)->res.retry_after_ms <= 800);
+    assert_true(by_tag(t, 11)->res.retry_after_ms >= 200 &&
+                by_tag(t, 11)->res.retry_after_ms <= 400);
+    assert_true(by_tag(t, 12)->res.retry_after_ms >= 400 &&
+                by_tag(t, 12)->res.retry_after_ms <= 800);
 
     rd_pool_stats_t st;
     rd_pool_stats(t->pool, &st);
@@ -350,9 +358,9 @@ static void t_breaker(void **state) {
        caller counts nothing per job (base 100: [50,100], [100,200], [200,400]). */
     for (uint64_t i = 1; i <= 3; i++) {
         int64_t lo = 50LL << (i - 1), hi = 100LL << (i - 1), v = by_tag(t, i)->res.retry_after_ms;
-        if (v < lo || v > hi) fail_msg("failure %llu: retry after %lld, want [%lld, %lld]",
-                                       (unsigned long long)i, (long long)v, (long long)lo,
-                                       (long long)hi);
+        if (v < lo || v > hi)
+            fail_msg("failure %llu: retry after %lld, want [%lld, %lld]", (unsigned long long)i,
+                     (long long)v, (long long)lo, (long long)hi);
     }
     /* Open: fail fast, nothing reaches the provider. */
     for (uint64_t i = 4; i <= 10; i++) submit(t, RD_WORK_DIAL, A_FLAKY, "c", i);
@@ -452,11 +460,13 @@ static void t_keepalive(void **state) {
     setup_t(t, 2, 8);
     for (uint64_t i = 0; i < 400; i++) submit(t, RD_WORK_DIAL, A_OK, i % 2 ? "a" : "b", i + 1);
     run_until(t, 400, 10000);
-    for (size_t i = 0; i < t->n_results; i++) assert_int_equal(t->results[i].res.kind, RD_RES_PLACED);
+    for (size_t i = 0; i < t->n_results; i++)
+        assert_int_equal(t->results[i].res.kind, RD_RES_PLACED);
     rd_httpd_stats_t hs;
     rd_httpd_stats(t->srv, &hs);
     assert_int_equal(hs.requests, 400);
-    if (hs.accepted > 2 * 8) fail_msg("%llu connections for 400 requests", (unsigned long long)hs.accepted);
+    if (hs.accepted > 2 * 8)
+        fail_msg("%llu connections for 400 requests", (unsigned long long)hs.accepted);
     teardown_t(t);
     rd_free(t);
 }
@@ -496,10 +506,9 @@ static void t_close_drains(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_classes),    cmocka_unit_test(t_breaker),
-        cmocka_unit_test(t_fairness),   cmocka_unit_test(t_keepalive),
-        cmocka_unit_test(t_many_campaigns),
-        cmocka_unit_test(t_close_drains),
+        cmocka_unit_test(t_classes),        cmocka_unit_test(t_breaker),
+        cmocka_unit_test(t_fairness),       cmocka_unit_test(t_keepalive),
+        cmocka_unit_test(t_many_campaigns), cmocka_unit_test(t_close_drains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

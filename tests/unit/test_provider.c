@@ -119,7 +119,8 @@ static void t_exotel_requests(void **state) {
     rd_form_deinit(&b.form);
     /* A body that does not fit. */
     char tiny[16];
-    rd_http_call_t c = {.url = b.url, .url_cap = sizeof b.url, .body = tiny, .body_cap = sizeof tiny};
+    rd_http_call_t c = {
+        .url = b.url, .url_cap = sizeof b.url, .body = tiny, .body_cap = sizeof tiny};
     d = dial(RD_MODE_FLOW);
     assert_int_equal(rd_exotel_ops.dial(&a, &d, &c), RD_ERANGE);
 }
@@ -179,9 +180,9 @@ static void run_cases(const rd_provider_ops_t *ops, const case_t *cs, size_t n) 
         rd_work_result_t r;
         memset(&r, 0, sizeof r);
         ops->classify(cs[i].kind, cs[i].status, cs[i].body, strlen(cs[i].body), &r);
-        if (r.kind != cs[i].want) fail_msg("case %zu (http %d %s): got %s want %s", i,
-                                           cs[i].status, cs[i].body, rd_res_kind_name(r.kind),
-                                           rd_res_kind_name(cs[i].want));
+        if (r.kind != cs[i].want)
+            fail_msg("case %zu (http %d %s): got %s want %s", i, cs[i].status, cs[i].body,
+                     rd_res_kind_name(r.kind), rd_res_kind_name(cs[i].want));
         if (r.kind == RD_RES_REFUSED) assert_int_equal(r.outcome, cs[i].outcome);
         assert_int_equal(r.http_status, cs[i].status);
         assert_true(r.reason[0] != '\0');
@@ -191,23 +192,26 @@ static void run_cases(const rd_provider_ops_t *ops, const case_t *cs, size_t n) 
 static void t_exotel_classify(void **state) {
     (void)state;
     const case_t cs[] = {
-        {200, "{\"Call\":{\"Sid\":\"abc\",\"Status\":\"in-progress\"}}", RD_WORK_DIAL, RD_RES_PLACED, 0},
+        {200, "{\"Call\":{\"Sid\":\"abc\",\"Status\":\"in-progress\"}}", RD_WORK_DIAL,
+         RD_RES_PLACED, 0},
         {200, "{\"Call\":{\"Sid\":\"abc\",\"Status\":\"busy\"}}", RD_WORK_POLL, RD_RES_STATUS, 0},
         {200, "not json", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
         {200, "{\"SMSMessage\":{\"Sid\":\"s\"}}", RD_WORK_SMS, RD_RES_SENT, 0},
         {400, "{\"RestException\":{\"Status\":400,\"Message\":\"To is not a valid phone number\"}}",
          RD_WORK_DIAL, RD_RES_REFUSED, RD_OUT_INVALID_NUMBER},
-        {403, "{\"RestException\":{\"Status\":403,\"Message\":\"Call blocked: number is on DND (NDNC)\"}}",
+        {403,
+         "{\"RestException\":{\"Status\":403,\"Message\":\"Call blocked: number is on DND "
+         "(NDNC)\"}}",
          RD_WORK_DIAL, RD_RES_REFUSED, RD_OUT_DND},
-        {400, "{\"RestException\":{\"Status\":400,\"Message\":\"Missing parameter\"}}", RD_WORK_DIAL,
-         RD_RES_REFUSED, RD_OUT_FAILED},
+        {400, "{\"RestException\":{\"Status\":400,\"Message\":\"Missing parameter\"}}",
+         RD_WORK_DIAL, RD_RES_REFUSED, RD_OUT_FAILED},
         {401, "{\"RestException\":{\"Status\":401,\"Message\":\"Authentication failed\"}}",
          RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
         {403, "", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
         {404, "", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
         {404, "", RD_WORK_POLL, RD_RES_NOTFOUND, 0},
-        {429, "{\"RestException\":{\"Status\":429,\"Message\":\"Too many requests\"}}", RD_WORK_DIAL,
-         RD_RES_TRANSIENT, 0},
+        {429, "{\"RestException\":{\"Status\":429,\"Message\":\"Too many requests\"}}",
+         RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
         {500, "", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
         {502, "<html>", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
         {503, "", RD_WORK_POLL, RD_RES_TRANSIENT, 0},

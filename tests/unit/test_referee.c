@@ -43,9 +43,10 @@ static void t_rules(void **state) {
     (void)state;
     rd_referee_t *r = rd_referee_create();
     int64_t t = t0();
-    rd_ref_campaign_t c = camp("{\"name\":\"A\",\"concurrency\":1,\"max_attempts\":2,\"max_per_day\":2,"
-                               "\"daily_start\":\"09:00\",\"daily_end\":\"21:00\",\"days\":[\"mon\",\"tue\"],"
-                               "\"agent_pool\":\"p\",\"agent_capacity\":1}");
+    rd_ref_campaign_t c =
+        camp("{\"name\":\"A\",\"concurrency\":1,\"max_attempts\":2,\"max_per_day\":2,"
+             "\"daily_start\":\"09:00\",\"daily_end\":\"21:00\",\"days\":[\"mon\",\"tue\"],"
+             "\"agent_pool\":\"p\",\"agent_capacity\":1}");
     rd_referee_set_campaign(r, &c);
     uint32_t id1, id2, id3;
     assert_int_equal(start(r, "+919800000001", "A:1", t, &id1), 0);
@@ -66,9 +67,11 @@ static void t_rules(void **state) {
     assert_int_equal(start(r, "+919800000003", "A:4", t + 8000, &id1), BIT(DUPLICATE_KEY));
     rd_referee_call_end(r, id1, RD_OUT_BUSY, false, t + 8500);
     /* outside the window (22:00) and on a Wednesday */
-    assert_int_equal(start(r, "+919800000004", "A:5", t + 12 * 3600000LL, &id1), BIT(OUTSIDE_WINDOW));
+    assert_int_equal(start(r, "+919800000004", "A:5", t + 12 * 3600000LL, &id1),
+                     BIT(OUTSIDE_WINDOW));
     rd_referee_call_end(r, id1, RD_OUT_BUSY, false, t + 12 * 3600000LL + 1);
-    assert_int_equal(start(r, "+919800000005", "A:6", t + 48 * 3600000LL, &id1), BIT(OUTSIDE_WINDOW));
+    assert_int_equal(start(r, "+919800000005", "A:6", t + 48 * 3600000LL, &id1),
+                     BIT(OUTSIDE_WINDOW));
     rd_referee_call_end(r, id1, RD_OUT_BUSY, false, t + 48 * 3600000LL + 1);
     /* a new local day resets the day count; a machine answer does not count as connected */
     assert_int_equal(start(r, "+919800000007", "A:7", t + 24 * 3600000LL, &id1), 0);
@@ -131,17 +134,23 @@ static void t_campaign_json(void **state) {
     (void)state;
     rd_ref_campaign_t c;
     char err[256];
-    const char *bad[] = {"[]", "{}", "{\"name\":\"\"}", "{\"name\":\"a\",\"concurrency\":-1}",
-                         "{\"name\":\"a\",\"daily_start\":\"9\"}", "{\"name\":\"a\",\"timezone\":\"Mars/X\"}",
-                         "{\"name\":\"a\",\"days\":[\"funday\"]}", "{\"name\":\"a\",\"what\":1}",
+    const char *bad[] = {"[]",
+                         "{}",
+                         "{\"name\":\"\"}",
+                         "{\"name\":\"a\",\"concurrency\":-1}",
+                         "{\"name\":\"a\",\"daily_start\":\"9\"}",
+                         "{\"name\":\"a\",\"timezone\":\"Mars/X\"}",
+                         "{\"name\":\"a\",\"days\":[\"funday\"]}",
+                         "{\"name\":\"a\",\"what\":1}",
                          "{\"name\":\"a\",\"daily_start\":\"21:00\",\"daily_end\":\"09:00\"}"};
     for (size_t i = 0; i < RD_ARRAY_LEN(bad); i++)
         assert_int_equal(rd_referee_campaign_from_json(bad[i], strlen(bad[i]), &c, err, sizeof err),
                          RD_EPARSE);
     /* the spec's campaign body: its defaults apply */
-    const char *spec = "{\"name\":\"S\",\"caller_id\":\"0800\",\"call_flow_id\":\"9\",\"numbers\":[],"
-                       "\"retry\":{\"max_attempts\":4},\"schedule\":{\"daily_start\":\"10:00\","
-                       "\"daily_end\":\"18:00\"}}";
+    const char *spec =
+        "{\"name\":\"S\",\"caller_id\":\"0800\",\"call_flow_id\":\"9\",\"numbers\":[],"
+        "\"retry\":{\"max_attempts\":4},\"schedule\":{\"daily_start\":\"10:00\","
+        "\"daily_end\":\"18:00\"}}";
     assert_int_equal(rd_referee_campaign_from_json(spec, strlen(spec), &c, err, sizeof err), 0);
     assert_string_equal(c.name, "S");
     assert_int_equal(c.max_attempts, 4);

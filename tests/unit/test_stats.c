@@ -97,9 +97,10 @@ static void t_render(void **state) {
     json_t *j = rd_stats_to_json("Payment_Reminders", &s);
     assert_int_equal(json_array_size(json_object_get(j, "by_attempt")), 5);
     json_t *row = json_array_get(json_object_get(j, "by_attempt"), 3);
-    assert_true(fabs(json_real_value(json_object_get(row, "cumulative_connection_rate")) - 0.73) < 1e-9);
-    assert_true(json_is_null(json_object_get(json_array_get(json_object_get(j, "by_attempt"), 0),
-                                             "incremental_gain")));
+    assert_true(fabs(json_real_value(json_object_get(row, "cumulative_connection_rate")) - 0.73) <
+                1e-9);
+    assert_true(json_is_null(
+        json_object_get(json_array_get(json_object_get(j, "by_attempt"), 0), "incremental_gain")));
     json_decref(j);
 }
 

@@ -104,8 +104,8 @@ static void t_footer_far_future(void **state) {
 /* Thousands of instants, 1900..2200, against glibc's reading of the same files. */
 static void t_libc_cross_check(void **state) {
     (void)state;
-    static const char *zones[] = {"America/New_York", "Europe/London", "Australia/Lord_Howe",
-                                  "America/Sao_Paulo", "Asia/Kolkata",  "Pacific/Chatham",
+    static const char *zones[] = {"America/New_York",  "Europe/London",     "Australia/Lord_Howe",
+                                  "America/Sao_Paulo", "Asia/Kolkata",      "Pacific/Chatham",
                                   "America/Nuuk",      "Africa/Casablanca", "America/St_Johns",
                                   "Asia/Tehran"};
     uint64_t x = 88172645463325252ULL;
@@ -121,12 +121,12 @@ static void t_libc_cross_check(void **state) {
             localtime_r(&tt, &tm);
             rd_localtime_t lt;
             rd_tz_local(z, t * 1000, &lt);
-            if (lt.utc_offset_s != tm.tm_gmtoff || lt.hour != tm.tm_hour ||
-                lt.day != tm.tm_mday || lt.wday != tm.tm_wday || lt.year != tm.tm_year + 1900)
+            if (lt.utc_offset_s != tm.tm_gmtoff || lt.hour != tm.tm_hour || lt.day != tm.tm_mday ||
+                lt.wday != tm.tm_wday || lt.year != tm.tm_year + 1900)
                 fail_msg("%s @%lld: %d-%02d-%02d %02d:%02d %+d vs libc %d-%02d-%02d %02d:%02d %+ld",
                          zones[zi], (long long)t, lt.year, lt.month, lt.day, lt.hour, lt.minute,
-                         lt.utc_offset_s, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                         tm.tm_hour, tm.tm_min, tm.tm_gmtoff);
+                         lt.utc_offset_s, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                         tm.tm_min, tm.tm_gmtoff);
             /* Local -> UTC maps back to the same wall clock (or past a gap). */
             int64_t back = rd_tz_from_local(z, lt.year, lt.month, lt.day, lt.hour, lt.minute);
             rd_localtime_t lb;
@@ -176,7 +176,7 @@ static void t_tzdir_files(void **state) {
     assert_non_null(v);
     assert_null(rd_tz_get("Test/Trunc"));
     assert_null(rd_tz_get("Test/Junk"));
-    assert_null(rd_tz_get("Test"));     /* a directory */
+    assert_null(rd_tz_get("Test")); /* a directory */
     assert_null(rd_tz_get("Nope/Zone"));
     assert_non_null(rd_tz_get("UTC")); /* always, even with no file */
     unsetenv("TZDIR");
@@ -202,9 +202,9 @@ static void t_names(void **state) {
     assert_true(rd_tz_name_valid("America/Argentina/Buenos_Aires"));
     assert_true(rd_tz_name_valid("Etc/GMT+5"));
     assert_true(rd_tz_name_valid("UTC"));
-    static const char *bad[] = {"",           "/etc/passwd", "../etc/passwd", "Asia/../../x",
-                                "Asia//Tokyo", "Asia/",      "./UTC",         "Asia/To kyo",
-                                "Asia/Tokyo\n"};
+    static const char *bad[] = {
+        "",      "/etc/passwd", "../etc/passwd", "Asia/../../x", "Asia//Tokyo",
+        "Asia/", "./UTC",       "Asia/To kyo",   "Asia/Tokyo\n"};
     for (size_t i = 0; i < RD_ARRAY_LEN(bad); i++) {
         assert_false(rd_tz_name_valid(bad[i]));
         assert_null(rd_tz_get(bad[i]));
@@ -218,19 +218,19 @@ static void t_numbers(void **state) {
     static const struct {
         const char *num, *zone;
     } cases[] = {
-        {"+919876543210", "Asia/Kolkata"},     {"+12125550123", "America/New_York"},
+        {"+919876543210", "Asia/Kolkata"},       {"+12125550123", "America/New_York"},
         {"+14155550123", "America/Los_Angeles"}, {"+13125550123", "America/Chicago"},
-        {"+17135550123", "America/Chicago"},   {"+13035550123", "America/Denver"},
-        {"+16025550123", "America/Phoenix"},   {"+19075550123", "America/Anchorage"},
-        {"+18085550123", "Pacific/Honolulu"},  {"+14165550123", "America/Toronto"},
-        {"+16045550123", "America/Vancouver"}, {"+17875550123", "America/Puerto_Rico"},
-        {"+18765550123", "America/Jamaica"},   {"+447911123456", "Europe/London"},
-        {"+4915112345678", "Europe/Berlin"},   {"+61412345678", "Australia/Sydney"},
+        {"+17135550123", "America/Chicago"},     {"+13035550123", "America/Denver"},
+        {"+16025550123", "America/Phoenix"},     {"+19075550123", "America/Anchorage"},
+        {"+18085550123", "Pacific/Honolulu"},    {"+14165550123", "America/Toronto"},
+        {"+16045550123", "America/Vancouver"},   {"+17875550123", "America/Puerto_Rico"},
+        {"+18765550123", "America/Jamaica"},     {"+447911123456", "Europe/London"},
+        {"+4915112345678", "Europe/Berlin"},     {"+61412345678", "Australia/Sydney"},
         {"+5511912345678", "America/Sao_Paulo"}, {"+79161234567", "Europe/Moscow"},
-        {"+77011234567", "Asia/Almaty"},       {"+8613812345678", "Asia/Shanghai"},
-        {"+81312345678", "Asia/Tokyo"},        {"+971501234567", "Asia/Dubai"},
-        {"+2348012345678", "Africa/Lagos"},    {"+6591234567", "Asia/Singapore"},
-        {"+19995550123", "America/New_York"},  /* unknown area code: the +1 default */
+        {"+77011234567", "Asia/Almaty"},         {"+8613812345678", "Asia/Shanghai"},
+        {"+81312345678", "Asia/Tokyo"},          {"+971501234567", "Asia/Dubai"},
+        {"+2348012345678", "Africa/Lagos"},      {"+6591234567", "Asia/Singapore"},
+        {"+19995550123", "America/New_York"}, /* unknown area code: the +1 default */
     };
     for (size_t i = 0; i < RD_ARRAY_LEN(cases); i++) {
         const char *z = rd_tz_for_number(cases[i].num);
@@ -245,7 +245,7 @@ static void t_numbers(void **state) {
 }
 
 /* Many threads loading and reading zones at once: one zone object per name (TSan). */
-static const char *const race_zones[] = {"Europe/Paris", "Asia/Tokyo", "America/Chicago",
+static const char *const race_zones[] = {"Europe/Paris",   "Asia/Tokyo",       "America/Chicago",
                                          "Africa/Nairobi", "Pacific/Auckland", "Asia/Kolkata"};
 
 static void *race(void *arg) {
@@ -262,7 +262,8 @@ static void *race(void *arg) {
 static void t_threads(void **state) {
     (void)state;
     pthread_t th[8];
-    for (uintptr_t i = 0; i < 8; i++) assert_int_equal(pthread_create(&th[i], NULL, race, (void *)i), 0);
+    for (uintptr_t i = 0; i < 8; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, race, (void *)i), 0);
     for (int i = 0; i < 8; i++) {
         void *r;
         pthread_join(th[i], &r);
@@ -274,10 +275,14 @@ static void t_threads(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_new_york_2026),    cmocka_unit_test(t_kolkata),
-        cmocka_unit_test(t_lord_howe_and_london), cmocka_unit_test(t_footer_far_future),
-        cmocka_unit_test(t_libc_cross_check), cmocka_unit_test(t_tzdir_files),
-        cmocka_unit_test(t_names),            cmocka_unit_test(t_numbers),
+        cmocka_unit_test(t_new_york_2026),
+        cmocka_unit_test(t_kolkata),
+        cmocka_unit_test(t_lord_howe_and_london),
+        cmocka_unit_test(t_footer_far_future),
+        cmocka_unit_test(t_libc_cross_check),
+        cmocka_unit_test(t_tzdir_files),
+        cmocka_unit_test(t_names),
+        cmocka_unit_test(t_numbers),
         cmocka_unit_test(t_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
