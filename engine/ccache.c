@@ -1,15 +1,17 @@
 /*
  * ccache.c — campaign cache (see ccache.h).
  *
- * A chained hash table keyed by name, grown at load factor 1. An entry is
- * either loaded (campaign parsed) or loading (a list of waiters); a failed
- * load leaves it unloaded, so the next get tries Redis again.
+ * Entries live in a name-keyed table (engine/namemap.h). An entry is either
+ * loaded (campaign parsed) or loading (a FIFO of waiters); a failed load
+ * drops the entry, so unknown names (the inbox can carry any) never
+ * accumulate and the next get asks Redis again.
  */
 #include "engine/ccache.h"
 
 #include <string.h>
 
 #include "engine/log.h"
+#include "engine/namemap.h"
 #include "proto/rd.h"
 
 typedef struct waiter {
@@ -19,68 +21,27 @@ typedef struct waiter {
 } waiter_t;
 
 typedef struct entry {
+    rd_namemap_node_t node; /* first: the table's view of the entry */
     struct rd_ccache *cc;
-    char *name;
     bool loaded;
     rd_campaign_t c;
-    waiter_t *waiters;
-    struct entry *next;
+    waiter_t *waiters, **tail;
 } entry_t;
 
 struct rd_ccache {
     rd_store_t *store;
-    entry_t **buckets;
-    size_t n_buckets, n_entries;
+    rd_namemap_t map;
 };
-
-static uint64_t fnv1a(const char *s) {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-    return h;
-}
-
-static entry_t *find(rd_ccache_t *cc, const char *name) {
-    for (entry_t *e = cc->buckets[fnv1a(name) % cc->n_buckets]; e; e = e->next)
-        if (strcmp(e->name, name) == 0) return e;
-    return NULL;
-}
-
-static void grow(rd_ccache_t *cc) {
-    size_t nb = cc->n_buckets * 2;
-    entry_t **b = rd_calloc(nb, sizeof *b);
-    for (size_t i = 0; i < cc->n_buckets; i++) {
-        for (entry_t *e = cc->buckets[i], *next; e; e = next) {
-            next = e->next;
-            size_t k = fnv1a(e->name) % nb;
-            e->next = b[k];
-            b[k] = e;
-        }
-    }
-    rd_free(cc->buckets);
-    cc->buckets = b;
-    cc->n_buckets = nb;
-}
 
 rd_ccache_t *rd_ccache_create(rd_store_t *store) {
     rd_ccache_t *cc = rd_calloc(1, sizeof *cc);
     cc->store = store;
-    cc->n_buckets = 64;
-    cc->buckets = rd_calloc(cc->n_buckets, sizeof *cc->buckets);
+    rd_namemap_init(&cc->map);
     return cc;
 }
 
-/* Drops an entry that failed to load: unknown names (the inbox can carry any)
- * must not accumulate. */
-static void forget(rd_ccache_t *cc, entry_t *e) {
-    for (entry_t **pp = &cc->buckets[fnv1a(e->name) % cc->n_buckets]; *pp; pp = &(*pp)->next) {
-        if (*pp == e) {
-            *pp = e->next;
-            cc->n_entries--;
-            rd_free(e->name);
-            rd_free(e);
-            return;
-        }
-    }
+static entry_t *find(rd_ccache_t *cc, const char *name) {
+    return (entry_t *)rd_namemap_find(&cc->map, name);
 }
 
 static void on_loaded(rd_store_t *s, int status, const rd_store_campaign_t *sc, void *arg) {
@@ -92,10 +53,12 @@ static void on_loaded(rd_store_t *s, int status, const rd_store_campaign_t *sc, 
         if (status == 0)
             e->loaded = true;
         else
-            rd_log(RD_LOG_ERROR, "campaign.unreadable", "campaign", e->name, "error", err, NULL);
+            rd_log(RD_LOG_ERROR, "campaign.unreadable", "campaign", e->node.name, "error", err,
+                   NULL);
     }
     waiter_t *w = e->waiters;
     e->waiters = NULL;
+    e->tail = &e->waiters;
     while (w) {
         waiter_t *next = w->next;
         w->cb(status, status == 0 ? &e->c : NULL, w->arg);
@@ -103,10 +66,13 @@ static void on_loaded(rd_store_t *s, int status, const rd_store_campaign_t *sc, 
         w = next;
     }
     /* A waiter may have asked again (a new load is then in flight). */
-    if (!e->loaded && !e->waiters) forget(e->cc, e);
+    if (!e->loaded && !e->waiters) {
+        rd_namemap_remove(&e->cc->map, &e->node);
+        rd_free(e);
+    }
 }
 
-size_t rd_ccache_size(const rd_ccache_t *cc) { return cc->n_entries; }
+size_t rd_ccache_size(const rd_ccache_t *cc) { return cc->map.n; }
 
 const rd_campaign_t *rd_ccache_peek(rd_ccache_t *cc, const char *name) {
     entry_t *e = find(cc, name);
@@ -120,35 +86,30 @@ void rd_ccache_get(rd_ccache_t *cc, const char *name, rd_ccache_cb cb, void *arg
         return;
     }
     if (!e) {
-        if (cc->n_entries >= cc->n_buckets) grow(cc);
         e = rd_calloc(1, sizeof *e);
         e->cc = cc;
-        e->name = rd_strdup(name);
-        size_t k = fnv1a(name) % cc->n_buckets;
-        e->next = cc->buckets[k];
-        cc->buckets[k] = e;
-        cc->n_entries++;
+        e->tail = &e->waiters;
+        rd_namemap_insert(&cc->map, &e->node, name);
     }
     waiter_t *w = rd_malloc(sizeof *w);
-    *w = (waiter_t){cb, arg, e->waiters};
+    *w = (waiter_t){cb, arg, NULL};
     bool start = e->waiters == NULL;
-    e->waiters = w;
+    *e->tail = w;
+    e->tail = &w->next;
     if (start) {
         int rc = rd_store_campaign_get(cc->store, name, on_loaded, e);
         if (rc != 0) on_loaded(cc->store, rc, NULL, e);
     }
 }
 
+static void free_entry(rd_namemap_node_t *node) {
+    entry_t *e = (entry_t *)node;
+    if (e->loaded) rd_campaign_deinit(&e->c);
+    rd_free(e);
+}
+
 void rd_ccache_destroy(rd_ccache_t *cc) {
     if (!cc) return;
-    for (size_t i = 0; i < cc->n_buckets; i++) {
-        for (entry_t *e = cc->buckets[i], *next; e; e = next) {
-            next = e->next;
-            if (e->loaded) rd_campaign_deinit(&e->c);
-            rd_free(e->name);
-            rd_free(e);
-        }
-    }
-    rd_free(cc->buckets);
+    rd_namemap_deinit(&cc->map, free_entry);
     rd_free(cc);
 }

@@ -1,8 +1,7 @@
 /*
  * cstats.c — campaign stats cache (see cstats.h).
  *
- * A chained hash table keyed by campaign name, grown at load factor 1. An
- * entry holds the last figures loaded (`have`), when they were loaded and
+ * Entries live in a name-keyed table (engine/namemap.h). An entry holds the last figures loaded (`have`), when they were loaded and
  * when the last load failed (wall ms, uv_now), whether a load is in flight,
  * and the readers waiting for it. A load answers every waiter in arrival
  * order; peek never waits.
@@ -11,6 +10,7 @@
 
 #include <string.h>
 
+#include "engine/namemap.h"
 #include "proto/rd.h"
 
 #define RETRY_MS 1000 /* wall: no new load this soon after a failed one */
@@ -22,76 +22,43 @@ typedef struct waiter {
 } waiter_t;
 
 typedef struct entry {
+    rd_namemap_node_t node; /* first: the table's view of the entry */
     rd_cstats_t *cs;
-    char *name;
     bool have, loading;
     uint64_t loaded_at, failed_at;
     rd_store_stats_t st;
     waiter_t *waiters, **tail;
-    struct entry *next;
 } entry_t;
 
 struct rd_cstats {
     uv_loop_t *loop;
     rd_store_t *store;
-    entry_t **buckets;
-    size_t n_buckets, n_entries;
+    rd_namemap_t map;
 };
-
-static uint64_t fnv1a(const char *s) {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-    return h;
-}
 
 rd_cstats_t *rd_cstats_create(uv_loop_t *loop, rd_store_t *store) {
     rd_cstats_t *cs = rd_calloc(1, sizeof *cs);
     cs->loop = loop;
     cs->store = store;
-    cs->n_buckets = 64;
-    cs->buckets = rd_calloc(cs->n_buckets, sizeof *cs->buckets);
+    rd_namemap_init(&cs->map);
     return cs;
 }
 
+static void free_entry(rd_namemap_node_t *node) { rd_free(node); }
+
 void rd_cstats_destroy(rd_cstats_t *cs) {
     if (!cs) return;
-    for (size_t i = 0; i < cs->n_buckets; i++) {
-        for (entry_t *e = cs->buckets[i], *next; e; e = next) {
-            next = e->next;
-            rd_free(e->name);
-            rd_free(e);
-        }
-    }
-    rd_free(cs->buckets);
+    rd_namemap_deinit(&cs->map, free_entry);
     rd_free(cs);
 }
 
 static entry_t *entry_of(rd_cstats_t *cs, const char *name) {
-    for (entry_t *e = cs->buckets[fnv1a(name) % cs->n_buckets]; e; e = e->next)
-        if (strcmp(e->name, name) == 0) return e;
-    if (cs->n_entries >= cs->n_buckets) {
-        size_t nb = cs->n_buckets * 2;
-        entry_t **b = rd_calloc(nb, sizeof *b);
-        for (size_t i = 0; i < cs->n_buckets; i++) {
-            for (entry_t *e = cs->buckets[i], *next; e; e = next) {
-                next = e->next;
-                size_t k = fnv1a(e->name) % nb;
-                e->next = b[k];
-                b[k] = e;
-            }
-        }
-        rd_free(cs->buckets);
-        cs->buckets = b;
-        cs->n_buckets = nb;
-    }
-    entry_t *e = rd_calloc(1, sizeof *e);
+    entry_t *e = (entry_t *)rd_namemap_find(&cs->map, name);
+    if (e) return e;
+    e = rd_calloc(1, sizeof *e);
     e->cs = cs;
-    e->name = rd_strdup(name);
     e->tail = &e->waiters;
-    size_t k = fnv1a(name) % cs->n_buckets;
-    e->next = cs->buckets[k];
-    cs->buckets[k] = e;
-    cs->n_entries++;
+    rd_namemap_insert(&cs->map, &e->node, name);
     return e;
 }
 
@@ -132,7 +99,7 @@ static bool load(entry_t *e, uint64_t now) {
     if (e->failed_at && now - e->failed_at < RETRY_MS) return false;
     e->loading = true;
     e->failed_at = 0;
-    int rc = rd_store_stats(e->cs->store, e->name, on_loaded, e);
+    int rc = rd_store_stats(e->cs->store, e->node.name, on_loaded, e);
     if (rc != 0) {
         e->loading = false;
         e->failed_at = now ? now : 1;
