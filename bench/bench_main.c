@@ -455,19 +455,6 @@ static int start_redis(bench_t *b) {
     return -1;
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc(n > 0 ? (size_t)n + 1 : 1);
-    size_t got = n > 0 ? fread(s, 1, (size_t)n, f) : 0;
-    s[got] = '\0';
-    fclose(f);
-    return s;
-}
-
 static bool wait_healthy(bench_t *b, rd_bench_proc_t *p, const char *base) {
     char url[128];
     snprintf(url, sizeof url, "%s/healthz", base);
@@ -534,7 +521,7 @@ static int start_sim(bench_t *b) {
     unlink(port_file);
     if (rd_bench_spawn(&b->sim, (char *const *)argv, env) != 0) return -1;
     for (int i = 0; i < 500 && !g_stop; i++) {
-        char *p = slurp(port_file);
+        char *p = rd_bench_slurp(port_file);
         int port = p ? atoi(p) : 0;
         free(p);
         if (port > 0) {

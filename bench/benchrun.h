@@ -49,6 +49,8 @@ int64_t rd_bench_self_cpu_ms(void);
 
 /* A free TCP port on 127.0.0.1 (bound then released); -1 on error. */
 int rd_bench_free_port(void);
+/* A whole file as an owned NUL-terminated string (free()), NULL if unreadable. */
+char *rd_bench_slurp(const char *path);
 /* Monotonic ms. */
 int64_t rd_bench_mono_ms(void);
 void rd_bench_sleep_ms(int ms);

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "engine/cli.h"
+#include "engine/cli_session.h"
 #include "proto/campaign.h"
 #include "proto/job.h"
 #include "proto/policy.h"
@@ -113,20 +114,6 @@ static int parse_args(int argc, char **argv, plan_args_t *a) {
     if (!a->start) return usage_error("%s", "missing --start \"YYYY-MM-DD HH:MM\"");
     if (!a->outcomes) return usage_error("%s", "missing --outcomes");
     return 0;
-}
-
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = rd_malloc(MAX_FILE);
-    *len = fread(buf, 1, MAX_FILE, f);
-    bool ok = !ferror(f) && *len < MAX_FILE;
-    fclose(f);
-    if (!ok) {
-        rd_free(buf);
-        return NULL;
-    }
-    return buf;
 }
 
 static int parse_outcomes(const char *list, rd_outcome_t *out, size_t *n) {
@@ -252,9 +239,9 @@ int rd_cli_plan(int argc, char **argv) {
         return usage_error("--start: '%s' is not \"YYYY-MM-DD HH:MM\"", a.start);
 
     size_t len;
-    char *body = read_file(a.file, &len), err[256];
-    if (!body) {
-        fprintf(stderr, "redial-cli plan: %s: cannot read\n", a.file);
+    char *body, err[256];
+    if (rd_cli_read_file(a.file, MAX_FILE, &body, &len, err, sizeof err) != 0) {
+        fprintf(stderr, "redial-cli plan: %s\n", err);
         return 1;
     }
     rd_campaign_t c;

@@ -8,6 +8,8 @@
  */
 #include "tests/lib/proc.h"
 
+#include "bench/benchrun.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -27,37 +29,11 @@ const char *rd_test_bin_dir(void) {
     return d && *d ? d : RD_BINARY_DIR;
 }
 
-void rd_test_sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+void rd_test_sleep_ms(int ms) { rd_bench_sleep_ms(ms); }
 
-int rd_test_free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
+int rd_test_free_port(void) { return rd_bench_free_port(); }
 
-char *rd_test_slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc(n > 0 ? (size_t)n + 1 : 1);
-    size_t got = n > 0 ? fread(b, 1, (size_t)n, f) : 0;
-    b[got] = '\0';
-    fclose(f);
-    return b;
-}
+char *rd_test_slurp(const char *path) { return rd_bench_slurp(path); }
 
 /* ---- argv ------------------------------------------------------------------ */
 

@@ -8,6 +8,7 @@
  * waitpid, so a killed test leaves no zombie; the temp dir is removed at stop.
  */
 #include "tests/lib/redis_harness.h"
+#include "tests/lib/proc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,30 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof(a);
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &al) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 static void make_prefix(rd_test_redis_t *t) {
     static int n; /* test-process-local counter: main thread only */
     snprintf(t->prefix, sizeof(t->prefix), "{rdt%dx%d}", (int)getpid(), n++);
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 static int wait_ping(const rd_test_redis_t *t) {
@@ -62,7 +42,7 @@ static int wait_ping(const rd_test_redis_t *t) {
             int st;
             if (waitpid(t->pid, &st, WNOHANG) == t->pid) return -1;
         }
-        sleep_ms(25);
+        rd_test_sleep_ms(25);
     }
     return -1;
 }
@@ -98,7 +78,7 @@ int rd_test_redis_start_own(rd_test_redis_t *t) {
     if (!mkdtemp(t->dir)) return -1;
     snprintf(t->host, sizeof(t->host), "127.0.0.1");
     for (int attempt = 0; attempt < 5; attempt++) {
-        t->port = free_port();
+        t->port = rd_test_free_port();
         if (t->port <= 0) continue;
         snprintf(t->url, sizeof(t->url), "redis://127.0.0.1:%d/0", t->port);
         if (spawn(t) == 0) return 0;
@@ -186,7 +166,7 @@ int rd_test_redis_restart(rd_test_redis_t *t) {
     if (t->pid || !t->dir[0]) return -1;
     for (int i = 0; i < 40; i++) { /* the port may linger briefly */
         if (spawn(t) == 0) return 0;
-        sleep_ms(50);
+        rd_test_sleep_ms(50);
     }
     return -1;
 }
