@@ -361,23 +361,33 @@ static void on_group(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     next_read(in);
 }
 
-static void on_read(rd_redis_t *r, int status, redisReply *reply, void *arg) {
-    (void)r;
-    rd_ingest_t *in = arg;
+/*
+ * Common handling of a read (XREADGROUP) or sweep (XAUTOCLAIM) reply: false
+ * when the ingest is closing, the group had to be recreated (stream or group
+ * gone: Redis restarted), or the read failed (retried later); true when the
+ * reply holds entries to process.
+ */
+static bool read_reply_usable(rd_ingest_t *in, int status, redisReply *reply) {
     in->reading = false;
     if (in->closing) {
         maybe_free(in);
-        return;
+        return false;
     }
-    if (nogroup(status, reply)) { /* stream or group gone (Redis restarted) */
+    if (nogroup(status, reply)) {
         create_group(in);
-        return;
+        return false;
     }
-    int rc = rd_redis_reply_status(status, reply);
-    if (rc < 0) {
+    if (rd_redis_reply_status(status, reply) < 0) {
         retry_later(in);
-        return;
+        return false;
     }
+    return true;
+}
+
+static void on_read(rd_redis_t *r, int status, redisReply *reply, void *arg) {
+    (void)r;
+    rd_ingest_t *in = arg;
+    if (!read_reply_usable(in, status, reply)) return;
     /* nil (block timed out) or [[stream, [entries]]] */
     const redisReply *list = NULL;
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1) {
@@ -390,20 +400,7 @@ static void on_read(rd_redis_t *r, int status, redisReply *reply, void *arg) {
 static void on_sweep(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
     rd_ingest_t *in = arg;
-    in->reading = false;
-    if (in->closing) {
-        maybe_free(in);
-        return;
-    }
-    if (nogroup(status, reply)) {
-        create_group(in);
-        return;
-    }
-    int rc = rd_redis_reply_status(status, reply);
-    if (rc < 0) {
-        retry_later(in);
-        return;
-    }
+    if (!read_reply_usable(in, status, reply)) return;
     /* [next cursor, [entries], [deleted ids]] */
     const redisReply *list = NULL;
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 &&
@@ -479,11 +476,7 @@ int rd_ingest_create(uv_loop_t *loop, const rd_ingest_opts_t *opts, rd_ingest_t 
         return RD_EINVAL;
     rd_redis_opts_t ro;
     rd_redis_opts_init(&ro);
-    if (opts->url && rd_redis_parse_url(opts->url, &ro.addr) < 0) return RD_EINVAL;
-    if (opts->password) {
-        if (strlen(opts->password) >= sizeof(ro.addr.password)) return RD_EINVAL;
-        strcpy(ro.addr.password, opts->password);
-    }
+    if (rd_redis_addr_config(opts->url, opts->password, &ro.addr) != 0) return RD_EINVAL;
     const char *prefix = opts->prefix ? opts->prefix : RD_STORE_DEFAULT_PREFIX;
     if (strlen(prefix) >= 120) return RD_EINVAL;
     rd_ingest_t *in = rd_calloc(1, sizeof(*in));

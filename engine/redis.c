@@ -139,6 +139,15 @@ int rd_redis_parse_url(const char *url, rd_redis_addr_t *out) {
     return 0;
 }
 
+int rd_redis_addr_config(const char *url, const char *password, rd_redis_addr_t *out) {
+    if (url && rd_redis_parse_url(url, out) < 0) return RD_EINVAL;
+    if (password) {
+        if (strlen(password) >= sizeof(out->password)) return RD_EINVAL;
+        strcpy(out->password, password);
+    }
+    return 0;
+}
+
 void rd_redis_opts_init(rd_redis_opts_t *o) {
     memset(o, 0, sizeof(*o));
     rd_redis_parse_url("redis://127.0.0.1:6379/0", &o->addr);

@@ -43,6 +43,12 @@ typedef struct rd_redis_addr {
  * default; "redis://" may be omitted). Returns 0 or RD_EINVAL.
  */
 int rd_redis_parse_url(const char *url, rd_redis_addr_t *out);
+/*
+ * The address of a configured connection: `url` (NULL = keep *out's, the
+ * default) with `password` (NULL = the URL's) overriding the URL's password.
+ * Returns 0 or RD_EINVAL.
+ */
+int rd_redis_addr_config(const char *url, const char *password, rd_redis_addr_t *out);
 
 typedef struct rd_redis_opts {
     rd_redis_addr_t addr;

@@ -625,11 +625,7 @@ int rd_store_create(uv_loop_t *loop, const rd_store_opts_t *opts, rd_store_t **o
     *out = NULL;
     rd_redis_opts_t ro;
     rd_redis_opts_init(&ro);
-    if (opts->url && rd_redis_parse_url(opts->url, &ro.addr) < 0) return RD_EINVAL;
-    if (opts->password) {
-        if (strlen(opts->password) >= sizeof(ro.addr.password)) return RD_EINVAL;
-        strcpy(ro.addr.password, opts->password);
-    }
+    if (rd_redis_addr_config(opts->url, opts->password, &ro.addr) != 0) return RD_EINVAL;
     const char *prefix = opts->prefix ? opts->prefix : RD_STORE_DEFAULT_PREFIX;
     if (!prefix_ok(prefix)) return RD_EINVAL;
     if (opts->bucket && (strlen(opts->bucket) >= 128 || opts->bucket_rate <= 0)) return RD_EINVAL;
