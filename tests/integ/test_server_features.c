@@ -122,29 +122,6 @@ static void enqueue(const rd_test_server_t *s, const char *campaign, const char 
     assert_int_equal(api(s, "POST", "/v1/calls", body, NULL), 201);
 }
 
-static long long finished(const rd_test_server_t *s, const char *name) {
-    char path[128], *resp = NULL;
-    snprintf(path, sizeof path, "/v1/campaigns/%s/stats", name);
-    long long f = -1;
-    if (api(s, "GET", path, NULL, &resp) == 200) {
-        json_t *j = json_loads(resp, 0, NULL);
-        if (j) f = json_integer_value(json_object_get(j, "finished"));
-        json_decref(j);
-    }
-    free(resp);
-    return f;
-}
-
-static void wait_finished(const rd_test_server_t *s, const char *name, int n, int timeout_s) {
-    long long f = -1;
-    for (int i = 0; i < timeout_s * 10; i++) {
-        if ((f = finished(s, name)) == n) return;
-        sleep_ms(100);
-    }
-    fprintf(stderr, "campaign %s: %lld of %d finished after %d s\n", name, f, n, timeout_s);
-    fail();
-}
-
 /* Policy start times (sim clock) of every call the sim saw to `number`. */
 static size_t calls_to(const env_t *e, const char *number, long long *created, size_t max) {
     char url[256], *resp = NULL;
@@ -159,15 +136,6 @@ static size_t calls_to(const env_t *e, const char *number, long long *created, s
         created[n++] = json_integer_value(json_object_get(json_array_get(calls, i), "created_ms"));
     json_decref(j);
     return n;
-}
-
-static void assert_no_violations(env_t *e) {
-    char *report = rd_test_sim_report(&e->sim);
-    assert_non_null(report);
-    long long v = rd_test_report_int(report, "violations_total");
-    if (v != 0) fprintf(stderr, "referee: %s\n", report);
-    assert_int_equal(v, 0);
-    free(report);
 }
 
 /* ---- smart ------------------------------------------------------------------ */
@@ -220,8 +188,8 @@ static void t_smart(void **state) {
     enqueue(s, "Smart", "+919811000002");
     enqueue(s, "Young", "+919822000001");
     enqueue(s, "Young", "+919822000002");
-    wait_finished(s, "Young", 2, 20);
-    wait_finished(s, "Smart", 2, 30);
+    assert_int_equal(rd_test_wait_finished(s, "Young", 2, 20), 0);
+    assert_int_equal(rd_test_wait_finished(s, "Smart", 2, 30), 0);
 
     static const char *const smart_nums[] = {"+919811000001", "+919811000002"};
     static const char *const young_nums[] = {"+919822000001", "+919822000002"};
@@ -242,7 +210,7 @@ static void t_smart(void **state) {
         if (gap < 29 * 60000 || gap >= 35 * 60000) fprintf(stderr, "young gap %lld ms\n", gap);
         assert_true(gap >= 29 * 60000 && gap < 35 * 60000);
     }
-    assert_no_violations(e);
+    assert_int_equal(rd_test_sim_violations(&e->sim), 0);
     assert_int_equal(rd_test_server_stop(s, SIGTERM, 15000), 0);
 }
 
@@ -286,7 +254,7 @@ static void t_sms_fallback(void **state) {
              "please call us back.\"}}",
              numbers);
     create_campaign(a, body);
-    wait_finished(a, "Sms", 4 * SMS_GROUP, 60);
+    assert_int_equal(rd_test_wait_finished(a, "Sms", 4 * SMS_GROUP, 60), 0);
     /* The SMS is sent right after the settle: give the last ones a moment. */
     long long sms = -1;
     for (int i = 0; i < 50; i++) {
@@ -313,7 +281,7 @@ static void t_sms_fallback(void **state) {
         }
     }
     assert_int_equal(sms, 2 * SMS_GROUP);
-    assert_no_violations(e);
+    assert_int_equal(rd_test_sim_violations(&e->sim), 0);
     for (int i = 0; i < e->n_servers; i++)
         assert_int_equal(rd_test_server_stop(&e->servers[i], SIGTERM, 15000), 0);
 }
@@ -373,7 +341,7 @@ static void t_metrics(void **state) {
                        "\"retry\":{\"max_attempts\":3,\"interval_minutes\":30}}");
     create_campaign(s, "{\"name\":\"Idle\",\"caller_id\":\"08030000000\",\"call_flow_id\":\"1\","
                        "\"numbers\":[]}");
-    wait_finished(s, "Prom", 6, 30);
+    assert_int_equal(rd_test_wait_finished(s, "Prom", 6, 30), 0);
 
     char *out = NULL;
     char *argv[] = {"redial-cli", "stats",    "Prom",          "--json", "--redis",
@@ -432,7 +400,7 @@ static void t_metrics(void **state) {
     assert_true(series(scrape, "redial_callbacks_total", &found) >= 1 && found);
     json_decref(want);
     free(scrape);
-    assert_no_violations(e);
+    assert_int_equal(rd_test_sim_violations(&e->sim), 0);
     assert_int_equal(rd_test_server_stop(s, SIGTERM, 15000), 0);
 }
 

@@ -4,6 +4,8 @@
  */
 #include "tests/lib/server_harness.h"
 
+#include <jansson.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -81,4 +83,27 @@ void rd_test_server_kill(rd_test_server_t *s) {
     kill(s->pid, SIGKILL);
     waitpid(s->pid, NULL, 0);
     s->pid = 0;
+}
+
+long long rd_test_campaign_finished(const rd_test_server_t *s, const char *name) {
+    char url[256], *resp = NULL;
+    snprintf(url, sizeof url, "%s/v1/campaigns/%s/stats", s->base, name);
+    long long f = -1;
+    if (rd_test_http("GET", url, NULL, NULL, RD_TEST_API_KEY ":" RD_TEST_API_TOKEN, &resp) == 200) {
+        json_t *j = json_loads(resp, 0, NULL);
+        if (j) f = json_integer_value(json_object_get(j, "finished"));
+        json_decref(j);
+    }
+    free(resp);
+    return f;
+}
+
+int rd_test_wait_finished(const rd_test_server_t *s, const char *name, long long n, int timeout_s) {
+    long long f = -1;
+    for (int i = 0; i < timeout_s * 10; i++) {
+        if ((f = rd_test_campaign_finished(s, name)) == n) return 0;
+        rd_test_sleep_ms(100);
+    }
+    fprintf(stderr, "campaign %s: %lld of %lld finished after %d s\n", name, f, n, timeout_s);
+    return -1;
 }

@@ -50,4 +50,11 @@ int rd_test_server_stop(rd_test_server_t *s, int sig, int timeout_ms);
 /* SIGKILL without waiting for a drain. */
 void rd_test_server_kill(rd_test_server_t *s);
 
+/* Jobs finished in a campaign, from GET /v1/campaigns/{name}/stats with the
+ * test API credentials; -1 when the server does not answer 200. */
+long long rd_test_campaign_finished(const rd_test_server_t *s, const char *name);
+/* Polls rd_test_campaign_finished every 100 ms until it is n. Returns 0, or
+ * -1 after timeout_s (with the count reached on stderr). */
+int rd_test_wait_finished(const rd_test_server_t *s, const char *name, long long n, int timeout_s);
+
 #endif

@@ -179,3 +179,11 @@ long long rd_test_report_int(const char *report, const char *path) {
     json_decref(root);
     return v;
 }
+
+long long rd_test_sim_violations(const rd_test_sim_t *s) {
+    char *report = rd_test_sim_report(s);
+    long long v = report ? rd_test_report_int(report, "violations_total") : -1;
+    if (v != 0) fprintf(stderr, "referee: %s\n", report ? report : "(no report)");
+    free(report);
+    return v;
+}

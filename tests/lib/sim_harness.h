@@ -54,4 +54,8 @@ long rd_test_sim_post(const rd_test_sim_t *s, const char *what, const char *json
  */
 long long rd_test_report_int(const char *report_json, const char *path);
 
+/* violations_total of the referee's live report (-1 when unreadable); the
+ * report is printed on stderr when it is not 0, for the post-mortem. */
+long long rd_test_sim_violations(const rd_test_sim_t *s);
+
 #endif
