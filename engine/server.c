@@ -207,7 +207,9 @@ static const rd_smart_stats_t *smart_stats(void *ctx, const char *campaign) {
  * it through the pool as campaign caller id -> customer. A transient failure
  * (not sent) is tried again after the pool's backoff, SMS_MAX_TRIES sends in
  * all, from the recovery tick; the retries are not durable (an engine that
- * stops drops them: at most one SMS, never two).
+ * stops drops them: at most one SMS, never two). An SMS that falls outside
+ * the callee's calling window waits in the same list until the window
+ * opens (same durability).
  */
 typedef struct sms_retry {
     rd_work_t *w;
@@ -282,6 +284,22 @@ static void sms_fallback(void *ctx, const rd_campaign_t *c, const char *to, cons
     w->sms.status_callback[0] = '\0';
     w->done = on_sms_done;
     w->user = srv;
+    /* Hold it to the callee's calling window (a late settle, e.g. from a poll,
+       can come after the window closed): it waits in the retry list. */
+    rd_policy_ctx_t window = {.c = c, .tz = rd_policy_zone(c, NULL, to)};
+    int64_t now = rd_clock_now(&srv->clock);
+    if (!rd_policy_allowed(&window, now)) {
+        int64_t at = rd_policy_place(&window, now);
+        char when[32];
+        snprintf(when, sizeof when, "%lld", (long long)at);
+        rd_log(RD_LOG_INFO, "sms.held", "campaign", c->name, "job", job_id, "to", to, "until_ms",
+               when, NULL);
+        sms_retry_t *r = rd_malloc(sizeof *r);
+        *r = (sms_retry_t){w, uv_now(srv->loop) + rd_clock_wall_delay(&srv->clock, at),
+                           srv->sms_retry};
+        srv->sms_retry = r;
+        return;
+    }
     rd_log(RD_LOG_INFO, "sms.fallback", "campaign", c->name, "job", job_id, "to", to, NULL);
     sms_submit(srv, w);
 }

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/lib/proc.h"
 #include "tests/lib/redis_harness.h"
 #include "tests/lib/server_harness.h"
 #include "tests/lib/sim_harness.h"
@@ -39,6 +40,8 @@ typedef struct {
     rd_test_sim_t sim;
     bool sim_started;
     char epoch[32];
+    const char *origin; /* policy time at the epoch [ORIGIN] */
+    const char *scale;  /* ["3600": a policy hour per wall second] */
     rd_test_server_t servers[2];
     int n_servers;
 } env_t;
@@ -54,6 +57,8 @@ static int setup(void **state) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(e->epoch, sizeof e->epoch, "%lld", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    e->origin = ORIGIN;
+    e->scale = "3600";
     *state = e;
     return 0;
 }
@@ -72,8 +77,8 @@ static void start_sim(env_t *e, const char *script, const char *const *extra) {
         .model = "uniform:completed=1",
         .script_json = script,
         .seed = 11,
-        .time_scale = "3600",
-        .time_origin = ORIGIN,
+        .time_scale = e->scale,
+        .time_origin = e->origin,
         .time_epoch = e->epoch,
         .extra_args = extra,
     };
@@ -91,8 +96,8 @@ static rd_test_server_t *start_engine(env_t *e, const char *id) {
         .redis_url = e->redis.url,
         .prefix = e->redis.prefix,
         .provider_url = e->sim.base,
-        .time_scale = "3600",
-        .time_origin = ORIGIN,
+        .time_scale = e->scale,
+        .time_origin = e->origin,
         .time_epoch = e->epoch,
         .engine_id = id,
         .extra_args = ENGINE_ARGS,
@@ -286,6 +291,39 @@ static void t_sms_fallback(void **state) {
         assert_int_equal(rd_test_server_stop(&e->servers[i], SIGTERM, 15000), 0);
 }
 
+/* An SMS whose deciding attempt ends after the calling window closed waits
+ * for the window to open: dialed before 21:00 IST (a policy minute per wall
+ * second, from 20:58), a 3-minute ring ends it past 21:00. */
+static void t_sms_held_to_window(void **state) {
+    env_t *e = *state;
+    e->origin = "2026-12-01T20:58:00+05:30";
+    e->scale = "60";
+    start_sim(e, "{\"+919833200000\":[\"no-answer\"]}", NULL);
+    rd_test_server_t *s = start_engine(e, "sms-late");
+    create_campaign(s, "{\"name\":\"Late\",\"caller_id\":\"08030000000\",\"call_flow_id\":"
+                       "\"1\",\"numbers\":[\"+919833200000\"],\"retry\":{\"max_attempts\":1},"
+                       "\"call\":{\"ring_timeout_seconds\":180},"
+                       "\"sms_fallback\":{\"after_attempts\":1,\"body\":\"Please call back.\"}}");
+    assert_int_equal(rd_test_wait_finished(s, "Late", 1, 30), 0);
+    sleep_ms(1000); /* an SMS sent at the settle would have reached the sim by now */
+    char *report = rd_test_sim_report(&e->sim);
+    assert_non_null(report);
+    assert_int_equal(rd_test_report_int(report, "calls_total"), 1);
+    assert_int_equal(rd_test_report_int(report, "sim.sms"), 0);
+    free(report);
+    char *log = rd_test_slurp(s->log_path);
+    assert_non_null(log);
+    const char *held = strstr(log, "event=sms.held campaign=Late");
+    if (!held) fprintf(stderr, "%s\n", log);
+    assert_non_null(held);
+    /* until_ms: the next day's 09:00 IST window start, plus at most the jitter */
+    long long until = atoll(strstr(held, "until_ms=") + 9);
+    assert_true(until >= ORIGIN_MS + 23 * HOUR_MS && until <= ORIGIN_MS + 23 * HOUR_MS + 120000);
+    free(log);
+    assert_int_equal(rd_test_sim_violations(&e->sim), 0);
+    assert_int_equal(rd_test_server_stop(s, SIGTERM, 15000), 0);
+}
+
 /* ---- /metrics ------------------------------------------------------------------ */
 
 /* The value of one series line `name{labels} value` of a scrape; NAN when absent
@@ -409,6 +447,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(t_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(t_smart, setup, teardown),
         cmocka_unit_test_setup_teardown(t_sms_fallback, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_sms_held_to_window, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
