@@ -112,39 +112,38 @@ static void test_flags(void **state) {
     free(out);
 }
 
+/*
+ * A small single-campaign, single-attempt run with `extra` flags appended
+ * (NULL-terminated); asserts exit 0 and returns the --json report (decref).
+ */
+static json_t *small_run(const char *const *extra) {
+    const char *argv[32] = {
+        "redial-bench", "--campaigns", "1",       "--max-attempts", "1", "--mem-jobs", "0",
+        "--timeout",    "120",         "--quiet", "--json",         "-"};
+    int n = 12;
+    for (int i = 0; extra[i] && n < 31; i++) argv[n++] = extra[i];
+    argv[n] = NULL;
+    char *out = NULL;
+    assert_int_equal(rd_test_run((char *const *)argv, &out), 0);
+    const char *j = strchr(out, '{');
+    assert_non_null(j);
+    json_t *o = json_loads(j, 0, NULL);
+    free(out);
+    assert_non_null(o);
+    return o;
+}
+
 /* The simulator's callback connection cap (--cb-conns) passed through
  * --sim-args: with 2 connections every callback still arrives, one after the
  * other, and a cap out of range is refused. */
 static void test_sim_cb_conns(void **state) {
     (void)state;
-    char *argv[] = {"redial-bench",
-                    "--jobs",
-                    "100",
-                    "--campaigns",
-                    "1",
-                    "--max-attempts",
-                    "1",
-                    "--mem-jobs",
-                    "0",
-                    "--timeout",
-                    "120",
-                    "--quiet",
-                    "--sim-args",
-                    "--cb-conns 2",
-                    "--json",
-                    "-",
-                    NULL};
-    char *out = NULL;
-    assert_int_equal(rd_test_run(argv, &out), 0);
-    const char *j = strchr(out, '{');
-    assert_non_null(j);
-    json_t *o = json_loads(j, 0, NULL);
-    assert_non_null(o);
+    const char *extra[] = {"--jobs", "100", "--sim-args", "--cb-conns 2", NULL};
+    json_t *o = small_run(extra);
     assert_int_equal((long long)num(o, "jobs_final"), 100);
     assert_int_equal((long long)num(o, "attempts"), 100);
     assert_int_equal((long long)num(o, "violations_total"), 0);
     json_decref(o);
-    free(out);
     char *bad[] = {"redial-sim", "--cb-conns", "0", NULL};
     assert_int_equal(rd_test_run(bad, NULL), 2);
 }
@@ -158,38 +157,16 @@ static void test_sim_cb_conns(void **state) {
  */
 static void test_slot_reuse(void **state) {
     (void)state;
-    char *argv[] = {"redial-bench",
-                    "--jobs",
-                    "60",
-                    "--campaigns",
-                    "1",
-                    "--concurrency",
-                    "2",
-                    "--max-attempts",
-                    "1",
-                    "--mem-jobs",
-                    "0",
-                    "--timeout",
-                    "120",
-                    "--quiet",
-                    "--sim-args",
-                    "--model uniform:busy=1 --busy-after 0.001",
-                    "--json",
-                    "-",
-                    NULL};
-    char *out = NULL;
-    assert_int_equal(rd_test_run(argv, &out), 0);
-    const char *j = strchr(out, '{');
-    assert_non_null(j);
-    json_t *o = json_loads(j, 0, NULL);
-    assert_non_null(o);
+    const char *extra[] = {"--jobs", "60",         "--concurrency",
+                           "2",      "--sim-args", "--model uniform:busy=1 --busy-after 0.001",
+                           NULL};
+    json_t *o = small_run(extra);
     assert_int_equal((long long)num(o, "jobs_final"), 60);
     assert_int_equal((long long)num(o, "violations_total"), 0);
     double drain = num(o, "drain_s");
     if (drain >= 1.2) fprintf(stderr, "drain %.2f s: slots wait for the idle poll\n", drain);
     assert_true(drain < 1.2);
     json_decref(o);
-    free(out);
 }
 
 int main(void) {
