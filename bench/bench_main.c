@@ -65,7 +65,7 @@
 #include <openssl/evp.h>
 
 #include "bench/benchrun.h"
-#include "engine/opts.h"
+#include "common/opts.h"
 #include "proto/clock.h"
 #include "proto/job.h"
 #include "proto/rd.h"
@@ -266,7 +266,7 @@ static int64_t engines_cpu_ms(const bench_t *b) {
 
 /*
  * The engine sends its scripts as EVALSHA of lib.lua + "\n" + <script>.lua
- * (engine/store.c); the same SHA1s computed here name the slowlog entries.
+ * (store/store.c); the same SHA1s computed here name the slowlog entries.
  * The slowlog only logs client commands, so a script's duration includes the
  * commands it calls. Entries logged between a SLOWLOG GET and the RESET that
  * follows are lost: the profile is a sample (its call counts say how big).

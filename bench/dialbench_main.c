@@ -26,7 +26,7 @@
 
 #include <uv.h>
 
-#include "engine/opts.h"
+#include "common/opts.h"
 #include "proto/rd.h"
 #include "workers/pool.h"
 

@@ -17,8 +17,8 @@
 
 #include <uv.h>
 
-#include "engine/httpd.h"
-#include "engine/opts.h"
+#include "common/httpd.h"
+#include "common/opts.h"
 #include "proto/rd.h"
 
 typedef struct {

@@ -1,5 +1,5 @@
 /*
- * redial-storebench — micro-benchmark of the Redis core (engine/store.h):
+ * redial-storebench — micro-benchmark of the Redis core (store/store.h):
  * enqueues/s, claim+settle cycles/s with batching and pipelining, and Redis
  * bytes per pending job, against a running Redis.
  *
@@ -26,8 +26,8 @@
 
 #include <hiredis/hiredis.h>
 
-#include "engine/redis.h"
-#include "engine/store.h"
+#include "common/redis.h"
+#include "store/store.h"
 #include "proto/clock.h"
 #include "proto/rd.h"
 

@@ -38,9 +38,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/bulk.h"
-#include "engine/enqueue.h"
-#include "engine/view.h"
+#include "store/bulk.h"
+#include "store/enqueue.h"
+#include "store/view.h"
 #include "proto/callback.h"
 #include "proto/campaign.h"
 #include "proto/job.h"

@@ -35,9 +35,9 @@
 #include <uv.h>
 
 #include "engine/ccache.h"
-#include "engine/httpd.h"
+#include "common/httpd.h"
 #include "engine/metrics.h"
-#include "engine/store.h"
+#include "store/store.h"
 #include "proto/clock.h"
 
 typedef struct rd_api rd_api_t;

@@ -32,7 +32,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/log.h"
+#include "common/log.h"
 #include "proto/campaign.h"
 #include "proto/rd.h"
 #include "proto/tz.h"

@@ -47,8 +47,8 @@
 #include <stdint.h>
 
 #include "engine/ccache.h"
-#include "engine/httpd.h"
-#include "engine/store.h"
+#include "common/httpd.h"
+#include "store/store.h"
 #include "proto/callback.h"
 #include "proto/clock.h"
 #include "proto/policy.h"

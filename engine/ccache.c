@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "engine/log.h"
+#include "common/log.h"
 #include "engine/namemap.h"
 #include "proto/rd.h"
 

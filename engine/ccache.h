@@ -12,7 +12,7 @@
 #ifndef RD_CCACHE_H
 #define RD_CCACHE_H
 
-#include "engine/store.h"
+#include "store/store.h"
 #include "proto/campaign.h"
 
 typedef struct rd_ccache rd_ccache_t;

@@ -1,6 +1,6 @@
 /*
  * config.h — redial-server's configuration: one struct built from flags and
- * environment (engine/opts.h) before any thread starts, then read-only.
+ * environment (common/opts.h) before any thread starts, then read-only.
  * `redial-server --help` prints every option with its env twin and default.
  */
 #ifndef RD_CONFIG_H
@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "engine/opts.h"
+#include "common/opts.h"
 
 typedef struct rd_server_config {
     char *redis_url;       /* --redis, REDIAL_REDIS_URL */

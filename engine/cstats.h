@@ -23,7 +23,7 @@
 
 #include <uv.h>
 
-#include "engine/store.h"
+#include "store/store.h"
 
 typedef struct rd_cstats rd_cstats_t;
 

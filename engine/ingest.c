@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/redis.h"
+#include "common/redis.h"
 #include "proto/campaign.h"
 #include "proto/job.h"
 #include "proto/policy.h"

@@ -31,7 +31,7 @@
 #include <uv.h>
 
 #include "engine/ccache.h"
-#include "engine/store.h"
+#include "store/store.h"
 #include "proto/clock.h"
 
 typedef struct rd_ingest rd_ingest_t;

@@ -13,7 +13,7 @@
 #include <uv.h>
 
 #include "engine/config.h"
-#include "engine/log.h"
+#include "common/log.h"
 #include "engine/server.h"
 #include "proto/rd.h"
 

@@ -5,7 +5,7 @@
  * The wire names are exactly the spec's strings ("no-answer", "in-progress",
  * "invalid-number", "opted-out"); the enums are stable small integers and
  * are what Redis stores (Lua scripts use the same numbers: see
- * engine/lua/README.md). Never renumber.
+ * store/lua/README.md). Never renumber.
  */
 #ifndef RD_OUTCOME_H
 #define RD_OUTCOME_H

@@ -1,7 +1,7 @@
 /*
  * stats.h — the seed's retry-performance metrics (SPEC section 6), computed
  * from a campaign's raw counters. Pure: the counters come from Redis
- * (engine/store.h). The metric table (rd_stats_rows) and its text and JSON
+ * (store/store.h). The metric table (rd_stats_rows) and its text and JSON
  * renderings live here; the CLI's HTML report renders the same rows, so
  * every surface shows the same figures, targets and verdicts.
  *

@@ -66,8 +66,8 @@ for b in $BUILDS; do
         rm -rf "$work"
       done ;;
     format)
-      # Fix with: find proto engine workers bench tests -name '*.[ch]' | xargs clang-format -i
-      if ! find proto engine workers bench tests -name '*.[ch]' -print0 |
+      # Fix with: find proto common store engine workers cli sim bench tests -name '*.[ch]' | xargs clang-format -i
+      if ! find proto common store engine workers cli sim bench tests -name '*.[ch]' -print0 |
            xargs -0 clang-format --dry-run --Werror 2>"build/format.log"; then
         head -n 40 build/format.log
         echo "format: files differ from .clang-format (see above)"

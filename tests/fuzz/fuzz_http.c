@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/httpd.h"
+#include "common/httpd.h"
 #include "proto/rd.h"
 
 #define MAXREQ 64

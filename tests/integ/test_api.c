@@ -23,8 +23,8 @@
 #include <jansson.h>
 
 #include "engine/api.h"
-#include "engine/httpd.h"
-#include "engine/store.h"
+#include "common/httpd.h"
+#include "store/store.h"
 #include "proto/clock.h"
 #include "tests/lib/fixtures.h"
 #include "tests/lib/proc.h"

@@ -22,8 +22,8 @@
 #include <string.h>
 
 #include "engine/callbacks.h"
-#include "engine/httpd.h"
-#include "engine/store.h"
+#include "common/httpd.h"
+#include "store/store.h"
 #include "proto/callback.h"
 #include "proto/rd.h"
 #include "tests/lib/redis_harness.h"

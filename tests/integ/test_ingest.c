@@ -16,7 +16,7 @@
 
 #include "engine/ccache.h"
 #include "engine/ingest.h"
-#include "engine/store.h"
+#include "store/store.h"
 #include "proto/job.h"
 #include "proto/rd.h"
 #include "tests/lib/redis_harness.h"

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/httpd.h"
+#include "common/httpd.h"
 #include "proto/callback.h"
 #include "proto/form.h"
 #include "proto/rd.h"

@@ -1,5 +1,5 @@
 /*
- * Integration tests of the Redis core (engine/store.h + engine/lua/) against
+ * Integration tests of the Redis core (store/store.h + store/lua/) against
  * a real redis-server: the life of a job, fencing, dedupe, DND/opt-out,
  * limits without head-of-line blocking, per-number lock, leases and
  * recovery, pause/cancel, pools, the provider bucket, settles given their
@@ -18,7 +18,7 @@
 
 #include <msgpack.h>
 
-#include "engine/store.h"
+#include "store/store.h"
 #include "proto/rd.h"
 #include "tests/lib/redis_harness.h"
 #include "tests/lib/store_sync.h"

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/store.h"
+#include "store/store.h"
 #include "proto/rd.h"
 #include "tests/lib/redis_harness.h"
 #include "tests/lib/store_sync.h"

@@ -34,7 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine/store.h"
+#include "store/store.h"
 #include "proto/clock.h"
 #include "proto/rd.h"
 #include "tests/lib/redis_harness.h"

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/httpd.h"
+#include "common/httpd.h"
 #include "proto/callback.h"
 #include "proto/rd.h"
 #include "tests/lib/server_harness.h"

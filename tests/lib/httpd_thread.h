@@ -16,7 +16,7 @@
 #include <pthread.h>
 #include <uv.h>
 
-#include "engine/httpd.h"
+#include "common/httpd.h"
 
 typedef struct rd_test_httpd {
     uv_loop_t loop;  /* the server's loop (its thread only, once started) */

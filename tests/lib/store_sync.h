@@ -1,5 +1,5 @@
 /*
- * store_sync.h — blocking wrappers over engine/store.h for tests and tools:
+ * store_sync.h — blocking wrappers over store/store.h for tests and tools:
  * each issues one operation and runs the loop until its callback ran.
  * Results that the store hands out as borrowed are copied (owned by the
  * caller). One thread, one loop; the loop must have nothing else to do that
@@ -10,7 +10,7 @@
 
 #include <uv.h>
 
-#include "engine/store.h"
+#include "store/store.h"
 
 typedef struct ts_jobs {
     rd_store_job_t **v; /* owned copies (rd_store_job_free), the array rd_free */

@@ -1,6 +1,6 @@
 /*
- * Unit tests: engine/enqueue.c (the checks and first due time every entry
- * point shares) and engine/view.c (state names). Pure functions, no Redis.
+ * Unit tests: store/enqueue.c (the checks and first due time every entry
+ * point shares) and store/view.c (state names). Pure functions, no Redis.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,8 +10,8 @@
 
 #include <string.h>
 
-#include "engine/enqueue.h"
-#include "engine/view.h"
+#include "store/enqueue.h"
+#include "store/view.h"
 #include "proto/clock.h"
 #include "proto/rd.h"
 #include "proto/tz.h"

@@ -22,7 +22,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "engine/httpd.h"
+#include "common/httpd.h"
 #include "proto/form.h"
 #include "proto/rd.h"
 #include "tests/lib/httpd_thread.h"

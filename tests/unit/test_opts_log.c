@@ -1,4 +1,4 @@
-/* Unit tests: engine/opts.c (flags + env twins + secrets) and engine/log.c (logfmt). */
+/* Unit tests: common/opts.c (flags + env twins + secrets) and common/log.c (logfmt). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/log.h"
-#include "engine/opts.h"
+#include "common/log.h"
+#include "common/opts.h"
 
 typedef struct {
     char *redis;

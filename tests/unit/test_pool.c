@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/httpd.h"
+#include "common/httpd.h"
 #include "proto/rd.h"
 #include "tests/lib/proc.h"
 #include "workers/pool.h"

@@ -11,7 +11,7 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "bench/referee.h"
+#include "sim/referee.h"
 #include "proto/clock.h"
 #include "proto/rd.h"
 

@@ -21,7 +21,7 @@
 
 #include <uv.h>
 
-#include "engine/store.h"
+#include "store/store.h"
 #include "proto/campaign.h"
 
 #define RD_BULK_MAX_BAD 1000

@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/cli.h"
-#include "engine/cli_session.h"
-#include "engine/enqueue.h"
+#include "cli/cli.h"
+#include "cli/cli_session.h"
+#include "store/enqueue.h"
 #include "proto/policy.h"
 
 #define DND_BATCH 500

@@ -1,6 +1,6 @@
 /*
- * store.c — the C side of the Redis core (engine/store.h): argument building
- * for the Lua scripts of engine/lua/ and decoding of their replies.
+ * store.c — the C side of the Redis core (store/store.h): argument building
+ * for the Lua scripts of store/lua/ and decoding of their replies.
  *
  * Design. All state and every transition live in Redis (docs/REDIS.md); this
  * file holds none of it. Each public call packs its arguments (numbers as
@@ -27,14 +27,14 @@
  *
  * Threads: the loop thread of the store, like rd_redis.
  */
-#include "engine/store.h"
+#include "store/store.h"
 
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/redis.h"
+#include "common/redis.h"
 #include "proto/callback.h"
 #include "proto/rd.h"
 #include "rd_lua.h"

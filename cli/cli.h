@@ -1,18 +1,18 @@
 /*
  * cli.h — the commands of redial-cli (SPEC section 5, "Binaries").
  *
- * engine/cli_main.c only dispatches: it looks argv[1] up in its command
+ * cli/cli_main.c only dispatches: it looks argv[1] up in its command
  * table and calls the entry point with argv shifted so that argv[0] is the
- * command name. Each command lives in its own file, engine/cli_<name>.c,
+ * command name. Each command lives in its own file, cli/cli_<name>.c,
  * parses its own arguments (and `--help`), and returns the process exit
  * code: 0 success, 1 failure (the message is on stderr), 2 usage error,
- * 3 Redis unreachable (commands that talk to Redis; engine/cli_session.h
+ * 3 Redis unreachable (commands that talk to Redis; cli/cli_session.h
  * holds what they share: global --redis/--prefix/clock flags with their
  * environment twins, the short-lived store session, output helpers).
  *
- * To add a command: write engine/cli_<name>.c with
+ * To add a command: write cli/cli_<name>.c with
  *     int rd_cli_<name>(int argc, char **argv);
- * declare it below, and add one row to the table in engine/cli_main.c.
+ * declare it below, and add one row to the table in cli/cli_main.c.
  *
  * Thread safety: entry points run on the main thread, before any other.
  */

@@ -6,7 +6,7 @@
  * swapped atomically on reopen, so concurrent writers never interleave and
  * never block one another on a lock.
  */
-#include "engine/log.h"
+#include "common/log.h"
 
 #include <fcntl.h>
 #include <stdarg.h>

@@ -7,7 +7,7 @@
  * seeded model or a per-number script, plays ring and talk time on the
  * shared policy clock, delivers status callbacks with configurable loss,
  * duplication, reordering and delay, injects provider faults, and referees
- * every call through bench/referee.h.
+ * every call through sim/referee.h.
  *
  * Thread safety: one loop thread; every function here on that thread.
  */

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/cli.h"
+#include "cli/cli.h"
 #include "proto/rd.h"
 
 /* One row per command, in the order --help shows them. */

@@ -8,7 +8,7 @@
  * enqueues its numbers with rd_bulk_enqueue() — the same checks, first due
  * time and bounded window as POST /v1/Accounts/{account}/Campaigns, so the
  * two ways of creating a campaign cannot disagree. JSON views come from
- * engine/view.h (shared with the control API). `list` fetches every
+ * store/view.h (shared with the control API). `list` fetches every
  * campaign's record with pipelined requests (one round trip, not N).
  *
  * Output: human text on stdout by default, one JSON document with --json;
@@ -18,11 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/bulk.h"
-#include "engine/cli.h"
-#include "engine/cli_session.h"
-#include "engine/enqueue.h"
-#include "engine/view.h"
+#include "store/bulk.h"
+#include "cli/cli.h"
+#include "cli/cli_session.h"
+#include "store/enqueue.h"
+#include "store/view.h"
 #include "proto/callback.h"
 
 #define CAMPAIGN_FILE_MAX (64u << 20)

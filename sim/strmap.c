@@ -5,7 +5,7 @@
  * FNV-1a hash per slot (0 is remapped to 1), so most probes compare one
  * integer and a collision costs one memcmp.
  */
-#include "bench/strmap.h"
+#include "sim/strmap.h"
 
 #include <string.h>
 

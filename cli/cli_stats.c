@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/cli.h"
-#include "engine/cli_session.h"
+#include "cli/cli.h"
+#include "cli/cli_session.h"
 #include "proto/sbuf.h"
 
 typedef struct {

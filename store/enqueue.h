@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/store.h"
+#include "store/store.h"
 #include "proto/campaign.h"
 #include "proto/job.h"
 

@@ -10,7 +10,7 @@
  *   2  usage (unknown flag, missing or malformed argument)
  *   3  Redis unreachable (connection refused, no reply within --timeout)
  *
- * A session is the store API of engine/store.h used synchronously: every
+ * A session is the store API of store/store.h used synchronously: every
  * rd_store_* request is issued with a callback that fills a result and sets
  * a flag, and rd_cli_wait() runs the session's loop until that flag is set.
  *
@@ -27,8 +27,8 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "engine/opts.h"
-#include "engine/store.h"
+#include "common/opts.h"
+#include "store/store.h"
 #include "proto/campaign.h"
 #include "proto/clock.h"
 #include "proto/tz.h"
@@ -39,7 +39,7 @@ enum { RD_CLI_OK = 0, RD_CLI_REFUSED = 1, RD_CLI_USAGE = 2, RD_CLI_UNREACHABLE =
 /*
  * Global flags of every Redis command (strings owned, NULL when unset),
  * accepted anywhere on the command's line, each with an environment twin
- * (engine/opts.h: flag > environment > default).
+ * (common/opts.h: flag > environment > default).
  */
 typedef struct rd_cli_global {
     char *redis_url;      /* --redis, REDIAL_REDIS_URL */

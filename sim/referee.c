@@ -3,7 +3,7 @@
  * (see referee.h for the rules).
  *
  * State is flat arrays indexed by small integers, with string maps in
- * front (bench/strmap.h):
+ * front (sim/strmap.h):
  *   numbers   per number: calls so far, live calls, DND flag, opt-out time,
  *             current local day and its call count, and a chain of
  *             per-(campaign, number) entries (attempts, answered);
@@ -20,7 +20,7 @@
  * Examples: the first RD_REF_EXAMPLES violations are kept verbatim so a
  * failing test or bench can say what went wrong, not just how often.
  */
-#include "bench/referee.h"
+#include "sim/referee.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -29,7 +29,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "bench/strmap.h"
+#include "sim/strmap.h"
 #include "proto/campaign.h"
 #include "proto/rd.h"
 #include "proto/tz.h"

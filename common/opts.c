@@ -5,7 +5,7 @@
  * each overwriting the previous value, so precedence is obvious and a bad
  * value names exactly where it came from.
  */
-#include "engine/opts.h"
+#include "common/opts.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -40,7 +40,7 @@
  * Invariants: r->ac is NULL or the one live context; state CONNECTED iff
  * r->ac is connected; every req in the list is QUEUED or SENT.
  */
-#include "engine/redis.h"
+#include "common/redis.h"
 
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>

@@ -36,7 +36,7 @@
  * keep-alive connections and requests that do not complete in time
  * (slow-loris), answering 408 to the latter.
  */
-#include "engine/httpd.h"
+#include "common/httpd.h"
 
 #include <limits.h>
 #include <strings.h>

@@ -29,8 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/cli.h"
-#include "engine/cli_session.h"
+#include "cli/cli.h"
+#include "cli/cli_session.h"
 #include "proto/campaign.h"
 #include "proto/job.h"
 #include "proto/policy.h"

@@ -31,7 +31,7 @@
  * client goes away (a sweep answers them into the void) or the simulator
  * closes.
  */
-#include "bench/sim.h"
+#include "sim/sim.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -42,10 +42,10 @@
 #include <strings.h>
 #include <time.h>
 
-#include "bench/cbsend.h"
-#include "bench/referee.h"
-#include "bench/strmap.h"
-#include "engine/httpd.h"
+#include "sim/cbsend.h"
+#include "sim/referee.h"
+#include "sim/strmap.h"
+#include "common/httpd.h"
 #include "proto/callback.h"
 #include "proto/form.h"
 #include "proto/outcome.h"

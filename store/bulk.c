@@ -15,7 +15,7 @@
  * Invariants: once `status` is set (a store failure) nothing more is sent,
  * but the replies already due are awaited before finishing.
  */
-#include "engine/bulk.h"
+#include "store/bulk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +23,7 @@
 
 #include <jansson.h>
 
-#include "engine/enqueue.h"
+#include "store/enqueue.h"
 #include "proto/rd.h"
 
 typedef struct bulk {

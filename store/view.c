@@ -5,7 +5,7 @@
  * reads it with the same parser; a stored JSON that no longer parses is left
  * out rather than failing the whole view (the counts are still useful).
  */
-#include "engine/view.h"
+#include "store/view.h"
 
 #include <jansson.h>
 #include <stdio.h>

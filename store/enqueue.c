@@ -11,7 +11,7 @@
  * enqueued in the same millisecond are spread over the window start rather
  * than stacked on it.
  */
-#include "engine/enqueue.h"
+#include "store/enqueue.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /*
  * sim_main.c — redial-sim: the provider simulator and referee as a program
- * (bench/sim.h; docs/SIM.md describes the wire formats, knobs and report).
+ * (sim/sim.h; docs/SIM.md describes the wire formats, knobs and report).
  *
  * Runs one libuv loop until SIGINT or SIGTERM, then writes the referee's
  * report (stdout, or --report FILE) and exits 0 — or 3 with
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/sim.h"
-#include "engine/opts.h"
+#include "sim/sim.h"
+#include "common/opts.h"
 #include "proto/rd.h"
 
 typedef struct {

@@ -14,8 +14,8 @@
  * Messages never contain the Redis password: the URL shown is rebuilt
  * without its userinfo part.
  */
-#include "engine/cli_session.h"
-#include "engine/view.h"
+#include "cli/cli_session.h"
+#include "store/view.h"
 
 #include <errno.h>
 #include <stddef.h>

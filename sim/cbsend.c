@@ -15,7 +15,7 @@
  * Lifetimes: a poll context is freed in its close callback (libuv rule);
  * the sender is freed once its timer and every poll handle have closed.
  */
-#include "bench/cbsend.h"
+#include "sim/cbsend.h"
 
 #include <curl/curl.h>
 #include <string.h>

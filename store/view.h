@@ -12,7 +12,7 @@
 #ifndef RD_VIEW_H
 #define RD_VIEW_H
 
-#include "engine/store.h"
+#include "store/store.h"
 
 struct json_t;
 
