@@ -230,8 +230,8 @@ int main(int argc, char **argv) {
     bench_t *b = rd_calloc(1, sizeof *b);
     char err[256];
     int rc = rd_opts_parse(opts, RD_ARRAY_LEN(opts), &b->cfg, argc, argv, NULL,
-                           "redial-dialbench [options]: dial requests/s of the worker pool", err,
-                           sizeof err);
+                           "usage: redial-dialbench [options]: dial requests/s of the worker pool",
+                           err, sizeof err);
     if (rc == 1) return 0;
     if (rc != 0) {
         fprintf(stderr, "redial-dialbench: %s\n", err);

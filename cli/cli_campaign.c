@@ -39,9 +39,12 @@ static const char *const HELP =
     "                                       engine that dials\n"
     "  campaign list [--json]               every campaign with state and job counts\n"
     "  campaign show NAME [--json]          state, counts and normalised configuration\n"
-    "  campaign pause NAME                  stop claiming its jobs (they stay due)\n"
-    "  campaign resume NAME                 claim its jobs again\n"
-    "  campaign cancel NAME                 finish every pending job as canceled (final)\n"
+    "  campaign pause NAME [--json]         stop claiming its jobs (they stay due)\n"
+    "  campaign resume NAME [--json]        claim its jobs again\n"
+    "  campaign cancel NAME [--yes] [--json]\n"
+    "                                       finish every pending job as canceled (final);\n"
+    "                                       says how many; --yes is needed when more than\n"
+    "                                       one job would be hit\n"
     "\n"
     "Examples:\n"
     "  redial-cli campaign create examples/payment_reminders.json\n"
@@ -51,7 +54,8 @@ static const char *const HELP =
     "campaign exists, or when some numbers were refused (the others are enqueued;\n"
     "each refused number is listed on stderr with its index and reason).\n" RD_CLI_EXIT_HELP;
 
-static const rd_cli_flag_t FLAGS[] = {{"json", false, false}, {"provider", true, false}};
+static const rd_cli_flag_t FLAGS[] = {
+    {"json", false, false}, {"provider", true, false}, {"yes", false, false}};
 
 /* ---- create ------------------------------------------------------------------------ */
 
@@ -298,6 +302,20 @@ static int cmd_state(const rd_cli_global_t *g, const rd_cli_args_t *a, rd_camp_s
     if (ex) return ex;
     rd_cli_session_t s;
     if ((ex = rd_cli_open(&s, &a->g, a->cmd))) return ex;
+    /* The counts before, so that cancel can say (and confirm) what it hits. */
+    rd_campaign_t c;
+    rd_store_campaign_t before, after;
+    if ((ex = rd_cli_load_campaign(&s, name, &c, &before))) goto out;
+    rd_campaign_deinit(&c);
+    if (st == RD_CAMP_CANCELED && before.state != RD_CAMP_CANCELED && before.pending > 1 &&
+        !rd_cli_flag_has(a, "yes")) {
+        rd_cli_err(a->cmd,
+                   "%s: would finish %lld pending jobs as canceled (and %lld live calls end "
+                   "canceled); nothing done: run again with --yes",
+                   what, (long long)before.pending, (long long)before.live);
+        ex = RD_CLI_REFUSED;
+        goto out;
+    }
     rd_cli_done_t d = {0};
     int rc = rd_store_campaign_set_state(s.store, name, st, rd_cli_now(&s), rd_cli_done_cb, &d);
     if (!rc) rc = rd_cli_wait(&s, &d.done);
@@ -306,15 +324,37 @@ static int cmd_state(const rd_cli_global_t *g, const rd_cli_args_t *a, rd_camp_s
         rd_cli_err(a->cmd, "%s is canceled: a canceled campaign cannot be %s", what,
                    st == RD_CAMP_PAUSED ? "paused" : "resumed");
         ex = RD_CLI_REFUSED;
+        goto out;
     } else if (rc) {
         ex = rd_cli_fail(&s, rc, what);
-    } else {
-        printf("campaign %s %s\n", name,
-               st == RD_CAMP_ACTIVE   ? "resumed (active)"
-               : st == RD_CAMP_PAUSED ? "paused"
-                                      : "canceled: pending jobs finished as canceled, live "
-                                        "calls end as canceled");
+        goto out;
     }
+    after = before;
+    if (st == RD_CAMP_CANCELED) {
+        if ((ex = rd_cli_load_campaign(&s, name, &c, &after))) goto out;
+        rd_campaign_deinit(&c);
+    }
+    long long canceled = st == RD_CAMP_CANCELED ? (long long)(after.finished - before.finished) : 0;
+    if (canceled < 0) canceled = 0;
+    if (rd_cli_flag_has(a, "json")) {
+        json_t *o = json_pack("{s:s,s:s,s:s}", "campaign", name, "was",
+                              rd_view_state_name(before.state), "state", rd_view_state_name(st));
+        if (st == RD_CAMP_CANCELED) {
+            json_object_set_new(o, "canceled_jobs", json_integer(canceled));
+            json_object_set_new(o, "live_calls", json_integer(after.live));
+        }
+        rd_cli_print_json(o);
+    } else if (st == RD_CAMP_CANCELED) {
+        printf("campaign %s canceled: %lld pending job%s finished as canceled; %lld live call%s "
+               "will end as canceled\n",
+               name, canceled, canceled == 1 ? "" : "s", (long long)after.live,
+               after.live == 1 ? "" : "s");
+    } else {
+        printf("campaign %s %s (was %s; %lld pending, %lld live)\n", name,
+               st == RD_CAMP_ACTIVE ? "resumed (active)" : "paused",
+               rd_view_state_name(before.state), (long long)before.pending, (long long)before.live);
+    }
+out:
     rd_cli_close(&s);
     return ex;
 }

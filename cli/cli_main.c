@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/exit.h"
+#include "common/opts.h"
 #include "proto/rd.h"
 
 /* One row per command, in the order --help shows them. */
@@ -34,7 +36,8 @@ static const rd_cli_cmd_t commands[] = {
 static void usage(FILE *out) {
     fprintf(out, "redial-cli — command-line client of redial, the outbound auto-retry dialer.\n\n"
                  "Usage: redial-cli COMMAND [ARGS...]\n"
-                 "       redial-cli COMMAND --help   (the command's own options)\n\n"
+                 "       redial-cli COMMAND --help   (the command's own options)\n"
+                 "       redial-cli --version\n\n"
                  "Commands:\n");
     for (size_t i = 0; i < RD_ARRAY_LEN(commands); i++)
         fprintf(out, "  %s %s\n      %s\n", commands[i].name, commands[i].args,
@@ -42,14 +45,18 @@ static void usage(FILE *out) {
     fprintf(out, "\nCommands that use Redis take, anywhere after the command name:\n"
                  "  --redis URL (REDIAL_REDIS_URL)  --prefix P (REDIAL_PREFIX)  --timeout MS\n"
                  "  --time-scale X --time-origin T --time-epoch MS (the deployment's clock)\n"
-                 "\nExit codes: 0 done; 1 refused or not found; 2 usage error; "
-                 "3 Redis unreachable.\nMore: docs/CLI.md.\n");
+                 "\nEvery command takes --json (one JSON document on stdout).\n"
+                 "\n" RD_EXIT_HELP "More: docs/CLI.md.\n");
 }
 
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
-        return 2;
+        return RD_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        rd_opts_version(stdout, argv[0]);
+        return RD_EXIT_OK;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
@@ -59,5 +66,5 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < RD_ARRAY_LEN(commands); i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "redial-cli: unknown command '%s' (see redial-cli --help)\n", argv[1]);
-    return 2;
+    return RD_EXIT_USAGE;
 }

@@ -3,7 +3,7 @@
  * (sim/sim.h; docs/SIM.md describes the wire formats, knobs and report).
  *
  * Runs one libuv loop until SIGINT or SIGTERM, then writes the referee's
- * report (stdout, or --report FILE) and exits 0 — or 3 with
+ * report (stdout, or --report FILE) and exits 0 — or 1 with
  * --fail-on-violation when the referee counted any violation.
  */
 #include <curl/curl.h>
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "sim/sim.h"
+#include "common/exit.h"
 #include "common/opts.h"
 #include "proto/rd.h"
 
@@ -117,7 +118,7 @@ static const rd_opt_t opts[] = {
     {"log-requests", "REDIAL_SIM_LOG_REQUESTS", "false", RD_OPT_BOOL, O(log_requests),
      "one stderr line per request (slow)"},
     {"fail-on-violation", "REDIAL_SIM_FAIL_ON_VIOLATION", "false", RD_OPT_BOOL,
-     O(fail_on_violation), "exit 3 when the referee counted a violation"},
+     O(fail_on_violation), "exit 1 when the referee counted a violation"},
 };
 #undef O
 
@@ -291,7 +292,7 @@ int main(int argc, char **argv) {
             else
                 fflush(out);
         }
-        if (o.fail_on_violation && app.violations > 0) status = 3;
+        if (o.fail_on_violation && app.violations > 0) status = RD_EXIT_FAILED;
         rd_free(app.report);
     }
 done:

@@ -82,6 +82,12 @@ struct rd_store {
     uint64_t settles_prepared; /* settles applied from the engine's record */
     uv_prepare_t flush;
     int open_handles;
+    /* Scripts of the store modules in their own files (rd_store_ext_script). */
+    struct {
+        const char *src;
+        int h;
+    } ext[16];
+    int n_ext;
 };
 
 enum { BQ_ENQUEUE, BQ_PLACED, BQ_RELEASE, BQ_SETTLE, BQ_LOOKUP, BQ__COUNT };
@@ -720,6 +726,19 @@ void rd_store_close(rd_store_t *s, void (*cb)(void *arg), void *arg) {
 }
 
 const char *rd_store_prefix(const rd_store_t *s) { return s->prefix; }
+
+rd_redis_t *rd_store_redis(rd_store_t *s) { return s->r; }
+
+int rd_store_ext_script(rd_store_t *s, const char *src, size_t len) {
+    for (int i = 0; i < s->n_ext; i++)
+        if (s->ext[i].src == src) return s->ext[i].h;
+    if (s->n_ext == (int)RD_ARRAY_LEN(s->ext)) return RD_ELIMIT;
+    int h = add_script(s, src, len);
+    if (h < 0) return h;
+    s->ext[s->n_ext].src = src;
+    s->ext[s->n_ext++].h = h;
+    return h;
+}
 
 bool rd_store_connected(const rd_store_t *s) { return rd_redis_connected(s->r); }
 
@@ -1455,9 +1474,9 @@ static void done_dnd_chunk(rd_redis_t *r, int status, redisReply *reply, void *a
     if (rc == 0)
         o->i1 += reply->integer;
     else if (!o->str[0])
-        o->str[0] = (char)-rc; /* first error, kept as a positive byte */
+        snprintf(o->str, sizeof o->str, "%d", rc); /* first error (rd_err_t, as text) */
     if (--o->i2 > 0) return;
-    int err = o->str[0] ? -(int)(unsigned char)o->str[0] : 0;
+    int err = o->str[0] ? atoi(o->str) : 0;
     ((rd_store_count_cb)o->cb)(o->s, err, o->i1, o->arg);
     rd_free(o);
 }
@@ -1490,7 +1509,7 @@ int rd_store_dnd_add(rd_store_t *s, const char *const *numbers, size_t count, rd
                 return rc;
             }
             o->i2 -= (int64_t)(chunks - c); /* those will never answer */
-            if (!o->str[0]) o->str[0] = (char)-rc;
+            if (!o->str[0]) snprintf(o->str, sizeof o->str, "%d", rc);
             break;
         }
     }

@@ -123,6 +123,18 @@ void rd_store_close(rd_store_t *s, void (*cb)(void *arg), void *arg);
 
 /* The key prefix in use (borrowed, lives as long as the store). */
 const char *rd_store_prefix(const rd_store_t *s);
+
+/*
+ * For the store modules that live in their own files (store/deadletter.c,
+ * store/ops.c): the store's Redis link (borrowed, lives as long as the
+ * store), and the handle of one of their embedded scripts (gen/rd_lua.h,
+ * lib.lua prepended like every store script), registered on first use and
+ * identified by its source pointer. Returns the handle (>= 0) or
+ * RD_ELIMIT (more than 16 such scripts). Loop thread.
+ */
+struct rd_redis;
+struct rd_redis *rd_store_redis(rd_store_t *s);
+int rd_store_ext_script(rd_store_t *s, const char *src, size_t len);
 /* True while a connection is established and the scripts are loaded. */
 bool rd_store_connected(const rd_store_t *s);
 /* Commands sent since creation (for "Redis commands per attempt"). */
