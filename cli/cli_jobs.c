@@ -442,6 +442,9 @@ out:
 
 static const char *const OPTOUT_HELP =
     "Usage: redial-cli optout NUMBER... [--json]\n"
+    "       redial-cli optout check NUMBER... [--json]    is it opted out?\n"
+    "       redial-cli optout remove NUMBER... [--json]   undo an opt-out (jobs already\n"
+    "                                                     finished stay finished)\n"
     "\n"
     "Opts each NUMBER out forever: every pending job of it, in every campaign, is\n"
     "finished as opted-out at once; a live call of it ends as opted-out; it is never\n"
@@ -471,6 +474,8 @@ static void count_cb(rd_store_t *s, int status, int64_t n, void *arg) {
 }
 
 int rd_cli_optout(int argc, char **argv) {
+    if (argc > 1 && (!strcmp(argv[1], "check") || !strcmp(argv[1], "remove")))
+        return rd_cli_numbers_ops(argc, argv, false, OPTOUT_HELP);
     rd_cli_args_t *a = rd_malloc(sizeof *a);
     int ex = rd_cli_args_parse(a, "optout", JSON_FLAG, 1, OPTOUT_HELP, argc - 1, argv + 1);
     if (ex) goto out;
@@ -526,6 +531,10 @@ out:
 
 static const char *const DND_HELP =
     "Usage: redial-cli dnd import FILE [--json]\n"
+    "       redial-cli dnd check NUMBER... [--json]    is it on the DND set?\n"
+    "       redial-cli dnd remove NUMBER... [--json]   take numbers off the DND set (jobs\n"
+    "                                                  already finished stay finished)\n"
+    "       redial-cli dnd list [--limit N] [--json]   the DND set's numbers\n"
     "\n"
     "Adds the numbers of FILE ('-' = stdin) to the DND set: one E.164 number per\n"
     "line; blank lines and '#' comments (whole line or after the number) are\n"
@@ -582,6 +591,9 @@ static int dnd_flush(rd_cli_session_t *s, dnd_t *d, char **nums, size_t n) {
 }
 
 int rd_cli_dnd(int argc, char **argv) {
+    if (argc > 1 &&
+        (!strcmp(argv[1], "check") || !strcmp(argv[1], "remove") || !strcmp(argv[1], "list")))
+        return rd_cli_numbers_ops(argc, argv, true, DND_HELP);
     rd_cli_args_t *a = rd_malloc(sizeof *a);
     FILE *f = NULL;
     char *line = NULL;
@@ -591,7 +603,7 @@ int rd_cli_dnd(int argc, char **argv) {
     if (ex) goto out;
     if (a->help) goto out;
     if (a->n_pos != 2 || strcmp(a->pos[0], "import")) {
-        rd_cli_err("dnd", "usage: dnd import FILE (see --help)");
+        rd_cli_err("dnd", "usage: dnd import FILE | check | remove | list (see --help)");
         ex = RD_CLI_USAGE;
         goto out;
     }
@@ -668,6 +680,7 @@ out:
 
 static const char *const AGENTS_HELP =
     "Usage: redial-cli agents set POOL N [--json]\n"
+    "       redial-cli agents list [--json]   every pool with its capacity and live calls\n"
     "\n"
     "Sets agent pool POOL's capacity to N agents: campaigns with limits.agent_pool =\n"
     "POOL hold one slot per live call, across every engine. Lowering N below the live\n"
@@ -682,8 +695,13 @@ int rd_cli_agents(int argc, char **argv) {
     int ex = rd_cli_args_parse(a, "agents set", JSON_FLAG, 1, AGENTS_HELP, argc - 1, argv + 1);
     if (ex) goto out;
     if (a->help) goto out;
+    if (a->n_pos >= 1 && !strcmp(a->pos[0], "list")) {
+        a->cmd = "agents list";
+        ex = rd_cli_agents_list(a);
+        goto out;
+    }
     if (a->n_pos != 3 || strcmp(a->pos[0], "set")) {
-        rd_cli_err("agents", "usage: agents set POOL N (see --help)");
+        rd_cli_err("agents", "usage: agents set POOL N | agents list (see --help)");
         ex = RD_CLI_USAGE;
         goto out;
     }
@@ -725,18 +743,6 @@ out:
 
 /* ---- job show -------------------------------------------------------------------------- */
 
-static const char *const JOB_HELP =
-    "Usage: redial-cli job show ID [--json]\n"
-    "\n"
-    "A job by its id (the producer's id, or the generated CAMPAIGN/NUMBER/SEQ):\n"
-    "state, disposition, and every attempt with its outcome, in the callee's local\n"
-    "time (the zone the calling window is checked in) and UTC. Finished jobs are\n"
-    "kept for the store's retention (7 days by default).\n"
-    "\n"
-    "Example:\n"
-    "  redial-cli job show inv-42\n"
-    "\n" RD_CLI_EXIT_HELP;
-
 static const rd_cli_flag_t JOB_FLAGS[] = {{"json", false, false}};
 
 typedef struct {
@@ -768,17 +774,20 @@ static const char *job_state_name(rd_job_state_t st) {
 }
 
 int rd_cli_job(int argc, char **argv) {
+    if (argc > 1 &&
+        (!strcmp(argv[1], "list") || !strcmp(argv[1], "cancel") || !strcmp(argv[1], "retry-now")))
+        return rd_cli_job_ops(argc, argv);
     rd_cli_args_t *a = rd_malloc(sizeof *a);
     job_res_t r = {0};
     rd_campaign_t c;
     bool have_c = false, open = false;
     rd_cli_session_t s;
-    int ex = rd_cli_args_parse(a, "job show", JOB_FLAGS, RD_ARRAY_LEN(JOB_FLAGS), JOB_HELP,
+    int ex = rd_cli_args_parse(a, "job show", JOB_FLAGS, RD_ARRAY_LEN(JOB_FLAGS), rd_cli_job_help(),
                                argc - 1, argv + 1);
     if (ex) goto out;
     if (a->help) goto out;
     if (a->n_pos != 2 || strcmp(a->pos[0], "show")) {
-        rd_cli_err("job", "usage: job show ID (see --help)");
+        rd_cli_err("job", "usage: job show ID | list | cancel | retry-now (see --help)");
         ex = RD_CLI_USAGE;
         goto out;
     }

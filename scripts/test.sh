@@ -15,6 +15,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 bash scripts/deps.sh
+# The Node examples' packages (tests/integ/test_examples.c runs them).
+if [ ! -d examples/node/node_modules/redis ] || [ ! -d examples/node/node_modules/@msgpack ]; then
+  (cd examples/node && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
 
 BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format"}
 FUZZ_SECONDS=${RD_FUZZ_SECONDS:-10}

@@ -184,6 +184,29 @@ static const row_t ROWS[] = {
     {{"job", "show", "tbl-1", "--json"}, 0, true, true, NULL},
     {{"job", "show", "no-such-job"}, 1, false, true, NULL},
     {{"job", "frob"}, 2, false, false, NULL},
+    {{"job", "list", "--json"}, 0, true, true, NULL},
+    {{"job", "list", "--campaign", "Payment_Reminders", "--state", "pending", "--json"},
+     0,
+     true,
+     true,
+     NULL},
+    {{"job", "list", "--state", "sleeping"}, 2, false, false, NULL},
+    {{"job", "cancel", "--campaign", "Payment_Reminders"}, 1, false, true, NULL},
+    {{"job", "retry-now", "tbl-1", "--json"}, 0, true, true, NULL},
+    {{"job", "cancel", "tbl-1", "--json"}, 0, true, true, NULL},
+    {{"job", "cancel", "no-such-job"}, 1, false, true, NULL},
+    {{"dnd", "check", "+919800000009", "--json"}, 0, true, true, NULL},
+    {{"dnd", "list", "--json"}, 0, true, true, NULL},
+    {{"dnd", "remove", "+919800000777", "--json"}, 0, true, true, NULL},
+    {{"optout", "check", "+919800000003", "--json"}, 0, true, true, NULL},
+    {{"optout", "remove", "+919800000777", "--json"}, 0, true, true, NULL},
+    {{"agents", "list", "--json"}, 0, true, true, NULL},
+    {{"deadletter", "list", "--json"}, 0, true, true, NULL},
+    {{"deadletter", "show", "1-1"}, 1, false, true, NULL},
+    {{"deadletter", "replay", "1-1", "--json"}, 1, true, true, NULL},
+    {{"deadletter", "purge", "1-1", "--json"}, 1, true, true, NULL},
+    {{"deadletter", "purge"}, 2, false, false, NULL},
+    {{"deadletter"}, 2, false, false, NULL},
     {{"optout", "+919800000003", "--json"}, 0, true, true, NULL},
     {{"optout", "nonsense"}, 1, false, false, NULL},
     {{"dnd", "import", "@DND", "--json"}, 0, true, true, NULL},
@@ -204,6 +227,8 @@ static const row_t ROWS[] = {
     {{"campaign", "cancel", "Payment_Reminders"}, 1, false, true, NULL},
     {{"campaign", "cancel", "Payment_Reminders", "--yes", "--json"}, 0, true, true, NULL},
     {{"no-such-command"}, 2, false, false, NULL},
+    {{"health", "--url", "http://127.0.0.1:1/healthz", "--json"}, 1, true, false, NULL},
+    {{"health", "extra"}, 2, false, false, NULL},
 };
 
 /* Every string that looks like a time in a JSON document is ISO 8601 with an offset. */
@@ -315,6 +340,127 @@ static void t_enqueue_stdin_and_report_stdout(void **state) {
     run_free(&r);
 }
 
+/* ---- acting on problems: jobs, numbers, pools, dead letters ------------------------------- */
+
+static run_t cli(const fx_t *fx, const char *in, const char *const *w) {
+    return run_v(fx, "redial-cli", 1, in, w);
+}
+#define CLI(fx, in, ...) cli((fx), (in), (const char *const[]){__VA_ARGS__, NULL})
+
+static long long rdint(const fx_t *fx, const char *fmt, const char *k, const char *a) {
+    return rd_test_redis_int(fx->c, fx->r.prefix, fmt, k, a);
+}
+
+static void want(run_t *r, int code, const char *out, const char *err) {
+    if (r->code != code || (out && !strstr(r->out, out)) || (err && !strstr(r->err, err)))
+        fail_msg("exit %d (want %d)\nstdout: %s\nstderr: %s\nwanted out~%s err~%s", r->code, code,
+                 r->out, r->err, out ? out : "", err ? err : "");
+    run_free(r);
+}
+
+static void t_act_on_problems(void **state) {
+    fx_t *fx = *state;
+    run_t r = CLI(fx, NULL, "campaign", "create", "@SEED");
+    want(&r, 0, NULL, NULL);
+    r = CLI(fx, NULL, "enqueue", "Payment_Reminders", "+919800000101", "--id", "later",
+            "--not-before", "2031-01-01T10:00:00+05:30");
+    want(&r, 0, "created later", NULL);
+    /* job list: the seed's two numbers and the later one, filters. */
+    r = CLI(fx, NULL, "job", "list", "--campaign", "Payment_Reminders", "--state", "pending",
+            "--json");
+    json_t *j = json_loads(r.out, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_array_size(json_object_get(j, "jobs")), 3);
+    json_decref(j);
+    run_free(&r);
+    r = CLI(fx, NULL, "job", "list", "--number", "+919800000101");
+    want(&r, 0, "later", NULL);
+    /* retry-now: the far-future job becomes due now. */
+    long long before = rdint(fx, "ZSCORE %s %s", "c:Payment_Reminders:due", "+919800000101");
+    r = CLI(fx, NULL, "job", "retry-now", "later");
+    want(&r, 0, "1 job made due now", NULL);
+    long long after = rdint(fx, "ZSCORE %s %s", "c:Payment_Reminders:due", "+919800000101");
+    assert_true(after < before);
+    assert_true(after / 4096 + 1577836800000LL < 1924992000000LL); /* before 2031 */
+    /* cancel: more than one job needs --yes; nothing happens without it. */
+    r = CLI(fx, NULL, "job", "cancel", "--campaign", "Payment_Reminders");
+    want(&r, 1, NULL, "would cancel 3 jobs; nothing done");
+    assert_int_equal(rdint(fx, "ZCARD %s", "c:Payment_Reminders:due", NULL), 3);
+    r = CLI(fx, NULL, "job", "cancel", "later");
+    want(&r, 0, "1 job canceled", NULL);
+    assert_int_equal(rdint(fx, "ZCARD %s", "c:Payment_Reminders:due", NULL), 2);
+    assert_int_equal(rdint(fx, "HGET %s %s", "c:Payment_Reminders:st", "f6"), 1);
+    r = CLI(fx, NULL, "job", "show", "later");
+    want(&r, 0, "final: canceled", NULL);
+    r = CLI(fx, NULL, "job", "cancel", "later");
+    want(&r, 1, "already finished", NULL);
+    r = CLI(fx, NULL, "job", "cancel", "--campaign", "Payment_Reminders", "--yes", "--json");
+    j = json_loads(r.out, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "canceled")), 2);
+    json_decref(j);
+    run_free(&r);
+    assert_int_equal(rdint(fx, "ZCARD %s", "c:Payment_Reminders:due", NULL), 0);
+
+    /* DND / opt-out: check, remove; the dial-time union follows. */
+    r = CLI(fx, NULL, "dnd", "import", "@DND");
+    want(&r, 0, NULL, NULL);
+    r = CLI(fx, NULL, "optout", "+919800000009");
+    want(&r, 0, NULL, NULL);
+    r = CLI(fx, NULL, "dnd", "check", "+919800000009", "+919800000008");
+    want(&r, 0, "+919800000008 not on the DND set", NULL);
+    r = CLI(fx, NULL, "dnd", "list");
+    want(&r, 0, "+919800000009", NULL);
+    r = CLI(fx, NULL, "dnd", "remove", "+919800000009");
+    want(&r, 0, "removed 1 of 1", NULL);
+    assert_int_equal(rdint(fx, "SISMEMBER %s %s", "dnd", "+919800000009"), 0);
+    assert_int_equal(rdint(fx, "SISMEMBER %s %s", "nodial", "+919800000009"), 1); /* opted out */
+    r = CLI(fx, NULL, "optout", "check", "+919800000009");
+    want(&r, 0, "+919800000009 opted out", NULL);
+    r = CLI(fx, NULL, "optout", "remove", "+919800000009");
+    want(&r, 0, "removed 1 of 1", NULL);
+    assert_int_equal(rdint(fx, "SISMEMBER %s %s", "nodial", "+919800000009"), 0);
+
+    /* agents list */
+    r = CLI(fx, NULL, "agents", "set", "collections", "7");
+    want(&r, 0, NULL, NULL);
+    r = CLI(fx, NULL, "agents", "list");
+    want(&r, 0, "collections", NULL);
+
+    /* Dead letters: list, show, replay (re-validated), purge. */
+    char k[128], ids[2][64];
+    snprintf(k, sizeof k, "%s:deadletter", fx->r.prefix);
+    const char *bodies[2] = {"{\"v\":1,\"campaign\":\"Ghost\",\"to\":\"+919800000201\"}",
+                             "{\"v\":1,\"campaign\":\"Other\",\"to\":\"+919800000202\"}"};
+    for (int i = 0; i < 2; i++) {
+        redisReply *x = redisCommand(fx->c, "XADD %s * j %s reason %s entry 9-9", k, bodies[i],
+                                     "campaign does not exist");
+        snprintf(ids[i], sizeof ids[i], "%s", x->str);
+        freeReplyObject(x);
+    }
+    r = CLI(fx, NULL, "deadletter", "list");
+    want(&r, 0, "2 shown of 2 dead letters", NULL);
+    r = CLI(fx, NULL, "deadletter", "show", ids[0]);
+    want(&r, 0, "Ghost", NULL);
+    r = CLI(fx, NULL, "deadletter", "replay", "--all");
+    want(&r, 1, NULL, "would replay 2 dead letters; nothing done");
+    /* The campaign of the second now exists: it replays, the first stays. */
+    char other[512];
+    snprintf(other, sizeof other, "%s/other.json", fx->dir);
+    FILE *f = fopen(other, "w");
+    fputs("{\"name\":\"Other\",\"caller_id\":\"1\",\"call_flow_id\":\"1\",\"numbers\":[]}", f);
+    fclose(f);
+    r = CLI(fx, NULL, "campaign", "create", other);
+    want(&r, 0, NULL, NULL);
+    r = CLI(fx, NULL, "deadletter", "replay", "--all", "--yes");
+    want(&r, 1, "1 replayed, 1 still invalid (kept)", NULL);
+    assert_int_equal(rdint(fx, "XLEN %s", "deadletter", NULL), 1);
+    assert_int_equal(rdint(fx, "XLEN %s", "inbox", NULL), 1);
+    r = CLI(fx, NULL, "deadletter", "purge", ids[0], "--json");
+    want(&r, 0, "\"purged\": 1", NULL);
+    assert_int_equal(rdint(fx, "XLEN %s", "deadletter", NULL), 0);
+}
+
 static int setup(void **state) {
     fx_t *fx = calloc(1, sizeof *fx);
     if (rd_test_redis_start(&fx->r)) return -1;
@@ -354,6 +500,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(t_help, setup, teardown),
         cmocka_unit_test_setup_teardown(t_table, setup, teardown),
         cmocka_unit_test_setup_teardown(t_enqueue_stdin_and_report_stdout, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_act_on_problems, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
