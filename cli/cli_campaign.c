@@ -22,6 +22,7 @@
 #include "cli/cli.h"
 #include "cli/cli_session.h"
 #include "store/enqueue.h"
+#include "store/ops.h"
 #include "store/view.h"
 #include "proto/callback.h"
 
@@ -45,6 +46,9 @@ static const char *const HELP =
     "                                       finish every pending job as canceled (final);\n"
     "                                       says how many; --yes is needed when more than\n"
     "                                       one job would be hit\n"
+    "  campaign archive NAME [--json]       retire a finished campaign (no pending job, no\n"
+    "                                       live call): it leaves the list, the API and the\n"
+    "                                       metrics, and its name is free again\n"
     "\n"
     "Examples:\n"
     "  redial-cli campaign create examples/payment_reminders.json\n"
@@ -359,6 +363,57 @@ out:
     return ex;
 }
 
+/* ---- archive ------------------------------------------------------------------------------ */
+
+typedef struct {
+    bool done;
+    int status;
+    int64_t pending, live;
+} archive_t;
+
+static void archive_cb(rd_store_t *s, int status, int64_t pending, int64_t live, void *arg) {
+    (void)s;
+    archive_t *r = arg;
+    r->status = status;
+    r->pending = pending;
+    r->live = live;
+    r->done = true;
+}
+
+static int cmd_archive(const rd_cli_args_t *a) {
+    if (a->n_pos != 2) {
+        rd_cli_err(a->cmd, "needs exactly one campaign NAME (see --help)");
+        return RD_CLI_USAGE;
+    }
+    const char *name = a->pos[1];
+    char what[128];
+    int ex = rd_cli_campaign_what(a->cmd, name, what, sizeof what);
+    if (ex) return ex;
+    rd_cli_session_t s;
+    if ((ex = rd_cli_open(&s, &a->g, a->cmd))) return ex;
+    archive_t r = {0};
+    int rc = rd_ops_campaign_archive(s.store, name, rd_cli_now(&s), archive_cb, &r);
+    if (!rc) rc = rd_cli_wait(&s, &r.done);
+    if (!rc) rc = r.status;
+    if (rc == RD_EINVAL) {
+        rd_cli_err(a->cmd,
+                   "%s is not finished (%lld pending, %lld live): cancel it first "
+                   "(campaign cancel --yes) and let its calls end",
+                   what, (long long)r.pending, (long long)r.live);
+        ex = RD_CLI_REFUSED;
+    } else if (rc) {
+        ex = rd_cli_fail(&s, rc, what);
+    } else if (rd_cli_flag_has(a, "json")) {
+        rd_cli_print_json(json_pack("{s:s,s:s}", "campaign", name, "state", "archived"));
+    } else {
+        printf("campaign %s archived: out of the list, the API and the metrics; its finished "
+               "jobs stay until the retention\n",
+               name);
+    }
+    rd_cli_close(&s);
+    return ex;
+}
+
 int rd_cli_campaign(int argc, char **argv) {
     const char *sub = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
     char cmd[32];
@@ -368,7 +423,8 @@ int rd_cli_campaign(int argc, char **argv) {
     if (ex) goto out;
     if (a->help) goto out;
     if (!sub) {
-        rd_cli_err("campaign", "needs a subcommand: create, list, show, pause, resume, cancel");
+        rd_cli_err("campaign",
+                   "needs a subcommand: create, list, show, pause, resume, cancel, archive");
         ex = RD_CLI_USAGE;
     } else if (!strcmp(sub, "create")) {
         ex = cmd_create(&a->g, a);
@@ -382,10 +438,12 @@ int rd_cli_campaign(int argc, char **argv) {
         ex = cmd_state(&a->g, a, RD_CAMP_ACTIVE);
     } else if (!strcmp(sub, "cancel")) {
         ex = cmd_state(&a->g, a, RD_CAMP_CANCELED);
+    } else if (!strcmp(sub, "archive")) {
+        ex = cmd_archive(a);
     } else {
         rd_cli_err("campaign",
                    "%s: unknown subcommand (create, list, show, pause, resume, "
-                   "cancel)",
+                   "cancel, archive)",
                    sub);
         ex = RD_CLI_USAGE;
     }

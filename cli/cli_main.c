@@ -18,7 +18,7 @@
 static const rd_cli_cmd_t commands[] = {
     {"plan", "FILE.json --start \"YYYY-MM-DD HH:MM\" --outcomes a,b,...",
      "dry run of a campaign's retry policy: when each attempt would happen", rd_cli_plan},
-    {"campaign", "create FILE.json | list | show NAME | pause NAME | resume NAME | cancel NAME",
+    {"campaign", "create FILE.json | list | show NAME | pause | resume | cancel | archive NAME",
      "create and operate campaigns (Redis)", rd_cli_campaign},
     {"enqueue", "CAMPAIGN NUMBER... [--id ID] [--var K=V] [--not-before T] [--tz ZONE]",
      "add jobs to a campaign, checked like the inbox", rd_cli_enqueue},

@@ -7,9 +7,12 @@
 #   3. builds and runs ctest in three builds: release (every test),
 #      ASan+UBSan (every test), TSan (tests labelled "threads");
 #   4. builds the libFuzzer targets with clang and runs each briefly;
-#   5. checks that every C file is laid out as .clang-format says.
+#   5. checks that every C file is laid out as .clang-format says;
+#   6. builds the container image with podman from a debootstrap base and runs
+#      its binaries as the image's user (scripts/image_test.sh; skipped when
+#      podman or debootstrap is absent).
 #
-# Environment: RD_TEST_BUILDS="release asan tsan fuzz format" (subset to run),
+# Environment: RD_TEST_BUILDS="release asan tsan fuzz format image" (subset to run),
 # RD_FUZZ_SECONDS (per target, default 10), CTEST_ARGS (extra ctest flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +23,7 @@ if [ ! -d examples/node/node_modules/redis ] || [ ! -d examples/node/node_module
   (cd examples/node && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
-BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format"}
+BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format image"}
 FUZZ_SECONDS=${RD_FUZZ_SECONDS:-10}
 JOBS=$(nproc)
 
@@ -79,6 +82,8 @@ for b in $BUILDS; do
       else
         echo "format: every C file matches .clang-format"
       fi ;;
+    image)
+      bash scripts/image_test.sh || status=1 ;;
     *) echo "unknown build '$b'" >&2; exit 2 ;;
   esac
 done

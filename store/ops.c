@@ -276,6 +276,43 @@ int rd_ops_set_scan(rd_store_t *s, rd_ops_set_t set, const char *cursor, rd_ops_
     return rc;
 }
 
+/* ---- campaigns -------------------------------------------------------------------------- */
+
+static void on_archived(rd_redis_t *r, int status, redisReply *reply, void *arg) {
+    (void)r;
+    op_t *o = arg;
+    int rc = rd_redis_reply_status(status, reply);
+    int64_t pending = 0, live = 0;
+    if (!rc && (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1)) rc = RD_EPROTO;
+    if (!rc) {
+        int64_t code = rint_(reply->element[0]);
+        if (code == -1) {
+            rc = RD_ENOTFOUND;
+        } else if (code == -2 && reply->elements == 3) {
+            rc = RD_EINVAL;
+            pending = rint_(reply->element[1]);
+            live = rint_(reply->element[2]);
+        } else if (code != 1) {
+            rc = RD_EPROTO;
+        }
+    }
+    ((rd_ops_archive_cb)o->cb)(o->s, rc, pending, live, o->arg);
+    op_free(o);
+}
+
+int rd_ops_campaign_archive(rd_store_t *s, const char *campaign, int64_t now_ms,
+                            rd_ops_archive_cb cb, void *arg) {
+    if (!campaign || !*campaign || strlen(campaign) > RD_CAMPAIGN_NAME_MAX) return RD_EINVAL;
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)now_ms);
+    const char *args[] = {campaign, now};
+    op_t *o = op_new(s, (void (*)(void))cb, arg);
+    int rc =
+        script(s, rd_lua_campaign_archive, rd_lua_campaign_archive_len, 2, args, on_archived, o);
+    if (rc) op_free(o);
+    return rc;
+}
+
 /* ---- agent pools ------------------------------------------------------------------------- */
 
 static void pools_done(op_t *o) {

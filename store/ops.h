@@ -80,6 +80,19 @@ typedef void (*rd_ops_names_cb)(rd_store_t *s, int status, char *const *items, s
 int rd_ops_set_scan(rd_store_t *s, rd_ops_set_t set, const char *cursor, rd_ops_names_cb cb,
                     void *arg);
 
+/* ---- campaigns ------------------------------------------------------------------------ */
+
+typedef void (*rd_ops_archive_cb)(rd_store_t *s, int status, int64_t pending, int64_t live,
+                                  void *arg);
+/*
+ * Archives a finished campaign (no pending job, no live call): its record
+ * and stats move to P:archive:<name>:<id>, it leaves the campaign list, the
+ * API and the metrics, and its name is free again. status 0; RD_ENOTFOUND;
+ * RD_EINVAL with the pending / live counts when it is not finished.
+ */
+int rd_ops_campaign_archive(rd_store_t *s, const char *campaign, int64_t now_ms,
+                            rd_ops_archive_cb cb, void *arg);
+
 /* ---- agent pools --------------------------------------------------------------------- */
 
 typedef struct rd_ops_pool {

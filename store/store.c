@@ -1586,7 +1586,7 @@ static void stats_field(rd_store_stats_t *st, const char *f, uint64_t v, bool pr
     }
 }
 
-static void stats_hash(rd_store_stats_t *st, const redisReply *h, bool prior) {
+void rd_store_stats_hash(rd_store_stats_t *st, const redisReply *h, bool prior) {
     if (!h || h->type != REDIS_REPLY_ARRAY) return;
     for (size_t i = 0; i + 1 < h->elements; i += 2)
         if (is_str(h->element[i]))
@@ -1606,8 +1606,8 @@ static void done_stats(rd_redis_t *r, int status, redisReply *reply, void *arg) 
         st->counts.jobs = (uint64_t)rint_(reply->element[0]);
         st->live = (uint64_t)rint_(reply->element[1]);
         st->pending = (uint64_t)rint_(reply->element[2]);
-        stats_hash(st, reply->element[3], false);
-        stats_hash(st, reply->element[4], true);
+        rd_store_stats_hash(st, reply->element[3], false);
+        rd_store_stats_hash(st, reply->element[4], true);
     }
     ((rd_store_stats_cb)o->cb)(o->s, rc, st, o->arg);
     rd_free(st);

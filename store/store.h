@@ -452,6 +452,10 @@ typedef struct rd_store_stats {
 typedef void (*rd_store_stats_cb)(rd_store_t *s, int status, const rd_store_stats_t *st, void *arg);
 /* Counters of one campaign (RD_ENOTFOUND when absent). */
 int rd_store_stats(rd_store_t *s, const char *campaign, rd_store_stats_cb cb, void *arg);
+/* Adds a stats hash as Redis returned it (HGETALL: field, value, ...) into st; prior: it is
+ * the all-campaign hash P:st (hour-of-week fields only). For store modules (store/figures.c). */
+struct redisReply;
+void rd_store_stats_hash(rd_store_stats_t *st, const struct redisReply *h, bool prior);
 
 /*
  * A job by its public id (producer id or generated id), live or finished
