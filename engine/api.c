@@ -41,6 +41,7 @@
 #include "store/bulk.h"
 #include "store/deadletter.h"
 #include "store/enqueue.h"
+#include "store/ops.h"
 #include "store/view.h"
 #include "proto/callback.h"
 #include "proto/campaign.h"
@@ -54,7 +55,18 @@ struct rd_api {
     char *key, *token, *provider;
 };
 
-enum { R_CREATE, R_LIST, R_CAMPAIGN, R_STATS, R_CALLS, R_OPTOUT, R_DL_LIST, R_DL_ONE, R_DL_REPLAY };
+enum {
+    R_CREATE,
+    R_LIST,
+    R_CAMPAIGN,
+    R_STATS,
+    R_CALLS,
+    R_OPTOUT,
+    R_DL_LIST,
+    R_DL_ONE,
+    R_DL_REPLAY,
+    R_POOLS
+};
 
 typedef struct op {
     rd_api_t *api;
@@ -348,6 +360,15 @@ static void stats_cb(rd_store_t *s, int status, const rd_store_stats_t *st, void
     rd_stats_compute(&st->counts, &m);
     json_t *o = rd_stats_to_json(op->name, &m);
     json_object_set_new(o, "live", json_integer((json_int_t)st->live));
+    /* The hour-of-week counters the smart strategy learns from (0 = Sunday 00h,
+     * the callee's local time): the console's heatmap and hourly chart. */
+    json_t *att = json_array(), *ans = json_array();
+    for (int h = 0; h < 168; h++) {
+        json_array_append_new(att, json_integer(st->smart.attempted[h]));
+        json_array_append_new(ans, json_integer(st->smart.answered[h]));
+    }
+    json_object_set_new(o, "hour_of_week",
+                        json_pack("{s:o,s:o}", "attempted", att, "answered", ans));
     op_reply(op, 200, o, NULL);
 }
 
@@ -574,6 +595,23 @@ static void route_dl_list(op_t *op) {
     if (rc) fail_store(op, rc);
 }
 
+/* ---- GET /v1/pools ---------------------------------------------------------------------- */
+
+static void pools_cb(rd_store_t *s, int status, const rd_ops_pool_t *p, size_t n, void *arg) {
+    (void)s;
+    op_t *op = arg;
+    if (status) {
+        fail_store(op, status);
+        return;
+    }
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a,
+                              json_pack("{s:s,s:I,s:I}", "pool", p[i].name, "capacity",
+                                        (json_int_t)p[i].capacity, "live", (json_int_t)p[i].live));
+    op_reply(op, 200, json_pack("{s:o}", "pools", a), NULL);
+}
+
 /* ---- routing ------------------------------------------------------------------------ */
 
 /* Splits the path into at most 6 segments; false when there are more. */
@@ -674,6 +712,9 @@ bool rd_api_handle(rd_api_t *api, rd_http_req_t *req) {
     } else if (n == 2 && seg_is(seg[1], sl[1], "optout")) {
         route = R_OPTOUT;
         allow = "POST";
+    } else if (n == 2 && seg_is(seg[1], sl[1], "pools")) {
+        route = R_POOLS;
+        allow = "GET";
     } else if (n == 2 && seg_is(seg[1], sl[1], "deadletter")) {
         route = R_DL_LIST;
         allow = "GET";
@@ -731,6 +772,9 @@ bool rd_api_handle(rd_api_t *api, rd_http_req_t *req) {
     case R_DL_LIST:
         route_dl_list(op);
         return true;
+    case R_POOLS:
+        rc = rd_ops_pool_list(s, pools_cb, op);
+        break;
     case R_DL_ONE:
         if (req->method_id == HTTP_GET) {
             rc = rd_deadletter_get(s, op->dl, dl_list_cb, op);

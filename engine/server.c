@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "engine/api.h"
+#include "engine/console.h"
 #include "engine/callbacks.h"
 #include "engine/ccache.h"
 #include "engine/cstats.h"
@@ -629,6 +630,7 @@ static void on_http(rd_http_req_t *req, void *data) {
     rd_count(srv->ctr, RD_M_HTTP_REQUESTS, 1);
     if (rd_callbacks_route(srv->callbacks, req)) return;
     if (rd_api_handle(srv->api, req)) return;
+    if (rd_console_handle(req)) return;
     if (strcmp(req->path, "/healthz") == 0) {
         bool up = rd_store_connected(srv->store);
         char body[160];
