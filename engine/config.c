@@ -42,7 +42,7 @@ const rd_opt_t rd_server_opts[] = {
      "policy time at the epoch, ISO-8601 (default: the epoch itself)"},
     {"time-epoch", "REDIAL_TIME_EPOCH", "", RD_OPT_STR, O(time_epoch),
      "wall-clock anchor, unix ms (default: start-up)"},
-    {"max-per-day", "REDIAL_MAX_PER_DAY", "3", RD_OPT_INT, O(max_per_day),
+    {"max-per-day", "REDIAL_MAX_PER_DAY", "4", RD_OPT_INT, O(max_per_day),
      "default per-number attempts per callee-local day, all campaigns"},
     {"max-per-7-days", "REDIAL_MAX_PER_7_DAYS", "7", RD_OPT_INT, O(max_per_7_days),
      "default per-number attempts per rolling 7 days, all campaigns"},

@@ -90,7 +90,7 @@ void rd_campaign_init(rd_campaign_t *c) {
     c->days_mask = 0x7f;
     c->jitter_seconds = 120;
     c->concurrency = 10;
-    c->max_per_day = 3;
+    c->max_per_day = 4;
     c->max_per_7_days = 7;
     c->purpose = RD_PURPOSE_NONE;
     c->mode = RD_MODE_FLOW;

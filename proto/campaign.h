@@ -99,7 +99,7 @@ typedef struct rd_campaign {
     /* limits */
     int concurrency;      /* live calls, global [10] */
     char *agent_pool;     /* NULL = none */
-    int max_per_day;      /* per number, all campaigns, callee's local day [3] */
+    int max_per_day;      /* per number, all campaigns, callee's local day [4] */
     int max_per_7_days;   /* rolling [7] */
     int calls_per_minute; /* 0 = unlimited */
 

@@ -5,11 +5,11 @@
  * Design. Everything here is a pure function of its arguments so the three
  * entry points (ingest, control API, CLI) cannot drift apart. The order of
  * checks follows the inbox map's keys so that the first problem reported is
- * the one a producer would look at first. The jitter seed is the FNV-1a hash
- * of campaign, number and id, exactly as ingest computes it: replaying an
- * enqueue gives the same due time whichever way it came, and numbers
- * enqueued in the same millisecond are spread over the window start rather
- * than stacked on it.
+ * the one a producer would look at first. The jitter seed is
+ * rd_policy_seed() of campaign, number and attempt 1, as everywhere:
+ * replaying an enqueue gives the same due time whichever way it came (and
+ * `redial-cli plan` prints it), and numbers enqueued in the same
+ * millisecond are spread over the window start rather than stacked on it.
  */
 #include "store/enqueue.h"
 
@@ -19,14 +19,6 @@
 #include "proto/policy.h"
 #include "proto/rd.h"
 #include "proto/tz.h"
-
-static uint64_t fnv1a(uint64_t h, const char *s) {
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 int rd_enqueue_prepare(const rd_campaign_t *c, const char *to, const char *id, const char *tz,
                        const rd_job_var_t *vars, size_t n_vars, int64_t not_before_ms,
@@ -68,8 +60,7 @@ int rd_enqueue_prepare(const rd_campaign_t *c, const char *to, const char *id, c
     rd_policy_ctx_t ctx = {0};
     ctx.c = c;
     ctx.tz = rd_policy_zone(c, tz, to);
-    ctx.jitter_seed =
-        fnv1a(fnv1a(fnv1a(14695981039346656037ULL, c->name ? c->name : ""), to), id ? id : "");
+    ctx.jitter_seed = rd_policy_seed(c->name, to, 1);
     rd_decision_t d;
     rd_policy_first(&ctx, now_ms, not_before_ms, &d);
     if (d.final) {
