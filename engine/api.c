@@ -72,6 +72,7 @@ typedef struct op {
 void rd_api_cfg_init(rd_api_cfg_t *cfg) {
     memset(cfg, 0, sizeof *cfg);
     cfg->enqueue_window = 128;
+    rd_campaign_defaults_init(&cfg->campaign_defaults);
 }
 
 int rd_api_create(const rd_api_cfg_t *cfg, rd_api_t **out) {
@@ -260,7 +261,8 @@ static void route_create(op_t *op) {
     rd_api_t *api = op->api;
     rd_http_req_t *req = op->req;
     char err[512];
-    int rc = rd_campaign_parse(req->body, req->body_len, &op->camp, err, sizeof err);
+    int rc = rd_campaign_parse_with(req->body, req->body_len, &api->cfg.campaign_defaults,
+                                    &op->camp, err, sizeof err);
     if (rc) {
         op_fail(op, 400, "%s", err);
         return;

@@ -882,6 +882,7 @@ int rd_server_start(uv_loop_t *loop, const rd_server_config_t *cfg, rd_server_t 
     ac.api_key = cfg->api_key;
     ac.api_token = cfg->api_token;
     ac.default_provider = cfg->provider;
+    if ((rc = rd_server_campaign_defaults(cfg, &ac.campaign_defaults, err, errlen)) != 0) goto fail;
     ac.ctr = srv->ctr;
     if ((rc = rd_api_create(&ac, &srv->api)) != 0) {
         snprintf(err, errlen, "control API: %s", rd_strerror(rc));
