@@ -26,6 +26,7 @@
 #include "store/enqueue.h"
 #include "store/view.h"
 #include "proto/callback.h"
+#include "proto/text.h"
 
 #define CAMPAIGN_FILE_MAX (64u << 20)
 
@@ -132,7 +133,7 @@ static int cmd_create(const rd_cli_global_t *g, const rd_cli_args_t *a) {
     rd_prov_t pid;
     if (c.provider && rd_prov_parse(c.provider, strlen(c.provider), &pid)) {
         char q[80];
-        rd_enqueue_printable(q, sizeof q, c.provider);
+        rd_text_printable(q, sizeof q, c.provider);
         rd_cli_err(a->cmd,
                    "%s: invalid campaign, nothing created: provider: unknown provider "
                    "\"%s\" (exotel, twilio)",

@@ -35,6 +35,7 @@
 
 #include "proto/job.h"
 #include "proto/rd.h"
+#include "proto/text.h"
 #include "proto/tz.h"
 
 #define MAX_NUMBERS 1000000
@@ -154,7 +155,7 @@ static int get_bool(pctx_t *p, json_t *obj, const char *path, const char *key, b
 static bool text_ok(const char *s, size_t len, size_t max) {
     if (len == 0 || len > max) return false;
     for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return false;
+        if (rd_text_is_control((unsigned char)s[i])) return false;
     return true;
 }
 
@@ -175,7 +176,7 @@ static int check_keys(pctx_t *p, json_t *obj, const char *path, const char *cons
         for (const char *const *a = allowed; *a; a++) ok |= strcmp(key, *a) == 0;
         if (!ok) {
             char q[48];
-            rd_quote_untrusted(q, sizeof q, key, strlen(key));
+            rd_text_quoted(q, sizeof q, key, strlen(key));
             return fail(p, path, ident_ok(key, strlen(key), 40) ? key : q, "unknown key");
         }
     }
