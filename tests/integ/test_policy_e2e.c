@@ -48,11 +48,6 @@ typedef struct {
     char dir[64];
 } env_t;
 
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static int setup(void **state) {
     env_t *e = calloc(1, sizeof *e);
     if (rd_test_redis_start(&e->redis) != 0) return -1;
@@ -105,26 +100,15 @@ static void start_engine(env_t *e, const char *const *extra) {
     e->server_started = true;
 }
 
-static long api(const env_t *e, const char *method, const char *path, const char *body,
-                char **resp) {
-    char url[256];
-    snprintf(url, sizeof url, "%s%s", e->server.base, path);
-    return rd_test_http(method, url, NULL, body, RD_TEST_API_KEY ":" RD_TEST_API_TOKEN, resp);
-}
-
 static void create_campaign(const env_t *e, const char *body) {
-    char *resp = NULL;
-    long st = api(e, "POST", "/v1/Accounts/" RD_TEST_PROVIDER_SID "/Campaigns", body, &resp);
-    if (st != 201) fprintf(stderr, "create: %ld %s\n", st, resp ? resp : "");
-    assert_int_equal(st, 201);
-    free(resp);
+    assert_int_equal(rd_test_create_campaign(&e->server, body), 201);
 }
 
 /* limits.<key> of a campaign as GET /v1/campaigns/{name} shows its stored configuration. */
 static long long stored_limit(const env_t *e, const char *name, const char *key) {
     char path[160], *resp = NULL;
     snprintf(path, sizeof path, "/v1/campaigns/%s", name);
-    assert_int_equal(api(e, "GET", path, NULL, &resp), 200);
+    assert_int_equal(rd_test_api(&e->server, "GET", path, NULL, &resp), 200);
     json_t *j = json_loads(resp, 0, NULL);
     free(resp);
     assert_non_null(j);
@@ -158,26 +142,10 @@ static size_t watch_due(const env_t *e, const char *campaign, const char *to, lo
         int64_t d = due_of(rc, e, campaign, to);
         if (d && (n == 0 || due[n - 1] != d) && n < max) due[n++] = d;
         if (i % 20 == 0 && rd_test_campaign_finished(&e->server, campaign) == jobs) break;
-        sleep_ms(5);
+        rd_test_sleep_ms(5);
     }
     redisFree(rc);
     assert_int_equal(rd_test_campaign_finished(&e->server, campaign), jobs);
-    return n;
-}
-
-/* Policy start times of every call the sim saw to `number`. */
-static size_t calls_to(const env_t *e, const char *number, int64_t *created, size_t max) {
-    char url[256], *resp = NULL;
-    snprintf(url, sizeof url, "%s/sim/numbers/%%2B%s", e->sim.base, number + 1);
-    assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &resp), 200);
-    json_t *j = json_loads(resp, 0, NULL);
-    free(resp);
-    assert_non_null(j);
-    json_t *calls = json_object_get(j, "calls");
-    size_t n = 0;
-    for (size_t i = 0; i < json_array_size(calls) && n < max; i++)
-        created[n++] = json_integer_value(json_object_get(json_array_get(calls, i), "created_ms"));
-    json_decref(j);
     return n;
 }
 
@@ -280,12 +248,12 @@ static void t_engine_max_per_day(void **state) {
     assert_int_equal(stored_limit(e, "Own", "max_attempts_per_number_per_7_days"), 9);
 
     assert_int_equal(rd_test_wait_finished(&e->server, "Daily", 1, 60), 0);
-    int64_t created[8];
-    size_t n = calls_to(e, DAILY_TO, created, 8);
+    long long created[8];
+    long n = rd_test_sim_calls_to(&e->sim, DAILY_TO, created, 8);
     assert_int_equal(n, 3);
     /* 09:00 + jitter on day 1, then once on each following local day */
     const rd_tz_t *tz = rd_tz_get("Asia/Kolkata");
-    for (size_t i = 0; i < n; i++) {
+    for (long i = 0; i < n; i++) {
         rd_localtime_t lt;
         rd_tz_local(tz, created[i], &lt);
         assert_int_equal(lt.day, 1 + (int)i);
@@ -315,11 +283,11 @@ static void t_engine_max_per_7_days(void **state) {
     int64_t due = 0;
     for (int i = 0; i < 3000 && due < ist(2, 0, 0); i++) {
         due = due_of(rc, e, "Week", WEEK_TO);
-        sleep_ms(5);
+        rd_test_sleep_ms(5);
     }
     redisFree(rc);
-    int64_t created[8];
-    assert_int_equal(calls_to(e, WEEK_TO, created, 8), 2);
+    long long created[8];
+    assert_int_equal(rd_test_sim_calls_to(&e->sim, WEEK_TO, created, 8), 2);
     assert_true(due > created[0] + 7 * DAY_MS - 3600000 && due <= created[0] + 7 * DAY_MS);
     assert_int_equal(rd_test_server_stop(&e->server, SIGTERM, 15000), 0);
     e->server_started = false;
