@@ -112,7 +112,7 @@ static const struct {
     int script, per_item, nvals, max_items;
 } BQ_KIND[BQ__COUNT] = {
     [BQ_ENQUEUE] = {SC_ENQUEUE, 7, 2, 200}, [BQ_PLACED] = {SC_PLACED, 4, 1, 500},
-    [BQ_RELEASE] = {SC_RELEASE, 3, 1, 500}, [BQ_SETTLE] = {SC_SETTLE, 18, 4, 200},
+    [BQ_RELEASE] = {SC_RELEASE, 3, 1, 500}, [BQ_SETTLE] = {SC_SETTLE, RD_SF__COUNT, 4, 200},
     [BQ_LOOKUP] = {SC_LOOKUP, 2, 13, 500},
 };
 

@@ -64,7 +64,9 @@ static void done_campaign_get(rd_redis_t *r, int status, redisReply *reply, void
         c.json = reply->element[0]->str;
         c.json_len = reply->element[0]->len;
         int64_t st = rd_store__rint_(reply->element[1]);
-        c.state = st == 1 ? RD_CAMP_PAUSED : st == 2 ? RD_CAMP_CANCELED : RD_CAMP_ACTIVE;
+        c.state = st == RD_CAMP_PAUSED     ? RD_CAMP_PAUSED
+                  : st == RD_CAMP_CANCELED ? RD_CAMP_CANCELED
+                                           : RD_CAMP_ACTIVE;
         c.created_ms = rd_store__rint_(reply->element[2]);
         c.live = rd_store__rint_(reply->element[3]);
         c.enqueued = rd_store__rint_(reply->element[4]);

@@ -198,6 +198,23 @@ static void settle_done(rd_store_t *s, const bq_item_t *it, int rc, redisReply *
     ((rd_store_settle_cb)it->cb)(s, rc, rc == 0 ? &res : NULL, it->arg);
 }
 
+/* One settle item's arguments, indexed by rd_settle_field_t. */
+typedef struct settle_args {
+    const char *v[RD_SF__COUNT];
+    size_t l[RD_SF__COUNT];
+    char num[RD_SF__COUNT][24];
+} settle_args_t;
+
+static void sa_str(settle_args_t *a, int f, const char *p, size_t len) {
+    a->v[f] = p;
+    a->l[f] = len;
+}
+
+static void sa_i64(settle_args_t *a, int f, int64_t v) {
+    int n = snprintf(a->num[f], sizeof(a->num[f]), "%lld", (long long)v);
+    sa_str(a, f, a->num[f], (size_t)n);
+}
+
 int rd_store_settle(rd_store_t *s, const rd_store_settle_t *st, rd_store_settle_cb cb, void *arg) {
     if (!st->campaign || strlen(st->campaign) > RD_CAMPAIGN_NAME_MAX || !st->token ||
         st->token > INT64_MAX || (int)st->outcome < 0 || st->outcome >= RD_OUT__COUNT ||
@@ -205,30 +222,33 @@ int rd_store_settle(rd_store_t *s, const rd_store_settle_t *st, rd_store_settle_
          ((int)st->decision.disposition < 0 || st->decision.disposition >= RD_DISP__COUNT)) ||
         st->hour_of_week >= 168 || (st->call_id && strlen(st->call_id) > RD_STORE_CALL_ID_MAX))
         return RD_EINVAL;
-    bq_t *q = rd_store__bq_begin(s, BQ_SETTLE, settle_done, (void (*)(void))cb, arg, st->now_ms);
-    rd_store__bq_str(q, st->campaign);
-    rd_store__bq_i64(q, (int64_t)st->token);
-    rd_store__bq_i64(q, st->outcome);
-    rd_store__bq_str(q, st->call_id ? st->call_id : "");
-    rd_store__bq_i64(q, st->ended_ms);
-    rd_store__bq_i64(q, st->decision.final ? 1 : 0);
-    rd_store__bq_i64(q, st->decision.final ? (int64_t)st->decision.disposition : -1);
-    rd_store__bq_i64(q, st->decision.final ? 0 : st->decision.due_ms);
-    rd_store__bq_i64(q, st->hour_of_week < 0 ? -1 : st->hour_of_week);
-    rd_store__bq_i64(q, st->answered ? 1 : 0);
+    /* The item's arguments by name (proto/model.h RD_SETTLE_FIELDS), sent in
+     * the list's order; the prepared fields stay "" unless settle_prep
+     * built them. */
+    settle_args_t a = {0};
+    sa_str(&a, RD_SF_CAMPAIGN, st->campaign, strlen(st->campaign));
+    sa_i64(&a, RD_SF_TOKEN, (int64_t)st->token);
+    sa_i64(&a, RD_SF_OUTCOME, st->outcome);
+    if (st->call_id) sa_str(&a, RD_SF_CALL_ID, st->call_id, strlen(st->call_id));
+    sa_i64(&a, RD_SF_ENDED, st->ended_ms);
+    sa_i64(&a, RD_SF_FINAL, st->decision.final ? 1 : 0);
+    sa_i64(&a, RD_SF_DISP, st->decision.final ? (int64_t)st->decision.disposition : -1);
+    sa_i64(&a, RD_SF_DUE, st->decision.final ? 0 : st->decision.due_ms);
+    sa_i64(&a, RD_SF_HOW, st->hour_of_week < 0 ? -1 : st->hour_of_week);
+    sa_i64(&a, RD_SF_ANSWERED, st->answered ? 1 : 0);
     settle_prep_t *sp = s->prepp;
     if (rd_store__settle_prep(st, sp)) {
-        rd_store__bq_str(q, st->job->to);
-        rd_store__bq_i64(q, st->job->lease_start_ms);
-        rd_store__bq_str(q, sp->call);
-        rd_store__bq_i64(q, sp->attempt);
-        rd_store__bq_bin(q, st->job->nrec, st->job->nrec_len);
-        rd_store__bq_bin(q, sp->rec.data, sp->rec.size);
-        rd_store__bq_bin(q, sp->ev.data, sp->ev.size);
-        rd_store__bq_bin(q, sp->fin.data, sp->fin.size);
-    } else {
-        for (int i = 0; i < 8; i++) rd_store__bq_bin(q, "", 0);
+        sa_str(&a, RD_SF_NUM, st->job->to, strlen(st->job->to));
+        sa_i64(&a, RD_SF_START, st->job->lease_start_ms);
+        sa_str(&a, RD_SF_CALL, sp->call, strlen(sp->call));
+        sa_i64(&a, RD_SF_ATTEMPT, sp->attempt);
+        sa_str(&a, RD_SF_XOLD, st->job->nrec, st->job->nrec_len);
+        sa_str(&a, RD_SF_XNEW, sp->rec.data, sp->rec.size);
+        sa_str(&a, RD_SF_EV, sp->ev.data, sp->ev.size);
+        sa_str(&a, RD_SF_FIN, sp->fin.data, sp->fin.size);
     }
+    bq_t *q = rd_store__bq_begin(s, BQ_SETTLE, settle_done, (void (*)(void))cb, arg, st->now_ms);
+    for (int i = 0; i < RD_SF__COUNT; i++) rd_store__bq_bin(q, a.v[i] ? a.v[i] : "", a.l[i]);
     rd_store__bq_commit(s, BQ_SETTLE);
     return 0;
 }

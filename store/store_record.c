@@ -101,13 +101,67 @@ done:
     return rc;
 }
 
+/* ---- the job fields of proto/model.h ------------------------------------------- */
+
+enum { KIND_INT, KIND_STR, KIND_HIST };
+
+static const struct {
+    int kind;
+    int64_t def;
+} JF[RD_JF__COUNT] = {
+#define X(name, kind, def) [RD_JF_##name] = {KIND_##kind, def},
+    RD_JOB_FIELDS(X)
+#undef X
+};
+
+/* Field x of the job array f (nf fields) as an integer: its default when
+ * left out (trailing default), false when of another type. */
+static bool jf_i64(const msgpack_object *f, size_t nf, int x, int64_t *out) {
+    if ((size_t)x >= nf) {
+        *out = JF[x].def;
+        return true;
+    }
+    return rd_store__mp_i64(&f[x], out);
+}
+
+/* Field x as a string ("" when left out). */
+static bool jf_str(const msgpack_object *f, size_t nf, int x, const char **p, size_t *len) {
+    if ((size_t)x >= nf) {
+        *p = "";
+        *len = 0;
+        return true;
+    }
+    return rd_store__mp_str(&f[x], p, len);
+}
+
+/* Field x holds its default (so it may be left out when trailing). */
+static bool jf_is_default(const msgpack_object *f, size_t nf, int x) {
+    const char *p;
+    size_t l;
+    int64_t v;
+    if ((size_t)x >= nf) return true;
+    if (JF[x].kind == KIND_STR) return rd_store__mp_str(&f[x], &p, &l) && l == 0;
+    if (JF[x].kind == KIND_HIST) return false;
+    return rd_store__mp_i64(&f[x], &v) && v == JF[x].def;
+}
+
+/* An array value, or cmsgpack's empty table (packed as an empty map): *n
+ * elements. False for anything else. */
+static bool mp_list(const msgpack_object *o, size_t *n) {
+    if (o->type == MSGPACK_OBJECT_ARRAY) {
+        *n = o->via.array.size;
+        return true;
+    }
+    *n = 0;
+    return o->type == MSGPACK_OBJECT_MAP && o->via.map.size == 0;
+}
+
 /* A number's attempt starts (array of ms) -> job->num_attempts_ms. */
 static int atts_obj(const msgpack_object *o, rd_store_job_t *j) {
+    size_t n;
     j->n_num_attempts = 0;
-    /* cmsgpack packs an empty Lua table as an empty map. */
-    if (o->type == MSGPACK_OBJECT_MAP && o->via.map.size == 0) return 0;
-    if (o->type != MSGPACK_OBJECT_ARRAY) return RD_EPROTO;
-    for (size_t i = 0; i < o->via.array.size; i++) {
+    if (!mp_list(o, &n)) return RD_EPROTO;
+    for (size_t i = 0; i < n; i++) {
         int64_t t;
         if (!rd_store__mp_i64(&o->via.array.ptr[i], &t)) return RD_EPROTO;
         if (j->n_num_attempts < RD_STORE_MAX_NUM_ATTEMPTS)
@@ -116,36 +170,12 @@ static int atts_obj(const msgpack_object *o, rd_store_job_t *j) {
     return 0;
 }
 
-/*
- * Job {cid, st, seq, id, hist, t, disp, tz, vars, nb} (docs/REDIS.md;
- * trailing fields may be absent = defaults) -> *j. campaign and to must
- * already be set. The state is PENDING or FINAL: a lease on the job is
- * applied by the caller.
- */
-static int job_obj(const msgpack_object *o, rd_store_job_t *j) {
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 5) return RD_EPROTO;
-    const msgpack_object *f = o->via.array.ptr;
-    size_t nf = o->via.array.size;
-    int64_t st, seq, disp = -1, nb = 0;
-    const char *p;
-    size_t pl;
-    if (!rd_store__mp_i64(&f[1], &st) || !rd_store__mp_i64(&f[2], &seq) ||
-        (nf > 6 && !rd_store__mp_i64(&f[6], &disp)) || (nf > 9 && !rd_store__mp_i64(&f[9], &nb)))
-        return RD_EPROTO;
-    j->state = st == 3 ? RD_JOB_FINAL : RD_JOB_PENDING;
-    j->not_before_ms = nb;
-    j->disposition = RD_DISP_FAILED;
-    if (disp >= 0 && disp < RD_DISP__COUNT) j->disposition = (rd_disposition_t)disp;
-    if (!rd_store__mp_str(&f[3], &p, &pl)) return RD_EPROTO;
-    if (pl)
-        rd_store__copy_str(j->id, sizeof(j->id), p, pl);
-    else
-        snprintf(j->id, sizeof(j->id), "%s/%s/%lld", j->campaign, j->to, (long long)seq);
+/* The finished attempts {start, outcome, ...} of field HIST -> j->hist. */
+static int hist_obj(const msgpack_object *h, rd_store_job_t *j) {
+    size_t n;
     j->n_hist = 0;
-    const msgpack_object *h = &f[4];
-    bool empty = h->type == MSGPACK_OBJECT_MAP && h->via.map.size == 0;
-    if (h->type != MSGPACK_OBJECT_ARRAY && !empty) return RD_EPROTO;
-    for (size_t i = 0; !empty && i + 1 < h->via.array.size; i += 2) {
+    if (!mp_list(h, &n)) return RD_EPROTO;
+    for (size_t i = 0; i + 1 < n; i += 2) {
         int64_t ts, oc;
         if (!rd_store__mp_i64(&h->via.array.ptr[i], &ts) ||
             !rd_store__mp_i64(&h->via.array.ptr[i + 1], &oc) || oc < 0 || oc >= RD_OUT__COUNT)
@@ -156,16 +186,38 @@ static int job_obj(const msgpack_object *o, rd_store_job_t *j) {
             j->n_hist++;
         }
     }
+    return 0;
+}
+
+/*
+ * One job of a number record (the fields RD_JOB_FIELDS of proto/model.h;
+ * trailing fields may be absent = defaults) -> *j. campaign and to must
+ * already be set. The state is PENDING or FINAL: a lease on the job is
+ * applied by the caller.
+ */
+static int job_obj(const msgpack_object *o, rd_store_job_t *j) {
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < RD_JOB_FIELDS_REQUIRED)
+        return RD_EPROTO;
+    const msgpack_object *f = o->via.array.ptr;
+    size_t nf = o->via.array.size, idl, tzl, vl;
+    int64_t st, seq, disp, nb;
+    const char *id, *tz, *vars;
+    if (!jf_i64(f, nf, RD_JF_ST, &st) || !jf_i64(f, nf, RD_JF_SEQ, &seq) ||
+        !jf_i64(f, nf, RD_JF_DISP, &disp) || !jf_i64(f, nf, RD_JF_NB, &nb) ||
+        !jf_str(f, nf, RD_JF_ID, &id, &idl) || !jf_str(f, nf, RD_JF_TZ, &tz, &tzl) ||
+        !jf_str(f, nf, RD_JF_VARS, &vars, &vl) || hist_obj(&f[RD_JF_HIST], j) < 0)
+        return RD_EPROTO;
+    j->state = st == RD_JOB_FINAL ? RD_JOB_FINAL : RD_JOB_PENDING;
+    j->not_before_ms = nb;
+    j->disposition = RD_DISP_FAILED;
+    if (disp >= 0 && disp < RD_DISP__COUNT) j->disposition = (rd_disposition_t)disp;
+    if (idl)
+        rd_store__copy_str(j->id, sizeof(j->id), id, idl);
+    else
+        snprintf(j->id, sizeof(j->id), "%s/%s/%lld", j->campaign, j->to, (long long)seq);
     j->attempt = (int)j->n_hist + 1;
-    j->tz[0] = 0;
-    if (nf > 7) {
-        if (!rd_store__mp_str(&f[7], &p, &pl)) return RD_EPROTO;
-        rd_store__copy_str(j->tz, sizeof(j->tz), p, pl);
-    }
-    if (nf > 8) {
-        if (!rd_store__mp_str(&f[8], &p, &pl)) return RD_EPROTO;
-        if (vars_decode(p, pl, &j->vars, &j->n_vars) < 0) return RD_EPROTO;
-    }
+    rd_store__copy_str(j->tz, sizeof(j->tz), tz, tzl);
+    if (vars_decode(vars, vl, &j->vars, &j->n_vars) < 0) return RD_EPROTO;
     return 0;
 }
 
@@ -186,23 +238,24 @@ int rd_store__job_from_nrec(rd_store_job_t *j, const redisReply *nrec, int64_t c
     msgpack_unpacked u;
     int rc = RD_EPROTO;
     if (!rd_store__mp_one(&u, nrec->str, nrec->len) || u.data.type != MSGPACK_OBJECT_ARRAY ||
-        u.data.via.array.size < 1)
+        u.data.via.array.size <= RD_NREC_ATTS)
         goto done;
     const msgpack_object *a = u.data.via.array.ptr;
     rc = RD_ENOTFOUND;
-    for (size_t i = 1; i < u.data.via.array.size; i++) {
+    for (size_t i = RD_NREC_JOB1; i < u.data.via.array.size; i++) {
         const msgpack_object *jo = &a[i];
         int64_t c, st, sq;
-        if (jo->type != MSGPACK_OBJECT_ARRAY || jo->via.array.size < 5 ||
-            !rd_store__mp_i64(&jo->via.array.ptr[0], &c) ||
-            !rd_store__mp_i64(&jo->via.array.ptr[1], &st) ||
-            !rd_store__mp_i64(&jo->via.array.ptr[2], &sq) || c != cid ||
+        if (jo->type != MSGPACK_OBJECT_ARRAY || jo->via.array.size < RD_JOB_FIELDS_REQUIRED)
+            continue;
+        const msgpack_object *f = jo->via.array.ptr;
+        if (!rd_store__mp_i64(&f[RD_JF_CID], &c) || !rd_store__mp_i64(&f[RD_JF_ST], &st) ||
+            !rd_store__mp_i64(&f[RD_JF_SEQ], &sq) || c != cid ||
             (seq < 0   ? i != (size_t)-seq
              : seq > 0 ? sq != seq
-                       : st == 3))
+                       : st == RD_JOB_FINAL))
             continue;
         rc = job_obj(jo, j);
-        if (rc == 0) rc = atts_obj(&a[0], j);
+        if (rc == 0) rc = atts_obj(&a[RD_NREC_ATTS], j);
         j->nrec = nrec->str;
         j->nrec_len = nrec->len;
         j->nrec_owned = false;
@@ -337,28 +390,19 @@ void rd_store__free_jobs(rd_store_job_t *jobs, size_t n) {
  * Engine-side half of a settle given its job (rd_store_settle_t.job). From
  * the number record the job was read with, builds what settle.lua would
  * write: the record with {start, outcome} appended to the job's history (and
- * st 3, t now, disp when final), the start appended to the number's attempts
- * (pruned like nrec_put: older than 8 days dropped, the newest 128 kept), and
- * the `attempt` (and `final`) event maps. settle.lua stores them only when
- * the record in Redis is still byte-for-byte the one read, and the lease's
- * number, start and call id are those used here; otherwise it does the
- * settle itself. Everything is built from the raw record (not the decoded
- * job, whose arrays are capped). Returns false when the job does not allow
- * it (no record, another token, an unexpected shape): the plain settle.
+ * ST final, T now, DISP when final), the start appended to the number's
+ * attempts (pruned like nrec_put: older than RD_NREC_KEEP_MS dropped, the
+ * newest RD_NREC_KEEP_MAX kept), and the `attempt` (and `final`) event
+ * maps. settle.lua stores them only when the record in Redis is still
+ * byte-for-byte the one read, and the lease's number, start and call id are
+ * those used here; otherwise it does the settle itself. Everything is built
+ * from the raw record (not the decoded job, whose arrays are capped).
+ * Returns false when the job does not allow it (no record, another token,
+ * an unexpected shape): the plain settle.
  */
-#define NUM_KEEP_MS (8LL * 86400000)
-
 static int cmp_i64(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return x < y ? -1 : x > y;
-}
-
-static bool mp_is_default(const msgpack_object *o, bool str, int64_t def) {
-    const char *p;
-    size_t l;
-    int64_t v;
-    if (str) return rd_store__mp_str(o, &p, &l) && l == 0;
-    return rd_store__mp_i64(o, &v) && v == def;
 }
 
 static void pk_cstr(msgpack_packer *pk, const char *str) {
@@ -378,6 +422,162 @@ static void pk_kv_i64(msgpack_packer *pk, const char *k, int64_t v) {
     msgpack_pack_int64(pk, v);
 }
 
+/* What settle_prep works from: the decoded record and the settled job in it. */
+typedef struct prep {
+    const rd_store_settle_t *st;
+    const rd_store_job_t *job;
+    const msgpack_object *rec; /* the record's elements */
+    size_t nrec, k;            /* elements; position of the live job */
+    const msgpack_object *f;   /* the job's fields */
+    size_t nf, nh, nat;        /* fields, history values, attempts */
+    const char *id;            /* public id */
+    size_t idl;
+    char gen[RD_STORE_GEN_ID_MAX + 32];
+    int64_t *atts; /* the pruned attempts, owned */
+    size_t first, n_atts;
+} prep_t;
+
+/* Finds the job's live entry and checks the record's shape. */
+static bool prep_find(prep_t *p, const msgpack_object *top) {
+    if (top->type != MSGPACK_OBJECT_ARRAY || top->via.array.size <= RD_NREC_JOB1) return false;
+    p->rec = top->via.array.ptr;
+    p->nrec = top->via.array.size;
+    for (size_t i = RD_NREC_JOB1; i < p->nrec && !p->k; i++) {
+        const msgpack_object *jo = &p->rec[i];
+        int64_t c, jst;
+        if (jo->type == MSGPACK_OBJECT_ARRAY && jo->via.array.size >= RD_JOB_FIELDS_REQUIRED &&
+            rd_store__mp_i64(&jo->via.array.ptr[RD_JF_CID], &c) &&
+            rd_store__mp_i64(&jo->via.array.ptr[RD_JF_ST], &jst) && c == p->job->cid &&
+            jst != RD_JOB_FINAL)
+            p->k = i;
+    }
+    if (!p->k) return false;
+    p->f = p->rec[p->k].via.array.ptr;
+    p->nf = p->rec[p->k].via.array.size;
+    /* Fields beyond the model would be kept by the script: not ours to drop. */
+    if (p->nf > RD_JF__COUNT) return false;
+    if (!mp_list(&p->f[RD_JF_HIST], &p->nh) || !mp_list(&p->rec[RD_NREC_ATTS], &p->nat) ||
+        p->nh % 2)
+        return false;
+    /* The public id, as pub_id() in lib.lua: the producer's, else
+     * "<campaign>/<number>/<seq>" (Lua prints seq with %.14g: exact below 1e14). */
+    int64_t seq;
+    if (!rd_store__mp_str(&p->f[RD_JF_ID], &p->id, &p->idl) ||
+        !rd_store__mp_i64(&p->f[RD_JF_SEQ], &seq))
+        return false;
+    if (p->idl == 0) {
+        if (seq < 0 || seq >= 100000000000000LL) return false;
+        p->idl = (size_t)snprintf(p->gen, sizeof(p->gen), "%s/%s/%lld", p->st->campaign, p->job->to,
+                                  (long long)seq);
+        p->id = p->gen;
+    }
+    return true;
+}
+
+/* The number's attempts + this start, pruned (nrec_put in lib.lua). */
+static bool prep_atts(prep_t *p) {
+    p->atts = rd_try_malloc((p->nat + 1) * sizeof(*p->atts));
+    if (!p->atts) return false;
+    int64_t lim = p->st->now_ms - RD_NREC_KEEP_MS;
+    const msgpack_object *ao = &p->rec[RD_NREC_ATTS];
+    size_t n = 0;
+    for (size_t i = 0; i <= p->nat; i++) {
+        int64_t t = p->job->lease_start_ms;
+        if (i < p->nat && !rd_store__mp_i64(&ao->via.array.ptr[i], &t)) return false;
+        if (t >= lim) p->atts[n++] = t;
+    }
+    p->first = 0;
+    if (n > RD_NREC_KEEP_MAX) {
+        qsort(p->atts, n, sizeof(*p->atts), cmp_i64);
+        p->first = n - RD_NREC_KEEP_MAX;
+    }
+    p->n_atts = n;
+    return true;
+}
+
+/* The settled job's new value of field x (or its old one). */
+static void prep_field(const prep_t *p, msgpack_packer *pk, int x) {
+    const rd_store_settle_t *st = p->st;
+    bool final = st->decision.final;
+    if (x == RD_JF_ST && final) {
+        msgpack_pack_int64(pk, RD_JOB_FINAL);
+    } else if (x == RD_JF_HIST) {
+        msgpack_pack_array(pk, p->nh + 2);
+        for (size_t i = 0; i < p->nh; i++) msgpack_pack_object(pk, p->f[x].via.array.ptr[i]);
+        msgpack_pack_int64(pk, p->job->lease_start_ms);
+        msgpack_pack_int64(pk, st->outcome);
+    } else if (x == RD_JF_T && final) {
+        msgpack_pack_int64(pk, st->now_ms);
+    } else if (x == RD_JF_DISP && final) {
+        msgpack_pack_int64(pk, (int64_t)st->decision.disposition);
+    } else if ((size_t)x < p->nf) {
+        msgpack_pack_object(pk, p->f[x]);
+    } else if (JF[x].kind == KIND_STR) {
+        msgpack_pack_str(pk, 0);
+    } else {
+        msgpack_pack_int64(pk, JF[x].def);
+    }
+}
+
+/* The record to write: trailing fields holding their default are left out (job_trim). */
+static void prep_record(const prep_t *p, msgpack_sbuffer *sb) {
+    msgpack_packer pk;
+    bool final = p->st->decision.final;
+    msgpack_sbuffer_clear(sb);
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, p->nrec);
+    msgpack_pack_array(&pk, p->n_atts - p->first);
+    for (size_t i = p->first; i < p->n_atts; i++) msgpack_pack_int64(&pk, p->atts[i]);
+    for (size_t i = RD_NREC_JOB1; i < p->nrec; i++) {
+        if (i != p->k) {
+            msgpack_pack_object(&pk, p->rec[i]);
+            continue;
+        }
+        size_t last = RD_JOB_FIELDS_REQUIRED;
+        for (size_t x = RD_JF__COUNT; x > RD_JOB_FIELDS_REQUIRED; x--) {
+            /* final: T = now (> 0) and DISP >= 0 are never defaults */
+            bool set = final && (x - 1 == RD_JF_T || x - 1 == RD_JF_DISP);
+            if (set || !jf_is_default(p->f, p->nf, (int)x - 1)) {
+                last = x;
+                break;
+            }
+        }
+        msgpack_pack_array(&pk, last);
+        for (size_t x = 0; x < last; x++) prep_field(p, &pk, (int)x);
+    }
+}
+
+/* The `attempt` event and, when final, the `final` event. */
+static void prep_events(const prep_t *p, settle_prep_t *sp) {
+    const rd_store_settle_t *st = p->st;
+    const char *to = p->job->to;
+    msgpack_packer pk;
+    msgpack_sbuffer_clear(&sp->ev);
+    msgpack_packer_init(&pk, &sp->ev, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 9);
+    pk_kv_str(&pk, "type", "attempt", 7);
+    pk_kv_str(&pk, "id", p->id, p->idl);
+    pk_kv_str(&pk, "campaign", st->campaign, strlen(st->campaign));
+    pk_kv_str(&pk, "to", to, strlen(to));
+    pk_kv_i64(&pk, "attempt", sp->attempt);
+    const char *oname = rd_outcome_name(st->outcome);
+    pk_kv_str(&pk, "outcome", oname, strlen(oname));
+    pk_kv_str(&pk, "call_id", sp->call, strlen(sp->call));
+    pk_kv_i64(&pk, "started_ms", p->job->lease_start_ms);
+    pk_kv_i64(&pk, "ended_ms", st->ended_ms);
+    msgpack_sbuffer_clear(&sp->fin);
+    if (!st->decision.final) return;
+    msgpack_packer_init(&pk, &sp->fin, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 6);
+    pk_kv_str(&pk, "type", "final", 5);
+    pk_kv_str(&pk, "id", p->id, p->idl);
+    pk_kv_str(&pk, "campaign", st->campaign, strlen(st->campaign));
+    pk_kv_str(&pk, "to", to, strlen(to));
+    const char *dname = rd_disposition_name(st->decision.disposition);
+    pk_kv_str(&pk, "disposition", dname, strlen(dname));
+    pk_kv_i64(&pk, "attempts", sp->attempt);
+}
+
 bool rd_store__settle_prep(const rd_store_settle_t *st, settle_prep_t *sp) {
     const rd_store_job_t *job = st->job;
     if (!job || !job->nrec || job->token != st->token || strcmp(job->campaign, st->campaign) ||
@@ -385,151 +585,16 @@ bool rd_store__settle_prep(const rd_store_settle_t *st, settle_prep_t *sp) {
         return false;
     const char *call = st->call_id && st->call_id[0] ? st->call_id : job->call_id;
     rd_store__copy_str(sp->call, sizeof(sp->call), call, strlen(call));
+    prep_t p = {.st = st, .job = job};
     msgpack_unpacked u;
-    bool ok = false;
-    int64_t *atts = NULL;
-    if (!rd_store__mp_one(&u, job->nrec, job->nrec_len) || u.data.type != MSGPACK_OBJECT_ARRAY ||
-        u.data.via.array.size < 2)
-        goto done;
-    const msgpack_object *a = u.data.via.array.ptr;
-    size_t na = u.data.via.array.size, k = 0;
-    for (size_t i = 1; i < na && !k; i++) {
-        const msgpack_object *jo = &a[i];
-        int64_t c, jst;
-        if (jo->type == MSGPACK_OBJECT_ARRAY && jo->via.array.size >= 5 &&
-            rd_store__mp_i64(&jo->via.array.ptr[0], &c) &&
-            rd_store__mp_i64(&jo->via.array.ptr[1], &jst) && c == job->cid && jst != 3)
-            k = i;
+    bool ok =
+        rd_store__mp_one(&u, job->nrec, job->nrec_len) && prep_find(&p, &u.data) && prep_atts(&p);
+    if (ok) {
+        sp->attempt = (int)(p.nh / 2 + 1);
+        prep_record(&p, &sp->rec);
+        prep_events(&p, sp);
     }
-    if (!k) goto done;
-    const msgpack_object *f = a[k].via.array.ptr;
-    size_t nf = a[k].via.array.size;
-    /* Fields beyond the documented 10 would be kept by the script: not ours to drop. */
-    if (nf > 10) goto done;
-    const msgpack_object *h = &f[4], *ao = &a[0];
-    size_t nh = 0, nat = 0;
-    if (h->type == MSGPACK_OBJECT_ARRAY)
-        nh = h->via.array.size;
-    else if (!(h->type == MSGPACK_OBJECT_MAP && h->via.map.size == 0))
-        goto done;
-    if (ao->type == MSGPACK_OBJECT_ARRAY)
-        nat = ao->via.array.size;
-    else if (!(ao->type == MSGPACK_OBJECT_MAP && ao->via.map.size == 0))
-        goto done;
-    if (nh % 2) goto done;
-    /* The public id, as pub_id() in lib.lua: the producer's, else
-     * "<campaign>/<number>/<seq>" (Lua prints seq with %.14g: exact below 1e14). */
-    const char *idp;
-    size_t idl;
-    int64_t seq;
-    char gen[RD_STORE_GEN_ID_MAX + 32];
-    if (!rd_store__mp_str(&f[3], &idp, &idl) || !rd_store__mp_i64(&f[2], &seq)) goto done;
-    if (idl == 0) {
-        if (seq < 0 || seq >= 100000000000000LL) goto done;
-        idl =
-            (size_t)snprintf(gen, sizeof(gen), "%s/%s/%lld", st->campaign, job->to, (long long)seq);
-        idp = gen;
-    }
-    /* The number's attempts: + this start, pruned. */
-    atts = rd_try_malloc((nat + 1) * sizeof(*atts));
-    if (!atts) goto done;
-    int64_t lim = st->now_ms - NUM_KEEP_MS;
-    size_t n = 0;
-    for (size_t i = 0; i <= nat; i++) {
-        int64_t t = job->lease_start_ms;
-        if (i < nat && !rd_store__mp_i64(&ao->via.array.ptr[i], &t)) goto done;
-        if (t >= lim) atts[n++] = t;
-    }
-    size_t first = 0;
-    if (n > RD_STORE_MAX_NUM_ATTEMPTS) {
-        qsort(atts, n, sizeof(*atts), cmp_i64);
-        first = n - RD_STORE_MAX_NUM_ATTEMPTS;
-    }
-    bool final = st->decision.final;
-    int64_t disp = final ? (int64_t)st->decision.disposition : -1;
-    sp->attempt = (int)(nh / 2 + 1);
-
-    msgpack_packer pk;
-    msgpack_sbuffer_clear(&sp->rec);
-    msgpack_packer_init(&pk, &sp->rec, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, na);
-    msgpack_pack_array(&pk, n - first);
-    for (size_t i = first; i < n; i++) msgpack_pack_int64(&pk, atts[i]);
-    for (size_t i = 1; i < na; i++) {
-        if (i != k) {
-            msgpack_pack_object(&pk, a[i]);
-            continue;
-        }
-        /* Trailing fields holding their default are left out (job_trim). */
-        static const bool is_str[10] = {[7] = true, [8] = true};
-        static const int64_t def[10] = {[6] = -1};
-        size_t last = 5;
-        for (size_t x = 10; x > 5; x--) {
-            bool dflt;
-            if (final && (x == 6 || x == 7))
-                dflt = false; /* t = now (> 0), disp >= 0 */
-            else
-                dflt = x > nf || mp_is_default(&f[x - 1], is_str[x - 1], def[x - 1]);
-            if (!dflt) {
-                last = x;
-                break;
-            }
-        }
-        msgpack_pack_array(&pk, last);
-        msgpack_pack_object(&pk, f[0]);
-        if (final)
-            msgpack_pack_int64(&pk, 3);
-        else
-            msgpack_pack_object(&pk, f[1]);
-        msgpack_pack_object(&pk, f[2]);
-        msgpack_pack_object(&pk, f[3]);
-        msgpack_pack_array(&pk, nh + 2);
-        for (size_t x = 0; x < nh; x++) msgpack_pack_object(&pk, h->via.array.ptr[x]);
-        msgpack_pack_int64(&pk, job->lease_start_ms);
-        msgpack_pack_int64(&pk, st->outcome);
-        for (size_t x = 6; x <= last; x++) {
-            if (final && x == 6)
-                msgpack_pack_int64(&pk, st->now_ms);
-            else if (final && x == 7)
-                msgpack_pack_int64(&pk, disp);
-            else if (x <= nf)
-                msgpack_pack_object(&pk, f[x - 1]);
-            else if (is_str[x - 1])
-                msgpack_pack_str(&pk, 0);
-            else
-                msgpack_pack_int64(&pk, def[x - 1]);
-        }
-    }
-
-    msgpack_sbuffer_clear(&sp->ev);
-    msgpack_packer_init(&pk, &sp->ev, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 9);
-    pk_kv_str(&pk, "type", "attempt", 7);
-    pk_kv_str(&pk, "id", idp, idl);
-    pk_kv_str(&pk, "campaign", st->campaign, strlen(st->campaign));
-    pk_kv_str(&pk, "to", job->to, strlen(job->to));
-    pk_kv_i64(&pk, "attempt", sp->attempt);
-    const char *oname = rd_outcome_name(st->outcome);
-    pk_kv_str(&pk, "outcome", oname, strlen(oname));
-    pk_kv_str(&pk, "call_id", sp->call, strlen(sp->call));
-    pk_kv_i64(&pk, "started_ms", job->lease_start_ms);
-    pk_kv_i64(&pk, "ended_ms", st->ended_ms);
-
-    msgpack_sbuffer_clear(&sp->fin);
-    if (final) {
-        msgpack_packer_init(&pk, &sp->fin, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 6);
-        pk_kv_str(&pk, "type", "final", 5);
-        pk_kv_str(&pk, "id", idp, idl);
-        pk_kv_str(&pk, "campaign", st->campaign, strlen(st->campaign));
-        pk_kv_str(&pk, "to", job->to, strlen(job->to));
-        const char *dname = rd_disposition_name((rd_disposition_t)disp);
-        pk_kv_str(&pk, "disposition", dname, strlen(dname));
-        pk_kv_i64(&pk, "attempts", sp->attempt);
-    }
-    ok = true;
-done:
-    rd_free(atts);
+    rd_free(p.atts);
     msgpack_unpacked_destroy(&u);
     return ok;
 }
