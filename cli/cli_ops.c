@@ -24,6 +24,7 @@
 #include "cli/cli.h"
 #include "cli/cli_session.h"
 #include "proto/outcome.h"
+#include "proto/text.h"
 #include "store/enqueue.h"
 #include "store/ops.h"
 #include "store/view.h"
@@ -239,7 +240,7 @@ static int resolve(rd_cli_session_t *s, rd_cli_args_t *a, jobs_t *r, bool *by_fi
     for (size_t i = 1; i < a->n_pos; i++) {
         const char *id = a->pos[i];
         char shown[RD_JOB_ID_MAX + 8], what[RD_JOB_ID_MAX + 16];
-        rd_enqueue_printable(shown, sizeof shown, id);
+        rd_text_printable(shown, sizeof shown, id);
         snprintf(what, sizeof what, "job \"%s\"", shown);
         if (!*id || strlen(id) > RD_STORE_GEN_ID_MAX + RD_JOB_ID_MAX) {
             rd_cli_err(a->cmd, "%s not found", what);
@@ -408,7 +409,7 @@ static int numbers_check(rd_cli_args_t *a, rd_ops_set_t set) {
     bool json = rd_cli_flag_has(a, "json");
     for (size_t i = 1; i < a->n_pos && !ex; i++) {
         char shown[40];
-        rd_enqueue_printable(shown, sizeof shown, a->pos[i]);
+        rd_text_printable(shown, sizeof shown, a->pos[i]);
         count_t r = {0};
         int rc = rd_ops_number_check(s.store, set, a->pos[i], count_cb, &r);
         if (!rc) rc = rd_cli_wait(&s, &r.done);
@@ -448,7 +449,7 @@ static int numbers_remove(rd_cli_args_t *a, rd_ops_set_t set) {
     for (size_t i = 1; i < a->n_pos; i++)
         if (strlen(a->pos[i]) > RD_E164_MAX) {
             char shown[40];
-            rd_enqueue_printable(shown, sizeof shown, a->pos[i]);
+            rd_text_printable(shown, sizeof shown, a->pos[i]);
             rd_cli_err(a->cmd, "\"%s\" is not a phone number", shown);
             return RD_CLI_REFUSED;
         }
