@@ -48,9 +48,10 @@ void rd_metrics_render(const rd_metrics_t *m, rd_sbuf_t *out) {
 
 /* ---- campaign series ------------------------------------------------------ */
 
+/* Ever-growing figures (names ending in _total) are counters, the others gauges. */
 static void family(rd_sbuf_t *o, const char *name, const char *help) {
-    rd_sbuf_printf(o, "# HELP redial_campaign_%s %s\n# TYPE redial_campaign_%s gauge\n", name, help,
-                   name);
+    rd_sbuf_printf(o, "# HELP redial_campaign_%s %s\n# TYPE redial_campaign_%s %s\n", name, help,
+                   name, strstr(name, "_total") ? "counter" : "gauge");
 }
 
 /* The shortest of %.15g / %.17g that reads back as exactly v. */
@@ -80,11 +81,10 @@ static const struct {
     size_t off;
     bool real;
 } SCALARS[] = {
-    COUNT(dialed, "jobs_dialed", "Jobs with at least one attempt"),
-    COUNT(connected, "jobs_connected", "Jobs connected"),
-    COUNT(finished, "jobs_finished", "Jobs finished with a disposition"),
-    COUNT(pending, "jobs_pending", "Jobs not finished yet"),
-    COUNT(attempts_total, "attempts", "Attempts made"),
+    /* Pending, live, finished and attempts by outcome come with the backlog
+     * figures (store/figures.c): not repeated here. */
+    COUNT(dialed, "jobs_dialed_total", "Jobs with at least one attempt"),
+    COUNT(connected, "jobs_connected_total", "Jobs connected"),
     RATE(first_rate, "first_attempt_connection_rate",
          "Jobs connected on attempt 1 / jobs dialed (target > 0.40)"),
     RATE(total_rate, "total_connection_rate", "Jobs connected / jobs dialed (target > 0.70)"),
@@ -104,8 +104,6 @@ void rd_metrics_render_campaigns(const rd_metrics_campaign_t *c, size_t n, rd_sb
             sample(o, SCALARS[f].name, c[i].name, NULL, 0, v);
         }
     }
-    family(o, "jobs_live", "Attempts in progress (leases held) now");
-    for (size_t i = 0; i < n; i++) sample(o, "jobs_live", c[i].name, NULL, 0, (double)c[i].live);
     family(o, "retry_connection_rate",
            "Connected on attempt retry+1 / attempts numbered retry+1 (target > 0.30)");
     for (size_t i = 0; i < n; i++)

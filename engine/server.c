@@ -44,6 +44,8 @@
  */
 #include "engine/server.h"
 
+#include "common/exit.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,7 @@
 
 #include "engine/api.h"
 #include "engine/console.h"
+#include "engine/metrics_cluster.h"
 #include "engine/callbacks.h"
 #include "engine/ccache.h"
 #include "engine/cstats.h"
@@ -553,10 +556,29 @@ static void scrape_finish(scrape_t *sc) {
     for (size_t i = 0; i < sc->n; i++)
         if (sc->camps[i].name) sc->camps[k++] = sc->camps[i];
     if (k) rd_metrics_render_campaigns(sc->camps, k, &b);
+    rd_pool_stats_t ps;
+    rd_pool_stats(srv->pool, &ps);
     rd_sbuf_printf(&b,
-                   "# HELP redial_campaigns_omitted Campaigns left out of this scrape "
-                   "(over the per-scrape bound)\n"
-                   "# TYPE redial_campaigns_omitted gauge\nredial_campaigns_omitted %zu\n"
+                   "# HELP redial_build_info The engine's version\n"
+                   "# TYPE redial_build_info gauge\nredial_build_info{version=\"%s\"} 1\n"
+                   "# HELP redial_provider_requests_total Provider HTTP requests of this engine\n"
+                   "# TYPE redial_provider_requests_total counter\n"
+                   "redial_provider_requests_total %llu\n"
+                   "# HELP redial_provider_transient_errors_total Provider requests that failed "
+                   "transiently (5xx, 429, timeout)\n"
+                   "# TYPE redial_provider_transient_errors_total counter\n"
+                   "redial_provider_transient_errors_total %llu\n"
+                   "# HELP redial_provider_breaker_rejects_total Requests failed fast while the "
+                   "account's circuit breaker was open\n"
+                   "# TYPE redial_provider_breaker_rejects_total counter\n"
+                   "redial_provider_breaker_rejects_total %llu\n"
+                   "# HELP redial_provider_queued_requests Provider requests waiting for a worker\n"
+                   "# TYPE redial_provider_queued_requests gauge\nredial_provider_queued_requests "
+                   "%llu\n",
+                   RD_VERSION, (unsigned long long)ps.http_requests,
+                   (unsigned long long)ps.transient, (unsigned long long)ps.breaker_rejects,
+                   (unsigned long long)ps.queued);
+    rd_sbuf_printf(&b,
                    "# HELP redial_dials_inflight Dial requests in flight in this engine\n"
                    "# TYPE redial_dials_inflight gauge\nredial_dials_inflight %d\n"
                    "# HELP redial_redis_up Whether this engine is connected to Redis\n"
@@ -564,7 +586,7 @@ static void scrape_finish(scrape_t *sc) {
                    "# HELP redial_redis_commands_total Redis commands sent by this engine\n"
                    "# TYPE redial_redis_commands_total counter\n"
                    "redial_redis_commands_total %llu\n",
-                   sc->omitted, srv->inflight, rd_store_connected(srv->store) ? 1 : 0,
+                   srv->inflight, rd_store_connected(srv->store) ? 1 : 0,
                    (unsigned long long)rd_store_commands_sent(srv->store));
     rd_http_respond(sc->req, 200, "text/plain; version=0.0.4", NULL, b.buf, b.len);
     rd_free(b.buf);
@@ -620,9 +642,9 @@ static void serve_metrics(rd_server_t *srv, rd_http_req_t *req) {
     sc->req = req;
     /* Without Redis, answer at once (a queued command would wait for the
        command timeout). */
-    if (!rd_store_connected(srv->store) ||
-        rd_store_campaign_list(srv->store, on_scrape_list, sc) != 0)
-        on_scrape_list(srv->store, RD_ECLOSED, NULL, 0, sc);
+    /* The engine's own series only: the campaign figures are the
+     * deployment's, exported once on /metrics/cluster. */
+    on_scrape_list(srv->store, RD_ECLOSED, NULL, 0, sc);
 }
 
 static void on_http(rd_http_req_t *req, void *data) {
@@ -642,6 +664,10 @@ static void on_http(rd_http_req_t *req, void *data) {
     }
     if (strcmp(req->path, "/metrics") == 0) {
         serve_metrics(srv, req);
+        return;
+    }
+    if (strcmp(req->path, "/metrics/cluster") == 0) {
+        rd_metrics_cluster_serve(srv->store, &srv->clock, 0, req);
         return;
     }
     rd_http_respond_error(req, 404, "no such route");

@@ -9,7 +9,7 @@ PKGS=(
   libuv1-dev libhiredis-dev libcurl4-openssl-dev libssl-dev libmsgpack-dev
   libjemalloc-dev libjansson-dev libhttp-parser-dev libcmocka-dev
   redis-server redis-tools tzdata curl python3 python3-redis python3-msgpack nodejs
-  prometheus
+  prometheus chromium chromium-driver
 )
 # npm (the Node examples' packages): Debian's, unless one came with nodejs.
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)

@@ -357,16 +357,28 @@ static void t_metrics(void **state) {
     free(out);
     assert_non_null(want);
 
+    /* The campaign figures are the deployment's: /metrics/cluster. */
     char url[128], *scrape = NULL;
-    snprintf(url, sizeof url, "%s/metrics", s->base);
+    snprintf(url, sizeof url, "%s/metrics/cluster", s->base);
     assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &scrape), 200);
     assert_non_null(strstr(scrape, "# TYPE redial_campaign_first_attempt_connection_rate gauge"));
+    assert_non_null(strstr(scrape, "# TYPE redial_campaign_jobs_dialed_total counter"));
 
-    expect(scrape, "Prom", "jobs_dialed", NULL, json_object_get(want, "dialed"));
-    expect(scrape, "Prom", "jobs_finished", NULL, json_object_get(want, "finished"));
-    expect(scrape, "Prom", "jobs_connected", NULL, json_object_get(want, "connected"));
-    expect(scrape, "Prom", "jobs_pending", NULL, json_object_get(want, "pending"));
-    expect(scrape, "Prom", "attempts", NULL, json_object_get(want, "attempts"));
+    expect(scrape, "Prom", "jobs_dialed_total", NULL, json_object_get(want, "dialed"));
+    expect(scrape, "Prom", "jobs_finished_total", NULL, json_object_get(want, "finished"));
+    expect(scrape, "Prom", "jobs_connected_total", NULL, json_object_get(want, "connected"));
+    expect(scrape, "Prom", "pending_jobs", NULL, json_object_get(want, "pending"));
+    double attempts = 0;
+    static const char *const outs[] = {"completed", "busy", "no-answer"};
+    for (size_t i = 0; i < 3; i++) {
+        char key[160];
+        bool f;
+        snprintf(key, sizeof key,
+                 "redial_campaign_attempts_total{campaign=\"Prom\",outcome=\"%s\"}", outs[i]);
+        attempts += series(scrape, key, &f);
+        assert_true(f);
+    }
+    assert_true(attempts == json_number_value(json_object_get(want, "attempts")));
     static const char *const rates[] = {"first_attempt_connection_rate", "total_connection_rate",
                                         "average_attempts_to_connect", "unreachable_rate",
                                         "retry_roi"};
@@ -393,12 +405,17 @@ static void t_metrics(void **state) {
     }
     /* A campaign without data: counts 0, rates NaN (null in the JSON). */
     json_t *zero = json_integer(0);
-    expect(scrape, "Idle", "jobs_dialed", NULL, zero);
+    expect(scrape, "Idle", "jobs_dialed_total", NULL, zero);
     json_decref(zero);
     expect(scrape, "Idle", "first_attempt_connection_rate", NULL, json_null());
     bool found;
-    assert_true(series(scrape, "redial_campaigns_omitted", &found) == 0 && found);
+    /* The engine's own /metrics: its series, no campaign figures. */
+    free(scrape);
+    snprintf(url, sizeof url, "%s/metrics", s->base);
+    assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &scrape), 200);
+    assert_null(strstr(scrape, "redial_campaign_"));
     assert_true(series(scrape, "redial_redis_up", &found) == 1 && found);
+    assert_non_null(strstr(scrape, "redial_build_info{version=\""));
     /* Engine series fed by the callbacks module: one engine settled every attempt. */
     assert_true(series(scrape, "redial_settles_total", &found) ==
                     json_number_value(json_object_get(want, "attempts")) &&
