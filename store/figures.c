@@ -57,7 +57,8 @@ static int cmp_campaign(const void *a, const void *b) {
 
 static void finish(op_t *o) {
     if (--o->left > 0) return;
-    qsort(o->f.campaigns, o->f.n_campaigns, sizeof *o->f.campaigns, cmp_campaign);
+    if (o->f.n_campaigns)
+        qsort(o->f.campaigns, o->f.n_campaigns, sizeof *o->f.campaigns, cmp_campaign);
     o->cb(o->s, o->status, o->status ? NULL : &o->f, o->arg);
     rd_free(o->f.campaigns);
     rd_free(o->f.pools);
