@@ -215,20 +215,6 @@ static void replay_cb(rd_store_t *s, int status, const char *inbox_id, const cha
     r->done = true;
 }
 
-typedef struct {
-    bool done;
-    int status;
-    int64_t n;
-} count_t;
-
-static void count_cb(rd_store_t *s, int status, int64_t n, void *arg) {
-    (void)s;
-    count_t *c = arg;
-    c->status = status;
-    c->n = n;
-    c->done = true;
-}
-
 static int cmd_act(rd_cli_session_t *s, rd_cli_args_t *a, bool replay) {
     char **ids;
     size_t n;
@@ -244,8 +230,8 @@ static int cmd_act(rd_cli_session_t *s, rd_cli_args_t *a, bool replay) {
         goto out;
     }
     if (!replay && rd_cli_flag_has(a, "all")) {
-        count_t c = {0};
-        int rc = rd_deadletter_purge_all(s->store, count_cb, &c);
+        rd_cli_count_t c = {0};
+        int rc = rd_deadletter_purge_all(s->store, rd_cli_count_cb, &c);
         if (!rc) rc = rd_cli_wait(s, &c.done);
         if (!rc) rc = c.status;
         if (rc) {
@@ -257,8 +243,9 @@ static int cmd_act(rd_cli_session_t *s, rd_cli_args_t *a, bool replay) {
     for (size_t i = 0; !ok && !replay && i < n;) {
         /* purge by id, in XDEL batches */
         size_t k = n - i > 1000 ? 1000 : n - i;
-        count_t c = {0};
-        int rc = rd_deadletter_purge(s->store, (const char *const *)ids + i, k, count_cb, &c);
+        rd_cli_count_t c = {0};
+        int rc =
+            rd_deadletter_purge(s->store, (const char *const *)ids + i, k, rd_cli_count_cb, &c);
         if (!rc) rc = rd_cli_wait(s, &c.done);
         if (!rc) rc = c.status;
         if (rc) {

@@ -460,20 +460,6 @@ static const char *const OPTOUT_HELP =
 
 static const rd_cli_flag_t JSON_FLAG[] = {{"json", false, false}};
 
-typedef struct {
-    bool done;
-    int status;
-    int64_t n;
-} count_t;
-
-static void count_cb(rd_store_t *s, int status, int64_t n, void *arg) {
-    (void)s;
-    count_t *c = arg;
-    c->status = status;
-    c->n = n;
-    c->done = true;
-}
-
 int rd_cli_optout(int argc, char **argv) {
     if (argc > 1 && (!strcmp(argv[1], "check") || !strcmp(argv[1], "remove")))
         return rd_cli_numbers_ops(argc, argv, false, OPTOUT_HELP);
@@ -501,8 +487,8 @@ int rd_cli_optout(int argc, char **argv) {
                                   json_pack("{s:s,s:s}", "number", shown, "result", "invalid"));
             continue;
         }
-        count_t r = {0};
-        int rc = rd_store_optout(s.store, num, rd_cli_now(&s), count_cb, &r);
+        rd_cli_count_t r = {0};
+        int rc = rd_store_optout(s.store, num, rd_cli_now(&s), rd_cli_count_cb, &r);
         if (!rc) rc = rd_cli_wait(&s, &r.done);
         if (!rc) rc = r.status;
         if (rc) {
@@ -916,8 +902,8 @@ int rd_cli_ping(int argc, char **argv) {
     if ((ex = rd_cli_open(&s, &a->g, "ping"))) goto out;
     /* A real round trip through the store (a DND lookup of a number that is
      * never dialed): connected, authenticated, scripts usable. */
-    count_t r = {0};
-    int rc = rd_store_dnd_check(s.store, "+10000000000", count_cb, &r);
+    rd_cli_count_t r = {0};
+    int rc = rd_store_dnd_check(s.store, "+10000000000", rd_cli_count_cb, &r);
     if (!rc) rc = rd_cli_wait(&s, &r.done);
     if (!rc) rc = r.status;
     if (rc) {

@@ -34,20 +34,6 @@
 typedef struct {
     bool done;
     int status;
-    int64_t n;
-} count_t;
-
-static void count_cb(rd_store_t *s, int status, int64_t n, void *arg) {
-    (void)s;
-    count_t *c = arg;
-    c->status = status;
-    c->n = n;
-    c->done = true;
-}
-
-typedef struct {
-    bool done;
-    int status;
     rd_ops_result_t r;
 } result_t;
 
@@ -410,8 +396,8 @@ static int numbers_check(rd_cli_args_t *a, rd_ops_set_t set) {
     for (size_t i = 1; i < a->n_pos && !ex; i++) {
         char shown[40];
         rd_text_printable(shown, sizeof shown, a->pos[i]);
-        count_t r = {0};
-        int rc = rd_ops_number_check(s.store, set, a->pos[i], count_cb, &r);
+        rd_cli_count_t r = {0};
+        int rc = rd_ops_number_check(s.store, set, a->pos[i], rd_cli_count_cb, &r);
         if (!rc) rc = rd_cli_wait(&s, &r.done);
         if (!rc) rc = r.status;
         if (rc == RD_EINVAL) {
@@ -456,9 +442,9 @@ static int numbers_remove(rd_cli_args_t *a, rd_ops_set_t set) {
     rd_cli_session_t s;
     int ex = rd_cli_open(&s, &a->g, a->cmd);
     if (ex) return ex;
-    count_t r = {0};
+    rd_cli_count_t r = {0};
     int rc = rd_ops_number_remove(s.store, set, (const char *const *)a->pos + 1, a->n_pos - 1,
-                                  count_cb, &r);
+                                  rd_cli_count_cb, &r);
     if (!rc) rc = rd_cli_wait(&s, &r.done);
     if (!rc) rc = r.status;
     if (rc) {

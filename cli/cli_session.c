@@ -280,6 +280,14 @@ void rd_cli_done_cb(rd_store_t *s, int status, void *arg) {
     d->done = true;
 }
 
+void rd_cli_count_cb(rd_store_t *s, int status, int64_t n, void *arg) {
+    (void)s;
+    rd_cli_count_t *c = arg;
+    c->status = status;
+    c->n = n;
+    c->done = true;
+}
+
 int rd_cli_drain(rd_cli_session_t *s, const size_t *left, size_t max) {
     while (*left > max)
         if (uv_run(&s->loop, UV_RUN_ONCE) == 0 && *left > max) return RD_ETIMEOUT;

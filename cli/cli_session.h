@@ -132,6 +132,13 @@ typedef struct rd_cli_done {
     int status;
 } rd_cli_done_t;
 void rd_cli_done_cb(rd_store_t *s, int status, void *arg);
+/* The same for requests that answer a count (an rd_store_count_cb). */
+typedef struct rd_cli_count {
+    bool done;
+    int status;
+    int64_t n;
+} rd_cli_count_t;
+void rd_cli_count_cb(rd_store_t *s, int status, int64_t n, void *arg);
 
 /* Policy time now (the deployment's clock flags). */
 int64_t rd_cli_now(const rd_cli_session_t *s);

@@ -29,6 +29,7 @@
 #include "proto/campaign.h"
 #include "proto/rd.h"
 #include "rd_lua.h"
+#include "store/store_int.h"
 #include "store/enqueue.h"
 #include "store/view.h"
 
@@ -51,10 +52,6 @@ bool rd_deadletter_id_valid(const char *id) {
 
 /* ---- decoding entries --------------------------------------------------------------- */
 
-static bool is_str(const redisReply *r) {
-    return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS);
-}
-
 static bool field_is(const redisReply *f, const char *name) {
     size_t n = strlen(name);
     return f->len == n && !memcmp(f->str, name, n);
@@ -64,8 +61,8 @@ static bool field_is(const redisReply *f, const char *name) {
 static int entry_decode(const redisReply *it, rd_deadletter_t *e) {
     memset(e, 0, sizeof *e);
     e->reason = e->entry = "";
-    if (!it || it->type != REDIS_REPLY_ARRAY || it->elements != 2 || !is_str(it->element[0]) ||
-        it->element[0]->len >= sizeof e->id)
+    if (!it || it->type != REDIS_REPLY_ARRAY || it->elements != 2 ||
+        !rd_store__is_str(it->element[0]) || it->element[0]->len >= sizeof e->id)
         return RD_EPROTO;
     memcpy(e->id, it->element[0]->str, it->element[0]->len);
     e->id[it->element[0]->len] = '\0';
@@ -74,7 +71,7 @@ static int entry_decode(const redisReply *it, rd_deadletter_t *e) {
     if (!f || f->type != REDIS_REPLY_ARRAY || f->elements % 2) return RD_EPROTO;
     for (size_t i = 0; i + 1 < f->elements; i += 2) {
         const redisReply *k = f->element[i], *v = f->element[i + 1];
-        if (!is_str(k) || !is_str(v)) return RD_EPROTO;
+        if (!rd_store__is_str(k) || !rd_store__is_str(v)) return RD_EPROTO;
         /* Reply strings are NUL-terminated by hiredis. */
         if (field_is(k, "reason")) {
             e->reason = v->str;
@@ -89,7 +86,7 @@ static int entry_decode(const redisReply *it, rd_deadletter_t *e) {
     return 0;
 }
 
-typedef struct op {
+typedef struct sop {
     rd_store_t *s;
     rd_deadletter_list_cb list_cb;
     rd_deadletter_replay_cb replay_cb;
@@ -101,34 +98,34 @@ typedef struct op {
     char id[RD_DEADLETTER_ID_MAX];
     rd_job_msg_t msg;
     bool have_msg;
-} op_t;
+} sop_t;
 
-static op_t *op_new(rd_store_t *s, void *arg) {
-    op_t *o = rd_calloc(1, sizeof *o);
+static sop_t *sop_new(rd_store_t *s, void *arg) {
+    sop_t *o = rd_calloc(1, sizeof *o);
     o->s = s;
     o->arg = arg;
     return o;
 }
 
-static void op_free(op_t *o) {
+static void sop_free(sop_t *o) {
     if (o->have_msg) rd_job_msg_deinit(&o->msg);
     rd_free(o);
 }
 
 static void on_len(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
-    op_t *o = arg;
+    sop_t *o = arg;
     if (rd_redis_reply_status(status, reply) == 0 && reply->type == REDIS_REPLY_INTEGER)
         o->depth = reply->integer;
     if (o->orphan) {
         o->list_cb(o->s, o->orphan, NULL, 0, 0, o->arg);
-        op_free(o);
+        sop_free(o);
     }
 }
 
 static void on_range(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
-    op_t *o = arg;
+    sop_t *o = arg;
     int rc = rd_redis_reply_status(status, reply);
     if (!rc && reply->type != REDIS_REPLY_ARRAY) rc = RD_EPROTO;
     size_t n = rc ? 0 : reply->elements;
@@ -137,7 +134,7 @@ static void on_range(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     if (!rc && o->single && n == 0) rc = RD_ENOTFOUND;
     o->list_cb(o->s, rc, rc ? NULL : es, rc ? 0 : n, o->depth, o->arg);
     rd_free(es);
-    op_free(o);
+    sop_free(o);
 }
 
 static int cmd(rd_store_t *s, int argc, const char **argv, rd_redis_cb cb, void *arg) {
@@ -161,12 +158,12 @@ int rd_deadletter_list(rd_store_t *s, const char *before, size_t count, rd_deadl
     else
         snprintf(hi, sizeof hi, "+");
     snprintf(cnt, sizeof cnt, "%zu", count);
-    op_t *o = op_new(s, arg);
+    sop_t *o = sop_new(s, arg);
     o->list_cb = cb;
     const char *xl[] = {"XLEN", k};
     int rc = cmd(s, 2, xl, on_len, o);
     if (rc) {
-        op_free(o);
+        sop_free(o);
         return rc;
     }
     const char *xr[] = {"XREVRANGE", k, hi, "-", "COUNT", cnt};
@@ -179,13 +176,13 @@ int rd_deadletter_get(rd_store_t *s, const char *id, rd_deadletter_list_cb cb, v
     if (!rd_deadletter_id_valid(id)) return RD_EINVAL;
     char k[160];
     key(s, k, sizeof k);
-    op_t *o = op_new(s, arg);
+    sop_t *o = sop_new(s, arg);
     o->list_cb = cb;
     o->single = true;
     const char *xl[] = {"XLEN", k};
     int rc = cmd(s, 2, xl, on_len, o);
     if (rc) {
-        op_free(o);
+        sop_free(o);
         return rc;
     }
     const char *xr[] = {"XRANGE", k, id, id};
@@ -196,20 +193,20 @@ int rd_deadletter_get(rd_store_t *s, const char *id, rd_deadletter_list_cb cb, v
 
 /* ---- replay ------------------------------------------------------------------------ */
 
-static void replay_done(op_t *o, int status, const char *inbox_id, const char *refusal) {
+static void replay_done(sop_t *o, int status, const char *inbox_id, const char *refusal) {
     o->replay_cb(o->s, status, inbox_id, refusal, o->arg);
-    op_free(o);
+    sop_free(o);
 }
 
 static void on_replayed(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
-    op_t *o = arg;
+    sop_t *o = arg;
     int rc = rd_redis_reply_status(status, reply);
     if (rc) {
         replay_done(o, rc, NULL, NULL);
     } else if (reply->type == REDIS_REPLY_NIL || reply->type == REDIS_REPLY_INTEGER) {
         replay_done(o, RD_ENOTFOUND, NULL, NULL); /* Lua false: purged meanwhile */
-    } else if (is_str(reply)) {
+    } else if (rd_store__is_str(reply)) {
         replay_done(o, 0, reply->str, NULL);
     } else {
         replay_done(o, RD_EPROTO, NULL, NULL);
@@ -217,7 +214,7 @@ static void on_replayed(rd_redis_t *r, int status, redisReply *reply, void *arg)
 }
 
 static void on_campaign(rd_store_t *s, int status, const rd_store_campaign_t *info, void *arg) {
-    op_t *o = arg;
+    sop_t *o = arg;
     char err[300] = "";
     if (status == RD_ENOTFOUND) {
         snprintf(err, sizeof err, "campaign: \"%s\" does not exist", o->msg.campaign);
@@ -258,7 +255,7 @@ static void on_replay_entry(rd_store_t *s, int status, const rd_deadletter_t *e,
                             int64_t depth, void *arg) {
     (void)depth;
     (void)n;
-    op_t *o = arg;
+    sop_t *o = arg;
     if (status) {
         replay_done(o, status, NULL, NULL);
         return;
@@ -276,12 +273,12 @@ static void on_replay_entry(rd_store_t *s, int status, const rd_deadletter_t *e,
 int rd_deadletter_replay(rd_store_t *s, const char *id, int64_t now_ms, rd_deadletter_replay_cb cb,
                          void *arg) {
     if (!rd_deadletter_id_valid(id)) return RD_EINVAL;
-    op_t *o = op_new(s, arg);
+    sop_t *o = sop_new(s, arg);
     o->replay_cb = cb;
     o->now = now_ms;
     snprintf(o->id, sizeof o->id, "%s", id);
     int rc = rd_deadletter_get(s, id, on_replay_entry, o);
-    if (rc) op_free(o);
+    if (rc) sop_free(o);
     return rc;
 }
 
@@ -289,11 +286,11 @@ int rd_deadletter_replay(rd_store_t *s, const char *id, int64_t now_ms, rd_deadl
 
 static void on_count(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
-    op_t *o = arg;
+    sop_t *o = arg;
     int rc = rd_redis_reply_status(status, reply);
     if (!rc && reply->type != REDIS_REPLY_INTEGER) rc = RD_EPROTO;
     o->count_cb(o->s, rc, rc ? 0 : reply->integer, o->arg);
-    op_free(o);
+    sop_free(o);
 }
 
 int rd_deadletter_purge(rd_store_t *s, const char *const *ids, size_t count, rd_store_count_cb cb,
@@ -309,24 +306,24 @@ int rd_deadletter_purge(rd_store_t *s, const char *const *ids, size_t count, rd_
     argv[1] = k;
     for (size_t i = 0; i < count; i++) argv[i + 2] = ids[i];
     for (size_t i = 0; i < count + 2; i++) lens[i] = strlen(argv[i]);
-    op_t *o = op_new(s, arg);
+    sop_t *o = sop_new(s, arg);
     o->count_cb = cb;
     int rc = rd_redis_command(rd_store_redis(s), (int)count + 2, argv, lens, 0, on_count, o);
     rd_free(argv);
     rd_free(lens);
-    if (rc) op_free(o);
+    if (rc) sop_free(o);
     return rc;
 }
 
 int rd_deadletter_purge_all(rd_store_t *s, rd_store_count_cb cb, void *arg) {
     char k[160];
     key(s, k, sizeof k);
-    op_t *o = op_new(s, arg);
+    sop_t *o = sop_new(s, arg);
     o->count_cb = cb;
     /* XTRIM MAXLEN 0 (exact) deletes every entry and answers how many. */
     const char *argv[] = {"XTRIM", k, "MAXLEN", "0"};
     int rc = cmd(s, 4, argv, on_count, o);
-    if (rc) op_free(o);
+    if (rc) sop_free(o);
     return rc;
 }
 

@@ -25,10 +25,11 @@
 #include "proto/outcome.h"
 #include "proto/rd.h"
 #include "rd_lua.h"
+#include "store/store_int.h"
 
 #define BATCH 100
 
-typedef struct op {
+typedef struct sop {
     rd_store_t *s;
     rd_figures_cb cb;
     void *arg;
@@ -37,25 +38,14 @@ typedef struct op {
     int status;
     rd_figures_t f;
     size_t cap;
-} op_t;
-
-static bool is_str(const redisReply *r) {
-    return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS);
-}
-
-static int64_t rint_(const redisReply *r) {
-    if (!r) return 0;
-    if (r->type == REDIS_REPLY_INTEGER) return r->integer;
-    if (is_str(r)) return strtoll(r->str, NULL, 10);
-    return 0;
-}
+} sop_t;
 
 static int cmp_campaign(const void *a, const void *b) {
     return strcmp(((const rd_figures_campaign_t *)a)->name,
                   ((const rd_figures_campaign_t *)b)->name);
 }
 
-static void finish(op_t *o) {
+static void finish(sop_t *o) {
     if (--o->left > 0) return;
     if (o->f.n_campaigns)
         qsort(o->f.campaigns, o->f.n_campaigns, sizeof *o->f.campaigns, cmp_campaign);
@@ -66,23 +56,23 @@ static void finish(op_t *o) {
     rd_free(o);
 }
 
-static void fail(op_t *o, int rc) {
+static void fail(sop_t *o, int rc) {
     if (rc && !o->status) o->status = rc;
 }
 
 static void on_batch(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
-    op_t *o = arg;
+    sop_t *o = arg;
     int rc = rd_redis_reply_status(status, reply);
     if (!rc && reply->type != REDIS_REPLY_ARRAY) rc = RD_EPROTO;
     for (size_t i = 0; !rc && i < reply->elements; i++) {
         const redisReply *x = reply->element[i];
-        if (!x || x->type != REDIS_REPLY_ARRAY || x->elements != 12 || !is_str(x->element[0]) ||
-            x->element[0]->len > RD_CAMPAIGN_NAME_MAX) {
+        if (!x || x->type != REDIS_REPLY_ARRAY || x->elements != 12 ||
+            !rd_store__is_str(x->element[0]) || x->element[0]->len > RD_CAMPAIGN_NAME_MAX) {
             rc = RD_EPROTO;
             break;
         }
-        if (!rint_(x->element[1])) {
+        if (!rd_store__rint_(x->element[1])) {
             o->f.retired++;
             continue;
         }
@@ -93,16 +83,16 @@ static void on_batch(rd_redis_t *r, int status, redisReply *reply, void *arg) {
         rd_figures_campaign_t *c = &o->f.campaigns[o->f.n_campaigns++];
         memset(c, 0, sizeof *c);
         memcpy(c->name, x->element[0]->str, x->element[0]->len);
-        int64_t st = rint_(x->element[2]);
+        int64_t st = rd_store__rint_(x->element[2]);
         c->state = st == 1 ? RD_CAMP_PAUSED : st == 2 ? RD_CAMP_CANCELED : RD_CAMP_ACTIVE;
-        c->concurrency = rint_(x->element[3]);
-        c->live = rint_(x->element[4]);
-        c->pending = rint_(x->element[5]);
-        c->due_now = rint_(x->element[6]);
-        c->oldest_due_ms = rint_(x->element[7]);
-        c->enqueued = rint_(x->element[8]);
-        c->finished = rint_(x->element[9]);
-        if (is_str(x->element[10]) && x->element[10]->len <= RD_CAMPAIGN_NAME_MAX)
+        c->concurrency = rd_store__rint_(x->element[3]);
+        c->live = rd_store__rint_(x->element[4]);
+        c->pending = rd_store__rint_(x->element[5]);
+        c->due_now = rd_store__rint_(x->element[6]);
+        c->oldest_due_ms = rd_store__rint_(x->element[7]);
+        c->enqueued = rd_store__rint_(x->element[8]);
+        c->finished = rd_store__rint_(x->element[9]);
+        if (rd_store__is_str(x->element[10]) && x->element[10]->len <= RD_CAMPAIGN_NAME_MAX)
             memcpy(c->pool, x->element[10]->str, x->element[10]->len);
         rd_store_stats_hash(&c->st, x->element[11], false);
         c->st.counts.jobs = (uint64_t)c->enqueued;
@@ -115,7 +105,7 @@ static void on_batch(rd_redis_t *r, int status, redisReply *reply, void *arg) {
 
 static void on_xlen(rd_redis_t *r, int status, redisReply *reply, void *arg, int64_t *slot) {
     (void)r;
-    op_t *o = arg;
+    sop_t *o = arg;
     int rc = rd_redis_reply_status(status, reply);
     if (!rc && reply->type == REDIS_REPLY_INTEGER) *slot = reply->integer;
     fail(o, rc);
@@ -123,13 +113,13 @@ static void on_xlen(rd_redis_t *r, int status, redisReply *reply, void *arg, int
 }
 
 static void on_dead_len(rd_redis_t *r, int status, redisReply *reply, void *arg) {
-    on_xlen(r, status, reply, arg, &((op_t *)arg)->f.deadletter_entries);
+    on_xlen(r, status, reply, arg, &((sop_t *)arg)->f.deadletter_entries);
 }
 static void on_inbox_len(rd_redis_t *r, int status, redisReply *reply, void *arg) {
-    on_xlen(r, status, reply, arg, &((op_t *)arg)->f.inbox_entries);
+    on_xlen(r, status, reply, arg, &((sop_t *)arg)->f.inbox_entries);
 }
 static void on_events_len(rd_redis_t *r, int status, redisReply *reply, void *arg) {
-    on_xlen(r, status, reply, arg, &((op_t *)arg)->f.events_entries);
+    on_xlen(r, status, reply, arg, &((sop_t *)arg)->f.events_entries);
 }
 
 /* One XINFO GROUPS element (a flat field/value array) into g. */
@@ -138,11 +128,11 @@ static void group_of(const redisReply *x, rd_figures_group_t *g) {
     g->lag = -1;
     for (size_t k = 0; x && x->type == REDIS_REPLY_ARRAY && k + 1 < x->elements; k += 2) {
         const redisReply *f = x->element[k], *v = x->element[k + 1];
-        if (!is_str(f)) continue;
-        if (!strcmp(f->str, "name") && is_str(v))
+        if (!rd_store__is_str(f)) continue;
+        if (!strcmp(f->str, "name") && rd_store__is_str(v))
             snprintf(g->name, sizeof g->name, "%s", v->str);
         else if (!strcmp(f->str, "pending"))
-            g->pending = rint_(v);
+            g->pending = rd_store__rint_(v);
         else if (!strcmp(f->str, "lag") && v && v->type == REDIS_REPLY_INTEGER)
             g->lag = v->integer;
     }
@@ -156,7 +146,7 @@ static const redisReply *groups_of(int status, const redisReply *reply) {
 
 static void on_inbox_groups(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
-    op_t *o = arg;
+    sop_t *o = arg;
     const redisReply *g = groups_of(status, reply);
     o->f.inbox_group.lag = -1;
     snprintf(o->f.inbox_group.name, sizeof o->f.inbox_group.name, "redial");
@@ -171,7 +161,7 @@ static void on_inbox_groups(rd_redis_t *r, int status, redisReply *reply, void *
 
 static void on_event_groups(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
-    op_t *o = arg;
+    sop_t *o = arg;
     const redisReply *g = groups_of(status, reply);
     size_t n = g ? g->elements : 0;
     o->f.event_groups = rd_calloc(n ? n : 1, sizeof *o->f.event_groups);
@@ -183,7 +173,7 @@ static void on_event_groups(rd_redis_t *r, int status, redisReply *reply, void *
 
 static void on_pools(rd_store_t *s, int status, const rd_ops_pool_t *p, size_t n, void *arg) {
     (void)s;
-    op_t *o = arg;
+    sop_t *o = arg;
     /* Names borrowed from the ops result: copy them into one block with the structs. */
     size_t names = 0;
     for (size_t i = 0; !status && i < n; i++) names += strlen(p[i].name) + 1;
@@ -204,7 +194,7 @@ static void on_pools(rd_store_t *s, int status, const rd_ops_pool_t *p, size_t n
     finish(o);
 }
 
-static int cmd(rd_store_t *s, int argc, const char **argv, rd_redis_cb cb, op_t *o) {
+static int cmd(rd_store_t *s, int argc, const char **argv, rd_redis_cb cb, sop_t *o) {
     size_t lens[8];
     for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
     int rc = rd_redis_command(rd_store_redis(s), argc, argv, lens, 0, cb, o);
@@ -213,7 +203,7 @@ static int cmd(rd_store_t *s, int argc, const char **argv, rd_redis_cb cb, op_t 
 }
 
 static void on_names(rd_store_t *s, int status, char *const *names, size_t n, void *arg) {
-    op_t *o = arg;
+    sop_t *o = arg;
     if (status) {
         fail(o, status);
         finish(o);
@@ -274,7 +264,7 @@ static void on_names(rd_store_t *s, int status, char *const *names, size_t n, vo
 
 int rd_figures_collect(rd_store_t *s, int64_t now_ms, int64_t retention_ms, rd_figures_cb cb,
                        void *arg) {
-    op_t *o = rd_calloc(1, sizeof *o);
+    sop_t *o = rd_calloc(1, sizeof *o);
     o->s = s;
     o->cb = cb;
     o->arg = arg;

@@ -25,10 +25,11 @@
 #include "proto/job.h"
 #include "proto/rd.h"
 #include "rd_lua.h"
+#include "store/store_int.h"
 
 #define JOB_SCAN_BUDGET 2000
 
-typedef struct op {
+typedef struct sop {
     rd_store_t *s;
     void (*cb)(void);
     void *arg;
@@ -40,23 +41,23 @@ typedef struct op {
     rd_ops_pool_t *pools;
     struct pool_req *reqs;
     int status;
-} op_t;
+} sop_t;
 
 /* One pool's HMGET: which op, which pool. */
 typedef struct pool_req {
-    op_t *o;
+    sop_t *o;
     size_t i;
 } pool_req_t;
 
-static op_t *op_new(rd_store_t *s, void (*cb)(void), void *arg) {
-    op_t *o = rd_calloc(1, sizeof *o);
+static sop_t *sop_new(rd_store_t *s, void (*cb)(void), void *arg) {
+    sop_t *o = rd_calloc(1, sizeof *o);
     o->s = s;
     o->cb = cb;
     o->arg = arg;
     return o;
 }
 
-static void op_free(op_t *o) {
+static void sop_free(sop_t *o) {
     for (size_t i = 0; i < o->n; i++) rd_free(o->names[i]);
     rd_free(o->names);
     rd_free(o->pools);
@@ -64,20 +65,9 @@ static void op_free(op_t *o) {
     rd_free(o);
 }
 
-static bool is_str(const redisReply *r) {
-    return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS);
-}
-
-static int64_t rint_(const redisReply *r) {
-    if (!r) return 0;
-    if (r->type == REDIS_REPLY_INTEGER) return r->integer;
-    if (is_str(r)) return strtoll(r->str, NULL, 10);
-    return 0;
-}
-
 /* Runs script src with (P:seq, P, args...). */
 static int script(rd_store_t *s, const char *src, size_t srclen, int argc, const char **args,
-                  rd_redis_cb done, op_t *o) {
+                  rd_redis_cb done, sop_t *o) {
     int h = rd_store_ext_script(s, src, srclen);
     if (h < 0) return h;
     const char *argv[4100];
@@ -104,17 +94,18 @@ bool rd_ops_job_state_valid(const char *st) {
 
 static void on_jobs(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
-    op_t *o = arg;
+    sop_t *o = arg;
     int rc = rd_redis_reply_status(status, reply);
-    if (!rc &&
-        (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 || !is_str(reply->element[0])))
+    if (!rc && (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+                !rd_store__is_str(reply->element[0])))
         rc = RD_EPROTO;
     size_t n = rc ? 0 : reply->elements - 1;
     rd_ops_job_t *jobs = rd_calloc(n ? n : 1, sizeof *jobs);
     for (size_t i = 0; i < n && !rc; i++) {
         const redisReply *x = reply->element[i + 1];
-        if (!x || x->type != REDIS_REPLY_ARRAY || x->elements != 8 || !is_str(x->element[0]) ||
-            !is_str(x->element[1]) || !is_str(x->element[2]) || !is_str(x->element[3])) {
+        if (!x || x->type != REDIS_REPLY_ARRAY || x->elements != 8 ||
+            !rd_store__is_str(x->element[0]) || !rd_store__is_str(x->element[1]) ||
+            !rd_store__is_str(x->element[2]) || !rd_store__is_str(x->element[3])) {
             rc = RD_EPROTO;
             break;
         }
@@ -122,15 +113,15 @@ static void on_jobs(rd_redis_t *r, int status, redisReply *reply, void *arg) {
         jobs[i].number = x->element[1]->str;
         jobs[i].id = x->element[2]->str;
         jobs[i].state = x->element[3]->str;
-        jobs[i].attempts = (int)rint_(x->element[4]);
-        jobs[i].disposition = (int)rint_(x->element[5]);
-        jobs[i].due_ms = rint_(x->element[6]);
-        jobs[i].finished_ms = rint_(x->element[7]);
+        jobs[i].attempts = (int)rd_store__rint_(x->element[4]);
+        jobs[i].disposition = (int)rd_store__rint_(x->element[5]);
+        jobs[i].due_ms = rd_store__rint_(x->element[6]);
+        jobs[i].finished_ms = rd_store__rint_(x->element[7]);
     }
     ((rd_ops_jobs_cb)o->cb)(o->s, rc, rc ? NULL : jobs, rc ? 0 : n,
                             rc ? "0" : reply->element[0]->str, o->arg);
     rd_free(jobs);
-    op_free(o);
+    sop_free(o);
 }
 
 int rd_ops_job_list(rd_store_t *s, const rd_ops_job_filter_t *f, const char *cursor, size_t want,
@@ -148,22 +139,22 @@ int rd_ops_job_list(rd_store_t *s, const rd_ops_job_filter_t *f, const char *cur
                           cursor,
                           wants,
                           budget};
-    op_t *o = op_new(s, (void (*)(void))cb, arg);
+    sop_t *o = sop_new(s, (void (*)(void))cb, arg);
     int rc = script(s, rd_lua_job_list, rd_lua_job_list_len, 6, args, on_jobs, o);
-    if (rc) op_free(o);
+    if (rc) sop_free(o);
     return rc;
 }
 
 static void on_result(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
-    op_t *o = arg;
+    sop_t *o = arg;
     int rc = rd_redis_reply_status(status, reply);
     if (!rc && reply->type != REDIS_REPLY_INTEGER) rc = RD_EPROTO;
     int64_t v = rc ? 0 : reply->integer;
     if (!rc && v == -1) rc = RD_ENOTFOUND;
     if (!rc && (v < 0 || v > 2)) rc = RD_EPROTO;
     ((rd_ops_result_cb)o->cb)(o->s, rc, rc ? RD_OPS_FINAL : (rd_ops_result_t)v, o->arg);
-    op_free(o);
+    sop_free(o);
 }
 
 static int job_op(rd_store_t *s, const char *src, size_t srclen, const char *campaign,
@@ -174,9 +165,9 @@ static int job_op(rd_store_t *s, const char *src, size_t srclen, const char *cam
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long)now_ms);
     const char *args[] = {campaign, number, now, "1000000"};
-    op_t *o = op_new(s, (void (*)(void))cb, arg);
+    sop_t *o = sop_new(s, (void (*)(void))cb, arg);
     int rc = script(s, src, srclen, maxlen ? 4 : 3, args, on_result, o);
-    if (rc) op_free(o);
+    if (rc) sop_free(o);
     return rc;
 }
 
@@ -201,11 +192,11 @@ static const char *set_key(rd_store_t *s, rd_ops_set_t set, char *buf, size_t le
 
 static void on_count(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
-    op_t *o = arg;
+    sop_t *o = arg;
     int rc = rd_redis_reply_status(status, reply);
     if (!rc && reply->type != REDIS_REPLY_INTEGER) rc = RD_EPROTO;
     ((rd_store_count_cb)o->cb)(o->s, rc, rc ? 0 : reply->integer, o->arg);
-    op_free(o);
+    sop_free(o);
 }
 
 int rd_ops_number_check(rd_store_t *s, rd_ops_set_t set, const char *number, rd_store_count_cb cb,
@@ -214,9 +205,9 @@ int rd_ops_number_check(rd_store_t *s, rd_ops_set_t set, const char *number, rd_
     char k[160];
     const char *argv[] = {"SISMEMBER", set_key(s, set, k, sizeof k), number};
     size_t lens[] = {9, strlen(k), strlen(number)};
-    op_t *o = op_new(s, (void (*)(void))cb, arg);
+    sop_t *o = sop_new(s, (void (*)(void))cb, arg);
     int rc = rd_redis_command(rd_store_redis(s), 3, argv, lens, 0, on_count, o);
-    if (rc) op_free(o);
+    if (rc) sop_free(o);
     return rc;
 }
 
@@ -228,28 +219,28 @@ int rd_ops_number_remove(rd_store_t *s, rd_ops_set_t set, const char *const *num
     const char **args = rd_calloc(count + 1, sizeof *args);
     args[0] = set == RD_OPS_DND ? "dnd" : "optout";
     for (size_t i = 0; i < count; i++) args[i + 1] = numbers[i];
-    op_t *o = op_new(s, (void (*)(void))cb, arg);
+    sop_t *o = sop_new(s, (void (*)(void))cb, arg);
     int rc = script(s, rd_lua_nodial_remove, rd_lua_nodial_remove_len, (int)count + 1, args,
                     on_count, o);
     rd_free(args);
-    if (rc) op_free(o);
+    if (rc) sop_free(o);
     return rc;
 }
 
 /* [cursor, [items...]] of SCAN / SSCAN. */
 static int scan_reply(const redisReply *reply, const redisReply **items) {
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || !is_str(reply->element[0]) ||
-        reply->element[1]->type != REDIS_REPLY_ARRAY)
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        !rd_store__is_str(reply->element[0]) || reply->element[1]->type != REDIS_REPLY_ARRAY)
         return RD_EPROTO;
     *items = reply->element[1];
     for (size_t i = 0; i < (*items)->elements; i++)
-        if (!is_str((*items)->element[i])) return RD_EPROTO;
+        if (!rd_store__is_str((*items)->element[i])) return RD_EPROTO;
     return 0;
 }
 
 static void on_sscan(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
-    op_t *o = arg;
+    sop_t *o = arg;
     const redisReply *items = NULL;
     int rc = rd_redis_reply_status(status, reply);
     if (!rc) rc = scan_reply(reply, &items);
@@ -258,7 +249,7 @@ static void on_sscan(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     for (size_t i = 0; i < n; i++) v[i] = items->element[i]->str;
     ((rd_ops_names_cb)o->cb)(o->s, rc, v, n, rc ? "0" : reply->element[0]->str, o->arg);
     rd_free(v);
-    op_free(o);
+    sop_free(o);
 }
 
 int rd_ops_set_scan(rd_store_t *s, rd_ops_set_t set, const char *cursor, rd_ops_names_cb cb,
@@ -270,9 +261,9 @@ int rd_ops_set_scan(rd_store_t *s, rd_ops_set_t set, const char *cursor, rd_ops_
     const char *argv[] = {"SSCAN", set_key(s, set, k, sizeof k), cursor, "COUNT", "1000"};
     size_t lens[5];
     for (int i = 0; i < 5; i++) lens[i] = strlen(argv[i]);
-    op_t *o = op_new(s, (void (*)(void))cb, arg);
+    sop_t *o = sop_new(s, (void (*)(void))cb, arg);
     int rc = rd_redis_command(rd_store_redis(s), 5, argv, lens, 0, on_sscan, o);
-    if (rc) op_free(o);
+    if (rc) sop_free(o);
     return rc;
 }
 
@@ -280,24 +271,24 @@ int rd_ops_set_scan(rd_store_t *s, rd_ops_set_t set, const char *cursor, rd_ops_
 
 static void on_archived(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
-    op_t *o = arg;
+    sop_t *o = arg;
     int rc = rd_redis_reply_status(status, reply);
     int64_t pending = 0, live = 0;
     if (!rc && (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1)) rc = RD_EPROTO;
     if (!rc) {
-        int64_t code = rint_(reply->element[0]);
+        int64_t code = rd_store__rint_(reply->element[0]);
         if (code == -1) {
             rc = RD_ENOTFOUND;
         } else if (code == -2 && reply->elements == 3) {
             rc = RD_EINVAL;
-            pending = rint_(reply->element[1]);
-            live = rint_(reply->element[2]);
+            pending = rd_store__rint_(reply->element[1]);
+            live = rd_store__rint_(reply->element[2]);
         } else if (code != 1) {
             rc = RD_EPROTO;
         }
     }
     ((rd_ops_archive_cb)o->cb)(o->s, rc, pending, live, o->arg);
-    op_free(o);
+    sop_free(o);
 }
 
 int rd_ops_campaign_archive(rd_store_t *s, const char *campaign, int64_t now_ms,
@@ -306,19 +297,19 @@ int rd_ops_campaign_archive(rd_store_t *s, const char *campaign, int64_t now_ms,
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long)now_ms);
     const char *args[] = {campaign, now};
-    op_t *o = op_new(s, (void (*)(void))cb, arg);
+    sop_t *o = sop_new(s, (void (*)(void))cb, arg);
     int rc =
         script(s, rd_lua_campaign_archive, rd_lua_campaign_archive_len, 2, args, on_archived, o);
-    if (rc) op_free(o);
+    if (rc) sop_free(o);
     return rc;
 }
 
 /* ---- agent pools ------------------------------------------------------------------------- */
 
-static void pools_done(op_t *o) {
+static void pools_done(sop_t *o) {
     ((rd_ops_pools_cb)o->cb)(o->s, o->status, o->status ? NULL : o->pools, o->status ? 0 : o->n,
                              o->arg);
-    op_free(o);
+    sop_free(o);
 }
 
 static int cmp_name(const void *a, const void *b) {
@@ -328,19 +319,19 @@ static int cmp_name(const void *a, const void *b) {
 static void on_pool(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
     pool_req_t *q = arg;
-    op_t *o = q->o;
+    sop_t *o = q->o;
     rd_ops_pool_t *p = &o->pools[q->i];
     int rc = rd_redis_reply_status(status, reply);
     if (!rc && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)) rc = RD_EPROTO;
     if (rc && !o->status) o->status = rc;
     if (!rc) {
-        p->capacity = rint_(reply->element[0]);
-        p->live = rint_(reply->element[1]);
+        p->capacity = rd_store__rint_(reply->element[0]);
+        p->live = rd_store__rint_(reply->element[1]);
     }
     if (--o->left == 0) pools_done(o);
 }
 
-static void read_pools(op_t *o) {
+static void read_pools(sop_t *o) {
     if (o->n == 0) {
         pools_done(o);
         return;
@@ -364,11 +355,11 @@ static void read_pools(op_t *o) {
     }
 }
 
-static void scan_next(op_t *o, const char *cursor);
+static void scan_next(sop_t *o, const char *cursor);
 
 static void on_scan(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
-    op_t *o = arg;
+    sop_t *o = arg;
     const redisReply *items = NULL;
     int rc = rd_redis_reply_status(status, reply);
     if (!rc) rc = scan_reply(reply, &items);
@@ -394,7 +385,7 @@ static void on_scan(rd_redis_t *r, int status, redisReply *reply, void *arg) {
         scan_next(o, reply->element[0]->str);
 }
 
-static void scan_next(op_t *o, const char *cursor) {
+static void scan_next(sop_t *o, const char *cursor) {
     const char *argv[] = {"SCAN", cursor, "MATCH", o->match, "COUNT", "1000"};
     size_t lens[6];
     for (int i = 0; i < 6; i++) lens[i] = strlen(argv[i]);
@@ -405,7 +396,7 @@ static void scan_next(op_t *o, const char *cursor) {
 }
 
 int rd_ops_pool_list(rd_store_t *s, rd_ops_pools_cb cb, void *arg) {
-    op_t *o = op_new(s, (void (*)(void))cb, arg);
+    sop_t *o = sop_new(s, (void (*)(void))cb, arg);
     /* The glob is the prefix with its glob characters escaped, then ":pool:*". */
     size_t m = 0;
     for (const char *p = rd_store_prefix(s); *p && m + 3 < sizeof o->match - 8; p++) {
@@ -418,6 +409,6 @@ int rd_ops_pool_list(rd_store_t *s, rd_ops_pools_cb cb, void *arg) {
     size_t lens[6];
     for (int i = 0; i < 6; i++) lens[i] = strlen(argv[i]);
     int rc = rd_redis_command(rd_store_redis(s), 6, argv, lens, 0, on_scan, o);
-    if (rc) op_free(o);
+    if (rc) sop_free(o);
     return rc;
 }
