@@ -368,6 +368,14 @@ static void expect(const char *scrape, const char *campaign, const char *metric,
     assert_true(same);
 }
 
+/* GET /metrics of engine s (caller frees). */
+static char *get_metrics(const rd_test_server_t *s) {
+    char url[128], *scrape = NULL;
+    snprintf(url, sizeof url, "%s/metrics", s->base);
+    assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &scrape), 200);
+    return scrape;
+}
+
 static void t_metrics(void **state) {
     env_t *e = *state;
     start_sim(e,
@@ -393,9 +401,7 @@ static void t_metrics(void **state) {
     free(out);
     assert_non_null(want);
 
-    char url[128], *scrape = NULL;
-    snprintf(url, sizeof url, "%s/metrics", s->base);
-    assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &scrape), 200);
+    char *scrape = get_metrics(s);
     assert_non_null(strstr(scrape, "# TYPE redial_campaign_first_attempt_connection_rate gauge"));
 
     expect(scrape, "Prom", "jobs_dialed", NULL, json_object_get(want, "dialed"));
@@ -458,9 +464,7 @@ static void t_settle_without_lookup(void **state) {
                        "\"call\":{\"callback_grace_seconds\":5},"
                        "\"retry\":{\"max_attempts\":3,\"interval_minutes\":30}}");
     assert_int_equal(rd_test_wait_finished(s, "Held", 2, 60), 0);
-    char url[128], *scrape = NULL;
-    snprintf(url, sizeof url, "%s/metrics", s->base);
-    assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &scrape), 200);
+    char *scrape = get_metrics(s);
     bool found;
     /* One refused dial, two polled calls: three settles, none looked up. */
     assert_true(series(scrape, "redial_dials_refused_total", &found) == 1 && found);
