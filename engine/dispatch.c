@@ -185,7 +185,7 @@ static void dispatch(rd_server_t *srv, const rd_campaign_t *c, const rd_store_jo
         .tz = rd_policy_zone(c, j->tz, j->to),
         .num_attempts_ms = j->num_attempts_ms,
         .n_num_attempts = j->n_num_attempts,
-        .jitter_seed = j->token,
+        .jitter_seed = rd_policy_seed(j->campaign, j->to, j->attempt),
     };
     /* Also loads a smart campaign's figures before its first retry decision. */
     if (c->strategy == RD_STRAT_SMART) ctx.smart = rd_dispatch_smart_stats(srv, j->campaign);

@@ -25,6 +25,7 @@
 #include "engine/server_int.h"
 #include "engine/sms.h"
 #include "proto/rd.h"
+#include "workers/provider.h"
 
 /* ---- HTTP -------------------------------------------------------------------- */
 
@@ -127,20 +128,6 @@ static int parse_listen(const char *s, char *host, size_t hostlen, int *port) {
     return 0;
 }
 
-static int parse_rate(const char *s, rd_prov_t prov, double *rate, double *burst) {
-    double n = prov == RD_PROV_TWILIO ? 1 : 200, secs = prov == RD_PROV_TWILIO ? 1 : 60;
-    if (s && *s) {
-        char *end;
-        n = strtod(s, &end);
-        if (*end != '/' || !(n > 0)) return RD_EINVAL;
-        secs = strtod(end + 1, &end);
-        if (*end || !(secs > 0)) return RD_EINVAL;
-    }
-    *rate = n / secs;
-    *burst = n < 1 ? 1 : n;
-    return 0;
-}
-
 /* The checks that need no resource; fills engine_id, host and port. */
 static int check_config(rd_server_t *srv, char *host, size_t hostlen, int *port, char *err,
                         size_t errlen) {
@@ -200,7 +187,8 @@ static int make_store(rd_server_t *srv, char *err, size_t errlen) {
     snprintf(bucket, sizeof bucket, "%s:%s", rd_prov_name(srv->provider),
              cfg->provider_sid && *cfg->provider_sid ? cfg->provider_sid : "default");
     so.bucket = bucket;
-    if (parse_rate(cfg->provider_rate, srv->provider, &so.bucket_rate, &so.bucket_burst) != 0) {
+    if (rd_provider_rate(srv->provider, cfg->provider_rate, &so.bucket_rate, &so.bucket_burst) !=
+        0) {
         snprintf(err, errlen, "--provider-rate: '%s' is not N/SECONDS", cfg->provider_rate);
         return RD_EINVAL;
     }
@@ -280,8 +268,10 @@ static int make_api(rd_server_t *srv, char *err, size_t errlen) {
     ac.api_key = cfg->api_key;
     ac.api_token = cfg->api_token;
     ac.default_provider = cfg->provider;
+    int rc = rd_server_campaign_defaults(cfg, &ac.campaign_defaults, err, errlen);
+    if (rc != 0) return rc;
     ac.ctr = srv->ctr;
-    int rc = rd_api_create(&ac, &srv->api);
+    rc = rd_api_create(&ac, &srv->api);
     if (rc != 0) snprintf(err, errlen, "control API: %s", rd_strerror(rc));
     return rc;
 }

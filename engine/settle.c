@@ -120,21 +120,6 @@ static void finish(op_t *o, int status) {
     if (done) done(arg, status);
 }
 
-static uint32_t hash_str(const char *s) {
-    uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
-static uint64_t mix64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 /* ---- policy + settle ---------------------------------------------------------- */
 
 static void on_settled(rd_store_t *store, int status, const rd_store_settle_res_t *r, void *arg) {
@@ -192,7 +177,7 @@ static void decide_and_settle(op_t *o, const rd_store_job_t *job, const rd_campa
     ctx.tz = rd_policy_zone(c, job->tz[0] ? job->tz : NULL, job->to);
     ctx.num_attempts_ms = job->num_attempts_ms;
     ctx.n_num_attempts = job->n_num_attempts;
-    ctx.jitter_seed = mix64(hash_str(job->id) ^ ((uint64_t)n << 32));
+    ctx.jitter_seed = rd_policy_seed(job->campaign, job->to, (int)n + 1);
     if (c->strategy == RD_STRAT_SMART && s->cfg.smart_stats)
         ctx.smart = s->cfg.smart_stats(s->cfg.hook_ctx, job->campaign);
     rd_decision_t d;
