@@ -1,8 +1,14 @@
 /*
- * metrics.c — per-thread counter blocks summed on read, and the Prometheus
- * text of the engine counters and of the campaigns' seed metrics (see
- * metrics.h). Rendering only: the campaign figures are gathered by the
- * caller (engine/server.c, from Redis through engine/cstats.h).
+ * metrics.c — stage "metrics": per-thread counter blocks summed on read,
+ * their Prometheus text, the campaigns' seed metrics (rendered for
+ * /metrics/cluster by engine/metrics_cluster.c), and the engine's own GET
+ * /metrics (contract in metrics.h).
+ *
+ * Design: /metrics is this engine's series only, answered at once from
+ * memory (counters, the worker pool's provider figures, the Redis link):
+ * the deployment's campaign figures live in Redis and are the same for
+ * every engine, so they are exported once, on /metrics/cluster, never
+ * summed N times over replicas (docs/METRICS.md).
  */
 #include "engine/metrics.h"
 
@@ -12,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/exit.h"
+#include "engine/server_int.h"
 #include "proto/rd.h"
 
 static const char *const m_names[] = {
@@ -136,4 +144,66 @@ void rd_metrics_render_campaigns(const rd_metrics_campaign_t *c, size_t n, rd_sb
                    RD_STATS_TARGET_FIRST, RD_STATS_TARGET_RETRY, RD_STATS_TARGET_TOTAL,
                    RD_STATS_TARGET_AVG, RD_STATS_TARGET_UNREACHABLE, RD_STATS_TARGET_INCREMENT,
                    RD_STATS_TARGET_INCREMENT);
+}
+
+/* ---- GET /metrics ------------------------------------------------------------ */
+
+/* Settle, the callback route and ingest keep their own counters: copy them
+   into the mirror block so the exposition shows them under their names. */
+static void mirror_counters(rd_server_t *srv) {
+    rd_settle_stats_t ss;
+    rd_callback_route_stats_t rs;
+    rd_settle_stats(srv->settle, &ss);
+    rd_callback_route_stats(srv->route, &rs);
+    _Atomic uint64_t *v = srv->mirror->v;
+    atomic_store_explicit(&v[RD_M_SETTLED], ss.settled, memory_order_relaxed);
+    atomic_store_explicit(&v[RD_M_SETTLE_STALE], ss.duplicates, memory_order_relaxed);
+    atomic_store_explicit(&v[RD_M_SETTLE_LOOKUPS], ss.lookups, memory_order_relaxed);
+    atomic_store_explicit(&v[RD_M_CALLBACKS], rs.received, memory_order_relaxed);
+    atomic_store_explicit(&v[RD_M_CALLBACKS_REJECTED], rs.forged + rs.bad, memory_order_relaxed);
+    if (srv->ingest && !srv->ingest_closed) { /* freed once closed: keep the last figure */
+        rd_ingest_counters_t ic;
+        rd_ingest_counters(srv->ingest, &ic);
+        atomic_store_explicit(&v[RD_M_DEADLETTERED], ic.deadlettered, memory_order_relaxed);
+    }
+}
+
+void rd_metrics_serve(rd_server_t *srv, rd_http_req_t *req) {
+    mirror_counters(srv);
+    rd_pool_stats_t ps;
+    rd_pool_stats(srv->pool, &ps);
+    rd_sbuf_t b;
+    rd_sbuf_init(&b, 8192);
+    rd_metrics_render(&srv->metrics, &b);
+    rd_sbuf_printf(&b,
+                   "# HELP redial_build_info The engine's version\n"
+                   "# TYPE redial_build_info gauge\nredial_build_info{version=\"%s\"} 1\n"
+                   "# HELP redial_provider_requests_total Provider HTTP requests of this engine\n"
+                   "# TYPE redial_provider_requests_total counter\n"
+                   "redial_provider_requests_total %llu\n"
+                   "# HELP redial_provider_transient_errors_total Provider requests that failed "
+                   "transiently (5xx, 429, timeout)\n"
+                   "# TYPE redial_provider_transient_errors_total counter\n"
+                   "redial_provider_transient_errors_total %llu\n"
+                   "# HELP redial_provider_breaker_rejects_total Requests failed fast while the "
+                   "account's circuit breaker was open\n"
+                   "# TYPE redial_provider_breaker_rejects_total counter\n"
+                   "redial_provider_breaker_rejects_total %llu\n"
+                   "# HELP redial_provider_queued_requests Provider requests waiting for a worker\n"
+                   "# TYPE redial_provider_queued_requests gauge\n"
+                   "redial_provider_queued_requests %llu\n"
+                   "# HELP redial_dials_inflight Dial requests in flight in this engine\n"
+                   "# TYPE redial_dials_inflight gauge\nredial_dials_inflight %d\n"
+                   "# HELP redial_redis_up Whether this engine is connected to Redis\n"
+                   "# TYPE redial_redis_up gauge\nredial_redis_up %d\n"
+                   "# HELP redial_redis_commands_total Redis commands sent by this engine\n"
+                   "# TYPE redial_redis_commands_total counter\n"
+                   "redial_redis_commands_total %llu\n",
+                   RD_VERSION, (unsigned long long)ps.http_requests,
+                   (unsigned long long)ps.transient, (unsigned long long)ps.breaker_rejects,
+                   (unsigned long long)ps.queued, srv->inflight,
+                   rd_store_connected(srv->store) ? 1 : 0,
+                   (unsigned long long)rd_store_commands_sent(srv->store));
+    rd_http_respond(req, 200, "text/plain; version=0.0.4", NULL, b.buf, b.len);
+    rd_free(b.buf);
 }

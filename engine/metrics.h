@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/httpd.h"
+#include "engine/server.h"
 #include "proto/sbuf.h"
 #include "proto/stats.h"
 
@@ -29,6 +31,8 @@
       "Dial requests that never reached the customer (5xx, 429, timeout); not attempts")          \
     X(SETTLED, "redial_settles_total", "Attempt outcomes applied")                                \
     X(SETTLE_STALE, "redial_settles_stale_total", "Late or duplicate settles refused by fencing") \
+    X(SETTLE_LOOKUPS, "redial_settle_lookups_total",                                              \
+      "Settles that looked their attempt up in Redis first (provider callbacks)")                 \
     X(CALLBACKS, "redial_callbacks_total", "Provider status callbacks received")                  \
     X(CALLBACKS_REJECTED, "redial_callbacks_rejected_total", "Callbacks refused (auth, body)")    \
     X(POLLS, "redial_status_polls_total", "Provider status polls for lost callbacks")             \
@@ -87,5 +91,14 @@ typedef struct rd_metrics_campaign {
  * `stats --json` shows null.
  */
 void rd_metrics_render_campaigns(const rd_metrics_campaign_t *c, size_t n, rd_sbuf_t *out);
+
+/*
+ * GET /metrics: this engine's own series — its counters (mirrored from
+ * settle, the callback route and ingest), build info, the worker pool's
+ * provider requests, transient errors and breaker rejects, the dials in
+ * flight, Redis up and commands sent. Answered at once (loop thread). The
+ * deployment's campaign figures are on /metrics/cluster (metrics_cluster.h).
+ */
+void rd_metrics_serve(rd_server_t *srv, rd_http_req_t *req);
 
 #endif
