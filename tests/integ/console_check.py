@@ -30,7 +30,7 @@ def api(path, method="GET", body=None):
     if body is not None:
         req.data = json.dumps(body).encode()
         req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=10) as r:
+    with urllib.request.urlopen(req, timeout=30) as r:
         return json.load(r)
 
 
@@ -54,7 +54,7 @@ class WebDriver:
             req.data = json.dumps(body or {}).encode()
             req.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(req, timeout=60) as r:
+            with urllib.request.urlopen(req, timeout=120) as r:
                 return json.load(r)["value"]
         except urllib.error.HTTPError as e:
             raise RuntimeError(f"webdriver {method} {path}: {e.read().decode()[:500]}")
@@ -66,7 +66,7 @@ class WebDriver:
     def text(self, css):
         return self.call("GET", f"/element/{self.find(css)}/text")
 
-    def wait(self, what, fn, timeout=20):
+    def wait(self, what, fn, timeout=45):
         end = time.time() + timeout
         last = None
         while time.time() < end:
@@ -96,7 +96,7 @@ def main():
                             stderr=subprocess.DEVNULL)
     wd = WebDriver(port)
     try:
-        for _ in range(100):
+        for _ in range(300):
             try:
                 if wd.call("GET", "/status").get("ready"):
                     break
@@ -176,4 +176,9 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except SystemExit:
+        raise
+    except Exception as e:  # one line the C test shows, not a traceback
+        fail(f"{type(e).__name__}: {e}")

@@ -133,7 +133,7 @@ static void t_console(void **state) {
     else
         snprintf(shotpath, sizeof shotpath, "%s/console.png", RD_BINARY_DIR);
     snprintf(cmd, sizeof cmd,
-             "timeout 120 python3 '%s/tests/integ/console_check.py' '%s' '%s' '%s' Done Live "
+             "timeout 240 python3 '%s/tests/integ/console_check.py' '%s' '%s' '%s' Done Live "
              "'%s' 2>&1",
              RD_SOURCE_DIR, s.base, RD_TEST_API_KEY, RD_TEST_API_TOKEN, shotpath);
     FILE *p = popen(cmd, "r");
