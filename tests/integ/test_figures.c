@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
 #include <jansson.h>
 
 #include "store/figures.h"
@@ -140,6 +141,30 @@ static void t_250_campaigns(void **state) {
     assert_true(series(g.text, "redial_inbox_lag_entries") == 0);
     assert_true(strstr(g.text, "# TYPE redial_campaign_jobs_enqueued_total counter\n") != NULL);
     assert_true(strstr(g.text, "# TYPE redial_campaign_pending_jobs gauge\n") != NULL);
+    promtool(g.text);
+    free(g.text);
+
+    /* The streams: two dead letters, an inbox entry no engine took yet, an
+     * events consumer group that read nothing of two events. */
+    redisContext *rc = rd_test_redis_sync(&f->redis);
+    assert_non_null(rc);
+    for (int i = 0; i < 2; i++)
+        freeReplyObject(
+            redisCommand(rc, "XADD %s:deadletter * j {} reason bad entry 1-1", f->redis.prefix));
+    freeReplyObject(redisCommand(rc, "XADD %s:inbox * j {}", f->redis.prefix));
+    freeReplyObject(redisCommand(rc, "XGROUP CREATE %s:inbox redial 0", f->redis.prefix));
+    freeReplyObject(redisCommand(rc, "XADD %s:events * m x", f->redis.prefix));
+    freeReplyObject(redisCommand(rc, "XADD %s:events * m y", f->redis.prefix));
+    freeReplyObject(redisCommand(rc, "XGROUP CREATE %s:events billing 0", f->redis.prefix));
+    redisFree(rc);
+    g = collect(f, T0, 10000);
+    assert_true(series(g.text, "redial_deadletter_entries") == 2);
+    assert_true(series(g.text, "redial_inbox_entries") == 1);
+    assert_true(series(g.text, "redial_inbox_lag_entries") == 1);
+    assert_true(series(g.text, "redial_inbox_pending_entries") == 0);
+    assert_true(series(g.text, "redial_events_entries") == 2);
+    assert_true(series(g.text, "redial_events_consumer_lag_entries{group=\"billing\"}") == 2);
+    assert_true(series(g.text, "redial_events_consumer_pending_entries{group=\"billing\"}") == 0);
     promtool(g.text);
     free(g.text);
 
