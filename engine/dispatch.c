@@ -191,6 +191,7 @@ static void dispatch(rd_server_t *srv, const rd_campaign_t *c, const rd_store_jo
     if (c->strategy == RD_STRAT_SMART) ctx.smart = rd_dispatch_smart_stats(srv, j->campaign);
     if (!rd_policy_allowed(&ctx, now)) {
         int64_t due = rd_policy_place(&ctx, now);
+        rd_count(srv->ctr, RD_M_DIAL_DEFERRED, 1);
         rd_log(RD_LOG_INFO, "dial.deferred", "campaign", j->campaign, "job", j->id, "why",
                "outside window or over a per-number cap at dial time", NULL);
         release_claim(srv, j->campaign, j->token, due);

@@ -29,6 +29,9 @@
     X(DIAL_REFUSED, "redial_dials_refused_total", "Dial requests refused with a final outcome")   \
     X(DIAL_TRANSIENT, "redial_dials_transient_total",                                             \
       "Dial requests that never reached the customer (5xx, 429, timeout); not attempts")          \
+    X(DIAL_DEFERRED, "redial_dials_deferred_total",                                               \
+      "Claimed jobs sent back undialed: the calling window or a per-number cap forbids the dial " \
+      "now")                                                                                      \
     X(SETTLED, "redial_settles_total", "Attempt outcomes applied")                                \
     X(SETTLE_STALE, "redial_settles_stale_total", "Late or duplicate settles refused by fencing") \
     X(SETTLE_LOOKUPS, "redial_settle_lookups_total",                                              \

@@ -439,6 +439,35 @@ static void t_metrics(void **state) {
     assert_int_equal(rd_test_server_stop(s, SIGTERM, 15000), 0);
 }
 
+/* A claimed job whose number already had today's attempt elsewhere is sent
+ * back undialed by the dial-time check, and counted. */
+static void t_deferred_counted(void **state) {
+    env_t *e = *state;
+    start_sim(e, "{\"+919846000000\":[\"completed\",\"completed\"]}", NULL);
+    rd_test_server_t *s = start_engine(e, "deferred");
+    for (int i = 0; i < 2; i++) {
+        char body[512];
+        snprintf(body, sizeof body,
+                 "{\"name\":\"Cap%c\",\"caller_id\":\"08030000000\",\"call_flow_id\":\"1\","
+                 "\"numbers\":[\"+919846000000\"],"
+                 "\"limits\":{\"max_attempts_per_number_per_day\":1}}",
+                 'A' + i);
+        create_campaign(s, body);
+    }
+    double deferred = 0;
+    bool found = false;
+    for (int i = 0; i < 100 && deferred < 1; i++) {
+        char *scrape = get_metrics(s);
+        deferred = series(scrape, "redial_dials_deferred_total", &found);
+        free(scrape);
+        if (deferred < 1) usleep(100 * 1000);
+    }
+    assert_true(found);
+    if (deferred < 1) fail_msg("no dial deferred by the per-number daily cap");
+    assert_int_equal(rd_test_sim_violations(&e->sim), 0);
+    assert_int_equal(rd_test_server_stop(s, SIGTERM, 15000), 0);
+}
+
 static const char *const LOSE_CALLBACKS[] = {"--cb-loss", "1", NULL};
 
 static void t_settle_without_lookup(void **state) {
@@ -470,6 +499,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(t_settle_without_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_deferred_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(t_smart, setup, teardown),
         cmocka_unit_test_setup_teardown(t_sms_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(t_sms_held_to_window, setup, teardown),
