@@ -387,13 +387,49 @@ static void reset(rd_call_status_t *o, rd_prov_t p) {
     o->duration_s = -1;
 }
 
-static bool is_json(const char *content_type, const char *body, size_t len) {
-    if (content_type) return strncasecmp(content_type, "application/json", 16) == 0;
-    for (size_t i = 0; i < len; i++) {
-        if (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n') continue;
-        return body[i] == '{';
+/* The media type of a Content-Type value (before ';' / space) is `type`. */
+static bool media_is(const char *ct, const char *type) {
+    size_t n = strlen(type);
+    return strncasecmp(ct, type, n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
+typedef enum { BODY_FORM, BODY_MULTIPART, BODY_JSON } body_kind_t;
+
+/*
+ * What a callback body is, from its Content-Type: exotel sends
+ * multipart/form-data by default, x-www-form-urlencoded or JSON when asked
+ * (StatusCallbackContentType); twilio always sends urlencoded. Without a
+ * Content-Type a body starting with '{' is JSON (exotel) and anything else
+ * a urlencoded form. Anything else is RD_EMEDIATYPE (a 415).
+ */
+static int body_kind(rd_prov_t p, const char *ct, const char *body, size_t len, body_kind_t *k) {
+    if (!ct) {
+        *k = BODY_FORM;
+        if (p == RD_PROV_EXOTEL) {
+            for (size_t i = 0; i < len; i++) {
+                if (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n')
+                    continue;
+                if (body[i] == '{') *k = BODY_JSON;
+                break;
+            }
+        }
+        return 0;
     }
-    return false;
+    while (*ct == ' ' || *ct == '\t') ct++;
+    if (media_is(ct, "application/x-www-form-urlencoded")) {
+        *k = BODY_FORM;
+        return 0;
+    }
+    if (p == RD_PROV_EXOTEL && media_is(ct, "multipart/form-data")) {
+        *k = BODY_MULTIPART;
+        return 0;
+    }
+    if (p == RD_PROV_EXOTEL && media_is(ct, "application/json")) {
+        *k = BODY_JSON;
+        return 0;
+    }
+    return RD_EMEDIATYPE;
 }
 
 static int read_src(rd_prov_t p, src_t *s, rd_call_status_t *o) {
@@ -428,12 +464,15 @@ int rd_callback_parse(rd_prov_t p, const char *content_type, const char *body, s
         rc = RD_EPARSE;
         if (a && set_attempt_key(out, a, alen) != 0) goto fail;
     }
-    if (p == RD_PROV_EXOTEL && is_json(content_type, body, len)) {
+    body_kind_t kind;
+    if ((rc = body_kind(p, content_type, body, len, &kind)) != 0) goto fail;
+    if (kind == BODY_JSON) {
         rc = RD_EPARSE;
         s.json = load_object(body, len, &root, JSON_REJECT_DUPLICATES);
         if (!s.json) goto fail;
     } else {
-        rc = rd_form_parse(&f, body, len);
+        rc = kind == BODY_MULTIPART ? rd_form_parse_multipart(&f, content_type, body, len)
+                                    : rd_form_parse(&f, body, len);
         if (rc != 0) goto fail;
         s.form = &f;
     }

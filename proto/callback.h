@@ -74,13 +74,16 @@ typedef struct rd_call_status {
 } rd_call_status_t;
 
 /*
- * A status callback: the POST body (exotel form or JSON, twilio form) and
- * the raw query string of the callback URL (may be NULL/0), whose `a`
- * parameter carries the attempt key. content_type may be NULL (then a body
- * starting with '{' is JSON, anything else a form). The attempt key comes
+ * A status callback: the POST body and the raw query string of the
+ * callback URL (may be NULL/0), whose `a` parameter carries the attempt
+ * key. Bodies by content_type: exotel multipart/form-data (its default),
+ * application/x-www-form-urlencoded or application/json; twilio
+ * urlencoded. content_type may be NULL (then an exotel body starting with
+ * '{' is JSON, anything else a urlencoded form). The attempt key comes
  * from `a=` first, then exotel's CustomField.
- * Returns 0; RD_EPARSE (malformed body, unknown status, missing call id,
- * malformed attempt key, oversized field); RD_ENOMEM.
+ * Returns 0; RD_EMEDIATYPE (any other content type: a 415); RD_EPARSE
+ * (malformed body, unknown status, missing call id, malformed attempt
+ * key, oversized field); RD_ENOMEM.
  */
 int rd_callback_parse(rd_prov_t p, const char *content_type, const char *body, size_t len,
                       const char *query, size_t qlen, rd_call_status_t *out);
