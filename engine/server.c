@@ -281,6 +281,10 @@ static void sms_fallback(void *ctx, const rd_campaign_t *c, const char *to, cons
     snprintf(w->sms.to, sizeof w->sms.to, "%s", to);
     snprintf(w->sms.from, sizeof w->sms.from, "%s", c->caller_id);
     snprintf(w->sms.body, sizeof w->sms.body, "%s", c->sms_body);
+    snprintf(w->sms.dlt_entity_id, sizeof w->sms.dlt_entity_id, "%s",
+             c->sms_dlt_entity_id ? c->sms_dlt_entity_id : "");
+    snprintf(w->sms.dlt_template_id, sizeof w->sms.dlt_template_id, "%s",
+             c->sms_dlt_template_id ? c->sms_dlt_template_id : "");
     w->sms.status_callback[0] = '\0';
     w->done = on_sms_done;
     w->user = srv;
@@ -355,7 +359,7 @@ static void dispatch(rd_server_t *srv, const rd_campaign_t *c, const rd_store_jo
     }
     d->ring_timeout_s = c->ring_timeout_seconds;
     d->time_limit_s = c->time_limit_seconds;
-    d->machine_detection = true;
+    d->machine_detection = c->machine_detection;
     if (rd_pool_submit(srv->pool, w) != 0) {
         rd_pool_work_put(srv->pool, w);
         release_claim(srv, j->campaign, j->token, now);
@@ -860,7 +864,9 @@ int rd_server_start(uv_loop_t *loop, const rd_server_config_t *cfg, rd_server_t 
     cc.clock = &srv->clock;
     cc.secret = cfg->callback_secret;
     cc.public_url = srv->public_url;
-    cc.twilio_token = srv->provider == RD_PROV_TWILIO ? cfg->provider_token : NULL;
+    cc.twilio_token = srv->provider != RD_PROV_TWILIO ? NULL
+                      : cfg->twilio_auth_token        ? cfg->twilio_auth_token
+                                                      : cfg->provider_token;
     cc.pool = srv->pool;
     cc.poll_account[srv->provider] = 0;
     cc.default_provider = srv->provider;
