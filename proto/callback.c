@@ -817,6 +817,9 @@ int rd_twilio_signature(const char *auth_token, const char *url, size_t url_len,
     if (!EVP_MAC_init(h, (const unsigned char *)auth_token, strlen(auth_token), params)) goto done;
     if (!EVP_MAC_update(h, (const unsigned char *)url, url_len)) goto done;
     for (size_t i = 0; i < f.n; i++) {
+        /* A repeated key=value pair counts once (as the official twilio
+           libraries validate: tests/conformance). */
+        if (i > 0 && pair_cmp(&f.pairs[i - 1], &f.pairs[i]) == 0) continue;
         if (!EVP_MAC_update(h, (const unsigned char *)f.pairs[i].key, f.pairs[i].klen) ||
             !EVP_MAC_update(h, (const unsigned char *)f.pairs[i].val, f.pairs[i].vlen))
             goto done;

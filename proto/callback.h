@@ -127,7 +127,9 @@ bool rd_secret_equal(const char *got, size_t got_len, const char *secret, size_t
 /*
  * X-Twilio-Signature: base64(HMAC-SHA1(auth_token, url + k1 + v1 + k2 + v2
  * ...)) with the POST parameters sorted by key (bytewise; equal keys by
- * value). url is the full URL the provider was given, query included.
+ * value; an identical key=value pair repeated counts once, as in Twilio's
+ * own validators). url is the full URL the provider was given, query
+ * included.
  * form_body is the raw x-www-form-urlencoded body (may be NULL/0).
  * Writes RD_TWILIO_SIG_LEN chars + NUL to out. Returns 0, RD_EPARSE (body
  * not a valid form), RD_ELIMIT, RD_ENOMEM or RD_EIO (OpenSSL failure).

@@ -285,6 +285,13 @@ static void t_twilio_signature(void **state) {
                                         strlen(sig)));
     assert_false(rd_twilio_signature_ok("12345", url, strlen(url), body, strlen(body), sig, 27));
     assert_int_equal(rd_twilio_signature("k", url, strlen(url), "a=%", 3, sig), RD_EPARSE);
+    /* A repeated identical pair counts once (twilio-node's validateRequest). */
+    char once[RD_TWILIO_SIG_LEN + 1], twice[RD_TWILIO_SIG_LEN + 1];
+    assert_int_equal(rd_twilio_signature("k", url, strlen(url), "d=1&x=2", 7, once), 0);
+    assert_int_equal(rd_twilio_signature("k", url, strlen(url), "d=1&x=2&d=1", 11, twice), 0);
+    assert_string_equal(once, twice);
+    assert_int_equal(rd_twilio_signature("k", url, strlen(url), "d=1&x=2&d=2", 11, twice), 0);
+    assert_string_not_equal(once, twice);
 }
 
 /* The allocation-free scanner and the jansson path agree, including where
