@@ -798,7 +798,7 @@ static void done_campaign_get(rd_redis_t *r, int status, redisReply *reply, void
             rc = RD_EPROTO;
         else if (reply->elements == 0)
             rc = RD_ENOTFOUND;
-        else if (reply->elements < 7 || !is_str(reply->element[0]))
+        else if (reply->elements < 8 || !is_str(reply->element[0]))
             rc = RD_EPROTO;
     }
     if (rc == 0) {
@@ -812,6 +812,10 @@ static void done_campaign_get(rd_redis_t *r, int status, redisReply *reply, void
         c.enqueued = rint_(reply->element[4]);
         c.finished = rint_(reply->element[5]);
         c.pending = rint_(reply->element[6]);
+        if (is_str(reply->element[7]))
+            snprintf(c.pause_reason, sizeof c.pause_reason, "%.*s",
+                     (int)RD_MIN(reply->element[7]->len, RD_PAUSE_REASON_MAX),
+                     reply->element[7]->str);
     }
     ((rd_store_campaign_cb)o->cb)(o->s, rc, rc == 0 ? &c : NULL, o->arg);
     rd_free(o);
@@ -892,6 +896,7 @@ static void state_step(op_t *o) {
     arg_i64(&a, o->i2);
     arg_i64(&a, 500);
     arg_i64(&a, o->s->opts.events_maxlen);
+    arg_cstr(&a, "");
     int rc =
         rd_redis_script(o->s->r, o->s->sc[SC_CAMPAIGN_STATE], 1, a.n, a.v, a.l, 0, done_state, o);
     if (rc < 0) {
@@ -911,9 +916,30 @@ int rd_store_campaign_set_state(rd_store_t *s, const char *name, rd_camp_state_t
     arg_i64(&a, now_ms);
     arg_i64(&a, 500);
     arg_i64(&a, s->opts.events_maxlen);
+    arg_cstr(&a, "");
     op_t *o = op_new(s, (void (*)(void))cb, arg);
     snprintf(o->str, sizeof(o->str), "%s", name);
     o->i1 = st;
+    o->i2 = now_ms;
+    return run(s, SC_CAMPAIGN_STATE, &a, done_state, o);
+}
+
+int rd_store_campaign_pause(rd_store_t *s, const char *name, const char *reason, int64_t now_ms,
+                            rd_store_cb cb, void *arg) {
+    if (!name || strlen(name) > RD_CAMPAIGN_NAME_MAX || !reason || !reason[0]) return RD_EINVAL;
+    char r[RD_PAUSE_REASON_MAX + 1];
+    snprintf(r, sizeof r, "%s", reason);
+    args_t a;
+    args_init(&a, s);
+    arg_cstr(&a, name);
+    arg_i64(&a, RD_CAMP_PAUSED);
+    arg_i64(&a, now_ms);
+    arg_i64(&a, 500);
+    arg_i64(&a, s->opts.events_maxlen);
+    arg_cstr(&a, r);
+    op_t *o = op_new(s, (void (*)(void))cb, arg);
+    snprintf(o->str, sizeof(o->str), "%s", name);
+    o->i1 = RD_CAMP_PAUSED;
     o->i2 = now_ms;
     return run(s, SC_CAMPAIGN_STATE, &a, done_state, o);
 }
@@ -1064,7 +1090,7 @@ static void fenced_done(rd_store_t *s, const bq_item_t *it, int rc, redisReply *
 
 int rd_store_placed(rd_store_t *s, const char *campaign, uint64_t token, const char *call_id,
                     int64_t deadline_ms, rd_store_cb cb, void *arg) {
-    if (!campaign || strlen(campaign) > RD_CAMPAIGN_NAME_MAX || !call_id || !call_id[0] ||
+    if (!campaign || strlen(campaign) > RD_CAMPAIGN_NAME_MAX || !call_id ||
         strlen(call_id) > RD_STORE_CALL_ID_MAX || !token || token > INT64_MAX)
         return RD_EINVAL;
     bq_t *q = bq_begin(s, BQ_PLACED, fenced_done, (void (*)(void))cb, arg, 0);
