@@ -8,13 +8,19 @@
 #include "proto/rd.h"
 
 static const char *const out_names[RD_OUT__COUNT] = {
-    "completed", "in-progress", "busy", "no-answer", "failed", "canceled", "invalid-number", "dnd",
+#define X(name, v, wire, title) [v] = wire,
+    RD_OUTCOME_MAP(X)
+#undef X
 };
 static const char *const out_titles[RD_OUT__COUNT] = {
-    "Connected", "Connected", "Busy", "No answer", "Failed", "Canceled", "Invalid number", "DND",
+#define X(name, v, wire, title) [v] = title,
+    RD_OUTCOME_MAP(X)
+#undef X
 };
 static const char *const disp_names[RD_DISP__COUNT] = {
-    "connected", "unreachable", "failed", "invalid", "dnd", "opted-out", "canceled",
+#define X(name, v, wire) [v] = wire,
+    RD_DISPOSITION_MAP(X)
+#undef X
 };
 
 const char *rd_outcome_name(rd_outcome_t o) {
@@ -47,4 +53,9 @@ int rd_disposition_parse(const char *s, rd_disposition_t *out) {
         }
     }
     return RD_EPARSE;
+}
+
+const char *rd_answered_by_name(rd_answered_by_t a) {
+    static const char *const names[] = {"unknown", "human", "machine"};
+    return (unsigned)a < RD_ARRAY_LEN(names) ? names[a] : "?";
 }
