@@ -199,6 +199,7 @@ static int make_store(rd_server_t *srv, char *err, size_t errlen) {
     }
     srv->campaigns = rd_ccache_create(srv->store);
     srv->cstats = rd_cstats_create(srv->loop, srv->store);
+    srv->pauser = rd_pauser_create(srv->store, srv->ctr, RD_PAUSER_REJECTED_RUN);
     return 0;
 }
 
@@ -360,5 +361,6 @@ void rd_server_destroy(rd_server_t *srv) {
     rd_api_destroy(srv->api);
     rd_ccache_destroy(srv->campaigns);
     rd_cstats_destroy(srv->cstats);
+    rd_pauser_destroy(srv->pauser);
     rd_free(srv);
 }
