@@ -11,6 +11,7 @@
  *     (multipart) callback carrying the attempt key, or `failed` after the
  *     grace — never a second call;
  *   - a callback in a content type no provider uses: 415;
+ *   - a 4xx no table classifies: never charged; five in a row pause;
  *   - Twilio with an API key: callbacks are signed with the account's auth
  *     token (REDIAL_TWILIO_AUTH_TOKEN), and accepted.
  */
@@ -233,6 +234,7 @@ static void t_bad_caller_id_pauses(void **state) {
 typedef struct {
     rd_test_httpd_t h;
     pthread_mutex_t mu;
+    bool unknown_4xx; /* answer 400 with a code no table has */
     int dials;
     char cb[8][512]; /* StatusCallback of each dial */
     char to[8][32];
@@ -251,6 +253,11 @@ static void standin_handler(rd_http_req_t *req, void *data) {
     s->dials++;
     pthread_mutex_unlock(&s->mu);
     rd_form_deinit(&f);
+    if (s->unknown_4xx) {
+        static const char err[] = "{\"code\":22005,\"message\":\"Invalid number\",\"status\":400}";
+        rd_http_respond(req, 400, "application/json", NULL, err, sizeof err - 1);
+        return;
+    }
     /* 200, but XML: the call may well exist. */
     static const char xml[] = "<?xml version=\"1.0\"?><TwilioResponse><Call><Sid>abc</Sid>"
                               "</Call></TwilioResponse>";
@@ -322,6 +329,43 @@ static void t_unreadable_reply_no_second_call(void **state) {
     free(s);
 }
 
+/* A 4xx nobody classified is never charged; a run of them pauses. */
+static void t_unknown_4xx_run_pauses(void **state) {
+    env_t *e = *state;
+    standin_t *s = calloc(1, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
+    s->unknown_4xx = true;
+    rd_httpd_config_t hc = {.host = "127.0.0.1", .handler = standin_handler, .data = s};
+    rd_test_httpd_start(&s->h, &hc);
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", s->h.port);
+    start_engine(e, "twilio", base);
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"name\":\"Unk4\",\"caller_id\":\"+14155550000\",\"call_flow_id\":\"EH1\","
+             "\"numbers\":%s,\"retry\":{\"max_attempts\":2}}",
+             NUMBERS);
+    create_campaign(e, body);
+    json_t *j = wait_state(e, "Unk4", "paused", 30);
+    const char *reason = jstr(j, "pause_reason");
+    if (!strstr(reason, "provider rejected 5 dials in a row") || !strstr(reason, "22005"))
+        fail_msg("pause reason: \"%s\"", reason);
+    json_decref(j);
+    rd_test_sleep_ms(300);
+    char *resp = NULL;
+    assert_int_equal(api(e, "GET", "/v1/campaigns/Unk4/stats", NULL, &resp), 200);
+    j = json_loads(resp, 0, NULL);
+    free(resp);
+    assert_int_equal(jint(j, "attempts"), 0);
+    assert_int_equal(jint(j, "finished"), 0);
+    json_decref(j);
+    assert_int_equal(rd_test_server_stop(&e->server, SIGTERM, 15000), 0);
+    e->server_started = false;
+    rd_test_httpd_stop(&s->h);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
 /* Twilio with an API key: the REST secret is not what signs callbacks. */
 static void t_twilio_api_key(void **state) {
     env_t *e = *state;
@@ -356,6 +400,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_bad_caller_id_pauses, setup, teardown),
         cmocka_unit_test_setup_teardown(t_unreadable_reply_no_second_call, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_unknown_4xx_run_pauses, setup, teardown),
         cmocka_unit_test_setup_teardown(t_twilio_api_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
