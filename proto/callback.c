@@ -385,6 +385,7 @@ static void reset(rd_call_status_t *o, rd_prov_t p) {
     o->provider = p;
     o->outcome = RD_OUT_IN_PROGRESS;
     o->duration_s = -1;
+    o->first_leg = RD_OUT_IN_PROGRESS;
 }
 
 /* The media type of a Content-Type value (before ';' / space) is `type`. */
@@ -430,6 +431,25 @@ static int body_kind(rd_prov_t p, const char *ct, const char *body, size_t len, 
         return 0;
     }
     return RD_EMEDIATYPE;
+}
+
+/* Exotel's first leg outcome (callback.h), from Legs[0][Status] or
+   "Legs":[{"Status":..},..]; IN_PROGRESS when absent or not terminal. */
+static rd_outcome_t first_leg(src_t *s) {
+    const char *v = NULL;
+    if (s->form) {
+        v = rd_form_get(s->form, "Legs[0][Status]");
+    } else if (s->json) {
+        json_t *legs = json_object_get(s->json, "Legs");
+        json_t *l0 = json_is_array(legs) ? json_array_get(legs, 0) : NULL;
+        json_t *st = json_is_object(l0) ? json_object_get(l0, "Status") : NULL;
+        v = json_is_string(st) ? json_string_value(st) : NULL;
+    }
+    bool terminal;
+    rd_outcome_t o;
+    if (!v || rd_prov_status_map(RD_PROV_EXOTEL, v, &terminal, &o) != 0 || !terminal)
+        return RD_OUT_IN_PROGRESS;
+    return o;
 }
 
 static int read_src(rd_prov_t p, src_t *s, rd_call_status_t *o) {
@@ -478,6 +498,7 @@ int rd_callback_parse(rd_prov_t p, const char *content_type, const char *body, s
     }
     rc = read_src(p, &s, out);
     if (rc != 0) goto fail;
+    if (p == RD_PROV_EXOTEL) out->first_leg = first_leg(&s);
     json_decref(root);
     rd_form_deinit(&f);
     rd_form_deinit(&q);

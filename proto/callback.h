@@ -71,6 +71,11 @@ typedef struct rd_call_status {
     rd_answered_by_t answered_by;
     int64_t start_ms, end_ms; /* unix ms, 0 when unknown */
     int32_t duration_s;       /* call duration, -1 when unknown */
+    /* exotel status callbacks: the outcome of the first leg (Legs[0] — in
+       Connect Two Numbers the agent's, called first; in flow mode the
+       customer's), IN_PROGRESS when not reported. Not read from call
+       resources (polls). */
+    rd_outcome_t first_leg;
 } rd_call_status_t;
 
 /*

@@ -396,12 +396,68 @@ static void t_twilio_api_key(void **state) {
     e->server_started = false;
 }
 
+/* Exotel agent mode: an agent who does not answer is not the customer's
+   attempt (requeued shortly, not charged); `completed` needs both legs. */
+static void t_agent_leg_attribution(void **state) {
+    env_t *e = *state;
+    rd_test_sim_opts_t so = {.model = "uniform:completed=1",
+                             .seed = 5,
+                             .time_scale = "3600",
+                             .time_origin = ORIGIN,
+                             .time_epoch = e->epoch,
+                             .script_json =
+                                 "{\"+919811100001\":[\"agent-no-answer\",\"completed\"],"
+                                 "\"+919811100002\":[\"agent-busy\",\"busy\"],"
+                                 "\"+919811100003\":[\"no-answer\"]}"};
+    assert_int_equal(rd_test_sim_start(&e->sim, &so), 0);
+    e->sim_started = true;
+    start_engine(e, "exotel", e->sim.base);
+    const char *const av[] = {"redial-cli", "agents", "set", "desk", "5", "--redis", e->redis.url,
+                              "--prefix", e->redis.prefix, NULL};
+    char *out = NULL, *err = NULL;
+    assert_int_equal(rd_test_run_io(av, NULL, &out, &err), 0);
+    free(out);
+    free(err);
+    create_campaign(e, "{\"name\":\"Agents\",\"caller_id\":\"08030000000\",\"mode\":\"agent\","
+                       "\"numbers\":[\"+919811100001\",\"+919811100002\",\"+919811100003\"],"
+                       "\"retry\":{\"max_attempts\":1},\"limits\":{\"agent_pool\":\"desk\"},"
+                       "\"call\":{\"ring_timeout_seconds\":20}}");
+    assert_int_equal(rd_test_wait_finished(&e->server, "Agents", 3, 40), 0);
+    char *resp = NULL;
+    assert_int_equal(api(e, "GET", "/v1/campaigns/Agents/stats", NULL, &resp), 200);
+    json_t *j = json_loads(resp, 0, NULL);
+    free(resp);
+    /* One attempt each: the agent's misses were not charged. */
+    assert_int_equal(jint(j, "attempts"), 3);
+    json_decref(j);
+    /* The sim saw two calls to the first two numbers, one to the third. */
+    char url[256];
+    static const char *const nums[] = {"919811100001", "919811100002", "919811100003"};
+    static const size_t want[] = {2, 2, 1};
+    for (int i = 0; i < 3; i++) {
+        snprintf(url, sizeof url, "%s/sim/numbers/%%2B%s", e->sim.base, nums[i]);
+        assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &resp), 200);
+        j = json_loads(resp, 0, NULL);
+        free(resp);
+        json_t *calls = json_object_get(j, "calls");
+        if (!calls) calls = j;
+        assert_int_equal(json_array_size(calls), want[i]);
+        json_decref(j);
+    }
+    char *log = read_file(e->server.log_path);
+    assert_non_null(strstr(log, "event=attempt.agent_unanswered campaign=Agents"));
+    free(log);
+    assert_int_equal(rd_test_server_stop(&e->server, SIGTERM, 15000), 0);
+    e->server_started = false;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_bad_caller_id_pauses, setup, teardown),
         cmocka_unit_test_setup_teardown(t_unreadable_reply_no_second_call, setup, teardown),
         cmocka_unit_test_setup_teardown(t_unknown_4xx_run_pauses, setup, teardown),
         cmocka_unit_test_setup_teardown(t_twilio_api_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_agent_leg_attribution, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
