@@ -62,6 +62,17 @@ int rd_form_unescape(const char *s, size_t len, char *out, size_t *outlen) {
     return 0;
 }
 
+/* The one allocation of a parse: n pairs (aligned) then len + 2n text bytes. */
+static char *alloc_pairs(size_t n, size_t len, rd_form_pair_t **pairs, char **text) {
+    size_t arr = n * sizeof(rd_form_pair_t);
+    arr = (arr + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+    char *mem = rd_try_malloc(arr + len + 2 * n);
+    if (!mem) return NULL;
+    *pairs = (rd_form_pair_t *)(void *)mem;
+    *text = mem + arr;
+    return mem;
+}
+
 int rd_form_parse(rd_form_t *f, const char *s, size_t len) {
     rd_form_deinit(f);
     /* Pass 1: count non-empty pairs. */
@@ -75,12 +86,10 @@ int rd_form_parse(rd_form_t *f, const char *s, size_t len) {
     if (n > RD_FORM_MAX_PAIRS) return RD_ELIMIT;
     if (n == 0) return 0;
 
-    size_t arr = n * sizeof(rd_form_pair_t);
-    arr = (arr + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
-    char *mem = rd_try_malloc(arr + len + 2 * n);
+    rd_form_pair_t *pairs;
+    char *text;
+    char *mem = alloc_pairs(n, len, &pairs, &text);
     if (!mem) return RD_ENOMEM;
-    rd_form_pair_t *pairs = (rd_form_pair_t *)(void *)mem;
-    char *text = mem + arr;
     size_t t = 0, k = 0;
 
     for (size_t i = 0; i < len;) {
@@ -183,12 +192,10 @@ int rd_form_parse_multipart(rd_form_t *f, const char *content_type, const char *
     for (const char *p = s; (p = memmem(p, (size_t)(end - p), delim, dl)) != NULL; p += dl)
         if (++n > RD_FORM_MAX_PAIRS + 1) return RD_ELIMIT;
     if (n == 0) return RD_EPARSE;
-    size_t arr = n * sizeof(rd_form_pair_t);
-    arr = (arr + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
-    char *mem = rd_try_malloc(arr + len + 2 * n);
+    rd_form_pair_t *pairs;
+    char *text;
+    char *mem = alloc_pairs(n, len, &pairs, &text);
     if (!mem) return RD_ENOMEM;
-    rd_form_pair_t *pairs = (rd_form_pair_t *)(void *)mem;
-    char *text = mem + arr;
     size_t t = 0, k = 0;
 
     /* The first delimiter opens the body (a preamble before it is ignored). */
