@@ -16,7 +16,7 @@
 #include "common/log.h"
 #include "proto/callback.h"
 #include "proto/rd.h"
-#include "store/enqueue.h"
+#include "proto/text.h"
 
 struct rd_callback_route {
     rd_settle_t *settle;
@@ -117,7 +117,7 @@ bool rd_callback_route(rd_callback_route_t *r, rd_http_req_t *req) {
         rd_callback_parse(prov, ctype, req->body, req->body_len, req->query, req->query_len, &st);
     if (prc == RD_EMEDIATYPE) {
         char shown[64];
-        rd_enqueue_printable(shown, sizeof shown, ctype ? ctype : "");
+        rd_text_printable(shown, sizeof shown, ctype ? ctype : "");
         r->stats.bad++;
         rd_log(RD_LOG_WARN, "callback.unsupported", "provider", rd_prov_name(prov), "content_type",
                shown, NULL);

@@ -94,17 +94,11 @@ static void start_engine(env_t *e, const char *provider, const char *provider_ur
 
 static long api(const env_t *e, const char *method, const char *path, const char *body,
                 char **resp) {
-    char url[256];
-    snprintf(url, sizeof url, "%s%s", e->server.base, path);
-    return rd_test_http(method, url, NULL, body, RD_TEST_API_KEY ":" RD_TEST_API_TOKEN, resp);
+    return rd_test_api(&e->server, method, path, body, resp);
 }
 
 static void create_campaign(const env_t *e, const char *body) {
-    char *resp = NULL;
-    long st = api(e, "POST", "/v1/Accounts/" RD_TEST_PROVIDER_SID "/Campaigns", body, &resp);
-    if (st != 201) fprintf(stderr, "create: %ld %s\n", st, resp ? resp : "");
-    assert_int_equal(st, 201);
-    free(resp);
+    assert_int_equal(rd_test_create_campaign(&e->server, body), 201);
 }
 
 /* GET /v1/campaigns/{name} (owned JSON). */
@@ -412,8 +406,8 @@ static void t_agent_leg_attribution(void **state) {
     assert_int_equal(rd_test_sim_start(&e->sim, &so), 0);
     e->sim_started = true;
     start_engine(e, "exotel", e->sim.base);
-    const char *const av[] = {"redial-cli", "agents", "set", "desk", "5", "--redis", e->redis.url,
-                              "--prefix", e->redis.prefix, NULL};
+    const char *const av[] = {"redial-cli", "agents",     "set",      "desk",          "5",
+                              "--redis",    e->redis.url, "--prefix", e->redis.prefix, NULL};
     char *out = NULL, *err = NULL;
     assert_int_equal(rd_test_run_io(av, NULL, &out, &err), 0);
     free(out);
@@ -431,19 +425,11 @@ static void t_agent_leg_attribution(void **state) {
     assert_int_equal(jint(j, "attempts"), 3);
     json_decref(j);
     /* The sim saw two calls to the first two numbers, one to the third. */
-    char url[256];
-    static const char *const nums[] = {"919811100001", "919811100002", "919811100003"};
-    static const size_t want[] = {2, 2, 1};
-    for (int i = 0; i < 3; i++) {
-        snprintf(url, sizeof url, "%s/sim/numbers/%%2B%s", e->sim.base, nums[i]);
-        assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &resp), 200);
-        j = json_loads(resp, 0, NULL);
-        free(resp);
-        json_t *calls = json_object_get(j, "calls");
-        if (!calls) calls = j;
-        assert_int_equal(json_array_size(calls), want[i]);
-        json_decref(j);
-    }
+    static const char *const nums[] = {"+919811100001", "+919811100002", "+919811100003"};
+    static const long want[] = {2, 2, 1};
+    long long created[8];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rd_test_sim_calls_to(&e->sim, nums[i], created, 8), want[i]);
     char *log = read_file(e->server.log_path);
     assert_non_null(strstr(log, "event=attempt.agent_unanswered campaign=Agents"));
     free(log);
