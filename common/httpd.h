@@ -95,17 +95,33 @@ typedef struct rd_httpd_config {
     int port;         /* 0 = any free port (see rd_httpd_port) */
     int backlog;      /* [1024] */
     rd_http_limits_t limits;
-    unsigned max_conns;          /* further connections are closed at accept [16384] */
+    /* Connections beyond a cap are closed at accept. The cap is max_conns [16384] but never
+     * more than the descriptor limit (soft RLIMIT_NOFILE at create) less fd_reserve
+     * [64 + limit/8], kept for Redis, curl, logs and zone files. */
+    unsigned max_conns;
+    unsigned fd_reserve;
+    unsigned max_conns_per_addr; /* per IPv4 address or IPv6 /64 [max(16, cap/8)] */
     unsigned idle_timeout_ms;    /* [30000] */
     unsigned request_timeout_ms; /* [30000] */
+    /* Queued replies the client does not take (also a close-after-write connection):
+     * closed after this long without write progress [30000]. */
+    unsigned write_timeout_ms;
+    /* Backpressure: while more reply bytes than this are queued on a connection, it is
+     * neither read nor parsed; both resume below half of it [262144]. */
+    size_t max_queued_bytes;
     rd_httpd_handler_fn handler; /* required */
     void *data;                  /* passed to the handler */
 } rd_httpd_config_t;
 
 /* Counters (loop thread reads). */
 typedef struct rd_httpd_stats {
-    uint64_t accepted, requests, bad_requests, too_large, timeouts, closed_at_accept;
+    uint64_t accepted, requests, bad_requests, too_large, timeouts;
+    uint64_t closed_at_accept; /* over the connection cap */
+    uint64_t closed_per_addr;  /* over the per-address cap */
+    uint64_t accept_backoffs;  /* accept paused: out of descriptors or kernel memory */
     unsigned live_conns, held_requests;
+    unsigned max_conns, max_conns_per_addr; /* the caps in force */
+    size_t queued_bytes, queued_peak;       /* reply bytes waiting for clients, now and at most */
 } rd_httpd_stats_t;
 
 /*
