@@ -12,29 +12,47 @@
  *     caller. The arena is reused across requests: after warm-up a
  *     keep-alive connection parses without allocating.
  *
- *  2. Connections: one uv_tcp_t each. Reads land in one server-wide buffer
- *     (alloc_cb always hands out the same 64 KiB: libuv calls alloc/read/
- *     read_cb back to back, so sharing is safe on one loop) and are parsed
- *     straight from it; only bytes left unparsed (a request is held, or a
- *     partial request) are copied into the connection's own buffer. While a
- *     request is held (handed to the handler, not answered) nothing more is
- *     parsed, so pipelined requests are answered in order; read-ahead is
- *     bounded by the limits, beyond which reading stops until the answer.
+ *  2. Connections: one uv_tcp_t each, reached through a five-operation
+ *     transport table (httpd_int.h) so the fuzzer can drive the same logic
+ *     without sockets. Reads land in one server-wide buffer (alloc_cb always
+ *     hands out the same 64 KiB: libuv calls alloc/read/read_cb back to
+ *     back, so sharing is safe on one loop) and are parsed straight from it;
+ *     only bytes left unparsed are copied into the connection's own buffer.
+ *     While a request is held (handed to the handler, not answered) nothing
+ *     more is parsed, so pipelined requests are answered in order; read-ahead
+ *     is bounded by the limits, beyond which reading stops until the answer.
+ *     EOF is a half-close: what was received in full is still answered, then
+ *     the connection closes (a partial request is dropped).
  *
- *  3. Replies are written with uv_try_write (header + body as two buffers);
- *     only what the kernel did not take is copied into a uv_write_t request.
- *     libuv refuses try_write while writes are queued, so order is kept.
+ *  3. Replies are written with try_write (header + body as two buffers);
+ *     only what the kernel did not take is copied into a queued write.
+ *     Backpressure: while a connection's queued bytes exceed
+ *     max_queued_bytes it is neither read nor parsed (a pipelining client
+ *     that never reads cannot make us queue without bound); both resume once
+ *     the queue drains below half. Memory per connection is thus bounded by
+ *     the read-ahead, the parser's limits and max_queued_bytes + one reply.
+ *
+ *  4. Accepting: our own non-blocking listening socket under a uv_poll_t,
+ *     accept4() in batches of 64. The connection cap comes from the
+ *     descriptor limit less a reserve (Redis, curl, logs, zone files must
+ *     never starve), and a per-address cap (IPv4 address or IPv6 /64, in an
+ *     open-addressing table with a random seed) keeps one client from taking
+ *     all of it; over either cap the connection is closed at once. EMFILE,
+ *     ENFILE, ENOBUFS or ENOMEM from accept pause polling the listener (50 ms
+ *     doubling to 1 s) instead of spinning on a socket we cannot accept from.
  *
  * Lifetimes (libuv rules: free only in close callbacks): a connection is
  * freed when its handle has closed AND it holds no request. A client that
  * disconnects while its request is held leaves the connection as a husk
  * until the application answers (the reply is then dropped). The server is
- * freed when its listener and timer have closed and no connection is left,
- * and only then is the close callback called.
+ * freed when its three handles have closed and no connection is left, and
+ * only then is the close callback called.
  *
  * Timeouts: one sweep timer per server (not one per connection) closes idle
- * keep-alive connections and requests that do not complete in time
- * (slow-loris), answering 408 to the latter.
+ * keep-alive connections, requests that do not complete in time
+ * (slow-loris, answered 408), and connections whose queued replies make no
+ * progress for write_timeout_ms (also those closing after a write: a client
+ * that never reads cannot pin a reply in memory).
  */
 #include "common/httpd.h"
 

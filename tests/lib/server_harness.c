@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,6 +50,10 @@ int rd_test_server_start(rd_test_server_t *s, const rd_test_server_opts_t *o) {
         setenv("REDIAL_CALLBACK_SECRET", RD_TEST_CALLBACK_SECRET, 1);
         setenv("REDIAL_PROVIDER_KEY", RD_TEST_PROVIDER_KEY, 1);
         setenv("REDIAL_PROVIDER_TOKEN", RD_TEST_PROVIDER_TOKEN, 1);
+        if (o->nofile) {
+            struct rlimit rl = {.rlim_cur = o->nofile, .rlim_max = o->nofile};
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(126);
+        }
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0) dup2(devnull, 0);
         execv(bin, (char *const *)av.v);
