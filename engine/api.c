@@ -149,6 +149,13 @@ static void op_fail(op_t *op, int status, const char *fmt, ...) {
     op_free(op);
 }
 
+/* 503 for a resource problem of ours (descriptors, memory): never a 4xx verdict. Frees op. */
+static void fail_busy(op_t *op) {
+    rd_http_respond(op->req, 503, "application/json", "Retry-After: 1\r\n",
+                    "{\"error\":\"server busy, try again\"}", 35);
+    op_free(op);
+}
+
 /* Answers a failed store operation: 503 when Redis is unreachable (the
  * client may retry), 500 otherwise. Frees op. */
 static void fail_store(op_t *op, int status) {
@@ -157,6 +164,8 @@ static void fail_store(op_t *op, int status) {
         rd_http_respond(op->req, 503, "application/json", "Retry-After: 1\r\n",
                         "{\"error\":\"redis unavailable, try again\"}", 40);
         op_free(op);
+    } else if (status == RD_ETRANSIENT) {
+        fail_busy(op);
     } else {
         op_fail(op, 500, "store error: %s", rd_strerror(status));
     }
@@ -261,6 +270,10 @@ static void route_create(op_t *op) {
     rd_http_req_t *req = op->req;
     char err[512];
     int rc = rd_campaign_parse(req->body, req->body_len, &op->camp, err, sizeof err);
+    if (rc == RD_ETRANSIENT) {
+        fail_busy(op);
+        return;
+    }
     if (rc) {
         op_fail(op, 400, "%s", err);
         return;
@@ -391,7 +404,12 @@ static void call_with_campaign(op_t *op, const rd_campaign_t *c) {
     rd_store_enqueue_t e;
     char err[256];
     int64_t now = rd_clock_now(op->api->cfg.clock);
-    if (rd_enqueue_prepare_msg(c, &op->msg, now, &e, err, sizeof err)) {
+    int prc = rd_enqueue_prepare_msg(c, &op->msg, now, &e, err, sizeof err);
+    if (prc == RD_ETRANSIENT) {
+        fail_busy(op);
+        return;
+    }
+    if (prc) {
         op_fail(op, 400, "%s", err);
         return;
     }
@@ -416,8 +434,9 @@ static void call_get_cb(rd_store_t *s, int status, const rd_store_campaign_t *c,
         return;
     }
     char err[256];
-    if (rd_campaign_parse(c->json, c->json_len, &op->camp, err, sizeof err)) {
-        call_cache_cb(RD_EPARSE, NULL, op);
+    int prc = rd_campaign_parse(c->json, c->json_len, &op->camp, err, sizeof err);
+    if (prc) {
+        call_cache_cb(prc == RD_ETRANSIENT ? prc : RD_EPARSE, NULL, op);
         return;
     }
     op->have_camp = true;
@@ -437,8 +456,12 @@ static void route_calls(op_t *op) {
     char err[256];
     int rc = txt ? rd_job_msg_decode_json(txt, strlen(txt), &op->msg, err, sizeof err) : RD_ENOMEM;
     free(txt);
+    if (rc == RD_ETRANSIENT || rc == RD_ENOMEM) {
+        fail_busy(op);
+        return;
+    }
     if (rc) {
-        op_fail(op, 400, "%s", rc == RD_ENOMEM ? "out of memory" : err);
+        op_fail(op, 400, "%s", err);
         return;
     }
     op->have_msg = true;

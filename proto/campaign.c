@@ -390,7 +390,13 @@ static int parse_schedule(pctx_t *p, json_t *s, rd_campaign_t *c) {
         return fail(p, P, "daily_end",
                     "must be later than daily_start (windows do not wrap "
                     "past midnight)");
-    if (c->timezone && !rd_tz_get(c->timezone))
+    const rd_tz_t *z;
+    int zr = c->timezone ? rd_tz_lookup(c->timezone, &z) : 0;
+    if (zr == RD_ETRANSIENT) { /* not a verdict on the campaign: retry later */
+        fail(p, P, "timezone", "zone file of '%s' unreadable now", c->timezone);
+        return RD_ETRANSIENT;
+    }
+    if (zr != 0)
         return fail(p, P, "timezone", "'%s' is not an IANA time zone of this system", c->timezone);
     if (a) {
         c->days_mask = 0;

@@ -26,6 +26,7 @@
 #include <msgpack.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 
 #include "proto/rd.h"
@@ -151,7 +152,12 @@ static int set_member(rd_job_msg_t *m, int k, const val_t *v, char *err, size_t 
         if (!str || v->len > RD_TZ_NAME_MAX || has_nul(v->s, v->len))
             return fail(err, errlen, RD_EINVAL, "tz: must be an IANA zone name");
         copy_str(tz, v);
-        if (!rd_tz_get(tz))
+        const rd_tz_t *z;
+        int zr = rd_tz_lookup(tz, &z);
+        if (zr == RD_ETRANSIENT) /* not a verdict on the name: the caller retries */
+            return fail(err, errlen, RD_ETRANSIENT, "tz: zone file unreadable now (%s)",
+                        strerror(errno));
+        if (zr != 0)
             return fail(err, errlen, RD_EINVAL, "tz: not an IANA time zone of this system");
         memcpy(m->tz, tz, sizeof tz);
         return 0;

@@ -42,7 +42,13 @@ int rd_enqueue_prepare(const rd_campaign_t *c, const char *to, const char *id, c
         snprintf(err, errlen, "id: longer than %d bytes", RD_JOB_ID_MAX);
         return RD_EINVAL;
     }
-    if (tz && *tz && (!rd_tz_name_valid(tz) || !rd_tz_get(tz))) {
+    const rd_tz_t *z;
+    int zr = tz && *tz ? rd_tz_lookup(tz, &z) : 0;
+    if (zr == RD_ETRANSIENT) {
+        snprintf(err, errlen, "tz: zone file unreadable now, try again");
+        return RD_ETRANSIENT;
+    }
+    if (zr != 0) {
         rd_enqueue_printable(q, sizeof q, tz);
         snprintf(err, errlen, "tz: \"%s\" is not a known IANA time zone", q);
         return RD_EINVAL;
