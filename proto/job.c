@@ -16,8 +16,10 @@
  * remain; after it, msgpack-c allocates at most ~48 bytes per input byte.
  * Inputs are also capped at RD_JOB_MSG_MAX bytes.
  *
- * Strings never contain NUL (they become C strings), keys and values are
- * length-checked before any copy, and the error is "<key>: <reason>".
+ * Strings never contain NUL (they become C strings), every producer string
+ * (id, campaign, to, tz, vars keys and values) must be UTF-8 text without
+ * control characters (proto/text.h), keys and values are length-checked
+ * before any copy, and the error is "<key>: <reason>".
  */
 #include "proto/job.h"
 
@@ -30,6 +32,7 @@
 #include <string.h>
 
 #include "proto/rd.h"
+#include "proto/text.h"
 #include "proto/tz.h"
 
 #define RD_JOB_MSG_MAX (64 * 1024)
@@ -114,9 +117,19 @@ static int key_index(const char *k, size_t klen) {
     return -1;
 }
 
+/* Every producer string must be text (proto/text.h); the error names the field. */
+static int text_check(const val_t *v, const char *field, char *err, size_t errlen) {
+    size_t at;
+    if (v->type != VAL_STR || rd_text_valid(v->s, v->len, &at)) return 0;
+    return fail(err, errlen, RD_EINVAL,
+                "%s: not UTF-8 text (invalid or control byte at offset %zu)", field, at);
+}
+
 /* One top-level member other than vars (k from member_key). */
 static int set_member(rd_job_msg_t *m, int k, const val_t *v, char *err, size_t errlen) {
     bool str = v->type == VAL_STR;
+    int trc = text_check(v, key_names[k], err, errlen);
+    if (trc) return trc;
     switch (k) {
     case K_V:
         if (v->type != VAL_INT || !v->i_range || v->i != 1)
@@ -174,6 +187,14 @@ static int add_var(rd_job_msg_t *m, const val_t *k, const val_t *v, char *err, s
     if (v->type != VAL_STR || v->len > RD_JOB_VAR_MAX || has_nul(v->s, v->len))
         return fail(err, errlen, RD_EINVAL, "vars[%zu]: value must be a string of 0..%d bytes", i,
                     RD_JOB_VAR_MAX);
+    char field[64];
+    snprintf(field, sizeof field, "vars[%zu] key", i);
+    int trc = text_check(k, field, err, errlen);
+    if (trc) return trc;
+    char q[48];
+    rd_quote_untrusted(q, sizeof q, k->s, k->len);
+    snprintf(field, sizeof field, "vars.%s", q);
+    if ((trc = text_check(v, field, err, errlen))) return trc;
     for (size_t j = 0; j < i; j++)
         if (strlen(m->vars[j].key) == k->len && memcmp(m->vars[j].key, k->s, k->len) == 0)
             return fail(err, errlen, RD_EINVAL, "vars[%zu]: duplicate key", i);

@@ -280,6 +280,36 @@ static void t_takeover(void **state) {
     assert_int_equal(camp.enqueued, 50);
 }
 
+/* Bytes that are not UTF-8 text in a producer's field: dead-lettered, the reason names it. */
+static void t_not_text(void **state) {
+    fx_t *f = *state;
+    xadd_job(f, "Pay", "+919876522222", "bad\xff");
+    const char *j = "{\"v\":1,\"campaign\":\"Pay\",\"to\":\"+919876522223\","
+                    "\"vars\":{\"name\":\"a\\u001bb\"}}";
+    xadd(f, "j", j, strlen(j));
+    rd_ingest_t *in = ingest(f, "c5", 30000);
+    run_until_read(f, in, 2);
+    rd_ingest_counters_t c;
+    rd_ingest_counters(in, &c);
+    assert_int_equal(c.deadlettered, 2);
+    assert_int_equal(c.created, 0);
+    ingest_close(f, in);
+    redisReply *r = redisCommand(f->sync, "XRANGE %s:deadletter - +", f->redis.prefix);
+    assert_int_equal(r->elements, 2);
+    char reasons[512] = "";
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *fv = r->element[i]->element[1];
+        for (size_t k = 0; k + 1 < fv->elements; k += 2)
+            if (strcmp(fv->element[k]->str, "reason") == 0) {
+                strncat(reasons, fv->element[k + 1]->str, sizeof reasons - strlen(reasons) - 2);
+                strcat(reasons, "|");
+            }
+    }
+    freeReplyObject(r);
+    if (!strstr(reasons, "id: not UTF-8 text") || !strstr(reasons, "vars.\"name\": not UTF-8"))
+        fail_msg("reasons: %s", reasons);
+}
+
 /*
  * A valid entry read while the process is out of descriptors (its zone file
  * cannot be opened) is neither dead-lettered nor lost: it stays pending and
@@ -328,6 +358,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(t_one_percent_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(t_takeover, setup, teardown),
         cmocka_unit_test_setup_teardown(t_emfile_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_not_text, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
