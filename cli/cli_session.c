@@ -17,6 +17,7 @@
 #include "cli/cli_session.h"
 
 #include "common/redis.h"
+#include "proto/campaign.h"
 #include "store/view.h"
 
 #include <errno.h>
@@ -415,7 +416,8 @@ bool rd_cli_name_valid(const char *s) {
 
 int rd_cli_campaign_what(const char *cmd, const char *name, char *what, size_t len) {
     snprintf(what, len, "campaign \"%s\"", name);
-    if (rd_cli_name_valid(name)) return 0;
-    rd_cli_err(cmd, "%s: a campaign name is 1-64 characters of A-Z a-z 0-9 _ . -", what);
+    if (rd_campaign_name_valid(name, strlen(name))) return 0;
+    rd_cli_err(cmd, "%s: a campaign name is 1-64 characters of A-Z a-z 0-9 _ . -, not . or ..",
+               what);
     return RD_CLI_REFUSED;
 }

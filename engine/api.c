@@ -531,16 +531,7 @@ static bool seg_is(const char *s, size_t n, const char *lit) {
     return strlen(lit) == n && !memcmp(s, lit, n);
 }
 
-static bool seg_name(const char *s, size_t n) {
-    if (n == 0 || n > RD_CAMPAIGN_NAME_MAX) return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-'))
-            return false;
-    }
-    return true;
-}
+static bool seg_name(const char *s, size_t n) { return rd_campaign_name_valid(s, n); }
 
 static bool authorized(rd_api_t *api, rd_http_req_t *req) {
     if (!api->key) {

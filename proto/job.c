@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "proto/campaign.h"
 #include "proto/rd.h"
 #include "proto/text.h"
 #include "proto/tz.h"
@@ -91,14 +92,6 @@ bool rd_job_msg_equal(const rd_job_msg_t *a, const rd_job_msg_t *b) {
 
 static bool has_nul(const char *s, size_t len) { return memchr(s, '\0', len) != NULL; }
 
-static bool name_ok(const char *s, size_t len) {
-    if (len == 0 || len > RD_CAMPAIGN_NAME_MAX) return false;
-    for (size_t i = 0; i < len; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
-            return false;
-    return true;
-}
-
 static bool id_ok(const char *s, size_t len) {
     if (len == 0 || len > RD_JOB_ID_MAX) return false;
     for (size_t i = 0; i < len; i++)
@@ -137,9 +130,9 @@ static int set_member(rd_job_msg_t *m, int k, const val_t *v, char *err, size_t 
         m->v = 1;
         return 0;
     case K_CAMPAIGN:
-        if (!str || !name_ok(v->s, v->len))
+        if (!str || !rd_campaign_name_valid(v->s, v->len))
             return fail(err, errlen, RD_EINVAL,
-                        "campaign: must be 1..%d characters of [A-Za-z0-9_.-]",
+                        "campaign: must be 1..%d characters of [A-Za-z0-9_.-], not . or ..",
                         RD_CAMPAIGN_NAME_MAX);
         copy_str(m->campaign, v);
         return 0;

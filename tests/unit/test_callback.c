@@ -285,6 +285,11 @@ static void t_twilio_signature(void **state) {
                                         strlen(sig)));
     assert_false(rd_twilio_signature_ok("12345", url, strlen(url), body, strlen(body), sig, 27));
     assert_int_equal(rd_twilio_signature("k", url, strlen(url), "a=%", 3, sig), RD_EPARSE);
+    /* A body with no pairs ("&") signs as the URL alone (UBSan: no qsort of NULL). */
+    char sig2[RD_TWILIO_SIG_LEN + 1];
+    assert_int_equal(rd_twilio_signature("k", url, strlen(url), "&", 1, sig), 0);
+    assert_int_equal(rd_twilio_signature("k", url, strlen(url), NULL, 0, sig2), 0);
+    assert_string_equal(sig, sig2);
 }
 
 /* The allocation-free scanner and the jansson path agree, including where

@@ -160,7 +160,10 @@ static void t_bad_msgpack(void **state) {
         {B("\x81\xa4vars\x81\xa1k\xc0"), RD_EINVAL, "vars[0]"},          /* nil value */
         {B("\x81\xa4vars\x82\xa1k\xa0\xa1k\xa0"), RD_EINVAL, "vars[1]"}, /* duplicate */
         /* Not UTF-8 text: refused naming the field. */
-        {B("\x81\xa2id\xa2\xff\xfe"), RD_EINVAL, "id"},     /* not UTF-8 */
+        {B("\x81\xa2id\xa2\xff\xfe"), RD_EINVAL, "id"}, /* not UTF-8 */
+        {B("\x81\xa8"
+           "campaign\xa2.."),
+         RD_EINVAL, "campaign"},                            /* a path segment */
         {B("\x81\xa2id\xa3\x61\xc0\xaf"), RD_EINVAL, "id"}, /* overlong '/' */
         {B("\x81\xa8"
            "campaign\xa2\x63\xff"),
