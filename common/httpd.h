@@ -21,10 +21,20 @@
  *
  * Limits: request line + headers over max_header_bytes (or more than
  * max_headers fields) -> 431; a body over max_body_bytes -> 413 (announced
- * by Content-Length, or counted while chunked); malformed -> 400; each is
- * answered with a JSON error and the connection closed. A request that does
- * not complete within request_timeout_ms of its first byte, or a connection
- * idle (no request in progress) for idle_timeout_ms, is closed.
+ * by Content-Length, or counted while chunked); malformed -> 400 (also a
+ * header name with whitespace before the colon, "Content-Length : 5", which
+ * a proxy in front may frame differently); each is answered with a JSON
+ * error and the connection closed. A request that does not complete within
+ * request_timeout_ms of its first byte, a connection idle (no request in
+ * progress) for idle_timeout_ms, or one whose queued replies make no
+ * progress for write_timeout_ms, is closed. While more than
+ * max_queued_bytes of replies wait for a client, its connection is neither
+ * read nor parsed (backpressure). Connections are capped in total (from
+ * the descriptor limit) and per client address; over a cap they are closed
+ * at accept. EOF from a client is a half-close: the requests it sent in
+ * full are still answered, then the connection closes. A HEAD request's
+ * reply has the headers (Content-Length of the body) and no body. The
+ * server ignores SIGPIPE unless the program set a disposition of its own.
  * "Expect: 100-continue" is answered with an interim 100 once the headers
  * are accepted (or with the 413 when the announced body is too large).
  *
