@@ -185,7 +185,7 @@ static int add_var(rd_job_msg_t *m, const val_t *k, const val_t *v, char *err, s
     int trc = text_check(k, field, err, errlen);
     if (trc) return trc;
     char q[48];
-    rd_quote_untrusted(q, sizeof q, k->s, k->len);
+    rd_text_quoted(q, sizeof q, k->s, k->len);
     snprintf(field, sizeof field, "vars.%s", q);
     if ((trc = text_check(v, field, err, errlen))) return trc;
     for (size_t j = 0; j < i; j++)
@@ -203,7 +203,7 @@ static int member_key(const val_t *k, unsigned *seen, char *err, size_t errlen) 
     if (idx < 0) {
         if (k->type != VAL_STR) return fail(err, errlen, RD_EINVAL, "(key): must be a string");
         char q[48];
-        rd_quote_untrusted(q, sizeof q, k->s, k->len);
+        rd_text_quoted(q, sizeof q, k->s, k->len);
         return fail(err, errlen, RD_EINVAL, "%s: unknown key", q);
     }
     if (*seen & (1u << idx))
