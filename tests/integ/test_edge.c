@@ -30,15 +30,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "proto/callback.h"
+#include "proto/cbauth.h"
 #include "proto/rd.h"
 #include "tests/lib/fixtures.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/redis_harness.h"
 #include "tests/lib/server_harness.h"
+#include "tests/lib/sim_harness.h"
 
 typedef struct {
     rd_test_redis_t redis;
     rd_test_server_t srv;
+    rd_test_sim_t sim;
+    bool sim_started;
 } env_t;
 
 static int setup(void **state) {
@@ -51,6 +58,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     env_t *e = *state;
     rd_test_server_kill(&e->srv);
+    if (e->sim_started) rd_test_sim_stop(&e->sim, NULL);
     rd_test_redis_stop(&e->redis);
     free(e);
     return 0;
@@ -119,15 +127,12 @@ static double healthz_s(const env_t *e) {
 
 /* Creates campaign `name` (the seed's body under another name). */
 static void create_campaign(const env_t *e, const char *name) {
-    char url[160], body[2048], *resp = NULL;
-    snprintf(url, sizeof url, "%s/v1/Accounts/%s/Campaigns", e->srv.base, RD_TEST_PROVIDER_SID);
+    char body[2048];
     const char *seed = RD_TEST_SEED_BODY;
     const char *at = strstr(seed, "Payment_Reminders");
     snprintf(body, sizeof body, "%.*s%s%s", (int)(at - seed), seed, name,
              at + strlen("Payment_Reminders"));
-    long st = rd_test_http("POST", url, NULL, body, RD_TEST_API_KEY ":" RD_TEST_API_TOKEN, &resp);
-    free(resp);
-    assert_int_equal(st, 201);
+    assert_int_equal(rd_test_create_campaign(&e->srv, body), 201);
 }
 
 static void t_unread_flood(void **state) {
@@ -202,7 +207,7 @@ static void t_descriptors(void **state) {
     for (int i = 0; i < N; i++) {
         char from[32];
         snprintf(from, sizeof from, "127.0.0.%d", 2 + i / 100);
-        fds[i] = tcp_from(e->srv.port, from);
+        fds[i] = tcp_from(e->srv.cb_port, from);
     }
     rd_test_sleep_ms(300); /* the server accepts (or refuses) them all */
     /* A valid job whose zone file the engine has not opened yet. */
@@ -248,10 +253,144 @@ static void t_descriptors(void **state) {
     assert_int_equal(rd_test_server_stop(&e->srv, SIGTERM, 10000), 0);
 }
 
+/* ---- per-attempt callback authentication ------------------------------------------ */
+
+/* An engine of `provider` and a sim that never sends callbacks: calls stay live. */
+static void start_live(env_t *e, const char *provider) {
+    static const char *const sim_args[] = {"--cb-loss", "1", NULL};
+    rd_test_sim_opts_t so = {.model = "uniform:completed=1", .extra_args = sim_args};
+    assert_int_equal(rd_test_sim_start(&e->sim, &so), 0);
+    e->sim_started = true;
+    static const char *const args[] = {"--provider-rate", "1000/1", NULL};
+    rd_test_server_opts_t o = {
+        .redis_url = e->redis.url,
+        .prefix = e->redis.prefix,
+        .provider = provider,
+        .provider_url = e->sim.base,
+        .extra_args = args,
+        .no_provider_key = strcmp(provider, "twilio") == 0,
+    };
+    assert_int_equal(rd_test_server_start(&e->srv, &o), 0);
+    create_campaign(e, "Auth");
+    assert_int_equal(rd_test_api(&e->srv, "POST", "/v1/calls",
+                                 "{\"campaign\":\"Auth\",\"to\":\"+919876500200\"}", NULL),
+                     201);
+}
+
+/* The live call's sid and the StatusCallback URL the engine gave the provider. */
+static void live_call(env_t *e, char *sid, size_t sidlen, char *cb, size_t cblen) {
+    char url[200], *resp = NULL;
+    snprintf(url, sizeof url, "%s/sim/numbers/%%2B919876500200", e->sim.base);
+    json_t *j = NULL;
+    for (int i = 0; i < 100; i++) {
+        free(resp);
+        resp = NULL;
+        if (rd_test_http("GET", url, NULL, NULL, NULL, &resp) == 200 &&
+            (j = json_loads(resp, 0, NULL)) && json_array_size(json_object_get(j, "calls")) > 0)
+            break;
+        json_decref(j);
+        j = NULL;
+        rd_test_sleep_ms(100);
+    }
+    free(resp);
+    assert_non_null(j);
+    json_t *c = json_array_get(json_object_get(j, "calls"), 0);
+    snprintf(sid, sidlen, "%s", json_string_value(json_object_get(c, "sid")));
+    json_decref(j);
+    snprintf(url, sizeof url, "%s/sim/calls/%s", e->sim.base, sid);
+    assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &resp), 200);
+    j = json_loads(resp, 0, NULL);
+    free(resp);
+    snprintf(cb, cblen, "%s", json_string_value(json_object_get(j, "status_callback")));
+    json_decref(j);
+    assert_non_null(strstr(cb, "&h="));
+}
+
+/* POSTs a form body to url with optional extra header lines: the status. */
+static long post_form(const char *url, const char *body, const char *header) {
+    const char *hs[2] = {header, NULL};
+    rd_test_http_req_t rq = {.method = "POST",
+                             .url = url,
+                             .content_type = "application/x-www-form-urlencoded",
+                             .body = body,
+                             .headers = header ? hs : NULL};
+    rd_test_http_resp_t rs;
+    long st = rd_test_http_do(&rq, &rs);
+    rd_test_http_resp_free(&rs);
+    return st;
+}
+
+/* Replaces the first `from` in s by `to` (into out). */
+static void swap_str(char *out, size_t cap, const char *s, const char *from, const char *to) {
+    const char *at = strstr(s, from);
+    assert_non_null(at);
+    snprintf(out, cap, "%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+}
+
+/* Issue 10, finding 3: a Twilio call reported on the exotel route, without a signature. */
+static void t_twilio_signature_bypass(void **state) {
+    env_t *e = *state;
+    start_live(e, "twilio");
+    char sid[64], cb[512], url[600], body[256];
+    live_call(e, sid, sizeof sid, cb, sizeof cb);
+    /* The twilio URL (from the provider's logs) replayed on the exotel route. */
+    swap_str(url, sizeof url, cb, "/callbacks/twilio/", "/callbacks/exotel/");
+    snprintf(body, sizeof body, "CallSid=%s&Status=busy", sid);
+    assert_int_equal(post_form(url, body, NULL), 403);
+    /* Even with an exotel MAC for the attempt (which needs the secret): not its provider. */
+    const char *a = strstr(cb, "?a=") + 3;
+    const char *h = strstr(cb, "&h=");
+    char key[128], mac[RD_CBAUTH_LEN + 1];
+    snprintf(key, sizeof key, "%.*s", (int)(h - a), a);
+    for (char *p = strstr(key, "%3A"); p; p = strstr(key, "%3A")) {
+        *p = ':';
+        memmove(p + 1, p + 3, strlen(p + 3) + 1);
+    }
+    assert_int_equal(rd_cbauth_sign(RD_TEST_CALLBACK_SECRET, strlen(RD_TEST_CALLBACK_SECRET),
+                                    RD_PROV_EXOTEL, key, strlen(key), mac),
+                     0);
+    char forged[600];
+    snprintf(forged, sizeof forged, "%.*s&h=%s", (int)(strstr(url, "&h=") - url), url, mac);
+    assert_int_equal(post_form(forged, body, NULL), 403);
+    /* The twilio route without a signature. */
+    snprintf(body, sizeof body, "CallSid=%s&CallStatus=busy", sid);
+    assert_int_equal(post_form(cb, body, NULL), 403);
+    assert_int_equal(rd_test_campaign_finished(&e->srv, "Auth"), 0);
+    /* The genuine callback (signed as Twilio signs it) settles. */
+    char sig[RD_TWILIO_SIG_LEN + 1], hdr[80];
+    snprintf(body, sizeof body, "CallSid=%s&CallStatus=completed&CallDuration=5", sid);
+    assert_int_equal(
+        rd_twilio_signature(RD_TEST_PROVIDER_TOKEN, cb, strlen(cb), body, strlen(body), sig), 0);
+    snprintf(hdr, sizeof hdr, "X-Twilio-Signature: %s", sig);
+    assert_int_equal(post_form(cb, body, hdr), 200);
+    assert_int_equal(rd_test_wait_finished(&e->srv, "Auth", 1, 10), 0);
+}
+
+/* Issue 10, finding 4: the path secret and a guessable attempt key do not settle a call. */
+static void t_forged_attempt(void **state) {
+    env_t *e = *state;
+    start_live(e, "exotel");
+    char sid[64], cb[512], url[600], body[256];
+    live_call(e, sid, sizeof sid, cb, sizeof cb);
+    snprintf(body, sizeof body, "CallSid=%s&Status=completed", sid);
+    /* Only the path secret and the key (the URL without h=). */
+    snprintf(url, sizeof url, "%.*s", (int)(strstr(cb, "&h=") - cb), cb);
+    assert_int_equal(post_form(url, body, NULL), 403);
+    /* A wrong MAC. */
+    snprintf(url + strlen(url), sizeof url - strlen(url), "&h=%032d", 0);
+    assert_int_equal(post_form(url, body, NULL), 403);
+    assert_int_equal(rd_test_campaign_finished(&e->srv, "Auth"), 0);
+    /* The URL as given to the provider settles. */
+    assert_int_equal(post_form(cb, body, NULL), 200);
+    assert_int_equal(rd_test_wait_finished(&e->srv, "Auth", 1, 10), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_unread_flood, setup, teardown),
         cmocka_unit_test_setup_teardown(t_descriptors, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_twilio_signature_bypass, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_forged_attempt, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,8 +17,10 @@
 
 typedef struct rd_test_server {
     pid_t pid;
-    int port;
-    char base[64];      /* http://127.0.0.1:<port> */
+    int port;           /* the admin listener: control API, /healthz, /metrics */
+    char base[64];      /* http://127.0.0.1:<port> (admin) */
+    int cb_port;        /* the public listener: provider callbacks */
+    char cb_base[64];   /* http://127.0.0.1:<cb_port> */
     char log_path[256]; /* its log file (kept for failing tests) */
 } rd_test_server_t;
 
