@@ -385,12 +385,63 @@ static void t_forged_attempt(void **state) {
     assert_int_equal(rd_test_wait_finished(&e->srv, "Auth", 1, 10), 0);
 }
 
+/* The admin listener serves /metrics only with the bearer token; the public one no API. */
+static void t_listeners(void **state) {
+    env_t *e = *state;
+    rd_test_server_opts_t o = {
+        .redis_url = e->redis.url,
+        .prefix = e->redis.prefix,
+        .provider_url = "http://127.0.0.1:9",
+        .metrics_token = "m3trics-token",
+    };
+    assert_int_equal(rd_test_server_start(&e->srv, &o), 0);
+    char url[160];
+    snprintf(url, sizeof url, "%s/metrics", e->srv.base);
+    assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, NULL), 401);
+    const char *bad[] = {"Authorization: Bearer m3trics-tokeN", NULL};
+    const char *good[] = {"Authorization: Bearer m3trics-token", NULL};
+    rd_test_http_req_t rq = {.method = "GET", .url = url, .headers = bad};
+    rd_test_http_resp_t rs;
+    assert_int_equal(rd_test_http_do(&rq, &rs), 401);
+    rd_test_http_resp_free(&rs);
+    rq.headers = good;
+    assert_int_equal(rd_test_http_do(&rq, &rs), 200);
+    assert_non_null(strstr(rs.body, "redial_redis_up 1"));
+    rd_test_http_resp_free(&rs);
+    /* The public listener: callbacks only. */
+    const char *paths[] = {"/healthz", "/metrics", "/v1/campaigns"};
+    for (size_t i = 0; i < RD_ARRAY_LEN(paths); i++) {
+        snprintf(url, sizeof url, "%s%s", e->srv.cb_base, paths[i]);
+        assert_int_equal(
+            rd_test_http("GET", url, NULL, NULL, RD_TEST_API_KEY ":" RD_TEST_API_TOKEN, NULL), 404);
+    }
+    assert_int_equal(rd_test_server_stop(&e->srv, SIGTERM, 10000), 0);
+}
+
+/* A negative --max-body would disable the limit: refused at start. */
+static void t_max_body_refused(void **state) {
+    (void)state;
+    setenv("REDIAL_CALLBACK_SECRET", "s", 1);
+    char *out = NULL, *err = NULL;
+    int rc = rd_test_run_io((const char *const[]){"redial-server", "--max-body", "-1", "--listen",
+                                                  "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                                                  "--redis", "redis://127.0.0.1:1/0", NULL},
+                            NULL, &out, &err);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err, "--max-body"));
+    free(out);
+    free(err);
+    unsetenv("REDIAL_CALLBACK_SECRET");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_unread_flood, setup, teardown),
         cmocka_unit_test_setup_teardown(t_descriptors, setup, teardown),
         cmocka_unit_test_setup_teardown(t_twilio_signature_bypass, setup, teardown),
         cmocka_unit_test_setup_teardown(t_forged_attempt, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_listeners, setup, teardown),
+        cmocka_unit_test(t_max_body_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,7 @@
 #include "proto/rd.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/redis_harness.h"
+#include "tests/lib/server_harness.h"
 
 #define PASSWORD "p@ss@w0rd-Zq9"
 
@@ -30,6 +31,7 @@ typedef struct {
     rd_test_redis_t redis;
     uv_loop_t loop;
     char log[300];
+    rd_test_server_t srv; /* t_engine_health's engine (killed by teardown) */
 } fx_t;
 
 static int setup(void **state) {
@@ -49,6 +51,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     fx_t *f = *state;
+    rd_test_server_kill(&f->srv);
     rd_log_setup("-", RD_LOG_INFO);
     assert_int_equal(uv_loop_close(&f->loop), 0);
     unlink(f->log);
@@ -224,11 +227,86 @@ static void t_cli_auth(void **state) {
     free(err);
 }
 
+/* redial-server refuses to start when Redis refuses it, in Redis's words, no secret shown. */
+static void t_engine_refused(void **state) {
+    fx_t *f = *state;
+    setenv("REDIAL_CALLBACK_SECRET", "s", 1);
+    const char *creds[2][2] = {{"", "NOAUTH"}, {":hunter@2secret@", "refused AUTH: WRONGPASS"}};
+    for (int i = 0; i < 2; i++) {
+        char url[200];
+        snprintf(url, sizeof url, "redis://%s127.0.0.1:%d/0", creds[i][0], f->redis.port);
+        char *out = NULL, *err = NULL;
+        int rc = rd_test_run_io((const char *const[]){"redial-server", "--redis", url, "--listen",
+                                                      "127.0.0.1:0", "--admin-listen",
+                                                      "127.0.0.1:0", NULL},
+                                NULL, &out, &err);
+        assert_int_equal(rc, 1);
+        /* The start-up error itself (not only a log line) says why. */
+        const char *line = strstr(err, "redial-server: --redis redis://");
+        if (!line || !strstr(line, creds[i][1])) fail_msg("stderr: %s", err);
+        assert_null(strstr(err, "hunter"));
+        assert_null(strstr(err, "2secret"));
+        free(out);
+        free(err);
+    }
+    unsetenv("REDIAL_CALLBACK_SECRET");
+}
+
+/* At run time a refused AUTH turns /healthz 503 with the reason and redial_redis_up 0. */
+static void t_engine_health(void **state) {
+    fx_t *f = *state;
+    char url[200];
+    snprintf(url, sizeof url, "redis://:" PASSWORD "@127.0.0.1:%d/0", f->redis.port);
+    rd_test_server_t *sp = &f->srv, s;
+    rd_test_server_opts_t o = {
+        .redis_url = url, .prefix = f->redis.prefix, .provider_url = "http://127.0.0.1:9"};
+    assert_int_equal(rd_test_server_start(sp, &o), 0);
+    s = *sp;
+    /* The password changes under the engine, and its connections are dropped. */
+    redisContext *c = rd_test_redis_sync(&f->redis);
+    redisReply *x = redisCommand(c, "AUTH %s", PASSWORD);
+    freeReplyObject(x);
+    x = redisCommand(c, "CONFIG SET requirepass other-password");
+    freeReplyObject(x);
+    x = redisCommand(c, "CLIENT KILL TYPE normal SKIPME yes");
+    freeReplyObject(x);
+    redisFree(c);
+    char hz[160], *resp = NULL;
+    snprintf(hz, sizeof hz, "%s/healthz", s.base);
+    long st = 0;
+    for (int i = 0; i < 100; i++) {
+        free(resp);
+        resp = NULL;
+        st = rd_test_http("GET", hz, NULL, NULL, NULL, &resp);
+        if (st == 503 && resp && strstr(resp, "AUTH refused")) break;
+        rd_test_sleep_ms(50);
+    }
+    if (st != 503 || !strstr(resp, "AUTH refused")) fail_msg("healthz %ld %s", st, resp);
+    assert_null(strstr(resp, "w0rd"));
+    free(resp);
+    resp = NULL;
+    snprintf(hz, sizeof hz, "%s/metrics", s.base);
+    rd_test_http("GET", hz, NULL, NULL, NULL, &resp);
+    assert_non_null(resp);
+    assert_non_null(strstr(resp, "redial_redis_up 0"));
+    free(resp);
+    rd_test_server_kill(sp);
+    /* Let teardown stop Redis: restore the password it knows. */
+    c = rd_test_redis_sync(&f->redis);
+    x = redisCommand(c, "AUTH other-password");
+    freeReplyObject(x);
+    x = redisCommand(c, "CONFIG SET requirepass %s", PASSWORD);
+    freeReplyObject(x);
+    redisFree(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_auth_select_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(t_drop_logged, setup, teardown),
         cmocka_unit_test_setup_teardown(t_cli_auth, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_engine_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_engine_health, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

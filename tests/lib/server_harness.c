@@ -53,6 +53,7 @@ int rd_test_server_start(rd_test_server_t *s, const rd_test_server_opts_t *o) {
         setenv("REDIAL_API_TOKEN", RD_TEST_API_TOKEN, 1);
         setenv("REDIAL_CALLBACK_SECRET", RD_TEST_CALLBACK_SECRET, 1);
         if (!o->no_provider_key) setenv("REDIAL_PROVIDER_KEY", RD_TEST_PROVIDER_KEY, 1);
+        if (o->metrics_token) setenv("REDIAL_METRICS_TOKEN", o->metrics_token, 1);
         setenv("REDIAL_PROVIDER_TOKEN", RD_TEST_PROVIDER_TOKEN, 1);
         if (o->nofile) {
             struct rlimit rl = {.rlim_cur = o->nofile, .rlim_max = o->nofile};

@@ -33,8 +33,9 @@ typedef struct rd_test_server_opts {
     const char *engine_id;                             /* NULL = default */
     int workers;                                       /* 0 = default */
     const char *const *extra_args;                     /* NULL-terminated, or NULL */
-    unsigned nofile;      /* RLIMIT_NOFILE (soft and hard) of the process; 0 = inherited */
-    bool no_provider_key; /* twilio with the account sid as basic-auth user (no API key) */
+    unsigned nofile;           /* RLIMIT_NOFILE (soft and hard) of the process; 0 = inherited */
+    bool no_provider_key;      /* twilio with the account sid as basic-auth user (no API key) */
+    const char *metrics_token; /* REDIAL_METRICS_TOKEN, or NULL */
 } rd_test_server_opts_t;
 
 /* Credentials every test server gets (env), for the API and callbacks. */
