@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "proto/clock.h"
 #include "proto/rd.h"
@@ -295,12 +296,18 @@ static int tz_load(const char *name, rd_tz_t **out) {
     if (!z) return RD_ETRANSIENT;
     memset(z, 0, sizeof *z);
     snprintf(z->name, sizeof z->name, "%s", name);
+    struct stat sb;
     FILE *f = fopen(path, "rb");
     if (!f) {
         rc = errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG || errno == EISDIR ||
                      errno == ELOOP
                  ? RD_ENOTFOUND
                  : RD_ETRANSIENT;
+    } else if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        /* "Asia" is a directory: fopen succeeds and the read fails, but the name is no zone
+         * (found by fuzz_job/fuzz_campaign). */
+        rc = RD_ENOTFOUND;
+        fclose(f);
     } else {
         buf = rd_try_malloc(TZ_FILE_MAX);
         if (buf) n = fread(buf, 1, TZ_FILE_MAX, f);

@@ -290,6 +290,7 @@ static void t_emfile_not_a_verdict(void **state) {
     assert_non_null(z);
     assert_int_equal(rd_tz_lookup("Mars/Olympus_Mons", &z), RD_ENOTFOUND);
     assert_int_equal(rd_tz_lookup("../etc/passwd", &z), RD_ENOTFOUND);
+    assert_int_equal(rd_tz_lookup("Asia", &z), RD_ENOTFOUND); /* a directory, not a zone */
 }
 
 int main(void) {
