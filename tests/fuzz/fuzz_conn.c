@@ -39,10 +39,10 @@
 typedef struct fconn {
     rd_httpd__conn_t *c;
     bool open, reading, close_asked;
-    size_t cap;                  /* bytes a try_write may take now; 0 = EAGAIN */
-    rd_httpd__wreq_t *wq[NWQ];   /* queued writes, oldest first */
+    size_t cap;                /* bytes a try_write may take now; 0 = EAGAIN */
+    rd_httpd__wreq_t *wq[NWQ]; /* queued writes, oldest first */
     size_t wlen[NWQ], nwq, queued;
-    char out[OUTCAP];            /* what reached the "client", first OUTCAP bytes */
+    char out[OUTCAP]; /* what reached the "client", first OUTCAP bytes */
     size_t nout;
     bool head[NWQ]; /* per request handed to the handler, in order: was it HEAD */
     size_t nreq;
