@@ -249,6 +249,20 @@ static void t_engine_refused(void **state) {
         free(out);
         free(err);
     }
+    /* A URL that does not parse: the message shows it redacted (issue 10, finding 5). */
+    char *out = NULL, *err = NULL;
+    int rc = rd_test_run_io((const char *const[]){"redial-server", "--redis",
+                                                  "redis://:hunter@2secret@127.0.0.1:99999/0",
+                                                  "--listen", "127.0.0.1:0", "--admin-listen",
+                                                  "127.0.0.1:0", NULL},
+                            NULL, &out, &err);
+    assert_int_equal(rc, 1);
+    if (!strstr(err, "--redis: cannot use 'redis://***@127.0.0.1:99999/0'"))
+        fail_msg("stderr: %s", err);
+    assert_null(strstr(err, "hunter"));
+    assert_null(strstr(err, "2secret"));
+    free(out);
+    free(err);
     unsetenv("REDIAL_CALLBACK_SECRET");
 }
 
