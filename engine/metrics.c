@@ -1,14 +1,11 @@
 /*
  * metrics.c — stage "metrics": per-thread counter blocks summed on read,
- * their Prometheus text, the campaigns' seed metrics (rendered for
- * /metrics/cluster by engine/metrics_cluster.c), and the engine's own GET
- * /metrics (contract in metrics.h).
+ * their Prometheus text, the campaigns' seed metrics, and the GET /metrics
+ * scrape that gathers those figures (contract in metrics.h).
  *
- * Design: /metrics is this engine's series only, answered at once from
- * memory (counters, the worker pool's provider figures, the Redis link):
- * the deployment's campaign figures live in Redis and are the same for
- * every engine, so they are exported once, on /metrics/cluster, never
- * summed N times over replicas (docs/METRICS.md).
+ * Design: the scrape is asynchronous — one campaign list, then one stats
+ * read per campaign through the stats cache (engine/cstats.h) for figures
+ * older than METRICS_MAX_AGE_MS — and answers when the last one is in.
  */
 #include "engine/metrics.h"
 
@@ -21,6 +18,9 @@
 #include "common/exit.h"
 #include "engine/server_int.h"
 #include "proto/rd.h"
+
+#define METRICS_MAX_AGE_MS 5000   /* wall: campaign figures on /metrics at most this old */
+#define METRICS_MAX_CAMPAIGNS 200 /* campaigns per scrape (first by name) */
 
 static const char *const m_names[] = {
 #define RD__M_NAME(id, name, help) name,
@@ -90,7 +90,7 @@ static const struct {
     bool real;
 } SCALARS[] = {
     /* Pending, live, finished and attempts by outcome come with the backlog
-     * figures (store/figures.c): not repeated here. */
+     * figures (store/figures.c, /metrics/cluster): not repeated here. */
     COUNT(dialed, "jobs_dialed_total", "Jobs with at least one attempt"),
     COUNT(connected, "jobs_connected_total", "Jobs connected"),
     RATE(first_rate, "first_attempt_connection_rate",
@@ -148,6 +148,29 @@ void rd_metrics_render_campaigns(const rd_metrics_campaign_t *c, size_t n, rd_sb
 
 /* ---- GET /metrics ------------------------------------------------------------ */
 
+/*
+ * GET /metrics: the engine's counters, then the seed's metrics of up to
+ * METRICS_MAX_CAMPAIGNS campaigns (first by name; redial_campaigns_omitted
+ * counts the rest) from the stats cache, gathered asynchronously: one
+ * SMEMBERS, then one stats script per campaign whose figures are older than
+ * METRICS_MAX_AGE_MS. Without Redis the campaign series are left out.
+ */
+typedef struct scrape scrape_t;
+typedef struct scrape_slot {
+    scrape_t *sc;
+    size_t i;
+} scrape_slot_t;
+
+struct scrape {
+    rd_server_t *srv;
+    rd_http_req_t *req;
+    rd_metrics_campaign_t *camps; /* [n]; name NULL when not loaded */
+    char **names;                 /* [n], owned */
+    char **reasons;               /* [n], owned: the provider pause reason, NULL = none */
+    scrape_slot_t *slots;         /* [n]: the callback argument per campaign */
+    size_t n, omitted, waiting;
+};
+
 /* Settle, the callback route and ingest keep their own counters: copy them
    into the mirror block so the exposition shows them under their names. */
 static void mirror_counters(rd_server_t *srv) {
@@ -168,13 +191,44 @@ static void mirror_counters(rd_server_t *srv) {
     }
 }
 
-void rd_metrics_serve(rd_server_t *srv, rd_http_req_t *req) {
+/* Campaigns the engine paused because the provider refused the account or
+   configuration, with the reason as a label (escaped per the exposition
+   format: backslash, quote, newline). */
+static void render_pauses(const scrape_t *sc, rd_sbuf_t *b) {
+    rd_sbuf_printf(b, "# HELP redial_campaign_paused_by_provider Campaigns paused because the "
+                      "provider refused the account or configuration (label: the reason)\n"
+                      "# TYPE redial_campaign_paused_by_provider gauge\n");
+    for (size_t i = 0; i < sc->n; i++) {
+        const char *r = sc->reasons[i];
+        if (!r) continue;
+        rd_sbuf_printf(b, "redial_campaign_paused_by_provider{campaign=\"%s\",reason=\"",
+                       sc->names[i]);
+        for (const char *p = r; *p; p++) {
+            if (*p == '\\' || *p == '"')
+                rd_sbuf_printf(b, "\\%c", *p);
+            else if (*p == '\n')
+                rd_sbuf_printf(b, "\\n");
+            else
+                rd_sbuf_printf(b, "%c", *p);
+        }
+        rd_sbuf_printf(b, "\"} 1\n");
+    }
+}
+
+static void scrape_finish(scrape_t *sc) {
+    rd_server_t *srv = sc->srv;
     mirror_counters(srv);
+    rd_sbuf_t b;
+    rd_sbuf_init(&b, 8192 + sc->n * 2048);
+    rd_metrics_render(&srv->metrics, &b);
+    /* Keep the loaded ones, in name order. */
+    size_t k = 0;
+    for (size_t i = 0; i < sc->n; i++)
+        if (sc->camps[i].name) sc->camps[k++] = sc->camps[i];
+    if (k) rd_metrics_render_campaigns(sc->camps, k, &b);
+    render_pauses(sc, &b);
     rd_pool_stats_t ps;
     rd_pool_stats(srv->pool, &ps);
-    rd_sbuf_t b;
-    rd_sbuf_init(&b, 8192);
-    rd_metrics_render(&srv->metrics, &b);
     rd_sbuf_printf(&b,
                    "# HELP redial_build_info The engine's version\n"
                    "# TYPE redial_build_info gauge\nredial_build_info{version=\"%s\"} 1\n"
@@ -191,7 +245,14 @@ void rd_metrics_serve(rd_server_t *srv, rd_http_req_t *req) {
                    "redial_provider_breaker_rejects_total %llu\n"
                    "# HELP redial_provider_queued_requests Provider requests waiting for a worker\n"
                    "# TYPE redial_provider_queued_requests gauge\n"
-                   "redial_provider_queued_requests %llu\n"
+                   "redial_provider_queued_requests %llu\n",
+                   RD_VERSION, (unsigned long long)ps.http_requests,
+                   (unsigned long long)ps.transient, (unsigned long long)ps.breaker_rejects,
+                   (unsigned long long)ps.queued);
+    rd_sbuf_printf(&b,
+                   "# HELP redial_campaigns_omitted Campaigns left out of this scrape "
+                   "(over the per-scrape bound)\n"
+                   "# TYPE redial_campaigns_omitted gauge\nredial_campaigns_omitted %zu\n"
                    "# HELP redial_dials_inflight Dial requests in flight in this engine\n"
                    "# TYPE redial_dials_inflight gauge\nredial_dials_inflight %d\n"
                    "# HELP redial_redis_up Whether this engine is connected to Redis\n"
@@ -199,11 +260,79 @@ void rd_metrics_serve(rd_server_t *srv, rd_http_req_t *req) {
                    "# HELP redial_redis_commands_total Redis commands sent by this engine\n"
                    "# TYPE redial_redis_commands_total counter\n"
                    "redial_redis_commands_total %llu\n",
-                   RD_VERSION, (unsigned long long)ps.http_requests,
-                   (unsigned long long)ps.transient, (unsigned long long)ps.breaker_rejects,
-                   (unsigned long long)ps.queued, srv->inflight,
-                   rd_store_connected(srv->store) ? 1 : 0,
+                   sc->omitted, srv->inflight, rd_store_connected(srv->store) ? 1 : 0,
                    (unsigned long long)rd_store_commands_sent(srv->store));
-    rd_http_respond(req, 200, "text/plain; version=0.0.4", NULL, b.buf, b.len);
+    rd_http_respond(sc->req, 200, "text/plain; version=0.0.4", NULL, b.buf, b.len);
     rd_free(b.buf);
+    for (size_t i = 0; i < sc->n; i++) rd_free(sc->names[i]);
+    for (size_t i = 0; i < sc->n; i++) rd_free(sc->reasons[i]);
+    rd_free(sc->reasons);
+    rd_free(sc->names);
+    rd_free(sc->camps);
+    rd_free(sc->slots);
+    rd_free(sc);
+}
+
+static void on_scrape_stats(int status, const rd_store_stats_t *st, void *arg) {
+    scrape_slot_t *slot = arg;
+    scrape_t *sc = slot->sc;
+    if (status == 0) {
+        rd_metrics_campaign_t *c = &sc->camps[slot->i];
+        c->name = sc->names[slot->i];
+        rd_stats_compute(&st->counts, &c->s);
+        c->live = st->live;
+    }
+    if (--sc->waiting == 0) scrape_finish(sc);
+}
+
+static void on_scrape_campaign(rd_store_t *s, int status, const rd_store_campaign_t *c, void *arg) {
+    (void)s;
+    scrape_slot_t *slot = arg;
+    scrape_t *sc = slot->sc;
+    if (status == 0 && c->state == RD_CAMP_PAUSED && c->pause_reason[0])
+        sc->reasons[slot->i] = rd_strdup(c->pause_reason);
+    if (--sc->waiting == 0) scrape_finish(sc);
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void on_scrape_list(rd_store_t *s, int status, char *const *names, size_t n, void *arg) {
+    (void)s;
+    scrape_t *sc = arg;
+    if (status != 0) n = 0;
+    char **sorted = rd_calloc(n ? n : 1, sizeof *sorted);
+    for (size_t i = 0; i < n; i++) sorted[i] = names[i];
+    qsort(sorted, n, sizeof *sorted, cmp_str);
+    sc->n = RD_MIN(n, (size_t)METRICS_MAX_CAMPAIGNS);
+    sc->omitted = n - sc->n;
+    sc->names = rd_calloc(sc->n ? sc->n : 1, sizeof *sc->names);
+    sc->camps = rd_calloc(sc->n ? sc->n : 1, sizeof *sc->camps);
+    sc->slots = rd_calloc(sc->n ? sc->n : 1, sizeof *sc->slots);
+    sc->reasons = rd_calloc(sc->n ? sc->n : 1, sizeof *sc->reasons);
+    for (size_t i = 0; i < sc->n; i++) sc->names[i] = rd_strdup(sorted[i]);
+    rd_free(sorted);
+    sc->waiting = 2 * sc->n + 1; /* + 1: answers may come inside rd_cstats_get */
+    for (size_t i = 0; i < sc->n; i++) {
+        sc->slots[i] = (scrape_slot_t){sc, i};
+        rd_cstats_get(sc->srv->cstats, sc->names[i], METRICS_MAX_AGE_MS, on_scrape_stats,
+                      &sc->slots[i]);
+        /* State and pause reason (not cached: a pause must show at once). */
+        if (rd_store_campaign_get(sc->srv->store, sc->names[i], on_scrape_campaign,
+                                  &sc->slots[i]) != 0)
+            --sc->waiting;
+    }
+    if (--sc->waiting == 0) scrape_finish(sc);
+}
+
+void rd_metrics_serve(rd_server_t *srv, rd_http_req_t *req) {
+    scrape_t *sc = rd_calloc(1, sizeof *sc);
+    sc->srv = srv;
+    sc->req = req;
+    /* Without Redis, answer at once (a queued command would wait for the
+       command timeout). */
+    if (!rd_store_connected(srv->store) ||
+        rd_store_campaign_list(srv->store, on_scrape_list, sc) != 0)
+        on_scrape_list(srv->store, RD_ECLOSED, NULL, 0, sc);
 }

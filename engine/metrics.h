@@ -29,6 +29,14 @@
     X(DIAL_REFUSED, "redial_dials_refused_total", "Dial requests refused with a final outcome")   \
     X(DIAL_TRANSIENT, "redial_dials_transient_total",                                             \
       "Dial requests that never reached the customer (5xx, 429, timeout); not attempts")          \
+    X(DIAL_ACCOUNT, "redial_dials_account_refused_total",                                         \
+      "Dial requests the provider refused for our account or configuration; not attempts")        \
+    X(DIAL_REJECTED, "redial_dials_rejected_total",                                               \
+      "Dial requests refused with an unclassified 4xx; not attempts")                             \
+    X(DIAL_PLACED_UNKNOWN, "redial_dials_placed_unknown_total",                                   \
+      "Dial replies (2xx) redial could not read: placed, call id unknown")                        \
+    X(PROVIDER_PAUSES, "redial_campaign_provider_pauses_total",                                   \
+      "Campaign pauses requested because the provider refused the account or configuration")      \
     X(DIAL_DEFERRED, "redial_dials_deferred_total",                                               \
       "Claimed jobs sent back undialed: the calling window or a per-number cap forbids the dial " \
       "now")                                                                                      \
@@ -96,11 +104,12 @@ typedef struct rd_metrics_campaign {
 void rd_metrics_render_campaigns(const rd_metrics_campaign_t *c, size_t n, rd_sbuf_t *out);
 
 /*
- * GET /metrics: this engine's own series — its counters (mirrored from
- * settle, the callback route and ingest), build info, the worker pool's
- * provider requests, transient errors and breaker rejects, the dials in
- * flight, Redis up and commands sent. Answered at once (loop thread). The
- * deployment's campaign figures are on /metrics/cluster (metrics_cluster.h).
+ * Answers GET /metrics for the engine srv: its counters (and those of
+ * settle, the callback route and ingest), then the seed's metrics of up to
+ * 200 campaigns (first by name; redial_campaigns_omitted counts the rest)
+ * from figures at most 5 s old, the dials in flight, Redis up and commands
+ * sent. Without Redis the campaign series are left out. The answer may
+ * come later (loop thread).
  */
 void rd_metrics_serve(rd_server_t *srv, rd_http_req_t *req);
 

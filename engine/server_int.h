@@ -22,6 +22,7 @@
 #include "engine/ccache.h"
 #include "engine/config.h"
 #include "engine/cstats.h"
+#include "engine/pauser.h"
 #include "engine/ingest.h"
 #include "engine/metrics.h"
 #include "engine/recovery.h"
@@ -34,6 +35,9 @@
 
 struct rd_sms_hold; /* engine/sms.c */
 
+/* Connections of the admin listener (operators, Prometheus, producers' API calls). */
+#define RD_SERVER_ADMIN_CONNS 256
+
 struct rd_server {
     uv_loop_t *loop;
     const rd_server_config_t *cfg;
@@ -45,13 +49,18 @@ struct rd_server {
     rd_store_t *store;
     rd_ccache_t *campaigns;
     rd_cstats_t *cstats;
+    rd_pauser_t *pauser; /* pauses campaigns the provider refuses (pauser.h) */
     rd_pool_t *pool;
     rd_settle_t *settle;
     rd_callback_route_t *route;
     rd_recovery_t *recovery;
     rd_api_t *api;
     rd_ingest_t *ingest;
-    rd_httpd_t *httpd;
+    rd_httpd_t *httpd;       /* public: provider callbacks only */
+    rd_httpd_t *admin_httpd; /* private: control API, /healthz, /metrics */
+    char admin_host[256];
+    int admin_port;
+    int httpd_open; /* listeners still closing at the stop */
     rd_metrics_t metrics;
     rd_counters_t *ctr;
     rd_counters_t *mirror; /* other modules' counters, copied in at each scrape */

@@ -286,6 +286,7 @@ int rd_store_create(uv_loop_t *loop, const rd_store_opts_t *opts, rd_store_t **o
     if (opts->cmd_timeout_ms) ro.cmd_timeout_ms = opts->cmd_timeout_ms;
     if (opts->connect_timeout_ms) ro.connect_timeout_ms = opts->connect_timeout_ms;
     if (opts->reconnect_max_ms) ro.reconnect_max_ms = opts->reconnect_max_ms;
+    ro.fail_fast = opts->fail_fast;
     rd_store_t *s = rd_calloc(1, sizeof(*s));
     s->loop = loop;
     s->opts = *opts;
@@ -389,6 +390,10 @@ int rd_store_ext_script(rd_store_t *s, const char *src, size_t len) {
 }
 
 bool rd_store_connected(const rd_store_t *s) { return rd_redis_connected(s->r); }
+
+const char *rd_store_link_error(const rd_store_t *s, int *code) {
+    return rd_redis_link_error(s->r, code);
+}
 
 uint64_t rd_store_commands_sent(const rd_store_t *s) { return rd_redis_commands_sent(s->r); }
 

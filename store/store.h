@@ -96,6 +96,7 @@ typedef struct rd_store_opts {
                                  declared dead [5000] */
     uint32_t connect_timeout_ms; /* [2000] */
     uint32_t reconnect_max_ms;   /* backoff cap [2000] */
+    bool fail_fast;              /* a failed connect fails queued requests at once (CLI) */
     int64_t events_maxlen;       /* XADD MAXLEN ~ for <prefix>:events [1000000] */
     int64_t retention_ms;        /* finished job records kept for `job show` [7 days] */
     /* Provider-account token bucket consulted by every claim (real seconds). */
@@ -138,6 +139,8 @@ struct rd_redis *rd_store_redis(rd_store_t *s);
 int rd_store_ext_script(rd_store_t *s, const char *src, size_t len);
 /* True while a connection is established and the scripts are loaded. */
 bool rd_store_connected(const rd_store_t *s);
+/* Why the store's Redis link is down (rd_redis_link_error), or NULL. */
+const char *rd_store_link_error(const rd_store_t *s, int *code);
 /* Commands sent since creation (for "Redis commands per attempt"). */
 uint64_t rd_store_commands_sent(const rd_store_t *s);
 /* Settles applied from the record and events the engine prepared
@@ -217,16 +220,19 @@ typedef enum {
 #undef RD_X_
 } rd_camp_state_t;
 
+#define RD_PAUSE_REASON_MAX 200
+
 typedef struct rd_store_campaign {
     char name[RD_CAMPAIGN_NAME_MAX + 1];
     rd_camp_state_t state;
     char *json; /* normalised JSON (rd_campaign_to_json), borrowed */
     size_t json_len;
     int64_t created_ms;
-    int64_t live;     /* leases held now (claimed + placed) */
-    int64_t pending;  /* jobs in the due set */
-    int64_t enqueued; /* jobs ever created */
-    int64_t finished; /* jobs finished */
+    int64_t live;                               /* leases held now (claimed + placed) */
+    int64_t pending;                            /* jobs in the due set */
+    int64_t enqueued;                           /* jobs ever created */
+    int64_t finished;                           /* jobs finished */
+    char pause_reason[RD_PAUSE_REASON_MAX + 1]; /* why the engine paused it; "" = none */
 } rd_store_campaign_t;
 
 /*
@@ -254,6 +260,14 @@ int rd_store_campaign_list(rd_store_t *s, rd_store_names_cb cb, void *arg);
  * due set in bounded batches; the callback runs when all are done.
  * RD_ENOTFOUND when absent; RD_EINVAL to leave the canceled state.
  */
+/*
+ * The engine's pause: an active campaign becomes paused with `reason`
+ * (shown by campaign show and the API until an operator changes the state;
+ * truncated to RD_PAUSE_REASON_MAX bytes). A campaign already paused or
+ * canceled is left as it is (status 0). RD_ENOTFOUND when absent.
+ */
+int rd_store_campaign_pause(rd_store_t *s, const char *name, const char *reason, int64_t now_ms,
+                            rd_store_cb cb, void *arg);
 int rd_store_campaign_set_state(rd_store_t *s, const char *name, rd_camp_state_t st, int64_t now_ms,
                                 rd_store_cb cb, void *arg);
 
@@ -333,7 +347,8 @@ int rd_store_claim(rd_store_t *s, const rd_store_claim_req_t *req, rd_store_clai
 
 /*
  * The provider accepted the call: records the call id, indexes
- * call id -> attempt key (so a callback reaching any engine finds it), and
+ * call id -> attempt key (so a callback reaching any engine finds it; call_id "" =
+ * unknown — a dial reply redial could not read: nothing is indexed), and
  * moves the lease deadline to deadline_ms (ring timeout + time limit +
  * callback grace, policy time). RD_ESTALE when the token is not current.
  */
