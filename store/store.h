@@ -95,8 +95,14 @@ typedef struct rd_store_opts {
                                  declared dead [5000] */
     uint32_t connect_timeout_ms; /* [2000] */
     uint32_t reconnect_max_ms;   /* backoff cap [2000] */
-    int64_t events_maxlen;       /* XADD MAXLEN ~ for <prefix>:events [1000000] */
-    int64_t retention_ms;        /* finished job records kept for `job show` [7 days] */
+    /* Liveness probe (common/redis_probe.h): a PING every probe_ms with a
+       probe_deadline_ms deadline on a connection of its own drives
+       rd_store_connected(); probe_ms 0 = none (connected = the traffic
+       connection is up). */
+    uint32_t probe_ms;          /* [250] */
+    uint32_t probe_deadline_ms; /* [500] */
+    int64_t events_maxlen;      /* XADD MAXLEN ~ for <prefix>:events [1000000] */
+    int64_t retention_ms;       /* finished job records kept for `job show` [7 days] */
     /* Provider-account token bucket consulted by every claim (real seconds). */
     const char *bucket;  /* bucket name, e.g. "exotel:<account>"; NULL = none */
     double bucket_rate;  /* tokens per second (exotel 200/60, twilio 1) */
@@ -123,7 +129,8 @@ void rd_store_close(rd_store_t *s, void (*cb)(void *arg), void *arg);
 
 /* The key prefix in use (borrowed, lives as long as the store). */
 const char *rd_store_prefix(const rd_store_t *s);
-/* True while a connection is established and the scripts are loaded. */
+/* True while the traffic connection is established and, with a probe,
+ * the last probe PING was answered within its deadline. */
 bool rd_store_connected(const rd_store_t *s);
 /* Commands sent since creation (for "Redis commands per attempt"). */
 uint64_t rd_store_commands_sent(const rd_store_t *s);
