@@ -7,16 +7,20 @@
 #   3. builds and runs ctest in three builds: release (every test),
 #      ASan+UBSan (every test), TSan (tests labelled "threads");
 #   4. builds the libFuzzer targets with clang and runs each briefly;
-#   5. checks that every C file is laid out as .clang-format says.
+#   5. checks that every C file is laid out as .clang-format says;
+#   6. runs the fault suite (tests/faults/, redial-faults on the release
+#      build: real faults at load, invariants after each; a few minutes).
 #
-# Environment: RD_TEST_BUILDS="release asan tsan fuzz format" (subset to run),
-# RD_FUZZ_SECONDS (per target, default 10), CTEST_ARGS (extra ctest flags).
+# Environment: RD_TEST_BUILDS="release asan tsan fuzz format faults" (subset to run),
+# RD_FUZZ_SECONDS (per target, default 10), CTEST_ARGS (extra ctest flags),
+# RD_FAULTS_SOAK (seconds: the fault suite repeats its scenarios that long),
+# RD_FAULTS_SCENARIOS (comma list; redial-faults --list).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 bash scripts/deps.sh
 
-BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format"}
+BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format faults"}
 FUZZ_SECONDS=${RD_FUZZ_SECONDS:-10}
 JOBS=$(nproc)
 
@@ -75,6 +79,12 @@ for b in $BUILDS; do
       else
         echo "format: every C file matches .clang-format"
       fi ;;
+    faults)
+      # Its own redis-server (AOF), redial-sim and engines; bounded (the
+      # default scenarios take ~3 minutes alone), a soak with RD_FAULTS_SOAK.
+      configure build/release
+      timeout --kill-after=30 $(( ${RD_FAULTS_SOAK:-0} + 600 )) \
+        build/release/redial-faults || status=1 ;;
     *) echo "unknown build '$b'" >&2; exit 2 ;;
   esac
 done
