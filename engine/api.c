@@ -46,6 +46,7 @@
 #include "proto/job.h"
 #include "proto/rd.h"
 #include "proto/stats.h"
+#include "proto/text.h"
 
 struct rd_api {
     rd_api_cfg_t cfg;
@@ -72,6 +73,7 @@ typedef struct op {
 void rd_api_cfg_init(rd_api_cfg_t *cfg) {
     memset(cfg, 0, sizeof *cfg);
     cfg->enqueue_window = 128;
+    rd_campaign_defaults_init(&cfg->campaign_defaults);
 }
 
 int rd_api_create(const rd_api_cfg_t *cfg, rd_api_t **out) {
@@ -199,7 +201,7 @@ static bool only_keys(rd_http_req_t *req, json_t *o, const char *allowed) {
         (void)v;
         if (strcmp(k, allowed) != 0) {
             char q[80];
-            rd_enqueue_printable(q, sizeof q, k);
+            rd_text_printable(q, sizeof q, k);
             respond_err(req, 400, "%s: unknown field (expected \"%s\")", q, allowed);
             return false;
         }
@@ -260,7 +262,8 @@ static void route_create(op_t *op) {
     rd_api_t *api = op->api;
     rd_http_req_t *req = op->req;
     char err[512];
-    int rc = rd_campaign_parse(req->body, req->body_len, &op->camp, err, sizeof err);
+    int rc = rd_campaign_parse_with(req->body, req->body_len, &api->cfg.campaign_defaults,
+                                    &op->camp, err, sizeof err);
     if (rc) {
         op_fail(op, 400, "%s", err);
         return;
@@ -269,7 +272,7 @@ static void route_create(op_t *op) {
     rd_prov_t p;
     if (op->camp.provider && rd_prov_parse(op->camp.provider, strlen(op->camp.provider), &p)) {
         char q[80];
-        rd_enqueue_printable(q, sizeof q, op->camp.provider);
+        rd_text_printable(q, sizeof q, op->camp.provider);
         op_fail(op, 400, "provider: unknown provider \"%s\" (exotel, twilio)", q);
         return;
     }
@@ -358,7 +361,7 @@ static void call_enq_cb(rd_store_t *s, int status, rd_enq_result_t r, const char
         return;
     }
     char to[40];
-    rd_enqueue_printable(to, sizeof to, op->msg.to);
+    rd_text_printable(to, sizeof to, op->msg.to);
     switch (r) {
     case RD_ENQ_NO_CAMPAIGN:
         campaign_failed(op, RD_ENOTFOUND);
@@ -473,7 +476,7 @@ static void route_optout(op_t *op) {
     const char *num = json_string_value(json_object_get(b, "number"));
     if (!num || !rd_e164_valid(num, json_string_length(json_object_get(b, "number")))) {
         char q[40];
-        rd_enqueue_printable(q, sizeof q, num ? num : "");
+        rd_text_printable(q, sizeof q, num ? num : "");
         op_fail(op, 400, "number: %s%s%s", num ? "\"" : "", num ? q : "is required",
                 num ? "\" is not an E.164 number ('+' and 8-15 digits)" : "");
         json_decref(b);
@@ -595,7 +598,7 @@ bool rd_api_handle(rd_api_t *api, rd_http_req_t *req) {
     if (name && !seg_name(name, name_len)) {
         char q[80], raw[RD_CAMPAIGN_NAME_MAX + 8];
         snprintf(raw, sizeof raw, "%.*s", (int)RD_MIN(name_len, sizeof raw - 1), name);
-        rd_enqueue_printable(q, sizeof q, raw);
+        rd_text_printable(q, sizeof q, raw);
         respond_err(req, 404, "no campaign named \"%s\"", q);
         return true;
     }

@@ -202,12 +202,6 @@ static void finish(op_t *o, result_t r) {
     op_free(o);
 }
 
-static uint32_t hash_str(const char *s) {
-    uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 /* ------------------------------------------------------------------ */
 /* policy + settle                                                      */
 
@@ -222,15 +216,6 @@ static void on_settled(rd_store_t *s, int status, const rd_store_settle_res_t *r
     if (status != 0 && status != RD_ESTALE) o->err = status;
     if (status == 0 && cb->cfg.settled) cb->cfg.settled(cb->cfg.hook_ctx);
     finish(o, status == 0 ? R_SETTLED : status == RD_ESTALE ? R_DUPLICATE : R_ERROR);
-}
-
-static uint64_t mix64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
 }
 
 /* An attempt nobody answered: busy, no-answer, or answered by a machine
@@ -269,7 +254,7 @@ static void decide_and_settle(op_t *o, const rd_store_job_t *job, const rd_campa
     ctx.tz = rd_policy_zone(c, job->tz[0] ? job->tz : NULL, job->to);
     ctx.num_attempts_ms = job->num_attempts_ms;
     ctx.n_num_attempts = job->n_num_attempts;
-    ctx.jitter_seed = mix64(hash_str(job->id) ^ ((uint64_t)n << 32));
+    ctx.jitter_seed = rd_policy_seed(job->campaign, job->to, (int)n + 1);
     if (c->strategy == RD_STRAT_SMART && cb->cfg.smart_stats)
         ctx.smart = cb->cfg.smart_stats(cb->cfg.hook_ctx, job->campaign);
     rd_decision_t d;

@@ -196,11 +196,6 @@ static void on_enqueued(rd_store_t *s, int status, rd_enq_result_t res, const ch
     entry_done(e);
 }
 
-static uint64_t fnv1a(uint64_t h, const char *s) {
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static void enqueue(entry_t *e, const rd_campaign_t *c) {
     rd_ingest_t *in = e->in;
     if (e->msg.tz[0] && !rd_tz_get(e->msg.tz)) {
@@ -211,8 +206,7 @@ static void enqueue(entry_t *e, const rd_campaign_t *c) {
     memset(&ctx, 0, sizeof(ctx));
     ctx.c = c;
     ctx.tz = rd_policy_zone(c, e->msg.tz[0] ? e->msg.tz : NULL, e->msg.to);
-    ctx.jitter_seed =
-        fnv1a(fnv1a(fnv1a(14695981039346656037ULL, e->msg.campaign), e->msg.to), e->msg.id);
+    ctx.jitter_seed = rd_policy_seed(e->msg.campaign, e->msg.to, 1);
     int64_t now = rd_clock_now(in->o.clock);
     rd_decision_t d;
     rd_policy_first(&ctx, now, e->msg.not_before_ms, &d);

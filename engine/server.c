@@ -318,7 +318,7 @@ static void dispatch(rd_server_t *srv, const rd_campaign_t *c, const rd_store_jo
         .tz = rd_policy_zone(c, j->tz, j->to),
         .num_attempts_ms = j->num_attempts_ms,
         .n_num_attempts = j->n_num_attempts,
-        .jitter_seed = j->token,
+        .jitter_seed = rd_policy_seed(j->campaign, j->to, j->attempt),
     };
     /* Also loads a smart campaign's figures before its first retry decision. */
     if (c->strategy == RD_STRAT_SMART) ctx.smart = smart_stats(srv, j->campaign);
@@ -738,20 +738,6 @@ static int parse_listen(const char *s, char *host, size_t hostlen, int *port) {
     return 0;
 }
 
-static int parse_rate(const char *s, rd_prov_t prov, double *rate, double *burst) {
-    double n = prov == RD_PROV_TWILIO ? 1 : 200, secs = prov == RD_PROV_TWILIO ? 1 : 60;
-    if (s && *s) {
-        char *end;
-        n = strtod(s, &end);
-        if (*end != '/' || !(n > 0)) return RD_EINVAL;
-        secs = strtod(end + 1, &end);
-        if (*end || !(secs > 0)) return RD_EINVAL;
-    }
-    *rate = n / secs;
-    *burst = n < 1 ? 1 : n;
-    return 0;
-}
-
 int rd_server_start(uv_loop_t *loop, const rd_server_config_t *cfg, rd_server_t **out, char *err,
                     size_t errlen) {
     int rc;
@@ -806,7 +792,8 @@ int rd_server_start(uv_loop_t *loop, const rd_server_config_t *cfg, rd_server_t 
     snprintf(bucket, sizeof bucket, "%s:%s", rd_prov_name(srv->provider),
              cfg->provider_sid && *cfg->provider_sid ? cfg->provider_sid : "default");
     so.bucket = bucket;
-    if (parse_rate(cfg->provider_rate, srv->provider, &so.bucket_rate, &so.bucket_burst) != 0) {
+    if (rd_provider_rate(srv->provider, cfg->provider_rate, &so.bucket_rate, &so.bucket_burst) !=
+        0) {
         snprintf(err, errlen, "--provider-rate: '%s' is not N/SECONDS", cfg->provider_rate);
         rc = RD_EINVAL;
         goto fail;
@@ -882,6 +869,7 @@ int rd_server_start(uv_loop_t *loop, const rd_server_config_t *cfg, rd_server_t 
     ac.api_key = cfg->api_key;
     ac.api_token = cfg->api_token;
     ac.default_provider = cfg->provider;
+    if ((rc = rd_server_campaign_defaults(cfg, &ac.campaign_defaults, err, errlen)) != 0) goto fail;
     ac.ctr = srv->ctr;
     if ((rc = rd_api_create(&ac, &srv->api)) != 0) {
         snprintf(err, errlen, "control API: %s", rd_strerror(rc));

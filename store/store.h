@@ -105,7 +105,7 @@ typedef struct rd_store_opts {
     int64_t retention_ms;       /* finished job records kept for `job show` [7 days] */
     /* Provider-account token bucket consulted by every claim (real seconds). */
     const char *bucket;  /* bucket name, e.g. "exotel:<account>"; NULL = none */
-    double bucket_rate;  /* tokens per second (exotel 200/60, twilio 1) */
+    double bucket_rate;  /* tokens per second (rd_provider_rate: the adapter's default) */
     double bucket_burst; /* capacity (>= 1) */
 } rd_store_opts_t;
 

@@ -46,11 +46,6 @@ typedef struct {
     int n_servers;
 } env_t;
 
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static int setup(void **state) {
     env_t *e = calloc(1, sizeof *e);
     if (rd_test_redis_start(&e->redis) != 0) return -1;
@@ -106,41 +101,14 @@ static rd_test_server_t *start_engine(env_t *e, const char *id) {
     return s;
 }
 
-static long api(const rd_test_server_t *s, const char *method, const char *path, const char *body,
-                char **resp) {
-    char url[256];
-    snprintf(url, sizeof url, "%s%s", s->base, path);
-    return rd_test_http(method, url, NULL, body, RD_TEST_API_KEY ":" RD_TEST_API_TOKEN, resp);
-}
-
 static void create_campaign(const rd_test_server_t *s, const char *body) {
-    char *resp = NULL;
-    long st = api(s, "POST", "/v1/Accounts/" RD_TEST_PROVIDER_SID "/Campaigns", body, &resp);
-    if (st != 201) fprintf(stderr, "create: %ld %s\n", st, resp ? resp : "");
-    assert_int_equal(st, 201);
-    free(resp);
+    assert_int_equal(rd_test_create_campaign(s, body), 201);
 }
 
 static void enqueue(const rd_test_server_t *s, const char *campaign, const char *to) {
     char body[256];
     snprintf(body, sizeof body, "{\"campaign\":\"%s\",\"to\":\"%s\"}", campaign, to);
-    assert_int_equal(api(s, "POST", "/v1/calls", body, NULL), 201);
-}
-
-/* Policy start times (sim clock) of every call the sim saw to `number`. */
-static size_t calls_to(const env_t *e, const char *number, long long *created, size_t max) {
-    char url[256], *resp = NULL;
-    snprintf(url, sizeof url, "%s/sim/numbers/%%2B%s", e->sim.base, number + 1);
-    assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &resp), 200);
-    json_t *j = json_loads(resp, 0, NULL);
-    free(resp);
-    assert_non_null(j);
-    json_t *calls = json_object_get(j, "calls");
-    size_t n = 0;
-    for (size_t i = 0; i < json_array_size(calls) && n < max; i++)
-        created[n++] = json_integer_value(json_object_get(json_array_get(calls, i), "created_ms"));
-    json_decref(j);
-    return n;
+    assert_int_equal(rd_test_api(s, "POST", "/v1/calls", body, NULL), 201);
 }
 
 /* ---- smart ------------------------------------------------------------------ */
@@ -200,7 +168,7 @@ static void t_smart(void **state) {
     static const char *const young_nums[] = {"+919822000001", "+919822000002"};
     for (int i = 0; i < 2; i++) {
         long long t[4];
-        assert_int_equal(calls_to(e, smart_nums[i], t, 4), 2);
+        assert_int_equal(rd_test_sim_calls_to(&e->sim, smart_nums[i], t, 4), 2);
         assert_true(t[0] - ORIGIN_MS < HOUR_MS / 2); /* attempt 1 at once */
         /* The retry lands in the favoured hour: 18:00 plus jitter (< 120 s). */
         long long at = t[1] - ORIGIN_MS;
@@ -208,7 +176,7 @@ static void t_smart(void **state) {
             fprintf(stderr, "smart retry at +%lld ms\n", at);
         assert_true(at >= 8 * HOUR_MS && at < 8 * HOUR_MS + 5 * 60000);
 
-        assert_int_equal(calls_to(e, young_nums[i], t, 4), 2);
+        assert_int_equal(rd_test_sim_calls_to(&e->sim, young_nums[i], t, 4), 2);
         /* increasing [30, 60, 120]: the first retry 30 minutes after the
            claim (the sim sees each call a few policy seconds after it). */
         long long gap = t[1] - t[0];
@@ -270,9 +238,9 @@ static void t_sms_fallback(void **state) {
         assert_true(dups > 0);
         free(report);
         if (sms >= 2 * SMS_GROUP) break;
-        sleep_ms(100);
+        rd_test_sleep_ms(100);
     }
-    sleep_ms(500); /* nothing more may come */
+    rd_test_sleep_ms(500); /* nothing more may come */
     char *report = rd_test_sim_report(&e->sim);
     sms = rd_test_report_int(report, "sim.sms");
     free(report);
@@ -305,7 +273,7 @@ static void t_sms_held_to_window(void **state) {
                        "\"call\":{\"ring_timeout_seconds\":180},"
                        "\"sms_fallback\":{\"after_attempts\":1,\"body\":\"Please call back.\"}}");
     assert_int_equal(rd_test_wait_finished(s, "Late", 1, 30), 0);
-    sleep_ms(1000); /* an SMS sent at the settle would have reached the sim by now */
+    rd_test_sleep_ms(1000); /* an SMS sent at the settle would have reached the sim by now */
     char *report = rd_test_sim_report(&e->sim);
     assert_non_null(report);
     assert_int_equal(rd_test_report_int(report, "calls_total"), 1);
