@@ -794,6 +794,7 @@ int rd_store_campaign_create(rd_store_t *s, const rd_campaign_t *c, int64_t now_
     arg_cstr(&a, c->agent_pool ? c->agent_pool : "");
     arg_i64(&a, c->calls_per_minute);
     arg_i64(&a, now_ms);
+    arg_cstr(&a, c->provider ? c->provider : "");
     int rc = run(s, SC_CAMPAIGN_CREATE, &a, done_create, op_new(s, (void (*)(void))cb, arg));
     rd_free(json);
     return rc;
@@ -1033,13 +1034,14 @@ static void done_claim(rd_redis_t *r, int status, redisReply *reply, void *arg) 
     int rc = rd_redis_reply_status(status, reply);
     rd_store_claim_res_t res;
     memset(&res, 0, sizeof(res));
-    if (rc == 0 && !is_arr(reply, 5)) rc = RD_EPROTO;
-    if (rc == 0) rc = decode_jobs(reply, 5, 5, o->i1, &res.jobs, &res.n);
+    if (rc == 0 && !is_arr(reply, 6)) rc = RD_EPROTO;
+    if (rc == 0) rc = decode_jobs(reply, 6, 5, o->i1, &res.jobs, &res.n);
     if (rc == 0) {
         res.finished = (size_t)rint_(reply->element[1]);
         res.deferred = (size_t)rint_(reply->element[2]);
         res.next_due_ms = rint_(reply->element[3]);
         res.bucket_wait_ms = rint_(reply->element[4]);
+        res.pinned_elsewhere = (size_t)rint_(reply->element[5]);
         for (size_t i = 0; i < res.n; i++) res.jobs[i].deadline_ms = o->i1 + o->i2;
         if ((size_t)rint_(reply->element[0]) != res.n) rc = RD_EPROTO;
     }
@@ -1063,6 +1065,7 @@ int rd_store_claim(rd_store_t *s, const rd_store_claim_req_t *req, rd_store_clai
     arg_i64(&a, 64);
     arg_i64(&a, s->opts.events_maxlen);
     arg_cstr(&a, req->engine ? req->engine : "");
+    arg_cstr(&a, req->provider ? req->provider : "");
     op_t *o = op_new(s, (void (*)(void))cb, arg);
     o->i1 = req->now_ms;
     o->i2 = req->lease_ms;

@@ -285,6 +285,9 @@ typedef struct rd_store_claim_req {
     int64_t lock_retry_ms; /* a due job whose number is live elsewhere is
                                 pushed back by this much (policy ms) [30000] */
     const char *engine;    /* engine id recorded in the lease (logs), borrowed */
+    /* The provider this engine dials through ("exotel", "twilio"; NULL or ""
+       = any): campaigns pinned to another provider are not claimed. */
+    const char *provider;
 } rd_store_claim_req_t;
 
 typedef struct rd_store_claim_res {
@@ -298,6 +301,8 @@ typedef struct rd_store_claim_res {
     int64_t next_due_ms;
     /* Wall ms until the provider bucket has a token (0 when not limiting). */
     int64_t bucket_wait_ms;
+    /* Due campaigns skipped because they are pinned to another provider. */
+    size_t pinned_elsewhere;
 } rd_store_claim_res_t;
 
 typedef void (*rd_store_claim_cb)(rd_store_t *s, int status, const rd_store_claim_res_t *r,
