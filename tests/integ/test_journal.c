@@ -100,13 +100,19 @@ static uint64_t claim_one(fx_t *f, const char *camp, const char *to) {
     return tok;
 }
 
+/* A job of campaign camp claimed, then Redis killed right after the
+   provider accepted its dial as call_id: the journal keeps the write. */
+static uint64_t placed_while_down(fx_t *f, const char *camp, const char *to, const char *call_id) {
+    uint64_t tok = claim_one(f, camp, to);
+    assert_int_equal(rd_test_redis_kill(&f->redis), 0);
+    assert_int_equal(rd_journal_placed(f->j, camp, tok, call_id, T0 + 10 * MINUTE), 0);
+    run_until(f, kept_one);
+    return tok;
+}
+
 static void t_placed_survives_an_outage(void **state) {
     fx_t *f = *state;
-    uint64_t tok = claim_one(f, "A", "+919876543210");
-    /* Redis goes away right after the provider accepted the dial. */
-    assert_int_equal(rd_test_redis_kill(&f->redis), 0);
-    assert_int_equal(rd_journal_placed(f->j, "A", tok, "CALL-1", T0 + 10 * MINUTE), 0);
-    run_until(f, kept_one);
+    uint64_t tok = placed_while_down(f, "A", "+919876543210", "CALL-1");
     /* Down a while longer: it stays kept (retries wait for the probe). */
     f->timed_out = false;
     uv_timer_start(&f->guard, on_guard, 1500, 0);
@@ -130,10 +136,7 @@ static void t_placed_survives_an_outage(void **state) {
 
 static void t_replay_is_fenced(void **state) {
     fx_t *f = *state;
-    uint64_t tok = claim_one(f, "B", "+919876543211");
-    assert_int_equal(rd_test_redis_kill(&f->redis), 0);
-    assert_int_equal(rd_journal_placed(f->j, "B", tok, "CALL-2", T0 + 10 * MINUTE), 0);
-    run_until(f, kept_one);
+    uint64_t tok = placed_while_down(f, "B", "+919876543211", "CALL-2");
     assert_int_equal(rd_test_redis_restart(&f->redis), 0);
     /* The lease was released before the replay (say, by its own engine's
        shutdown): the replay must not resurrect it. */
@@ -150,10 +153,7 @@ static void t_replay_is_fenced(void **state) {
 
 static void t_close_counts_lost(void **state) {
     fx_t *f = *state;
-    uint64_t tok = claim_one(f, "C", "+919876543212");
-    assert_int_equal(rd_test_redis_kill(&f->redis), 0);
-    assert_int_equal(rd_journal_placed(f->j, "C", tok, "CALL-3", T0 + 10 * MINUTE), 0);
-    run_until(f, kept_one);
+    placed_while_down(f, "C", "+919876543212", "CALL-3");
     bool done = false;
     rd_journal_close(f->j, on_closed, &done);
     while (!done) uv_run(&f->loop, UV_RUN_ONCE);
