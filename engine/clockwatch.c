@@ -62,48 +62,100 @@ static void finish(rd_clockwatch_t *w, rd_clockwatch_state_t st) {
     if (w->cfg.on_change) w->cfg.on_change(w->cfg.data, st);
 }
 
-static void on_mapping(rd_redis_t *r, int status, redisReply *rep, void *arg) {
-    (void)r;
-    rd_clockwatch_t *w = arg;
-    if (w->closing || status != 0 || !rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
-        rep->element[0]->type != REDIS_REPLY_INTEGER) {
-        w->busy = false;
-        return;
-    }
-    if (rep->element[0]->integer == 1) {
-        finish(w, RD_CLOCKWATCH_OK);
-        return;
-    }
+/* The sentences of a failed check. rep: clock.lua's {0, scale, offset, engine}. */
+static void why_mismatch(const rd_clockwatch_cfg_t *cfg, const redisReply *rep, char *why,
+                         size_t len) {
     const char *sc = rep->elements > 1 && rep->element[1]->str ? rep->element[1]->str : "?";
     const char *off = rep->elements > 2 && rep->element[2]->str ? rep->element[2]->str : "?";
     const char *eng = rep->elements > 3 && rep->element[3]->str ? rep->element[3]->str : "?";
-    snprintf(w->why, sizeof w->why,
+    snprintf(why, len,
              "time settings differ from the deployment's (engine %s runs scale %s, offset %s; "
              "this engine scale %.17g, offset %lld): give every engine the same "
              "--time-scale, --time-origin and --time-epoch",
-             eng, sc, off, w->cfg.clock->scale,
-             (long long)llround((double)w->cfg.clock->origin_ms -
-                                (double)w->cfg.clock->epoch_ms * w->cfg.clock->scale));
-    finish(w, RD_CLOCKWATCH_MISMATCH);
+             eng, sc, off, cfg->clock->scale,
+             (long long)llround((double)cfg->clock->origin_ms -
+                                (double)cfg->clock->epoch_ms * cfg->clock->scale));
 }
 
-static void check_mapping(rd_clockwatch_t *w) {
-    const rd_clock_t *c = w->cfg.clock;
-    if (c->manual) {
+static void why_skew(const rd_clockwatch_cfg_t *cfg, int64_t skew, char *why, size_t len) {
+    snprintf(why, len,
+             "clock skew %lld ms against Redis TIME exceeds the %lld ms limit: fix this "
+             "host's time (NTP)",
+             (long long)skew, (long long)cfg->max_skew_ms);
+}
+
+/* Skew from a TIME reply given the wall ms at send and receive; false when malformed. */
+static bool skew_of(const redisReply *rep, int64_t sent, int64_t recv, int64_t *skew) {
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 || !rep->element[0]->str ||
+        !rep->element[1]->str)
+        return false;
+    int64_t redis_ms = strtoll(rep->element[0]->str, NULL, 10) * 1000 +
+                       strtoll(rep->element[1]->str, NULL, 10) / 1000;
+    *skew = (sent + recv) / 2 - redis_ms;
+    return true;
+}
+
+static bool mapping_ok(const redisReply *rep, bool *ok) {
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+        rep->element[0]->type != REDIS_REPLY_INTEGER)
+        return false;
+    *ok = rep->element[0]->integer == 1;
+    return true;
+}
+
+static void on_mapping(rd_redis_t *r, int status, redisReply *rep, void *arg) {
+    (void)r;
+    rd_clockwatch_t *w = arg;
+    bool ok;
+    if (w->closing || status != 0 || !mapping_ok(rep, &ok)) {
+        w->busy = false;
+        return;
+    }
+    if (ok) {
         finish(w, RD_CLOCKWATCH_OK);
         return;
     }
+    why_mismatch(&w->cfg, rep, w->why, sizeof w->why);
+    finish(w, RD_CLOCKWATCH_MISMATCH);
+}
+
+/* clock.lua's arguments for cfg (KEYS[1] then ARGV), in caller storage. */
+typedef struct mapping_args {
     char scale[48], offset[32], tol[32], ttl[24], seq[160];
-    snprintf(scale, sizeof scale, "%.17g", c->scale);
-    snprintf(offset, sizeof offset, "%lld",
+    const char *av[7];
+    size_t al[7];
+} mapping_args_t;
+
+static void mapping_args(const rd_clockwatch_cfg_t *cfg, mapping_args_t *m) {
+    const rd_clock_t *c = cfg->clock;
+    snprintf(m->scale, sizeof m->scale, "%.17g", c->scale);
+    snprintf(m->offset, sizeof m->offset, "%lld",
              (long long)llround((double)c->origin_ms - (double)c->epoch_ms * c->scale));
-    snprintf(tol, sizeof tol, "%lld", (long long)llround((double)w->cfg.max_skew_ms * c->scale));
-    snprintf(ttl, sizeof ttl, "%u", RD_MAX(30000u, 6 * w->cfg.period_ms));
-    snprintf(seq, sizeof seq, "%s:seq", w->prefix);
-    const char *av[] = {seq, w->prefix, scale, offset, tol, ttl, w->engine};
-    size_t al[RD_ARRAY_LEN(av)];
-    for (size_t i = 0; i < RD_ARRAY_LEN(av); i++) al[i] = strlen(av[i]);
-    if (rd_redis_script(w->r, w->script, 1, (int)RD_ARRAY_LEN(av), av, al, CMD_TIMEOUT_MS,
+    snprintf(m->tol, sizeof m->tol, "%lld",
+             (long long)llround((double)cfg->max_skew_ms * c->scale));
+    snprintf(m->ttl, sizeof m->ttl, "%u", RD_MAX(30000u, 6 * cfg->period_ms));
+    snprintf(m->seq, sizeof m->seq, "%s:seq", cfg->prefix);
+    const char *av[] = {m->seq,
+                        cfg->prefix,
+                        m->scale,
+                        m->offset,
+                        m->tol,
+                        m->ttl,
+                        cfg->engine_id ? cfg->engine_id : ""};
+    for (size_t i = 0; i < RD_ARRAY_LEN(av); i++) {
+        m->av[i] = av[i];
+        m->al[i] = strlen(av[i]);
+    }
+}
+
+static void check_mapping(rd_clockwatch_t *w) {
+    if (w->cfg.clock->manual) {
+        finish(w, RD_CLOCKWATCH_OK);
+        return;
+    }
+    mapping_args_t m;
+    mapping_args(&w->cfg, &m);
+    if (rd_redis_script(w->r, w->script, 1, (int)RD_ARRAY_LEN(m.av), m.av, m.al, CMD_TIMEOUT_MS,
                         on_mapping, w) != 0)
         w->busy = false;
 }
@@ -168,6 +220,66 @@ int rd_clockwatch_create(uv_loop_t *loop, const rd_clockwatch_cfg_t *cfg, rd_clo
     uv_timer_start(&w->tick, on_tick, 0, w->cfg.period_ms);
     *out = w;
     return 0;
+}
+
+int rd_clockwatch_check_sync(const rd_clockwatch_cfg_t *in, char *err, size_t errlen) {
+    rd_clockwatch_cfg_t cfg = *in;
+    if (cfg.max_skew_ms <= 0) cfg.max_skew_ms = 2000;
+    if (cfg.period_ms == 0) cfg.period_ms = 5000;
+    err[0] = '\0';
+    struct timeval tv = {CMD_TIMEOUT_MS / 1000, 0};
+    redisContext *c = redisConnectWithTimeout(cfg.addr->host, cfg.addr->port, tv);
+    int rc = RD_EIO;
+    redisReply *r = NULL;
+    if (!c || c->err) goto out;
+    redisSetTimeout(c, tv);
+    if (cfg.addr->password[0]) {
+        r = cfg.addr->user[0] ? redisCommand(c, "AUTH %s %s", cfg.addr->user, cfg.addr->password)
+                              : redisCommand(c, "AUTH %s", cfg.addr->password);
+        if (!r || r->type == REDIS_REPLY_ERROR) goto out;
+        freeReplyObject(r);
+    }
+    if (cfg.addr->db) {
+        r = redisCommand(c, "SELECT %d", cfg.addr->db);
+        if (!r || r->type == REDIS_REPLY_ERROR) goto out;
+        freeReplyObject(r);
+    }
+    int64_t sent = cfg.wall_ms ? cfg.wall_ms(cfg.wall_ctx) : rd_wall_ms();
+    r = redisCommand(c, "TIME");
+    int64_t recv = cfg.wall_ms ? cfg.wall_ms(cfg.wall_ctx) : rd_wall_ms(), skew;
+    if (!skew_of(r, sent, recv, &skew)) goto out;
+    freeReplyObject(r);
+    r = NULL;
+    if (llabs(skew) > cfg.max_skew_ms) {
+        why_skew(&cfg, skew, err, errlen);
+        rc = RD_ERANGE;
+        goto out;
+    }
+    rc = 0;
+    if (cfg.clock->manual) goto out;
+    mapping_args_t m;
+    mapping_args(&cfg, &m);
+    const char *av[3 + RD_ARRAY_LEN(m.av)] = {"EVAL", rd_lua_clock, "1"};
+    size_t al[3 + RD_ARRAY_LEN(m.av)] = {4, rd_lua_clock_len, 1};
+    for (size_t i = 0; i < RD_ARRAY_LEN(m.av); i++) {
+        av[3 + i] = m.av[i];
+        al[3 + i] = m.al[i];
+    }
+    r = redisCommandArgv(c, (int)RD_ARRAY_LEN(av), av, al);
+    bool ok;
+    if (!mapping_ok(r, &ok)) {
+        rc = RD_EIO;
+    } else if (!ok) {
+        why_mismatch(&cfg, r, err, errlen);
+        rc = RD_EEXISTS;
+    }
+out:
+    if (rc == RD_EIO && !err[0])
+        snprintf(err, errlen, "cannot check the clock against Redis%s%s", c && c->err ? ": " : "",
+                 c && c->err ? c->errstr : "");
+    if (r) freeReplyObject(r);
+    if (c) redisFree(c);
+    return rc;
 }
 
 rd_clockwatch_state_t rd_clockwatch_state(const rd_clockwatch_t *w) { return w->st; }

@@ -56,6 +56,15 @@ typedef struct rd_clockwatch_cfg {
     void *data;
 } rd_clockwatch_cfg_t;
 
+/*
+ * The same two checks once, blocking (a hiredis connection of its own with
+ * a 2 s timeout), for the engine's start: 0 when both pass, RD_ERANGE
+ * (skewed) or RD_EEXISTS (time settings differ) with err filled with the
+ * operator's sentence, RD_EIO when Redis cannot be asked (the caller starts
+ * anyway: the periodic check will tell). Main thread, before the loop runs.
+ */
+int rd_clockwatch_check_sync(const rd_clockwatch_cfg_t *cfg, char *err, size_t errlen);
+
 /* Starts watching (first check at once). Returns 0 and *out, or a negative rd_err_t. */
 int rd_clockwatch_create(uv_loop_t *loop, const rd_clockwatch_cfg_t *cfg, rd_clockwatch_t **out);
 rd_clockwatch_state_t rd_clockwatch_state(const rd_clockwatch_t *w);

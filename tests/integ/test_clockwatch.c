@@ -155,6 +155,22 @@ static void t_other_settings_refused(void **state) {
     assert_int_equal(rd_clockwatch_state(w[2]), RD_CLOCKWATCH_MISMATCH);
     assert_non_null(strstr(rd_clockwatch_why(w[1]), "first"));
     assert_non_null(strstr(rd_clockwatch_why(w[2]), "--time-scale"));
+    /* The blocking check at an engine's start says the same. */
+    char why[320];
+    rd_clockwatch_cfg_t sc = {.addr = &e->addr,
+                              .prefix = e->redis.prefix,
+                              .engine_id = "starting",
+                              .clock = &epoch90,
+                              .max_skew_ms = 2000};
+    assert_int_equal(rd_clockwatch_check_sync(&sc, why, sizeof why), RD_EEXISTS);
+    assert_non_null(strstr(why, "--time-epoch"));
+    sc.clock = &base;
+    assert_int_equal(rd_clockwatch_check_sync(&sc, why, sizeof why), 0);
+    fake_wall_t ahead = {.offset_ms = 90000};
+    sc.wall_ms = fake_wall;
+    sc.wall_ctx = &ahead;
+    assert_int_equal(rd_clockwatch_check_sync(&sc, why, sizeof why), RD_ERANGE);
+    assert_non_null(strstr(why, "skew"));
     /* The first one keeps the deployment's record alive and stays OK. */
     wait_checks(e, w[0], 2);
     assert_int_equal(rd_clockwatch_state(w[0]), RD_CLOCKWATCH_OK);
