@@ -76,7 +76,7 @@ for _, c in ipairs(camps) do
   if h[9] and h[9] ~= '' and eprov ~= '' and h[9] ~= eprov then
     skipped[c] = true
     nskip = nskip + 1
-  elseif h[1] ~= '0' or free <= 0 or not cid then
+  elseif tonumber(h[1]) ~= CST.ACTIVE or free <= 0 or not cid then
     redis.call('ZREM', K_READY, c)
   elseif pfree <= 0 then
     redis.call('ZREM', K_READY, c)
