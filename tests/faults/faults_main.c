@@ -230,9 +230,9 @@ static void inj_maxmemory(env_t *e) {
 
 static void inj_provider_outage(env_t *e) {
     sleep_ms(2000);
-    sim_faults(e, "{\"outage_ms\":20000}");
+    sim_faults(e, "{\"outage_ms\":12000}");
     e->c.provider_outages++;
-    sleep_ms(20000);
+    sleep_ms(12000);
 }
 
 static void inj_redis_outage(env_t *e) {
@@ -271,7 +271,7 @@ static const scenario_t SCENARIOS[] = {
     {"redis-restart", "Redis SIGKILLed, down 1 s, restarted from its AOF", inj_redis_restart},
     {"redis-sigstop", "Redis SIGSTOPped 7 s (beyond the 5 s command timeout)", inj_redis_sigstop},
     {"maxmemory", "Redis at maxmemory (writes refused OOM) for 8 s", inj_maxmemory},
-    {"provider-outage", "provider outage: every API request 503 for 20 s", inj_provider_outage},
+    {"provider-outage", "provider outage: every API request 503 for 12 s", inj_provider_outage},
     {"redis-outage", "Redis down 20 s with dials in flight (provider answers in 1.5 s)",
      inj_redis_outage},
     {"clock-skew", "an extra engine with its clock 90 s ahead", inj_clock_skew},
@@ -554,7 +554,7 @@ int main(int argc, char **argv) {
     if (!list || !*list) list = DEFAULT_SCENARIOS;
     double soak = getenv("RD_FAULTS_SOAK") ? atof(getenv("RD_FAULTS_SOAK")) : 0;
     e->n_engines = 3;
-    e->numbers = 120;
+    e->numbers = 100;
     e->workers = 1;
     e->round_timeout_s = 150;
     e->rng = 88172645463325252ULL;
