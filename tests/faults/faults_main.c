@@ -231,11 +231,37 @@ static void inj_maxmemory(env_t *e) {
     if (r) freeReplyObject(r);
 }
 
+/* A counter summed over the live engines' /metrics (-1 when none answers). */
+static long long engines_metric(env_t *e, const char *name) {
+    long long sum = -1;
+    char line[128];
+    snprintf(line, sizeof line, "\n%s ", name);
+    for (int i = 0; i < e->n_engines; i++) {
+        char url[128], *body = NULL;
+        snprintf(url, sizeof url, "%s/metrics", e->eng[i].base);
+        if (e->eng[i].pid > 0 && rd_test_http("GET", url, NULL, NULL, NULL, &body) == 200) {
+            const char *p = strstr(body, line);
+            if (p) sum = (sum < 0 ? 0 : sum) + atoll(p + strlen(line));
+        }
+        free(body);
+    }
+    return sum;
+}
+
 static void inj_provider_outage(env_t *e) {
+    long long held0 = engines_metric(e, "redial_claims_held_total");
     sleep_ms(2000);
     sim_faults(e, "{\"outage_ms\":12000}");
     e->c.provider_outages++;
     sleep_ms(12000);
+    /* While the breaker is open the dispatchers hold their claims instead
+       of claiming and releasing (issue 12, item 4). */
+    long long held = engines_metric(e, "redial_claims_held_total");
+    if (held < 0 || held <= held0)
+        failf(e, "no claim round was held while the provider was down (claims held %lld -> %lld)",
+              held0, held);
+    else
+        say("claim rounds held while the breaker was open: %lld", held - held0);
 }
 
 static void inj_redis_outage(env_t *e) {
@@ -651,7 +677,7 @@ int main(int argc, char **argv) {
     say("---- summary: %ld rounds in %.0f s, %ld failures ----", e->rounds, mono_s() - start,
         e->failures);
     say("faults injected: engine SIGKILLs %ld, Redis SIGKILL+AOF restarts %ld, Redis SIGSTOPs "
-        "(7 s) %ld, maxmemory windows %ld, provider outages (20 s) %ld, Redis outages (20 s) "
+        "(7 s) %ld, maxmemory windows %ld, provider outages (12 s) %ld, Redis outages (20 s) "
         "%ld, skewed engines %ld (refused %ld), malformed inbox entries %ld",
         e->c.engine_kills, e->c.redis_restarts, e->c.redis_stops, e->c.maxmem_windows,
         e->c.provider_outages, e->c.redis_outages, e->c.skewed_engines, e->c.skew_refused,
