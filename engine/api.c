@@ -1,34 +1,20 @@
 /*
- * api.c — the control API (contract in api.h; requests and responses in
- * docs/API.md).
+ * api.c — the control API (contract in api.h; requests in docs/API.md).
  *
- * Design. rd_api_handle() routes on the raw path (campaign names are
- * [A-Za-z0-9_.-], so nothing needs percent-decoding: a segment with any
- * other byte cannot name a campaign and is a 404), then checks basic auth,
- * then the method. Each accepted request becomes one heap `op_t` that rides
- * through its store callbacks and is freed right after the response; the
- * httpd keeps the request alive until it is answered even if the client
- * left, so no callback ever touches a dead request.
- *
- * Campaign creation reuses what `redial-cli campaign create` does:
- * rd_campaign_parse() (the seed's body exactly, refused whole with the
- * field named), rd_store_campaign_create(), then rd_bulk_enqueue() — the
- * numbers go to Redis one small script call each with a bounded window, so
- * a large body neither blocks Redis nor floods the connection, and every
- * refused number comes back in the 201 body with its index and reason.
- * POST /v1/calls decodes the inbox map with the inbox's own decoder
- * (rd_job_msg_decode_json; "v" may be omitted over HTTP) and judges it with
- * rd_enqueue_prepare(), as ingest does.
- *
- * Credentials are copied at creation and compared with rd_secret_equal()
- * (time independent of where the bytes differ); user and password are both
- * always compared so the time does not reveal which one was wrong. Without
- * configured credentials every route answers 503: the API is never open by
- * accident.
- *
- * Nothing from the request is trusted: bodies are parsed by jansson with
- * limits from the httpd (413 above the body limit), every field is type
- * checked, and names echoed in errors are made printable first.
+ * Design:
+ * - Route on the raw path (campaign names are [A-Za-z0-9_.-]: a segment with
+ *   any other byte is a 404, nothing to percent-decode), then basic auth,
+ *   then the method. One heap `op_t` per request rides its store callbacks;
+ *   the httpd keeps the request alive until answered.
+ * - Campaign creation = what `redial-cli campaign create` does:
+ *   rd_campaign_parse (refused whole, field named), rd_store_campaign_create,
+ *   rd_bulk_enqueue (bounded window of small script calls; each refused
+ *   number comes back in the 201 body). POST /v1/calls: the inbox's decoder
+ *   (rd_job_msg_decode_json) and rd_enqueue_prepare, as ingest.
+ * - Credentials copied, compared with rd_secret_equal, user and password
+ *   both always compared; none configured = every route answers 503.
+ * - Nothing from the request is trusted: bodies within the httpd's limit
+ *   (413), every field type checked, echoed names made printable.
  */
 #include "engine/api.h"
 

@@ -1,24 +1,18 @@
 /*
- * ingest.c — the inbox consumer (contract in ingest.h).
+ * ingest.c — stage "ingest": the inbox consumer (contract in ingest.h).
  *
- * Design. One Redis connection of its own, used strictly in turns: a read
- * (XREADGROUP ... BLOCK, or every claim_idle_ms/2 an XAUTOCLAIM sweep of
- * entries a dead consumer left pending) returns a batch; every entry of the
- * batch then runs its own small pipeline concurrently —
- *
- *   decode -> campaign (engine/ccache.h: cached, else loaded and parsed)
- *          -> first due (rd_policy_first) -> rd_store_enqueue
- *          -> [XADD deadletter] -> XACK
- *
- * — and the next read is issued when the last entry of the batch is done, so
- * a blocking read never sits in front of an XACK on the connection. An entry
- * that meets a Redis failure is neither acked nor dead-lettered: it stays
- * pending and comes back through XAUTOCLAIM (idempotent processing makes the
- * redelivery harmless). Bytes from the stream are never trusted: every field
- * access is checked, and anything odd is a dead letter with a reason.
- *
- * Campaigns come from the engine's cache (engine/ccache.h): immutable once
- * created (state changes are enforced by the enqueue script, not here).
+ * Design:
+ * - One Redis connection of its own, used in turns: a read (XREADGROUP
+ *   BLOCK, or every claim_idle_ms/2 an XAUTOCLAIM sweep of a dead
+ *   consumer's pending entries) returns a batch; each entry then runs
+ *     decode -> campaign (engine/ccache.h) -> rd_policy_first
+ *       -> rd_store_enqueue -> [XADD deadletter] -> XACK
+ *   and the next read goes out when the batch is done, so a blocking read
+ *   never sits in front of an XACK.
+ * - A Redis failure neither acks nor dead-letters: the entry stays pending
+ *   and comes back through XAUTOCLAIM (processing is idempotent).
+ * - Stream bytes are never trusted: anything odd is a dead letter with a
+ *   reason.
  *
  * Threads: the loop thread only.
  */

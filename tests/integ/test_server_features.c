@@ -10,7 +10,11 @@
  *     SMS per job reaches the simulator, with two engines and every status
  *     callback delivered twice; jobs that connect earlier get none;
  *   - /metrics: after a small campaign the campaign series carry the same
- *     figures as `redial-cli stats --json`.
+ *     figures as `redial-cli stats --json`;
+ *   - settle without a second lookup: a dial the provider refuses and a
+ *     placed call whose callbacks are all lost (settled from status polls of
+ *     recovered leases) settle with the job the engine already holds
+ *     (redial_settle_lookups_total stays 0).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -332,6 +336,14 @@ static void expect(const char *scrape, const char *campaign, const char *metric,
     assert_true(same);
 }
 
+/* GET /metrics of engine s (caller frees). */
+static char *get_metrics(const rd_test_server_t *s) {
+    char url[128], *scrape = NULL;
+    snprintf(url, sizeof url, "%s/metrics", s->base);
+    assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &scrape), 200);
+    return scrape;
+}
+
 static void t_metrics(void **state) {
     env_t *e = *state;
     start_sim(e,
@@ -357,9 +369,7 @@ static void t_metrics(void **state) {
     free(out);
     assert_non_null(want);
 
-    char url[128], *scrape = NULL;
-    snprintf(url, sizeof url, "%s/metrics", s->base);
-    assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &scrape), 200);
+    char *scrape = get_metrics(s);
     assert_non_null(strstr(scrape, "# TYPE redial_campaign_first_attempt_connection_rate gauge"));
 
     expect(scrape, "Prom", "jobs_dialed", NULL, json_object_get(want, "dialed"));
@@ -410,9 +420,37 @@ static void t_metrics(void **state) {
     assert_int_equal(rd_test_server_stop(s, SIGTERM, 15000), 0);
 }
 
+static const char *const LOSE_CALLBACKS[] = {"--cb-loss", "1", NULL};
+
+static void t_settle_without_lookup(void **state) {
+    env_t *e = *state;
+    start_sim(e, "{\"+919845000000\":[\"invalid\"],\"+919845000001\":[\"busy\",\"completed\"]}",
+              LOSE_CALLBACKS);
+    rd_test_server_t *s = start_engine(e, "held");
+    create_campaign(s, "{\"name\":\"Held\",\"caller_id\":\"08030000000\",\"call_flow_id\":\"1\","
+                       "\"numbers\":[\"+919845000000\",\"+919845000001\"],"
+                       "\"call\":{\"callback_grace_seconds\":5},"
+                       "\"retry\":{\"max_attempts\":3,\"interval_minutes\":30}}");
+    assert_int_equal(rd_test_wait_finished(s, "Held", 2, 60), 0);
+    char *scrape = get_metrics(s);
+    bool found;
+    /* One refused dial, two polled calls: three settles, none looked up. */
+    assert_true(series(scrape, "redial_dials_refused_total", &found) == 1 && found);
+    assert_true(series(scrape, "redial_status_polls_total", &found) >= 2 && found);
+    assert_true(series(scrape, "redial_settles_total", &found) == 3 && found);
+    assert_true(series(scrape, "redial_callbacks_total", &found) == 0 && found);
+    double lookups = series(scrape, "redial_settle_lookups_total", &found);
+    if (lookups != 0) fprintf(stderr, "settle lookups: %g\n", lookups);
+    assert_true(lookups == 0 && found);
+    free(scrape);
+    assert_int_equal(rd_test_sim_violations(&e->sim), 0);
+    assert_int_equal(rd_test_server_stop(s, SIGTERM, 15000), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_settle_without_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(t_smart, setup, teardown),
         cmocka_unit_test_setup_teardown(t_sms_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(t_sms_held_to_window, setup, teardown),
