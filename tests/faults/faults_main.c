@@ -308,12 +308,10 @@ static const scenario_t SCENARIOS[] = {
 };
 #define N_SCENARIOS (sizeof SCENARIOS / sizeof SCENARIOS[0])
 
-/* The suite's default (scripts/test.sh, CI): the scenarios the engine
-   passes today. maxmemory, redis-outage and clock-skew guard issue 12's
-   items 1 and 2 (docs/reliability.md) and join the default as those land;
-   run them with --scenarios or in a soak. */
+/* The suite's default (scripts/test.sh, CI): every scenario. */
 static const char DEFAULT_SCENARIOS[] =
-    "provider,callbacks,engine-kill,redis-restart,redis-sigstop,provider-outage";
+    "provider,callbacks,engine-kill,redis-restart,redis-sigstop,"
+    "maxmemory,provider-outage,redis-outage,clock-skew";
 
 /* ---- a round ------------------------------------------------------------ */
 
