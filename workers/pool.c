@@ -415,14 +415,16 @@ static void breaker_success(breaker_t *b, bool probe, int64_t now) {
 
 /*
  * Opens on a failure rate, not on a run: at least breaker_failures failures
- * in the window AND at least BRK_RATE_PCT% of its requests failed. A
- * provider down hard opens it after breaker_failures failures as before
- * (100%); one failing 15% of requests never does — a run of 5 failures
- * happens there every few thousand requests, and opening then cost that
- * account every request for breaker_open_ms.
+ * in the window AND at least BRK_RATE_PCT% of its requests failed — or a
+ * run of 2 x breaker_failures consecutive failures, so that a provider
+ * going down hard after healthy traffic (whose successes still fill the
+ * window) opens it within a few requests. One failing 15% of requests
+ * never opens it: a run of 5 failures happens there every few thousand
+ * requests (and opened the old run-triggered breaker, costing that account
+ * every request for breaker_open_ms); a run of 10, about once in 10^8.
  */
 static void breaker_failure(breaker_t *b, const rd_account_cfg_t *a, bool probe, int64_t now) {
-    atomic_fetch_add(&b->fails, 1);
+    uint32_t run = atomic_fetch_add(&b->fails, 1) + 1;
     window_add(b, now, true);
     if (probe) {
         atomic_store(&b->open_until, now + (int64_t)a->breaker_open_ms);
@@ -432,7 +434,8 @@ static void breaker_failure(breaker_t *b, const rd_account_cfg_t *a, bool probe,
     if (a->breaker_failures == 0) return;
     uint32_t req, fail;
     window_sum(b, now, &req, &fail);
-    if (fail >= a->breaker_failures && (uint64_t)fail * 100 >= (uint64_t)req * BRK_RATE_PCT) {
+    if ((fail >= a->breaker_failures && (uint64_t)fail * 100 >= (uint64_t)req * BRK_RATE_PCT) ||
+        run >= 2 * a->breaker_failures) {
         int64_t zero = 0;
         /* Open once; a later failure of a request sent before the opening
            does not extend it. */

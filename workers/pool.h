@@ -26,7 +26,8 @@
  * transient failures - 1); they are not attempts. Each account has a circuit
  * breaker shared by all workers, driven by the failure rate over a 10 s
  * window: once the window holds at least breaker_failures transient
- * failures and they are at least half of its requests, it opens for
+ * failures and they are at least half of its requests (or after
+ * 2 x breaker_failures consecutive transient failures), it opens for
  * breaker_open_ms, during which requests of that account fail fast
  * (TRANSIENT, breaker_open) without being sent; then one probe at a time is
  * sent (half-open): success closes it (and clears the window), failure
