@@ -3,7 +3,9 @@
 -- then per call 4 values: campaign, token, provider call id, new lease
 -- deadline ms (ring timeout + time limit + callback grace).
 -- Each marks the lease placed with the call id, indexes call id -> attempt
--- key "<campaign>:<token>", and moves the lease deadline.
+-- key "<campaign>:<token>" (not when the id is "": a dial reply redial
+-- could not read — the callback's attempt key or the deadline settles it),
+-- and moves the lease deadline.
 -- Returns one value per call: 1, or 0 when the token is not current
 -- (settled, recovered or superseded: nothing changes).
 local count = tonumber(ARGV[4])
@@ -18,7 +20,7 @@ for k = 0, count - 1 do
     if l.call ~= '' and l.call ~= cid then redis.call('HDEL', K_CALL, l.call) end
     l.placed, l.call = true, cid
     redis.call('HSET', K_LEASE, tok, lease_str(l))
-    redis.call('HSET', K_CALL, cid, c .. ':' .. tok)
+    if cid ~= '' then redis.call('HSET', K_CALL, cid, c .. ':' .. tok) end
     redis.call('ZADD', K_LEASES, deadline, tok)
     out[k + 1] = 1
   end
