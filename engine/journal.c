@@ -166,7 +166,7 @@ int rd_journal_create(uv_loop_t *loop, rd_store_t *store, size_t max_items, uint
 int rd_journal_placed(rd_journal_t *j, const char *campaign, uint64_t token, const char *call_id,
                       int64_t deadline_ms) {
     if (j->closing || !campaign || strlen(campaign) > RD_CAMPAIGN_NAME_MAX || !call_id ||
-        !call_id[0] || strlen(call_id) > RD_STORE_CALL_ID_MAX || !token || token > INT64_MAX)
+        strlen(call_id) > RD_STORE_CALL_ID_MAX || !token || token > INT64_MAX)
         return RD_EINVAL;
     entry_t *e = rd_calloc(1, sizeof *e);
     e->j = j;

@@ -49,8 +49,9 @@ int rd_journal_create(uv_loop_t *loop, rd_store_t *store, size_t max_items, uint
                       rd_journal_t **out);
 
 /*
- * The provider accepted the dial of lease (campaign, token) as call_id;
- * deadline_ms as for rd_store_placed. Strings are copied. The write goes
+ * The provider accepted the dial of lease (campaign, token) as call_id ("" =
+ * the reply was unreadable: placed, id unknown); deadline_ms as for
+ * rd_store_placed. Strings are copied. The write goes
  * out at once; if it fails for a resource reason it is kept and retried.
  * Returns 0 or RD_EINVAL (bad arguments, nothing kept).
  */
