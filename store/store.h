@@ -96,6 +96,7 @@ typedef struct rd_store_opts {
                                  declared dead [5000] */
     uint32_t connect_timeout_ms; /* [2000] */
     uint32_t reconnect_max_ms;   /* backoff cap [2000] */
+    bool fail_fast;              /* a failed connect fails queued requests at once (CLI) */
     /* Liveness probe (common/redis_probe.h): a PING every probe_ms with a
        probe_deadline_ms deadline on a connection of its own drives
        rd_store_connected(); probe_ms 0 = none (connected = the traffic
@@ -133,6 +134,8 @@ const char *rd_store_prefix(const rd_store_t *s);
 /* True while the traffic connection is established and, with a probe,
  * the last probe PING was answered within its deadline. */
 bool rd_store_connected(const rd_store_t *s);
+/* Why the store's Redis link is down (rd_redis_link_error), or NULL. */
+const char *rd_store_link_error(const rd_store_t *s, int *code);
 /* Commands sent since creation (for "Redis commands per attempt"). */
 uint64_t rd_store_commands_sent(const rd_store_t *s);
 /* Settles applied from the record and events the engine prepared

@@ -27,7 +27,8 @@ typedef struct rd_test_redis {
 
 /* A Redis for the test: the shared one if REDIAL_TEST_REDIS_URL is set, else our own. */
 int rd_test_redis_start(rd_test_redis_t *t);
-/* Always our own redis-server (tests that SIGKILL or restart it). */
+/* Always our own redis-server (tests that SIGKILL or restart it); it also listens on the
+ * unix socket <dir>/redis.sock. */
 int rd_test_redis_start_own(rd_test_redis_t *t);
 /* Our own redis-server with AOF persistence (appendfsync always): a SIGKILL
  * followed by rd_test_redis_restart() loses no acknowledged write. */
