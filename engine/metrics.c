@@ -262,6 +262,27 @@ static void scrape_finish(scrape_t *sc) {
                    "redial_redis_commands_total %llu\n",
                    sc->omitted, srv->inflight, rd_store_connected(srv->store) ? 1 : 0,
                    (unsigned long long)rd_store_commands_sent(srv->store));
+    rd_journal_stats_t js = {0};
+    if (srv->journal) rd_journal_stats(srv->journal, &js);
+    rd_sbuf_printf(
+        &b,
+        "# HELP redial_clock_ok Whether this engine's clock agrees with the "
+        "deployment's (Redis TIME within the skew limit, same time settings)\n"
+        "# TYPE redial_clock_ok gauge\nredial_clock_ok %d\n"
+        "# HELP redial_clock_skew_seconds This engine's clock minus Redis TIME, last check\n"
+        "# TYPE redial_clock_skew_seconds gauge\nredial_clock_skew_seconds %.3f\n"
+        "# HELP redial_journal_pending Placed writes kept until Redis takes them\n"
+        "# TYPE redial_journal_pending gauge\nredial_journal_pending %zu\n"
+        "# HELP redial_journal_replayed_total Kept placed writes applied after an "
+        "outage\n"
+        "# TYPE redial_journal_replayed_total counter\nredial_journal_replayed_total "
+        "%llu\n"
+        "# HELP redial_journal_lost_total Placed writes given up (journal full, "
+        "stopped, or refused)\n"
+        "# TYPE redial_journal_lost_total counter\nredial_journal_lost_total %llu\n",
+        rd_server__clock_ok(srv) ? 1 : 0,
+        srv->clockwatch ? (double)rd_clockwatch_skew_ms(srv->clockwatch) / 1000.0 : 0.0, js.pending,
+        (unsigned long long)js.replayed, (unsigned long long)js.dropped);
     rd_http_respond(sc->req, 200, "text/plain; version=0.0.4", NULL, b.buf, b.len);
     rd_free(b.buf);
     for (size_t i = 0; i < sc->n; i++) rd_free(sc->names[i]);

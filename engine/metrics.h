@@ -51,6 +51,10 @@
     X(DEADLETTERED, "redial_deadlettered_total",                                                  \
       "Inbox entries refused to the dead-letter stream")                                          \
     X(REDIS_ERRORS, "redial_redis_errors_total", "Redis command failures and timeouts")           \
+    X(CLAIMS_HELD, "redial_claims_held_total",                                                    \
+      "Claim rounds skipped: the account's breaker open or paused, or the clock not trusted")     \
+    X(PINNED_ELSEWHERE, "redial_claim_pinned_elsewhere_total",                                    \
+      "Due campaigns left unclaimed: pinned to a provider this engine does not serve")            \
     X(HTTP_REQUESTS, "redial_http_requests_total", "HTTP requests served")                        \
     X(SMS_SENT, "redial_sms_sent_total", "Fallback SMS accepted by the provider")                 \
     X(SMS_FAILED, "redial_sms_failed_total",                                                      \

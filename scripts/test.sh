@@ -13,13 +13,7 @@
 #      through the adapters and parsers, and the official `twilio` npm
 #      package (installed into a throwaway folder): its signatures against
 #      redial's signer/verifier, its REST client against redial-sim, its
-#      validateRequest against redial-sim's callbacks;
-#   7. builds the container image with podman from a debootstrap base and runs
-#      its binaries as the image's user (scripts/image_test.sh; skipped when
-#      podman or debootstrap is absent).
-#
-# Environment: RD_TEST_BUILDS="release asan tsan fuzz format conformance image" (subset to run),
-# RD_FUZZ_SECONDS (per target, default 10), CTEST_ARGS (extra ctest flags).
+BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format conformance faults image"}
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -29,7 +23,7 @@ if [ ! -d examples/node/node_modules/redis ] || [ ! -d examples/node/node_module
   (cd examples/node && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
-BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format conformance image"}
+BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format conformance faults image"}
 FUZZ_SECONDS=${RD_FUZZ_SECONDS:-10}
 JOBS=$(nproc)
 
@@ -121,6 +115,12 @@ for b in $BUILDS; do
     conformance)
       configure build/release
       conformance || status=1 ;;
+    faults)
+      # Its own redis-server (AOF), redial-sim and engines; bounded (the
+      # default scenarios take ~3 minutes alone), a soak with RD_FAULTS_SOAK.
+      configure build/release
+      timeout --kill-after=30 $(( ${RD_FAULTS_SOAK:-0} + 600 )) \
+        build/release/redial-faults || status=1 ;;
     *) echo "unknown build '$b'" >&2; exit 2 ;;
   esac
 done

@@ -39,6 +39,7 @@ int rd_store_campaign_create(rd_store_t *s, const rd_campaign_t *c, int64_t now_
     rd_store__arg_cstr(&a, c->agent_pool ? c->agent_pool : "");
     rd_store__arg_i64(&a, c->calls_per_minute);
     rd_store__arg_i64(&a, now_ms);
+    rd_store__arg_cstr(&a, c->provider ? c->provider : "");
     int rc = rd_store__run(s, SC_CAMPAIGN_CREATE, &a, done_create,
                            rd_store__op_new(s, (void (*)(void))cb, arg));
     rd_free(json);

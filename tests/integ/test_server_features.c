@@ -182,10 +182,13 @@ static void t_smart(void **state) {
 
         assert_int_equal(rd_test_sim_calls_to(&e->sim, young_nums[i], t, 4), 2);
         /* increasing [30, 60, 120]: the first retry 30 minutes after the
-           claim (the sim sees each call a few policy seconds after it). */
+           claim. The sim sees each call a little after its claim: a few
+           policy seconds normally, but at scale 3600 a policy minute is
+           17 wall ms, and under TSan the claim -> dial path has taken
+           longer (a gap of 28.7 min seen), so the bound below 30 is loose. */
         long long gap = t[1] - t[0];
-        if (gap < 29 * 60000 || gap >= 35 * 60000) fprintf(stderr, "young gap %lld ms\n", gap);
-        assert_true(gap >= 29 * 60000 && gap < 35 * 60000);
+        if (gap < 27 * 60000 || gap >= 35 * 60000) fprintf(stderr, "young gap %lld ms\n", gap);
+        assert_true(gap >= 27 * 60000 && gap < 35 * 60000);
     }
     assert_int_equal(rd_test_sim_violations(&e->sim), 0);
     assert_int_equal(rd_test_server_stop(s, SIGTERM, 15000), 0);
