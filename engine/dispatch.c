@@ -230,6 +230,7 @@ static void dispatch(rd_server_t *srv, const rd_campaign_t *c, const rd_store_jo
     if (!ctx.tz) {
         /* The callee's zone is unreadable for now (descriptors, memory): its
            window cannot be checked, so no call; back shortly, not an attempt. */
+        rd_count(srv->ctr, RD_M_DIAL_DEFERRED_ZONE, 1);
         rd_log(RD_LOG_WARN, "dial.deferred", "campaign", j->campaign, "job", j->id, "why",
                "time zone unreadable now (resource)", NULL);
         release_claim(srv, j->campaign, j->token, now + rd_clock_policy_ms(&srv->clock, 5000));
@@ -239,9 +240,13 @@ static void dispatch(rd_server_t *srv, const rd_campaign_t *c, const rd_store_jo
     if (c->strategy == RD_STRAT_SMART) ctx.smart = rd_dispatch_smart_stats(srv, j->campaign);
     if (!rd_policy_allowed(&ctx, now)) {
         int64_t due = rd_policy_place(&ctx, now);
-        rd_count(srv->ctr, RD_M_DIAL_DEFERRED, 1);
+        bool cap = rd_policy_why_not(&ctx, now) == RD_POLICY_CAP;
+        rd_count(srv->ctr, cap ? RD_M_DIAL_DEFERRED_CAP : RD_M_DIAL_DEFERRED_WINDOW, 1);
         rd_log(RD_LOG_INFO, "dial.deferred", "campaign", j->campaign, "job", j->id, "why",
-               "outside window or over a per-number cap at dial time", NULL);
+               cap ? "a per-number cap is used up at dial time"
+                   : "outside the calling window "
+                     "at dial time",
+               NULL);
         release_claim(srv, j->campaign, j->token, due);
         rd_store_job_free(owned);
         return;

@@ -48,8 +48,12 @@ uint64_t rd_metrics_sum(const rd_metrics_t *m, rd_metric_t id) {
 void rd_metrics_render(const rd_metrics_t *m, rd_sbuf_t *out) {
     for (int id = 0; id < RD_M__COUNT; id++) {
         const char *kind = strstr(m_names[id], "_total") ? "counter" : "untyped";
-        rd_sbuf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", m_names[id], m_help[id],
-                       m_names[id], kind, m_names[id],
+        int flen = (int)strcspn(m_names[id], "{");
+        if (id == 0 || (int)strcspn(m_names[id - 1], "{") != flen ||
+            strncmp(m_names[id - 1], m_names[id], (size_t)flen) != 0)
+            rd_sbuf_printf(out, "# HELP %.*s %s\n# TYPE %.*s %s\n", flen, m_names[id], m_help[id],
+                           flen, m_names[id], kind);
+        rd_sbuf_printf(out, "%s %llu\n", m_names[id],
                        (unsigned long long)rd_metrics_sum(m, (rd_metric_t)id));
     }
 }
@@ -191,6 +195,47 @@ static void mirror_counters(rd_server_t *srv) {
     }
 }
 
+/* Appends v escaped as a label value (backslash, quote, newline). */
+static void label_value(rd_sbuf_t *b, const char *v) {
+    for (const char *p = v; *p; p++) {
+        if (*p == '\\' || *p == '"')
+            rd_sbuf_printf(b, "\\%c", *p);
+        else if (*p == '\n')
+            rd_sbuf_printf(b, "\\n");
+        else
+            rd_sbuf_printf(b, "%c", *p);
+    }
+}
+
+/* The provider side of the pool: errors by answer class, each account's
+   breaker (a state set: one series per state, 1 for the current one), the
+   dial request latency. */
+static void render_provider(rd_pool_t *pool, const rd_pool_stats_t *ps, rd_sbuf_t *b) {
+    static const char *const err_label[RD_POOL_ERR__N] = {"none", "429", "4xx", "5xx", "other"};
+    rd_sbuf_printf(b, "# HELP redial_provider_errors_total Provider requests answered non-2xx "
+                      "(status: 429, 4xx, 5xx, other) or not answered (status none: connect "
+                      "error, timeout)\n# TYPE redial_provider_errors_total counter\n");
+    for (int e = 0; e < RD_POOL_ERR__N; e++)
+        rd_sbuf_printf(b, "redial_provider_errors_total{status=\"%s\"} %llu\n", err_label[e],
+                       (unsigned long long)ps->errors[e]);
+    static const char *const st_label[] = {"closed", "open", "half_open"};
+    rd_sbuf_printf(b, "# HELP redial_provider_breaker_state Each provider account's circuit "
+                      "breaker: 1 for its current state (open: requests refused unsent)\n"
+                      "# TYPE redial_provider_breaker_state gauge\n");
+    for (uint32_t a = 0; a < rd_pool_n_accounts(pool); a++) {
+        rd_pool_breaker_t st = rd_pool_breaker_state(pool, a);
+        for (int k = 0; k < 3; k++) {
+            rd_sbuf_printf(b, "redial_provider_breaker_state{account=\"%u\",sid=\"", a);
+            label_value(b, rd_pool_account_sid(pool, a));
+            rd_sbuf_printf(b, "\",state=\"%s\"} %d\n", st_label[k], (int)st == k ? 1 : 0);
+        }
+    }
+    rd_hist_render(b, "redial_provider_dial_duration_seconds",
+                   "Dial requests to the provider, handed to the transport until answered or "
+                   "failed (worker side)",
+                   &ps->dial_hist);
+}
+
 /* Campaigns the engine paused because the provider refused the account or
    configuration, with the reason as a label (escaped per the exposition
    format: backslash, quote, newline). */
@@ -203,14 +248,7 @@ static void render_pauses(const scrape_t *sc, rd_sbuf_t *b) {
         if (!r) continue;
         rd_sbuf_printf(b, "redial_campaign_paused_by_provider{campaign=\"%s\",reason=\"",
                        sc->names[i]);
-        for (const char *p = r; *p; p++) {
-            if (*p == '\\' || *p == '"')
-                rd_sbuf_printf(b, "\\%c", *p);
-            else if (*p == '\n')
-                rd_sbuf_printf(b, "\\n");
-            else
-                rd_sbuf_printf(b, "%c", *p);
-        }
+        label_value(b, r);
         rd_sbuf_printf(b, "\"} 1\n");
     }
 }
@@ -249,6 +287,7 @@ static void scrape_finish(scrape_t *sc) {
                    RD_VERSION, (unsigned long long)ps.http_requests,
                    (unsigned long long)ps.transient, (unsigned long long)ps.breaker_rejects,
                    (unsigned long long)ps.queued);
+    render_provider(srv->pool, &ps, &b);
     rd_sbuf_printf(&b,
                    "# HELP redial_campaigns_omitted Campaigns left out of this scrape "
                    "(over the per-scrape bound)\n"

@@ -37,9 +37,11 @@
       "Dial replies (2xx) redial could not read: placed, call id unknown")                        \
     X(PROVIDER_PAUSES, "redial_campaign_provider_pauses_total",                                   \
       "Campaign pauses requested because the provider refused the account or configuration")      \
-    X(DIAL_DEFERRED, "redial_dials_deferred_total",                                               \
-      "Claimed jobs sent back undialed: the calling window or a per-number cap forbids the dial " \
-      "now")                                                                                      \
+    X(DIAL_DEFERRED_WINDOW, "redial_dials_deferred_total{reason=\"window\"}",                     \
+      "Claimed jobs sent back undialed (reason: window = outside the calling window, cap = a "    \
+      "per-number cap used up, zone = the callee's time zone unreadable now)")                    \
+    X(DIAL_DEFERRED_CAP, "redial_dials_deferred_total{reason=\"cap\"}", "")                       \
+    X(DIAL_DEFERRED_ZONE, "redial_dials_deferred_total{reason=\"zone\"}", "")                     \
     X(SETTLED, "redial_settles_total", "Attempt outcomes applied")                                \
     X(SETTLE_STALE, "redial_settles_stale_total", "Late or duplicate settles refused by fencing") \
     X(SETTLE_LOOKUPS, "redial_settle_lookups_total",                                              \
@@ -88,7 +90,11 @@ static inline void rd_count(rd_counters_t *c, rd_metric_t id, uint64_t n) {
 /* Sum of one counter over all blocks. */
 uint64_t rd_metrics_sum(const rd_metrics_t *m, rd_metric_t id);
 
-/* Appends the Prometheus text exposition of every counter (with HELP/TYPE). */
+/*
+ * Appends the Prometheus text exposition of every counter (with HELP/TYPE).
+ * A name may carry labels ("x_total{reason=\"a\"}"): consecutive entries of
+ * one family share the first one's HELP/TYPE.
+ */
 void rd_metrics_render(const rd_metrics_t *m, rd_sbuf_t *out);
 
 /* One campaign's figures for the exposition (names borrowed). */

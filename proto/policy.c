@@ -202,6 +202,19 @@ int64_t rd_policy_place(const rd_policy_ctx_t *ctx, int64_t t) { return place(ct
 
 bool rd_policy_allowed(const rd_policy_ctx_t *ctx, int64_t t) { return place(ctx, t, NULL) == t; }
 
+/* The first step of place(): the checks that would move t, in its order. */
+rd_policy_why_t rd_policy_why_not(const rd_policy_ctx_t *ctx, int64_t t) {
+    const rd_campaign_t *c = ctx->c;
+    rd_localtime_t lt;
+    rd_tz_local(ctx->tz, t, &lt);
+    day_t D = {lt.year, lt.month, lt.day, lt.wday};
+    int mod = lt.hour * 60 + lt.minute;
+    if (!(c->days_mask & (1u << D.wday)) || mod >= c->daily_end_min || mod < c->daily_start_min)
+        return RD_POLICY_WINDOW;
+    if (count_day(ctx, &D) >= c->max_per_day || week_cap_clear(ctx, t)) return RD_POLICY_CAP;
+    return RD_POLICY_OK;
+}
+
 const rd_tz_t *rd_policy_zone(const rd_campaign_t *c, const char *job_tz, const char *e164) {
     const char *names[] = {
         job_tz && *job_tz ? job_tz : NULL,

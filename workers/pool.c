@@ -181,7 +181,8 @@ typedef struct slot {
     CURL *easy;
     worker_t *wk;
     rd_work_t *w;
-    bool probe; /* this request is its account's half-open probe */
+    bool probe;        /* this request is its account's half-open probe */
+    uint64_t start_ns; /* uv_hrtime() when the request was handed to curl */
     struct slot *next_free;
     size_t resp_len;
     bool resp_truncated;
@@ -203,6 +204,8 @@ typedef struct counters {
     _Atomic uint64_t account, rejected, placed_unknown;
     _Atomic uint64_t completed, http_requests, placed, refused, status, sent, notfound, transient,
         breaker_rejects, canceled, inflight, started;
+    _Atomic uint64_t errors[RD_POOL_ERR__N]; /* non-2xx answers and no answers, by class */
+    rd_hist_t dial_hist;                     /* dial request durations */
 } counters_t;
 
 struct worker {
@@ -669,6 +672,7 @@ static bool start(worker_t *wk, rd_work_t *w) {
     wk->inflight++;
     INC(wk, inflight);
     INC(wk, http_requests);
+    s->start_ns = uv_hrtime();
     return true;
 }
 
@@ -680,12 +684,19 @@ static void complete(worker_t *wk, slot_t *s, CURLcode cc) {
     int64_t now = mono_ms();
     int64_t hint = 0;
 
+    if (w->kind == RD_WORK_DIAL) rd_hist_observe(&wk->c.dial_hist, uv_hrtime() - s->start_ns);
     if (cc != CURLE_OK) {
+        INC(wk, errors[RD_POOL_ERR_NONE]);
         w->res.kind = RD_RES_TRANSIENT;
         rd_fmt(w->res.reason, sizeof w->res.reason, "%s", curl_easy_strerror(cc));
     } else {
         long code = 0;
         curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+        if (code < 200 || code >= 300)
+            INC(wk, errors[code == 429   ? RD_POOL_ERR_429
+                           : code >= 500 ? RD_POOL_ERR_5XX
+                           : code >= 400 ? RD_POOL_ERR_4XX
+                                         : RD_POOL_ERR_OTHER]);
         s->resp[s->resp_len] = '\0';
         rd_provider_ops(a->kind)->classify(w->kind, (int)code, s->resp,
                                            s->resp_truncated ? 0 : s->resp_len, &w->res);
@@ -1170,6 +1181,20 @@ int64_t rd_pool_account_wait(const rd_pool_t *p, uint32_t account, bool *half_op
     return wait;
 }
 
+rd_pool_breaker_t rd_pool_breaker_state(const rd_pool_t *p, uint32_t account) {
+    if (account >= p->n_accounts) return RD_POOL_BREAKER_CLOSED;
+    const breaker_t *b = &p->breakers[account];
+    int64_t open = atomic_load((_Atomic int64_t *)&b->open_until);
+    if (open == 0) return RD_POOL_BREAKER_CLOSED;
+    return open > mono_ms() ? RD_POOL_BREAKER_OPEN : RD_POOL_BREAKER_HALF_OPEN;
+}
+
+const char *rd_pool_account_sid(const rd_pool_t *p, uint32_t account) {
+    return account < p->n_accounts && p->accounts[account].sid ? p->accounts[account].sid : "";
+}
+
+uint32_t rd_pool_n_accounts(const rd_pool_t *p) { return (uint32_t)p->n_accounts; }
+
 void rd_pool_stats(const rd_pool_t *p, rd_pool_stats_t *out) {
     memset(out, 0, sizeof *out);
     out->submitted = atomic_load_explicit(&((rd_pool_t *)p)->submitted, memory_order_relaxed);
@@ -1190,7 +1215,9 @@ void rd_pool_stats(const rd_pool_t *p, rd_pool_stats_t *out) {
         SUM(breaker_rejects);
         SUM(canceled);
         SUM(inflight);
+        for (int e = 0; e < RD_POOL_ERR__N; e++) SUM(errors[e]);
 #undef SUM
+        rd_hist_add(&out->dial_hist, &c->dial_hist);
     }
     out->queued = out->submitted > out->completed + out->inflight
                       ? out->submitted - out->completed - out->inflight

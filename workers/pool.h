@@ -50,6 +50,7 @@
 #include <uv.h>
 
 #include "proto/callback.h"
+#include "proto/hist.h"
 #include "proto/job.h"
 #include "workers/provider.h"
 
@@ -98,12 +99,24 @@ typedef struct rd_pool_cfg {
     void *data;
 } rd_pool_cfg_t;
 
+/* Provider errors by answer class (rd_pool_stats_t.errors). */
+typedef enum {
+    RD_POOL_ERR_NONE = 0, /* no HTTP answer: connect error, timeout, reset */
+    RD_POOL_ERR_429 = 1,
+    RD_POOL_ERR_4XX = 2, /* other 4xx */
+    RD_POOL_ERR_5XX = 3,
+    RD_POOL_ERR_OTHER = 4, /* 1xx, 3xx */
+    RD_POOL_ERR__N
+} rd_pool_err_t;
+
 typedef struct rd_pool_stats {
     uint64_t submitted, completed, http_requests, placed, refused, status, sent, notfound,
         transient, breaker_rejects, canceled;
     uint64_t account, rejected, placed_unknown; /* ACCOUNT, REJECTED, PLACED_UNKNOWN results */
-    uint64_t queued;   /* submitted, not yet started (approximate while running) */
-    uint64_t inflight; /* HTTP requests in flight now */
+    uint64_t queued;                 /* submitted, not yet started (approximate while running) */
+    uint64_t inflight;               /* HTTP requests in flight now */
+    uint64_t errors[RD_POOL_ERR__N]; /* non-2xx answers and no answers, by class */
+    rd_hist_t dial_hist;             /* dial request durations (handed to curl -> done) */
 } rd_pool_stats_t;
 
 /*
@@ -144,6 +157,20 @@ void rd_pool_close(rd_pool_t *p, void (*cb)(void *arg), void *arg);
  * (reads the workers' atomics).
  */
 int64_t rd_pool_account_wait(const rd_pool_t *p, uint32_t account, bool *half_open);
+
+/* An account's circuit breaker (half-open: the open period is over, a probe may go). */
+typedef enum {
+    RD_POOL_BREAKER_CLOSED = 0,
+    RD_POOL_BREAKER_OPEN = 1,
+    RD_POOL_BREAKER_HALF_OPEN = 2
+} rd_pool_breaker_t;
+
+/* The breaker state of `account` now (out of range: closed). Engine loop thread. */
+rd_pool_breaker_t rd_pool_breaker_state(const rd_pool_t *p, uint32_t account);
+
+/* The number of accounts, and an account's sid ("" when out of range; borrowed). */
+uint32_t rd_pool_n_accounts(const rd_pool_t *p);
+const char *rd_pool_account_sid(const rd_pool_t *p, uint32_t account);
 
 /* Counters summed over the workers. */
 void rd_pool_stats(const rd_pool_t *p, rd_pool_stats_t *out);

@@ -122,6 +122,28 @@ static void t_metrics_endpoints(void **state) {
     assert_non_null(strstr(cluster, "redial_campaign_pending_jobs{campaign=\"c249\"} 0\n"));
     assert_non_null(strstr(engine, "# TYPE redial_claims_total counter\n"));
     assert_non_null(strstr(engine, "# TYPE redial_provider_breaker_rejects_total counter\n"));
+    /* Deferrals split by reason, one counter family. */
+    assert_non_null(strstr(engine, "# TYPE redial_dials_deferred_total counter\n"));
+    assert_non_null(strstr(engine, "\nredial_dials_deferred_total{reason=\"window\"} 0\n"));
+    assert_non_null(strstr(engine, "\nredial_dials_deferred_total{reason=\"cap\"} 0\n"));
+    assert_non_null(strstr(engine, "\nredial_dials_deferred_total{reason=\"zone\"} 0\n"));
+    /* Provider errors by status class, the breaker's state set per account. */
+    assert_non_null(strstr(engine, "# TYPE redial_provider_errors_total counter\n"));
+    assert_non_null(strstr(engine, "\nredial_provider_errors_total{status=\"429\"} 0\n"));
+    assert_non_null(strstr(engine, "\nredial_provider_errors_total{status=\"5xx\"} 0\n"));
+    assert_non_null(strstr(engine, "\nredial_provider_errors_total{status=\"none\"} 0\n"));
+    assert_non_null(strstr(engine, "# TYPE redial_provider_breaker_state gauge\n"));
+    assert_non_null(
+        strstr(engine, "\nredial_provider_breaker_state{account=\"0\",sid=\"" RD_TEST_PROVIDER_SID
+                       "\",state=\"closed\"} 1\n"));
+    assert_non_null(
+        strstr(engine, "\nredial_provider_breaker_state{account=\"0\",sid=\"" RD_TEST_PROVIDER_SID
+                       "\",state=\"open\"} 0\n"));
+    /* Latency histograms. */
+    assert_non_null(strstr(engine, "# TYPE redial_provider_dial_duration_seconds histogram\n"));
+    assert_non_null(
+        strstr(engine, "\nredial_provider_dial_duration_seconds_bucket{le=\"+Inf\"} 0\n"));
+    assert_non_null(strstr(engine, "\nredial_provider_dial_duration_seconds_count 0\n"));
     promtool("/metrics", engine);
     promtool("/metrics/cluster", cluster);
     char file[512];

@@ -461,7 +461,7 @@ static void t_deferred_counted(void **state) {
     bool found = false;
     for (int i = 0; i < 100 && deferred < 1; i++) {
         char *scrape = get_metrics(s);
-        deferred = series(scrape, "redial_dials_deferred_total", &found);
+        deferred = series(scrape, "redial_dials_deferred_total{reason=\"cap\"}", &found);
         free(scrape);
         if (deferred < 1) usleep(100 * 1000);
     }
