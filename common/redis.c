@@ -62,7 +62,8 @@ typedef struct req {
     void *arg;
     uint64_t deadline;
     int state;
-    int script; /* handle, or -1 */
+    int script;       /* handle, or -1 */
+    uint64_t sent_ns; /* uv_hrtime() when first sent (the script latency) */
     int argc;
     const char **argv;
     size_t *argvlen;
@@ -75,6 +76,7 @@ typedef struct script {
 } script_t;
 
 struct rd_redis {
+    rd_hist_t script_hist; /* script round trips answered (loop thread counts) */
     uv_loop_t *loop;
     rd_redis_opts_t opts;
     redisAsyncContext *ac;
@@ -446,6 +448,7 @@ static void on_reply(redisAsyncContext *ac, void *replyp, void *privdata) {
             return;
         }
     }
+    if (q->script >= 0) rd_hist_observe(&r->script_hist, uv_hrtime() - q->sent_ns);
     req_complete(q, 0, reply);
     req_free(q);
 }
@@ -453,6 +456,7 @@ static void on_reply(redisAsyncContext *ac, void *replyp, void *privdata) {
 static void send_req(rd_redis_t *r, req_t *q) {
     if (redisAsyncCommandArgv(r->ac, on_reply, q, q->argc, q->argv, q->argvlen) == REDIS_OK) {
         q->state = REQ_SENT;
+        q->sent_ns = uv_hrtime();
         r->sent++;
     }
 }
@@ -798,5 +802,7 @@ int rd_redis_probe(const rd_redis_addr_t *a, uint32_t timeout_ms, char *err, siz
 }
 
 uint64_t rd_redis_commands_sent(const rd_redis_t *r) { return r->sent; }
+
+const rd_hist_t *rd_redis_script_hist(const rd_redis_t *r) { return &r->script_hist; }
 
 uint64_t rd_redis_connects(const rd_redis_t *r) { return r->connects; }

@@ -32,6 +32,8 @@
 #include <hiredis/hiredis.h>
 #include <uv.h>
 
+#include "proto/hist.h"
+
 typedef struct rd_redis rd_redis_t;
 
 typedef struct rd_redis_addr {
@@ -141,6 +143,9 @@ bool rd_redis_connected(const rd_redis_t *r);
 const char *rd_redis_link_error(const rd_redis_t *r, int *code);
 /* Commands written since creation (EVAL fallbacks included). */
 uint64_t rd_redis_commands_sent(const rd_redis_t *r);
+
+/* Script round trips (sent -> answered, NOSCRIPT resend included), seconds. */
+const rd_hist_t *rd_redis_script_hist(const rd_redis_t *r);
 /* Successful connections so far (1 after the first connect; tests use it). */
 uint64_t rd_redis_connects(const rd_redis_t *r);
 

@@ -301,6 +301,13 @@ static void scrape_finish(scrape_t *sc) {
                    "redial_redis_commands_total %llu\n",
                    sc->omitted, srv->inflight, rd_store_connected(srv->store) ? 1 : 0,
                    (unsigned long long)rd_store_commands_sent(srv->store));
+    rd_hist_render(&b, "redial_settle_duration_seconds",
+                   "Settles applied: a callback or poll answer handed to settle until Redis "
+                   "applied the outcome (settle side)",
+                   rd_settle_hist(srv->settle));
+    rd_hist_render(&b, "redial_redis_script_duration_seconds",
+                   "Redis script calls of this engine, sent until answered (store side)",
+                   rd_store_script_hist(srv->store));
     rd_journal_stats_t js = {0};
     if (srv->journal) rd_journal_stats(srv->journal, &js);
     rd_sbuf_printf(

@@ -31,6 +31,7 @@ typedef struct op {
     const char *via;     /* static string */
     rd_settle_done_fn done;
     void *arg;
+    uint64_t start_ns;   /* uv_hrtime() at op_new */
     rd_store_job_t *job; /* owned copy while the campaign loads */
     /* Set when this attempt is the job's sms_fallback.after_attempts-th
        unanswered one: the SMS goes out if (and only if) our settle wins. */
@@ -47,6 +48,7 @@ struct rd_settle {
     bool own_campaigns;
     op_t *free_ops;
     rd_settle_stats_t stats;
+    rd_hist_t settle_hist; /* settle started -> applied (status 0) */
 };
 
 int rd_settle_create(const rd_settle_cfg_t *cfg, rd_settle_t **out) {
@@ -78,6 +80,8 @@ rd_ccache_t *rd_settle_campaigns(rd_settle_t *s) { return s->campaigns; }
 
 void rd_settle_stats(const rd_settle_t *s, rd_settle_stats_t *out) { *out = s->stats; }
 
+const rd_hist_t *rd_settle_hist(const rd_settle_t *s) { return &s->settle_hist; }
+
 /* ---- ops ------------------------------------------------------------------ */
 
 static op_t *op_new(rd_settle_t *s, const rd_call_status_t *st, const char *via,
@@ -93,6 +97,7 @@ static op_t *op_new(rd_settle_t *s, const rd_call_status_t *st, const char *via,
     o->via = via ? via : "engine";
     o->done = done;
     o->arg = arg;
+    o->start_ns = uv_hrtime();
     return o;
 }
 
@@ -101,6 +106,7 @@ static void finish(op_t *o, int status) {
     rd_settle_t *s = o->s;
     if (status == 0) {
         s->stats.settled++;
+        rd_hist_observe(&s->settle_hist, uv_hrtime() - o->start_ns);
         rd_log(RD_LOG_DEBUG, "callback.settled", "call", o->st.call_id, "attempt",
                o->st.attempt_key, "outcome", rd_outcome_name(o->st.outcome), "via", o->via, NULL);
     } else if (status == RD_ESTALE) {

@@ -102,4 +102,8 @@ rd_ccache_t *rd_settle_campaigns(rd_settle_t *s);
 
 void rd_settle_stats(const rd_settle_t *s, rd_settle_stats_t *out);
 
+/* Durations of settles applied: the callback or poll answer handed to
+   rd_settle_* until Redis applied the outcome (loop thread counts). */
+const rd_hist_t *rd_settle_hist(const rd_settle_t *s);
+
 #endif

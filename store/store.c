@@ -407,6 +407,8 @@ const char *rd_store_link_error(const rd_store_t *s, int *code) {
 
 uint64_t rd_store_commands_sent(const rd_store_t *s) { return rd_redis_commands_sent(s->r); }
 
+const rd_hist_t *rd_store_script_hist(const rd_store_t *s) { return rd_redis_script_hist(s->r); }
+
 uint64_t rd_store_settles_prepared(const rd_store_t *s) { return s->settles_prepared; }
 
 /* ---- generic completions ---------------------------------------------------------- */

@@ -72,6 +72,7 @@
 #include <uv.h>
 
 #include "proto/campaign.h"
+#include "proto/hist.h"
 #include "proto/job.h"
 #include "proto/model.h"
 #include "proto/outcome.h"
@@ -150,6 +151,9 @@ bool rd_store_connected(const rd_store_t *s);
 const char *rd_store_link_error(const rd_store_t *s, int *code);
 /* Commands sent since creation (for "Redis commands per attempt"). */
 uint64_t rd_store_commands_sent(const rd_store_t *s);
+
+/* Redis script round trips of this store (common/redis.h); loop thread. */
+const rd_hist_t *rd_store_script_hist(const rd_store_t *s);
 /* Settles applied from the record and events the engine prepared
  * (rd_store_settle_t.job) rather than rebuilt by Redis. Loop thread only. */
 uint64_t rd_store_settles_prepared(const rd_store_t *s);

@@ -144,6 +144,14 @@ static void t_metrics_endpoints(void **state) {
     assert_non_null(
         strstr(engine, "\nredial_provider_dial_duration_seconds_bucket{le=\"+Inf\"} 0\n"));
     assert_non_null(strstr(engine, "\nredial_provider_dial_duration_seconds_count 0\n"));
+    assert_non_null(strstr(engine, "# TYPE redial_settle_duration_seconds histogram\n"));
+    assert_non_null(strstr(engine, "\nredial_settle_duration_seconds_bucket{le=\"0.001\"} "));
+    assert_non_null(strstr(engine, "# TYPE redial_redis_script_duration_seconds histogram\n"));
+    /* The campaigns above were created by scripts: their round trips are counted. */
+    const char *rc = strstr(engine, "\nredial_redis_script_duration_seconds_count ");
+    assert_non_null(rc);
+    assert_true(strtoull(rc + strlen("\nredial_redis_script_duration_seconds_count "), NULL, 10) >
+                0);
     promtool("/metrics", engine);
     promtool("/metrics/cluster", cluster);
     char file[512];

@@ -436,6 +436,17 @@ static void t_metrics(void **state) {
                     json_number_value(json_object_get(want, "attempts")) &&
                 found);
     assert_true(series(scrape, "redial_callbacks_total", &found) >= 1 && found);
+    /* The latency histograms saw every settle and every dial request. */
+    assert_true(series(scrape, "redial_settle_duration_seconds_count", &found) ==
+                    series(scrape, "redial_settles_total", &found) &&
+                found);
+    assert_true(series(scrape, "redial_settle_duration_seconds_bucket{le=\"+Inf\"}", &found) ==
+                    series(scrape, "redial_settles_total", &found) &&
+                found);
+    assert_true(series(scrape, "redial_provider_dial_duration_seconds_count", &found) >=
+                    json_number_value(json_object_get(want, "attempts")) &&
+                found);
+    assert_true(series(scrape, "redial_redis_script_duration_seconds_count", &found) > 0 && found);
     json_decref(want);
     free(scrape);
     assert_int_equal(rd_test_sim_violations(&e->sim), 0);
