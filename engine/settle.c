@@ -207,8 +207,12 @@ static void decide_and_settle(op_t *o, const rd_store_job_t *job, const rd_campa
     }
     if (agent_unanswered(c, &o->st)) {
         /* Requeued shortly, not charged (no history, no caps, no event). */
+        const char *agent = rd_agent_hold_agent(c, job);
         rd_log(RD_LOG_INFO, "attempt.agent_unanswered", "campaign", job->campaign, "job", job->id,
-               "agent_leg", rd_outcome_name(o->st.first_leg), NULL);
+               "agent_leg", rd_outcome_name(o->st.first_leg), "agent", agent, NULL);
+        if (s->cfg.agent_hold)
+            rd_agent_hold_mark(s->cfg.agent_hold, agent,
+                               now + rd_clock_policy_ms(s->cfg.clock, RD_AGENT_HOLD_WALL_MS));
         int rc = rd_store_release(s->cfg.store, job->campaign, job->token,
                                   now + rd_clock_policy_ms(s->cfg.clock, AGENT_RETRY_WALL_MS), now,
                                   on_agent_released, o);

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/agent_hold.h"
 #include "proto/form.h"
 #include "proto/rd.h"
 #include "tests/lib/httpd_thread.h"
@@ -432,6 +433,7 @@ static void t_agent_leg_attribution(void **state) {
         assert_int_equal(rd_test_sim_calls_to(&e->sim, nums[i], created, 8), want[i]);
     char *log = read_file(e->server.log_path);
     assert_non_null(strstr(log, "event=attempt.agent_unanswered campaign=Agents"));
+    assert_non_null(strstr(log, "event=dial.agent_held campaign=Agents"));
     free(log);
     assert_int_equal(rd_test_server_stop(&e->server, SIGTERM, 15000), 0);
     e->server_started = false;
@@ -487,8 +489,13 @@ static void t_twilio_agent_legs(void **state) {
     long long created[8];
     for (int i = 0; i < 3; i++)
         assert_int_equal(rd_test_sim_calls_to(&e->sim, nums[i], created, 8), want[i]);
+    /* The agent who missed was held back (agent_hold.h) before anyone rang him
+       again: the job came back after the hold, not after the 5 s requeue. */
+    assert_int_equal(rd_test_sim_calls_to(&e->sim, nums[0], created, 8), 2);
+    assert_true(created[1] - created[0] >= (long long)(RD_AGENT_HOLD_WALL_MS - 2000) * 3600);
     char *log = read_file(e->server.log_path);
     assert_non_null(strstr(log, "event=attempt.agent_unanswered campaign=TwAgents"));
+    assert_non_null(strstr(log, "event=dial.agent_held campaign=TwAgents"));
     /* Settled by the customer legs' own callbacks: busy is the customer's,
        completed only where both talked (the agent's leg `completed` each time). */
     assert_int_equal(count_of(log, "outcome=busy via=callback"), 1);
