@@ -301,6 +301,23 @@ static void scrape_finish(scrape_t *sc) {
                    "redial_redis_commands_total %llu\n",
                    sc->omitted, srv->inflight, rd_store_connected(srv->store) ? 1 : 0,
                    (unsigned long long)rd_store_commands_sent(srv->store));
+    double brate = 0, bburst = 0;
+    const char *bucket = rd_store_bucket(srv->store, &brate, &bburst);
+    if (bucket) {
+        rd_sbuf_printf(&b, "# HELP redial_provider_bucket_rate_calls_per_second The provider "
+                           "account's token bucket: claims allowed per second (all engines)\n"
+                           "# TYPE redial_provider_bucket_rate_calls_per_second gauge\n"
+                           "redial_provider_bucket_rate_calls_per_second{bucket=\"");
+        label_value(&b, bucket);
+        rd_sbuf_printf(&b,
+                       "\"} %g\n# HELP redial_provider_bucket_capacity_calls The provider "
+                       "account's token bucket: burst capacity\n"
+                       "# TYPE redial_provider_bucket_capacity_calls gauge\n"
+                       "redial_provider_bucket_capacity_calls{bucket=\"",
+                       brate);
+        label_value(&b, bucket);
+        rd_sbuf_printf(&b, "\"} %g\n", bburst);
+    }
     rd_hist_render(&b, "redial_settle_duration_seconds",
                    "Settles applied: a callback or poll answer handed to settle until Redis "
                    "applied the outcome (settle side)",

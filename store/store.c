@@ -407,6 +407,12 @@ const char *rd_store_link_error(const rd_store_t *s, int *code) {
 
 uint64_t rd_store_commands_sent(const rd_store_t *s) { return rd_redis_commands_sent(s->r); }
 
+const char *rd_store_bucket(const rd_store_t *s, double *rate, double *burst) {
+    *rate = s->opts.bucket_rate;
+    *burst = s->opts.bucket_burst;
+    return s->bucket[0] ? s->bucket : NULL;
+}
+
 const rd_hist_t *rd_store_script_hist(const rd_store_t *s) { return rd_redis_script_hist(s->r); }
 
 uint64_t rd_store_settles_prepared(const rd_store_t *s) { return s->settles_prepared; }

@@ -152,6 +152,9 @@ const char *rd_store_link_error(const rd_store_t *s, int *code);
 /* Commands sent since creation (for "Redis commands per attempt"). */
 uint64_t rd_store_commands_sent(const rd_store_t *s);
 
+/* The provider-account bucket's name (NULL: none), rate (tokens/s) and capacity. */
+const char *rd_store_bucket(const rd_store_t *s, double *rate, double *burst);
+
 /* Redis script round trips of this store (common/redis.h); loop thread. */
 const rd_hist_t *rd_store_script_hist(const rd_store_t *s);
 /* Settles applied from the record and events the engine prepared

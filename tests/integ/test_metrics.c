@@ -68,6 +68,13 @@ static void names_exported(const char *file, const char *a, const char *b) {
         snprintf(name, sizeof name, "%.*s", len, p + m.rm_so);
         if (!strncmp(name, "redial_cluster", 14) && strlen(name) == 14) continue; /* job name */
         snprintf(family, sizeof family, "# TYPE %s ", name);
+        /* A histogram's series are named after its family. */
+        static const char *const sfx[] = {"_bucket", "_sum", "_count"};
+        for (size_t k = 0; k < 3 && !strstr(a, family) && !strstr(b, family); k++) {
+            size_t nl = strlen(name), sl = strlen(sfx[k]);
+            if (nl > sl && !strcmp(name + nl - sl, sfx[k]))
+                snprintf(family, sizeof family, "# TYPE %.*s histogram", (int)(nl - sl), name);
+        }
         if (!strstr(a, family) && !strstr(b, family))
             fail_msg("%s uses %s, which no endpoint exports", file, name);
     }
@@ -152,6 +159,9 @@ static void t_metrics_endpoints(void **state) {
     assert_non_null(rc);
     assert_true(strtoull(rc + strlen("\nredial_redis_script_duration_seconds_count "), NULL, 10) >
                 0);
+    /* The provider bucket's rate and capacity (the adapter's default: exotel). */
+    assert_non_null(strstr(engine, "# TYPE redial_provider_bucket_rate_calls_per_second gauge\n"));
+    assert_non_null(strstr(engine, "\nredial_provider_bucket_capacity_calls{bucket=\"exotel:"));
     promtool("/metrics", engine);
     promtool("/metrics/cluster", cluster);
     char file[512];
