@@ -945,6 +945,12 @@ static void worker_deinit_unstarted(worker_t *wk) {
 /* ------------------------------------------------------------------ */
 /* Engine side                                                          */
 
+unsigned rd_pool_default_workers(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    long w = n / 2;
+    return (unsigned)(w < 1 ? 1 : w > 8 ? 8 : w);
+}
+
 static void pool_free(rd_pool_t *p) {
     for (unsigned i = 0; i < p->n_workers; i++)
         if (p->workers[i].mu_inited) uv_mutex_destroy(&p->workers[i].mu);
@@ -1021,7 +1027,7 @@ int rd_pool_create(uv_loop_t *loop, const rd_pool_cfg_t *cfg, rd_pool_t **out) {
     p->loop = loop;
     p->on_result = cfg->on_result;
     p->data = cfg->data;
-    p->n_workers = cfg->workers ? cfg->workers : 2;
+    p->n_workers = cfg->workers ? cfg->workers : rd_pool_default_workers();
     p->max_inflight = cfg->max_inflight ? cfg->max_inflight : 128;
     p->max_conns = cfg->max_conns ? cfg->max_conns : p->max_inflight;
     p->n_accounts = cfg->n_accounts;

@@ -83,7 +83,7 @@ typedef struct rd_work {
 typedef void (*rd_pool_result_fn)(rd_work_t *w, void *data);
 
 typedef struct rd_pool_cfg {
-    unsigned workers;                 /* threads [2] */
+    unsigned workers;                 /* threads [0 = rd_pool_default_workers()] */
     unsigned max_inflight;            /* concurrent HTTP requests per worker [128] */
     unsigned max_conns;               /* connections per worker per host [= max_inflight] */
     const rd_account_cfg_t *accounts; /* copied (strings too) */
@@ -91,6 +91,13 @@ typedef struct rd_pool_cfg {
     rd_pool_result_fn on_result; /* required */
     void *data;
 } rd_pool_cfg_t;
+
+/*
+ * The worker-thread count for this machine: half its online cores, at least
+ * 1, at most 8. A worker mostly waits on sockets (a few % of a core per
+ * thousand dials/s); the engine loop thread and Redis need the other cores.
+ */
+unsigned rd_pool_default_workers(void);
 
 typedef struct rd_pool_stats {
     uint64_t submitted, completed, http_requests, placed, refused, status, sent, notfound,
