@@ -14,16 +14,19 @@
  * Output: human text on stdout by default, one JSON document with --json;
  * problems go to stderr as one line each; exit codes as in cli_session.h.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/opts.h"
 #include "store/bulk.h"
 #include "cli/cli.h"
 #include "cli/cli_session.h"
 #include "store/enqueue.h"
 #include "store/view.h"
 #include "proto/callback.h"
+#include "proto/text.h"
 
 #define CAMPAIGN_FILE_MAX (64u << 20)
 
@@ -36,7 +39,10 @@ static const char *const HELP =
     "                                       without \"provider\" in the body it is pinned to\n"
     "                                       --provider, else $REDIAL_PROVIDER (as the API\n"
     "                                       pins the engine's default), else left to the\n"
-    "                                       engine that dials\n"
+    "                                       engine that dials; without the per-number\n"
+    "                                       caps in \"limits\" they come from\n"
+    "                                       $REDIAL_MAX_PER_DAY / $REDIAL_MAX_PER_7_DAYS\n"
+    "                                       (the engine's own twins), else 4 and 7\n"
     "  campaign list [--json]               every campaign with state and job counts\n"
     "  campaign show NAME [--json]          state, counts and normalised configuration\n"
     "  campaign pause NAME                  stop claiming its jobs (they stay due)\n"
@@ -54,6 +60,26 @@ static const char *const HELP =
 static const rd_cli_flag_t FLAGS[] = {{"json", false, false}, {"provider", true, false}};
 
 /* ---- create ------------------------------------------------------------------------ */
+
+/* The environment twins of redial-server --max-per-day / --max-per-7-days:
+   `campaign create` applies the defaults an engine with the same environment would. */
+static const rd_opt_t DEFAULTS_ENV[] = {
+    {NULL, "REDIAL_MAX_PER_DAY", NULL, RD_OPT_INT, offsetof(rd_campaign_defaults_t, max_per_day),
+     "per-number daily cap of campaigns without one"},
+    {NULL, "REDIAL_MAX_PER_7_DAYS", NULL, RD_OPT_INT,
+     offsetof(rd_campaign_defaults_t, max_per_7_days), "per-number 7-day cap"},
+};
+
+static int env_defaults(rd_campaign_defaults_t *d, char *err, size_t errlen) {
+    rd_campaign_defaults_init(d);
+    char *argv[] = {"redial-cli", NULL};
+    int rc =
+        rd_opts_parse(DEFAULTS_ENV, RD_ARRAY_LEN(DEFAULTS_ENV), d, 1, argv, NULL, "", err, errlen);
+    char why[160];
+    if (rc == 0 && (rc = rd_campaign_defaults_check(d, why, sizeof why)) != 0)
+        snprintf(err, errlen, "REDIAL_MAX_PER_DAY / REDIAL_MAX_PER_7_DAYS: %s", why);
+    return rc;
+}
 
 typedef struct {
     bool done;
@@ -88,8 +114,14 @@ static int cmd_create(const rd_cli_global_t *g, const rd_cli_args_t *a) {
         rd_cli_err(a->cmd, "%s", err);
         return RD_CLI_REFUSED;
     }
+    rd_campaign_defaults_t defs;
+    if (env_defaults(&defs, err, sizeof err)) {
+        rd_free(body);
+        rd_cli_err(a->cmd, "%s", err);
+        return RD_CLI_USAGE;
+    }
     rd_campaign_t c;
-    int rc = rd_campaign_parse(body, len, &c, err, sizeof err);
+    int rc = rd_campaign_parse_with(body, len, &defs, &c, err, sizeof err);
     rd_free(body);
     if (rc) {
         rd_cli_err(a->cmd, "%s: invalid campaign, nothing created: %s", path, err);
@@ -101,7 +133,7 @@ static int cmd_create(const rd_cli_global_t *g, const rd_cli_args_t *a) {
     rd_prov_t pid;
     if (c.provider && rd_prov_parse(c.provider, strlen(c.provider), &pid)) {
         char q[80];
-        rd_enqueue_printable(q, sizeof q, c.provider);
+        rd_text_printable(q, sizeof q, c.provider);
         rd_cli_err(a->cmd,
                    "%s: invalid campaign, nothing created: provider: unknown provider "
                    "\"%s\" (exotel, twilio)",

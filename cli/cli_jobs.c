@@ -24,6 +24,7 @@
 #include "cli/cli_session.h"
 #include "store/enqueue.h"
 #include "proto/policy.h"
+#include "proto/text.h"
 
 #define DND_BATCH 500
 #define DND_WINDOW 8
@@ -174,7 +175,7 @@ int rd_cli_enqueue(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) {
         enq_one_t *o = &ones[i];
         char shown[40], due[64] = "";
-        rd_enqueue_printable(shown, sizeof shown, o->to);
+        rd_text_printable(shown, sizeof shown, o->to);
         const char *res = o->sent ? rd_enqueue_result_name(o->result) : "invalid";
         bool bad = !o->sent || rd_enqueue_result_refused(o->result);
         refused |= bad;
@@ -265,7 +266,7 @@ int rd_cli_optout(int argc, char **argv) {
     for (size_t i = 0; i < a->n_pos && !ex; i++) {
         const char *num = a->pos[i];
         char shown[40];
-        rd_enqueue_printable(shown, sizeof shown, num);
+        rd_text_printable(shown, sizeof shown, num);
         if (!rd_e164_valid(num, strlen(num))) {
             rd_cli_err("optout", "\"%s\" is not an E.164 number ('+' and 8-15 digits)", shown);
             refused = true;
@@ -384,7 +385,7 @@ int rd_cli_dnd(int argc, char **argv) {
         if (!*p) continue;
         if (!rd_e164_valid(p, (size_t)(e - p)) || memchr(line, '\0', (size_t)(e - line)) != NULL) {
             char shown[40];
-            rd_enqueue_printable(shown, sizeof shown, p);
+            rd_text_printable(shown, sizeof shown, p);
             fprintf(stderr, "%s:%zu: \"%s\" is not an E.164 number ('+' and 8-15 digits)\n", path,
                     lineno, shown);
             bad++;
@@ -543,7 +544,7 @@ int rd_cli_job(int argc, char **argv) {
     }
     const char *id = a->pos[1];
     char shown[RD_JOB_ID_MAX + 8];
-    rd_enqueue_printable(shown, sizeof shown, id);
+    rd_text_printable(shown, sizeof shown, id);
     if (!*id || strlen(id) > RD_STORE_GEN_ID_MAX + RD_JOB_ID_MAX) {
         rd_cli_err("job show", "job \"%s\" not found", shown);
         ex = RD_CLI_REFUSED;

@@ -215,13 +215,6 @@ static void print_json(const rd_campaign_t *c, const rd_tz_t *tz, const char *nu
     json_decref(o);
 }
 
-static uint64_t fnv1a(const char *a, const char *b) {
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *s = a; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    for (const char *s = b; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 int rd_cli_plan(int argc, char **argv) {
     plan_args_t a;
     int rc = parse_args(argc, argv, &a);
@@ -253,11 +246,10 @@ int rd_cli_plan(int argc, char **argv) {
     }
     const char *number = a.number ? a.number : (c.n_numbers ? c.numbers[0] : NULL);
     rd_policy_ctx_t ctx = {.c = &c, .tz = rd_policy_zone(&c, a.tz, number)};
-    ctx.jitter_seed = fnv1a(c.name, number ? number : "");
     int64_t start = rd_tz_from_local(ctx.tz, y, mo, d, h, mi);
     rd_attempt_t steps[MAX_OUTCOMES];
     rd_decision_t dec;
-    size_t n = rd_policy_plan(&ctx, start, outs, n_outs, steps, MAX_OUTCOMES, &dec);
+    size_t n = rd_policy_plan(&ctx, number, start, outs, n_outs, steps, MAX_OUTCOMES, &dec);
 
     if (a.json) {
         print_json(&c, ctx.tz, number, steps, n, &dec);

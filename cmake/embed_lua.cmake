@@ -1,5 +1,6 @@
 # Turns every SRC/*.lua into a C string: gen/rd_lua.c defines
-# `const char rd_lua_<name>[]`, gen/rd_lua.h declares them.
+# `const char rd_lua_<name>[]`, gen/rd_lua.h declares them. lib.lua gets the
+# generated constants of MODEL (from proto/model.h) in front of its text.
 file(GLOB luas ${SRC}/*.lua)
 list(SORT luas)
 file(MAKE_DIRECTORY ${OUT})
@@ -8,6 +9,10 @@ set(h "/* Generated from store/lua by cmake/embed_lua.cmake. Do not edit. */\n#i
 foreach(f ${luas})
   get_filename_component(n ${f} NAME_WE)
   file(READ ${f} hex HEX)
+  if(n STREQUAL "lib")
+    file(READ ${MODEL} mhex HEX)
+    set(hex "${mhex}${hex}")
+  endif()
   string(LENGTH "${hex}" hl)
   math(EXPR len "${hl} / 2")
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")

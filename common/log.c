@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/text.h"
+
 static _Atomic int log_fd = 2;
 static rd_log_level_t log_min = RD_LOG_INFO;
 static char log_path[1024];
@@ -73,21 +75,37 @@ static void put(line_t *l, const char *s, size_t n) {
     l->len += n;
 }
 
+/* A value is written bare unless it is empty or holds a space, '"', '=',
+   '\\' or a control byte (proto/text.h); quoted, '"' and '\\' are
+   backslashed, \n and \t spelled so, and any other control byte written as
+   \xNN, so no value can start a new line or move the terminal's cursor. */
 static void put_value(line_t *l, const char *v) {
     if (!v) v = "";
-    bool quote = *v == '\0' || strpbrk(v, " \"=\t\n\\") != NULL;
+    bool quote = *v == '\0';
+    for (const char *p = v; *p && !quote; p++)
+        quote = *p == ' ' || *p == '"' || *p == '=' || *p == '\\' ||
+                rd_text_is_control((unsigned char)*p);
     if (!quote) {
         put(l, v, strlen(v));
         return;
     }
     put(l, "\"", 1);
     for (const char *p = v; *p; p++) {
-        if (*p == '"' || *p == '\\') put(l, "\\", 1);
-        if (*p == '\n') {
+        unsigned char ch = (unsigned char)*p;
+        char esc[5];
+        if (ch == '"' || ch == '\\') {
+            put(l, "\\", 1);
+            put(l, p, 1);
+        } else if (ch == '\n') {
             put(l, "\\n", 2);
-            continue;
+        } else if (ch == '\t') {
+            put(l, "\\t", 2);
+        } else if (rd_text_is_control(ch)) {
+            snprintf(esc, sizeof esc, "\\x%02x", ch);
+            put(l, esc, 4);
+        } else {
+            put(l, p, 1);
         }
-        put(l, p, 1);
     }
     put(l, "\"", 1);
 }

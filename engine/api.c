@@ -1,34 +1,20 @@
 /*
- * api.c — the control API (contract in api.h; requests and responses in
- * docs/API.md).
+ * api.c — the control API (contract in api.h; requests in docs/API.md).
  *
- * Design. rd_api_handle() routes on the raw path (campaign names are
- * [A-Za-z0-9_.-], so nothing needs percent-decoding: a segment with any
- * other byte cannot name a campaign and is a 404), then checks basic auth,
- * then the method. Each accepted request becomes one heap `op_t` that rides
- * through its store callbacks and is freed right after the response; the
- * httpd keeps the request alive until it is answered even if the client
- * left, so no callback ever touches a dead request.
- *
- * Campaign creation reuses what `redial-cli campaign create` does:
- * rd_campaign_parse() (the seed's body exactly, refused whole with the
- * field named), rd_store_campaign_create(), then rd_bulk_enqueue() — the
- * numbers go to Redis one small script call each with a bounded window, so
- * a large body neither blocks Redis nor floods the connection, and every
- * refused number comes back in the 201 body with its index and reason.
- * POST /v1/calls decodes the inbox map with the inbox's own decoder
- * (rd_job_msg_decode_json; "v" may be omitted over HTTP) and judges it with
- * rd_enqueue_prepare(), as ingest does.
- *
- * Credentials are copied at creation and compared with rd_secret_equal()
- * (time independent of where the bytes differ); user and password are both
- * always compared so the time does not reveal which one was wrong. Without
- * configured credentials every route answers 503: the API is never open by
- * accident.
- *
- * Nothing from the request is trusted: bodies are parsed by jansson with
- * limits from the httpd (413 above the body limit), every field is type
- * checked, and names echoed in errors are made printable first.
+ * Design:
+ * - Route on the raw path (campaign names are [A-Za-z0-9_.-]: a segment with
+ *   any other byte is a 404, nothing to percent-decode), then basic auth,
+ *   then the method. One heap `op_t` per request rides its store callbacks;
+ *   the httpd keeps the request alive until answered.
+ * - Campaign creation = what `redial-cli campaign create` does:
+ *   rd_campaign_parse (refused whole, field named), rd_store_campaign_create,
+ *   rd_bulk_enqueue (bounded window of small script calls; each refused
+ *   number comes back in the 201 body). POST /v1/calls: the inbox's decoder
+ *   (rd_job_msg_decode_json) and rd_enqueue_prepare, as ingest.
+ * - Credentials copied, compared with rd_secret_equal, user and password
+ *   both always compared; none configured = every route answers 503.
+ * - Nothing from the request is trusted: bodies within the httpd's limit
+ *   (413), every field type checked, echoed names made printable.
  */
 #include "engine/api.h"
 
@@ -46,6 +32,7 @@
 #include "proto/job.h"
 #include "proto/rd.h"
 #include "proto/stats.h"
+#include "proto/text.h"
 
 struct rd_api {
     rd_api_cfg_t cfg;
@@ -72,6 +59,7 @@ typedef struct op {
 void rd_api_cfg_init(rd_api_cfg_t *cfg) {
     memset(cfg, 0, sizeof *cfg);
     cfg->enqueue_window = 128;
+    rd_campaign_defaults_init(&cfg->campaign_defaults);
 }
 
 int rd_api_create(const rd_api_cfg_t *cfg, rd_api_t **out) {
@@ -199,7 +187,7 @@ static bool only_keys(rd_http_req_t *req, json_t *o, const char *allowed) {
         (void)v;
         if (strcmp(k, allowed) != 0) {
             char q[80];
-            rd_enqueue_printable(q, sizeof q, k);
+            rd_text_printable(q, sizeof q, k);
             respond_err(req, 400, "%s: unknown field (expected \"%s\")", q, allowed);
             return false;
         }
@@ -260,7 +248,8 @@ static void route_create(op_t *op) {
     rd_api_t *api = op->api;
     rd_http_req_t *req = op->req;
     char err[512];
-    int rc = rd_campaign_parse(req->body, req->body_len, &op->camp, err, sizeof err);
+    int rc = rd_campaign_parse_with(req->body, req->body_len, &api->cfg.campaign_defaults,
+                                    &op->camp, err, sizeof err);
     if (rc) {
         op_fail(op, 400, "%s", err);
         return;
@@ -269,7 +258,7 @@ static void route_create(op_t *op) {
     rd_prov_t p;
     if (op->camp.provider && rd_prov_parse(op->camp.provider, strlen(op->camp.provider), &p)) {
         char q[80];
-        rd_enqueue_printable(q, sizeof q, op->camp.provider);
+        rd_text_printable(q, sizeof q, op->camp.provider);
         op_fail(op, 400, "provider: unknown provider \"%s\" (exotel, twilio)", q);
         return;
     }
@@ -358,7 +347,7 @@ static void call_enq_cb(rd_store_t *s, int status, rd_enq_result_t r, const char
         return;
     }
     char to[40];
-    rd_enqueue_printable(to, sizeof to, op->msg.to);
+    rd_text_printable(to, sizeof to, op->msg.to);
     switch (r) {
     case RD_ENQ_NO_CAMPAIGN:
         campaign_failed(op, RD_ENOTFOUND);
@@ -473,7 +462,7 @@ static void route_optout(op_t *op) {
     const char *num = json_string_value(json_object_get(b, "number"));
     if (!num || !rd_e164_valid(num, json_string_length(json_object_get(b, "number")))) {
         char q[40];
-        rd_enqueue_printable(q, sizeof q, num ? num : "");
+        rd_text_printable(q, sizeof q, num ? num : "");
         op_fail(op, 400, "number: %s%s%s", num ? "\"" : "", num ? q : "is required",
                 num ? "\" is not an E.164 number ('+' and 8-15 digits)" : "");
         json_decref(b);
@@ -595,7 +584,7 @@ bool rd_api_handle(rd_api_t *api, rd_http_req_t *req) {
     if (name && !seg_name(name, name_len)) {
         char q[80], raw[RD_CAMPAIGN_NAME_MAX + 8];
         snprintf(raw, sizeof raw, "%.*s", (int)RD_MIN(name_len, sizeof raw - 1), name);
-        rd_enqueue_printable(q, sizeof q, raw);
+        rd_text_printable(q, sizeof q, raw);
         respond_err(req, 404, "no campaign named \"%s\"", q);
         return true;
     }

@@ -52,9 +52,10 @@ typedef struct rd_api_cfg {
     const char *default_provider; /* pinned into new campaigns without "provider"; NULL = leave */
     rd_counters_t *ctr;           /* REDIS_ERRORS counted here; NULL = none */
     unsigned enqueue_window;      /* numbers in flight while creating a campaign [128] */
+    rd_campaign_defaults_t campaign_defaults; /* caps for new campaigns without them [4, 7] */
 } rd_api_cfg_t;
 
-/* Defaults (everything NULL, window 128). */
+/* Defaults (everything NULL, window 128, built-in campaign defaults). */
 void rd_api_cfg_init(rd_api_cfg_t *cfg);
 
 /* Creates the API (copies the credentials). RD_EINVAL without loop/store/clock. */

@@ -3,7 +3,13 @@
  */
 #include "engine/config.h"
 
+#include <stdio.h>
+
+#include "proto/rd.h"
+
 #define O(f) offsetof(rd_server_config_t, f)
+#define TEXT(x) TEXT_(x)
+#define TEXT_(x) #x
 
 const rd_opt_t rd_server_opts[] = {
     {"redis", "REDIAL_REDIS_URL", "redis://127.0.0.1:6379/0", RD_OPT_STR, O(redis_url),
@@ -42,10 +48,11 @@ const rd_opt_t rd_server_opts[] = {
      "policy time at the epoch, ISO-8601 (default: the epoch itself)"},
     {"time-epoch", "REDIAL_TIME_EPOCH", "", RD_OPT_STR, O(time_epoch),
      "wall-clock anchor, unix ms (default: start-up)"},
-    {"max-per-day", "REDIAL_MAX_PER_DAY", "3", RD_OPT_INT, O(max_per_day),
-     "default per-number attempts per callee-local day, all campaigns"},
-    {"max-per-7-days", "REDIAL_MAX_PER_7_DAYS", "7", RD_OPT_INT, O(max_per_7_days),
-     "default per-number attempts per rolling 7 days, all campaigns"},
+    {"max-per-day", "REDIAL_MAX_PER_DAY", TEXT(RD_CAMPAIGN_MAX_PER_DAY_DEFAULT), RD_OPT_INT,
+     O(max_per_day), "per-number cap per callee-local day of new campaigns without one"},
+    {"max-per-7-days", "REDIAL_MAX_PER_7_DAYS", TEXT(RD_CAMPAIGN_MAX_PER_7_DAYS_DEFAULT),
+     RD_OPT_INT, O(max_per_7_days),
+     "per-number cap per rolling 7 days of new campaigns without one"},
     {"max-body", "REDIAL_MAX_BODY", "1048576", RD_OPT_INT, O(max_body), "HTTP request body limit"},
     {"shutdown-grace", "REDIAL_SHUTDOWN_GRACE_MS", "10000", RD_OPT_INT, O(shutdown_grace_ms),
      "on SIGTERM, wait this long for in-flight dials"},
@@ -55,3 +62,20 @@ const rd_opt_t rd_server_opts[] = {
     {"log-level", "REDIAL_LOG_LEVEL", "info", RD_OPT_STR, O(log_level), "debug|info|warn|error"},
 };
 const size_t rd_server_opts_len = sizeof rd_server_opts / sizeof rd_server_opts[0];
+
+int rd_server_campaign_defaults(const rd_server_config_t *cfg, rd_campaign_defaults_t *out,
+                                char *err, size_t errlen) {
+    rd_campaign_defaults_init(out);
+    char why[160];
+    out->max_per_day = cfg->max_per_day;
+    if (rd_campaign_defaults_check(out, why, sizeof why)) {
+        snprintf(err, errlen, "--max-per-day (REDIAL_MAX_PER_DAY): %s", why);
+        return RD_EINVAL;
+    }
+    out->max_per_7_days = cfg->max_per_7_days;
+    if (rd_campaign_defaults_check(out, why, sizeof why)) {
+        snprintf(err, errlen, "--max-per-7-days (REDIAL_MAX_PER_7_DAYS): %s", why);
+        return RD_EINVAL;
+    }
+    return 0;
+}

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "common/opts.h"
+#include "proto/campaign.h"
 
 typedef struct rd_server_config {
     char *redis_url;       /* --redis, REDIAL_REDIS_URL */
@@ -42,6 +43,15 @@ typedef struct rd_server_config {
 
 extern const rd_opt_t rd_server_opts[];
 extern const size_t rd_server_opts_len;
+
+/*
+ * The campaign defaults the options promise (--max-per-day, --max-per-7-days),
+ * applied by the control API to campaigns created without those limits.
+ * 0, or RD_EINVAL with "--flag: reason" in err when a value is out of the
+ * range the campaign key accepts.
+ */
+int rd_server_campaign_defaults(const rd_server_config_t *cfg, rd_campaign_defaults_t *out,
+                                char *err, size_t errlen);
 
 #define RD_SERVER_USAGE                                                                  \
     "usage: redial-server [options]\n\n"                                                 \

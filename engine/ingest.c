@@ -1,26 +1,20 @@
 /*
- * ingest.c — the inbox consumer (contract in ingest.h).
+ * ingest.c — stage "ingest": the inbox consumer (contract in ingest.h).
  *
- * Design. One Redis connection of its own, used strictly in turns: a read
- * (XREADGROUP ... BLOCK, or every claim_idle_ms/2 an XAUTOCLAIM sweep of
- * entries a dead consumer left pending) returns a batch; every entry of the
- * batch then runs its own small pipeline concurrently —
- *
- *   decode -> campaign (engine/ccache.h: cached, else loaded and parsed)
- *          -> first due (rd_policy_first) -> rd_store_enqueue
- *          -> [XADD deadletter] -> ack
- *
- * — and when the last entry of the batch is done, the batch's acks go as one
- * XACK and one XDEL (the stream would otherwise keep processed entries) of
- * every id, and the next read is issued after the XACK's reply, so a
- * blocking read never sits in front of an XACK on the connection. An entry
- * that meets a Redis failure is neither acked nor dead-lettered: it stays
- * pending and comes back through XAUTOCLAIM (idempotent processing makes the
- * redelivery harmless). Bytes from the stream are never trusted: every field
- * access is checked, and anything odd is a dead letter with a reason.
- *
- * Campaigns come from the engine's cache (engine/ccache.h): immutable once
- * created (state changes are enforced by the enqueue script, not here).
+ * Design:
+ * - One Redis connection of its own, used in turns: a read (XREADGROUP
+ *   BLOCK, or every claim_idle_ms/2 an XAUTOCLAIM sweep of a dead
+ *   consumer's pending entries) returns a batch; each entry then runs
+ *     decode -> campaign (engine/ccache.h) -> rd_policy_first
+ *       -> rd_store_enqueue -> [XADD deadletter] -> ack
+ *   and when the batch is done its acks go as one XACK and one XDEL (the
+ *   stream would otherwise keep processed entries) naming every id; the next
+ *   read goes out after that XACK's reply, so a blocking read never sits in
+ *   front of an XACK.
+ * - A Redis failure neither acks nor dead-letters: the entry stays pending
+ *   and comes back through XAUTOCLAIM (processing is idempotent).
+ * - Stream bytes are never trusted: anything odd is a dead letter with a
+ *   reason.
  *
  * Threads: the loop thread only.
  */
@@ -242,11 +236,6 @@ static void on_enqueued(rd_store_t *s, int status, rd_enq_result_t res, const ch
     entry_done(e);
 }
 
-static uint64_t fnv1a(uint64_t h, const char *s) {
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static void enqueue(entry_t *e, const rd_campaign_t *c) {
     rd_ingest_t *in = e->in;
     if (e->msg.tz[0] && !rd_tz_get(e->msg.tz)) {
@@ -257,8 +246,7 @@ static void enqueue(entry_t *e, const rd_campaign_t *c) {
     memset(&ctx, 0, sizeof(ctx));
     ctx.c = c;
     ctx.tz = rd_policy_zone(c, e->msg.tz[0] ? e->msg.tz : NULL, e->msg.to);
-    ctx.jitter_seed =
-        fnv1a(fnv1a(fnv1a(14695981039346656037ULL, e->msg.campaign), e->msg.to), e->msg.id);
+    ctx.jitter_seed = rd_policy_seed(e->msg.campaign, e->msg.to, 1);
     int64_t now = rd_clock_now(in->o.clock);
     rd_decision_t d;
     rd_policy_first(&ctx, now, e->msg.not_before_ms, &d);

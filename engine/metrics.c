@@ -1,8 +1,11 @@
 /*
- * metrics.c — per-thread counter blocks summed on read, and the Prometheus
- * text of the engine counters and of the campaigns' seed metrics (see
- * metrics.h). Rendering only: the campaign figures are gathered by the
- * caller (engine/server.c, from Redis through engine/cstats.h).
+ * metrics.c — stage "metrics": per-thread counter blocks summed on read,
+ * their Prometheus text, the campaigns' seed metrics, and the GET /metrics
+ * scrape that gathers those figures (contract in metrics.h).
+ *
+ * Design: the scrape is asynchronous — one campaign list, then one stats
+ * read per campaign through the stats cache (engine/cstats.h) for figures
+ * older than METRICS_MAX_AGE_MS — and answers when the last one is in.
  */
 #include "engine/metrics.h"
 
@@ -12,7 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/server_int.h"
 #include "proto/rd.h"
+
+#define METRICS_MAX_AGE_MS 5000   /* wall: campaign figures on /metrics at most this old */
+#define METRICS_MAX_CAMPAIGNS 200 /* campaigns per scrape (first by name) */
 
 static const char *const m_names[] = {
 #define RD__M_NAME(id, name, help) name,
@@ -138,4 +145,131 @@ void rd_metrics_render_campaigns(const rd_metrics_campaign_t *c, size_t n, rd_sb
                    RD_STATS_TARGET_FIRST, RD_STATS_TARGET_RETRY, RD_STATS_TARGET_TOTAL,
                    RD_STATS_TARGET_AVG, RD_STATS_TARGET_UNREACHABLE, RD_STATS_TARGET_INCREMENT,
                    RD_STATS_TARGET_INCREMENT);
+}
+
+/* ---- GET /metrics ------------------------------------------------------------ */
+
+/*
+ * GET /metrics: the engine's counters, then the seed's metrics of up to
+ * METRICS_MAX_CAMPAIGNS campaigns (first by name; redial_campaigns_omitted
+ * counts the rest) from the stats cache, gathered asynchronously: one
+ * SMEMBERS, then one stats script per campaign whose figures are older than
+ * METRICS_MAX_AGE_MS. Without Redis the campaign series are left out.
+ */
+typedef struct scrape scrape_t;
+typedef struct scrape_slot {
+    scrape_t *sc;
+    size_t i;
+} scrape_slot_t;
+
+struct scrape {
+    rd_server_t *srv;
+    rd_http_req_t *req;
+    rd_metrics_campaign_t *camps; /* [n]; name NULL when not loaded */
+    char **names;                 /* [n], owned */
+    scrape_slot_t *slots;         /* [n]: the callback argument per campaign */
+    size_t n, omitted, waiting;
+};
+
+/* Settle, the callback route and ingest keep their own counters: copy them
+   into the mirror block so the exposition shows them under their names. */
+static void mirror_counters(rd_server_t *srv) {
+    rd_settle_stats_t ss;
+    rd_callback_route_stats_t rs;
+    rd_settle_stats(srv->settle, &ss);
+    rd_callback_route_stats(srv->route, &rs);
+    _Atomic uint64_t *v = srv->mirror->v;
+    atomic_store_explicit(&v[RD_M_SETTLED], ss.settled, memory_order_relaxed);
+    atomic_store_explicit(&v[RD_M_SETTLE_STALE], ss.duplicates, memory_order_relaxed);
+    atomic_store_explicit(&v[RD_M_SETTLE_LOOKUPS], ss.lookups, memory_order_relaxed);
+    atomic_store_explicit(&v[RD_M_CALLBACKS], rs.received, memory_order_relaxed);
+    atomic_store_explicit(&v[RD_M_CALLBACKS_REJECTED], rs.forged + rs.bad, memory_order_relaxed);
+    if (srv->ingest && !srv->ingest_closed) { /* freed once closed: keep the last figure */
+        rd_ingest_counters_t ic;
+        rd_ingest_counters(srv->ingest, &ic);
+        atomic_store_explicit(&v[RD_M_DEADLETTERED], ic.deadlettered, memory_order_relaxed);
+    }
+}
+
+static void scrape_finish(scrape_t *sc) {
+    rd_server_t *srv = sc->srv;
+    mirror_counters(srv);
+    rd_sbuf_t b;
+    rd_sbuf_init(&b, 8192 + sc->n * 2048);
+    rd_metrics_render(&srv->metrics, &b);
+    /* Keep the loaded ones, in name order. */
+    size_t k = 0;
+    for (size_t i = 0; i < sc->n; i++)
+        if (sc->camps[i].name) sc->camps[k++] = sc->camps[i];
+    if (k) rd_metrics_render_campaigns(sc->camps, k, &b);
+    rd_sbuf_printf(&b,
+                   "# HELP redial_campaigns_omitted Campaigns left out of this scrape "
+                   "(over the per-scrape bound)\n"
+                   "# TYPE redial_campaigns_omitted gauge\nredial_campaigns_omitted %zu\n"
+                   "# HELP redial_dials_inflight Dial requests in flight in this engine\n"
+                   "# TYPE redial_dials_inflight gauge\nredial_dials_inflight %d\n"
+                   "# HELP redial_redis_up Whether this engine is connected to Redis\n"
+                   "# TYPE redial_redis_up gauge\nredial_redis_up %d\n"
+                   "# HELP redial_redis_commands_total Redis commands sent by this engine\n"
+                   "# TYPE redial_redis_commands_total counter\n"
+                   "redial_redis_commands_total %llu\n",
+                   sc->omitted, srv->inflight, rd_store_connected(srv->store) ? 1 : 0,
+                   (unsigned long long)rd_store_commands_sent(srv->store));
+    rd_http_respond(sc->req, 200, "text/plain; version=0.0.4", NULL, b.buf, b.len);
+    rd_free(b.buf);
+    for (size_t i = 0; i < sc->n; i++) rd_free(sc->names[i]);
+    rd_free(sc->names);
+    rd_free(sc->camps);
+    rd_free(sc->slots);
+    rd_free(sc);
+}
+
+static void on_scrape_stats(int status, const rd_store_stats_t *st, void *arg) {
+    scrape_slot_t *slot = arg;
+    scrape_t *sc = slot->sc;
+    if (status == 0) {
+        rd_metrics_campaign_t *c = &sc->camps[slot->i];
+        c->name = sc->names[slot->i];
+        rd_stats_compute(&st->counts, &c->s);
+        c->live = st->live;
+    }
+    if (--sc->waiting == 0) scrape_finish(sc);
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void on_scrape_list(rd_store_t *s, int status, char *const *names, size_t n, void *arg) {
+    (void)s;
+    scrape_t *sc = arg;
+    if (status != 0) n = 0;
+    char **sorted = rd_calloc(n ? n : 1, sizeof *sorted);
+    for (size_t i = 0; i < n; i++) sorted[i] = names[i];
+    qsort(sorted, n, sizeof *sorted, cmp_str);
+    sc->n = RD_MIN(n, (size_t)METRICS_MAX_CAMPAIGNS);
+    sc->omitted = n - sc->n;
+    sc->names = rd_calloc(sc->n ? sc->n : 1, sizeof *sc->names);
+    sc->camps = rd_calloc(sc->n ? sc->n : 1, sizeof *sc->camps);
+    sc->slots = rd_calloc(sc->n ? sc->n : 1, sizeof *sc->slots);
+    for (size_t i = 0; i < sc->n; i++) sc->names[i] = rd_strdup(sorted[i]);
+    rd_free(sorted);
+    sc->waiting = sc->n + 1; /* + 1: answers may come inside rd_cstats_get */
+    for (size_t i = 0; i < sc->n; i++) {
+        sc->slots[i] = (scrape_slot_t){sc, i};
+        rd_cstats_get(sc->srv->cstats, sc->names[i], METRICS_MAX_AGE_MS, on_scrape_stats,
+                      &sc->slots[i]);
+    }
+    if (--sc->waiting == 0) scrape_finish(sc);
+}
+
+void rd_metrics_serve(rd_server_t *srv, rd_http_req_t *req) {
+    scrape_t *sc = rd_calloc(1, sizeof *sc);
+    sc->srv = srv;
+    sc->req = req;
+    /* Without Redis, answer at once (a queued command would wait for the
+       command timeout). */
+    if (!rd_store_connected(srv->store) ||
+        rd_store_campaign_list(srv->store, on_scrape_list, sc) != 0)
+        on_scrape_list(srv->store, RD_ECLOSED, NULL, 0, sc);
 }

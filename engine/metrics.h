@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/httpd.h"
+#include "engine/server.h"
 #include "proto/sbuf.h"
 #include "proto/stats.h"
 
@@ -29,6 +31,8 @@
       "Dial requests that never reached the customer (5xx, 429, timeout); not attempts")          \
     X(SETTLED, "redial_settles_total", "Attempt outcomes applied")                                \
     X(SETTLE_STALE, "redial_settles_stale_total", "Late or duplicate settles refused by fencing") \
+    X(SETTLE_LOOKUPS, "redial_settle_lookups_total",                                              \
+      "Settles that looked their attempt up in Redis first (provider callbacks)")                 \
     X(CALLBACKS, "redial_callbacks_total", "Provider status callbacks received")                  \
     X(CALLBACKS_REJECTED, "redial_callbacks_rejected_total", "Callbacks refused (auth, body)")    \
     X(POLLS, "redial_status_polls_total", "Provider status polls for lost callbacks")             \
@@ -87,5 +91,15 @@ typedef struct rd_metrics_campaign {
  * `stats --json` shows null.
  */
 void rd_metrics_render_campaigns(const rd_metrics_campaign_t *c, size_t n, rd_sbuf_t *out);
+
+/*
+ * Answers GET /metrics for the engine srv: its counters (and those of
+ * settle, the callback route and ingest), then the seed's metrics of up to
+ * 200 campaigns (first by name; redial_campaigns_omitted counts the rest)
+ * from figures at most 5 s old, the dials in flight, Redis up and commands
+ * sent. Without Redis the campaign series are left out. The answer may
+ * come later (loop thread).
+ */
+void rd_metrics_serve(rd_server_t *srv, rd_http_req_t *req);
 
 #endif

@@ -6,12 +6,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "proto/hash.h"
 #include "proto/rd.h"
 
 static size_t bucket_of(const char *s, size_t n_buckets) {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-    return (size_t)(h % n_buckets);
+    return (size_t)(rd_hash_str(RD_HASH_FNV_BASIS, s) % n_buckets);
 }
 
 void rd_namemap_init(rd_namemap_t *m) {

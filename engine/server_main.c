@@ -37,6 +37,12 @@ int main(int argc, char **argv) {
         rd_opts_free(rd_server_opts, rd_server_opts_len, &cfg);
         return 2;
     }
+    rd_campaign_defaults_t defs; /* checked here, so a bad value is a usage error */
+    if (rd_server_campaign_defaults(&cfg, &defs, err, sizeof err) != 0) {
+        fprintf(stderr, "redial-server: %s\n", err);
+        rd_opts_free(rd_server_opts, rd_server_opts_len, &cfg);
+        return 2;
+    }
     rd_log_level_t level;
     if (rd_log_level_parse(cfg.log_level, &level) != 0 || rd_log_setup(cfg.log_file, level) != 0) {
         fprintf(stderr, "redial-server: --log/--log-level: cannot use '%s' / '%s'\n", cfg.log_file,

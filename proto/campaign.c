@@ -35,9 +35,12 @@
 
 #include "proto/job.h"
 #include "proto/rd.h"
+#include "proto/text.h"
 #include "proto/tz.h"
 
 #define MAX_NUMBERS 1000000
+#define MAX_PER_DAY_HI 100
+#define MAX_PER_7_DAYS_HI 700
 
 typedef struct pctx {
     char *err;
@@ -90,8 +93,10 @@ void rd_campaign_init(rd_campaign_t *c) {
     c->days_mask = 0x7f;
     c->jitter_seconds = 120;
     c->concurrency = 10;
-    c->max_per_day = 3;
-    c->max_per_7_days = 7;
+    rd_campaign_defaults_t d;
+    rd_campaign_defaults_init(&d);
+    c->max_per_day = d.max_per_day;
+    c->max_per_7_days = d.max_per_7_days;
     c->purpose = RD_PURPOSE_NONE;
     c->mode = RD_MODE_FLOW;
     c->ring_timeout_seconds = 30;
@@ -150,7 +155,7 @@ static int get_bool(pctx_t *p, json_t *obj, const char *path, const char *key, b
 static bool text_ok(const char *s, size_t len, size_t max) {
     if (len == 0 || len > max) return false;
     for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return false;
+        if (rd_text_is_control((unsigned char)s[i])) return false;
     return true;
 }
 
@@ -171,7 +176,7 @@ static int check_keys(pctx_t *p, json_t *obj, const char *path, const char *cons
         for (const char *const *a = allowed; *a; a++) ok |= strcmp(key, *a) == 0;
         if (!ok) {
             char q[48];
-            rd_quote_untrusted(q, sizeof q, key, strlen(key));
+            rd_text_quoted(q, sizeof q, key, strlen(key));
             return fail(p, path, ident_ok(key, strlen(key), 40) ? key : q, "unknown key");
         }
     }
@@ -423,9 +428,10 @@ static int parse_limits(pctx_t *p, json_t *l, rd_campaign_t *c) {
     if ((rc = check_keys(p, l, P, keys)) ||
         (rc = get_int(p, l, P, "concurrency", 1, 100000, &c->concurrency, NULL)) ||
         (rc = get_str(p, l, P, "agent_pool", 64, true, &c->agent_pool)) ||
-        (rc = get_int(p, l, P, "max_attempts_per_number_per_day", 1, 100, &c->max_per_day, NULL)) ||
-        (rc = get_int(p, l, P, "max_attempts_per_number_per_7_days", 1, 700, &c->max_per_7_days,
-                      NULL)) ||
+        (rc = get_int(p, l, P, "max_attempts_per_number_per_day", 1, MAX_PER_DAY_HI,
+                      &c->max_per_day, NULL)) ||
+        (rc = get_int(p, l, P, "max_attempts_per_number_per_7_days", 1, MAX_PER_7_DAYS_HI,
+                      &c->max_per_7_days, NULL)) ||
         (rc = get_int(p, l, P, "calls_per_minute", 0, 1000000, &c->calls_per_minute, NULL)))
         return rc;
     return 0;
@@ -514,11 +520,40 @@ static int parse_root(pctx_t *p, json_t *root, rd_campaign_t *c) {
     return 0;
 }
 
+void rd_campaign_defaults_init(rd_campaign_defaults_t *d) {
+    d->max_per_day = RD_CAMPAIGN_MAX_PER_DAY_DEFAULT;
+    d->max_per_7_days = RD_CAMPAIGN_MAX_PER_7_DAYS_DEFAULT;
+}
+
+int rd_campaign_defaults_check(const rd_campaign_defaults_t *d, char *err, size_t errlen) {
+    if (d->max_per_day < 1 || d->max_per_day > MAX_PER_DAY_HI) {
+        snprintf(err, errlen, "max_attempts_per_number_per_day: must be an integer in 1..%d",
+                 MAX_PER_DAY_HI);
+        return RD_EINVAL;
+    }
+    if (d->max_per_7_days < 1 || d->max_per_7_days > MAX_PER_7_DAYS_HI) {
+        snprintf(err, errlen, "max_attempts_per_number_per_7_days: must be an integer in 1..%d",
+                 MAX_PER_7_DAYS_HI);
+        return RD_EINVAL;
+    }
+    return 0;
+}
+
 int rd_campaign_parse(const char *json, size_t len, rd_campaign_t *out, char *err, size_t errlen) {
+    return rd_campaign_parse_with(json, len, NULL, out, err, errlen);
+}
+
+int rd_campaign_parse_with(const char *json, size_t len, const rd_campaign_defaults_t *d,
+                           rd_campaign_t *out, char *err, size_t errlen) {
     pctx_t p = {err, errlen};
     json_error_t jerr;
     rd_campaign_init(out);
     if (errlen) err[0] = '\0';
+    if (d) {
+        if (rd_campaign_defaults_check(d, err, errlen)) return RD_EINVAL;
+        out->max_per_day = d->max_per_day;
+        out->max_per_7_days = d->max_per_7_days;
+    }
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         snprintf(err, errlen, "body: not valid JSON (%s at line %d column %d)", jerr.text,

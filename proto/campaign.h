@@ -99,7 +99,7 @@ typedef struct rd_campaign {
     /* limits */
     int concurrency;      /* live calls, global [10] */
     char *agent_pool;     /* NULL = none */
-    int max_per_day;      /* per number, all campaigns, callee's local day [3] */
+    int max_per_day;      /* per number, all campaigns, callee's local day [4] */
     int max_per_7_days;   /* rolling [7] */
     int calls_per_minute; /* 0 = unlimited */
 
@@ -127,6 +127,34 @@ void rd_campaign_deinit(rd_campaign_t *c);
  * `len` bytes of `json` are read; it need not be NUL-terminated.
  */
 int rd_campaign_parse(const char *json, size_t len, rd_campaign_t *out, char *err, size_t errlen);
+
+/*
+ * An engine's defaults for the per-number caps of campaigns created through
+ * it (redial-server --max-per-day / --max-per-7-days and their environment
+ * twins): they take the place of rd_campaign_init's 4 and 7 for a body
+ * without those `limits` keys. Once parsed, the effective values are stored
+ * (rd_campaign_to_json), so other engines never re-apply their own.
+ */
+/* The built-in caps (the seed: "3-4 attempts per number per day"; its
+   increasing example makes 4 in one day). */
+#define RD_CAMPAIGN_MAX_PER_DAY_DEFAULT 4
+#define RD_CAMPAIGN_MAX_PER_7_DAYS_DEFAULT 7
+
+typedef struct rd_campaign_defaults {
+    int max_per_day;    /* limits.max_attempts_per_number_per_day when absent */
+    int max_per_7_days; /* limits.max_attempts_per_number_per_7_days when absent */
+} rd_campaign_defaults_t;
+
+/* The built-in defaults (the two macros above). */
+void rd_campaign_defaults_init(rd_campaign_defaults_t *d);
+
+/* 0, or RD_EINVAL with "<key>: must be an integer in lo..hi" when a value is
+ * out of the range the JSON key accepts (keys named as in `limits`). */
+int rd_campaign_defaults_check(const rd_campaign_defaults_t *d, char *err, size_t errlen);
+
+/* rd_campaign_parse with *d (checked) in place of the built-in defaults; d NULL = built-in. */
+int rd_campaign_parse_with(const char *json, size_t len, const rd_campaign_defaults_t *d,
+                           rd_campaign_t *out, char *err, size_t errlen);
 
 /* Normalised JSON (all effective values, no `numbers`); caller frees with rd_free. */
 char *rd_campaign_to_json(const rd_campaign_t *c);

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "proto/rd.h"
+#include "proto/text.h"
 #include "proto/tz.h"
 
 #define RD_JOB_MSG_MAX (64 * 1024)
@@ -183,7 +184,7 @@ static int member_key(const val_t *k, unsigned *seen, char *err, size_t errlen) 
     if (idx < 0) {
         if (k->type != VAL_STR) return fail(err, errlen, RD_EINVAL, "(key): must be a string");
         char q[48];
-        rd_quote_untrusted(q, sizeof q, k->s, k->len);
+        rd_text_quoted(q, sizeof q, k->s, k->len);
         return fail(err, errlen, RD_EINVAL, "%s: unknown key", q);
     }
     if (*seen & (1u << idx))

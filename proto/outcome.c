@@ -8,13 +8,19 @@
 #include "proto/rd.h"
 
 static const char *const out_names[RD_OUT__COUNT] = {
-    "completed", "in-progress", "busy", "no-answer", "failed", "canceled", "invalid-number", "dnd",
+#define X(name, v, wire, title) [v] = wire,
+    RD_OUTCOME_MAP(X)
+#undef X
 };
 static const char *const out_titles[RD_OUT__COUNT] = {
-    "Connected", "Connected", "Busy", "No answer", "Failed", "Canceled", "Invalid number", "DND",
+#define X(name, v, wire, title) [v] = title,
+    RD_OUTCOME_MAP(X)
+#undef X
 };
 static const char *const disp_names[RD_DISP__COUNT] = {
-    "connected", "unreachable", "failed", "invalid", "dnd", "opted-out", "canceled",
+#define X(name, v, wire) [v] = wire,
+    RD_DISPOSITION_MAP(X)
+#undef X
 };
 
 const char *rd_outcome_name(rd_outcome_t o) {

@@ -4,35 +4,29 @@
  *
  * The wire names are exactly the spec's strings ("no-answer", "in-progress",
  * "invalid-number", "opted-out"); the enums are stable small integers and
- * are what Redis stores (Lua scripts use the same numbers: see
- * store/lua/README.md). Never renumber.
+ * are what Redis stores. Both are defined once in proto/model.h, which also
+ * gives the Lua scripts their names (OUT, DISP). Never renumber.
  */
 #ifndef RD_OUTCOME_H
 #define RD_OUTCOME_H
 
 #include <stdbool.h>
 
+#include "proto/model.h"
+
+/* Values and names: proto/model.h (RD_OUTCOME_MAP, RD_DISPOSITION_MAP). */
 typedef enum {
-    RD_OUT_COMPLETED = 0,
-    RD_OUT_IN_PROGRESS = 1,
-    RD_OUT_BUSY = 2,
-    RD_OUT_NO_ANSWER = 3,
-    RD_OUT_FAILED = 4,
-    RD_OUT_CANCELED = 5,
-    RD_OUT_INVALID_NUMBER = 6,
-    RD_OUT_DND = 7,
-    RD_OUT__COUNT
+#define RD_X_(name, v, wire, title) RD_OUT_##name = v,
+    RD_OUTCOME_MAP(RD_X_)
+#undef RD_X_
+        RD_OUT__COUNT
 } rd_outcome_t;
 
 typedef enum {
-    RD_DISP_CONNECTED = 0,
-    RD_DISP_UNREACHABLE = 1,
-    RD_DISP_FAILED = 2,
-    RD_DISP_INVALID = 3,
-    RD_DISP_DND = 4,
-    RD_DISP_OPTED_OUT = 5,
-    RD_DISP_CANCELED = 6,
-    RD_DISP__COUNT
+#define RD_X_(name, v, wire) RD_DISP_##name = v,
+    RD_DISPOSITION_MAP(RD_X_)
+#undef RD_X_
+        RD_DISP__COUNT
 } rd_disposition_t;
 
 /* Who answered a completed call (provider's AnsweredBy). */

@@ -43,6 +43,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "proto/hash.h"
 #include "proto/rd.h"
 
 #define MIN_MS 60000LL
@@ -380,20 +381,31 @@ void rd_policy_next(const rd_policy_ctx_t *ctx, const rd_attempt_t *hist, size_t
     retry_at(out, place_jittered(ctx, t), "retry interval");
 }
 
-size_t rd_policy_plan(const rd_policy_ctx_t *ctx, int64_t start_ms, const rd_outcome_t *outcomes,
-                      size_t n_outcomes, rd_attempt_t *steps, size_t max_steps,
-                      rd_decision_t *out) {
+uint64_t rd_policy_seed(const char *campaign, const char *to, int attempt) {
+    uint32_t a = (uint32_t)attempt;
+    unsigned char le[4] = {(unsigned char)a, (unsigned char)(a >> 8), (unsigned char)(a >> 16),
+                           (unsigned char)(a >> 24)};
+    uint64_t h = rd_hash_str(RD_HASH_FNV_BASIS, campaign ? campaign : "");
+    h = rd_hash_bytes(h, "", 1);
+    h = rd_hash_bytes(rd_hash_str(h, to ? to : ""), "", 1);
+    return rd_hash_bytes(h, le, sizeof le);
+}
+
+size_t rd_policy_plan(const rd_policy_ctx_t *ctx, const char *to, int64_t start_ms,
+                      const rd_outcome_t *outcomes, size_t n_outcomes, rd_attempt_t *steps,
+                      size_t max_steps, rd_decision_t *out) {
     rd_policy_ctx_t own = *ctx;
     int64_t *starts = rd_calloc(max_steps + 1, sizeof *starts);
     own.num_attempts_ms = starts;
     own.n_num_attempts = 0;
     size_t n = 0;
+    own.jitter_seed = rd_policy_seed(ctx->c->name, to, 1);
     rd_policy_first(&own, start_ms, 0, out);
     while (!out->final && n < n_outcomes && n < max_steps) {
         steps[n] = (rd_attempt_t){out->due_ms, outcomes[n]};
         starts[own.n_num_attempts++] = out->due_ms;
         n++;
-        own.jitter_seed = ctx->jitter_seed + n;
+        own.jitter_seed = rd_policy_seed(ctx->c->name, to, (int)n + 1);
         rd_policy_next(&own, steps, n, RD_ANSWERED_HUMAN, steps[n - 1].start_ms, out);
     }
     rd_free(starts);

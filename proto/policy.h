@@ -13,7 +13,9 @@
  *   - with jitter in [0, jitter_seconds) added only when the time was moved to
  *     a window start (and to `smart` picks, which are shared hour starts), and
  *     never past the window end.
- * Jitter is deterministic in ctx->jitter_seed, so a decision can be replayed.
+ * Jitter is deterministic in ctx->jitter_seed, so a decision can be replayed;
+ * every caller takes the seed from rd_policy_seed(), so `redial-cli plan`
+ * prints the times the engine picks.
  *
  * Thread safety: pure; any thread.
  */
@@ -45,7 +47,7 @@ typedef struct rd_policy_ctx {
     const rd_tz_t *tz;              /* the zone the window is checked in */
     const int64_t *num_attempts_ms; /* this number's attempt starts, all campaigns, any order */
     size_t n_num_attempts;
-    uint64_t jitter_seed;          /* e.g. hash of job id and attempt number */
+    uint64_t jitter_seed;          /* rd_policy_seed() of the attempt being placed */
     const rd_smart_stats_t *smart; /* NULL: no data (smart falls back to increasing) */
 } rd_policy_ctx_t;
 
@@ -55,6 +57,18 @@ typedef struct rd_decision {
     int64_t due_ms;               /* when !final */
     const char *why;              /* static explanation, for logs and `plan` */
 } rd_decision_t;
+
+/*
+ * The jitter seed of attempt `attempt` (1 = the first) of the job for number
+ * `to` in campaign `campaign`: FNV-1a (proto/hash.h) of the campaign name, a
+ * NUL, the number, a NUL and the attempt number as four little-endian bytes.
+ * The one recipe of every caller: ingest and the enqueue checks (attempt 1),
+ * settle (attempt n + 1 after n attempts), the dial-time re-check (the
+ * claimed attempt) and rd_policy_plan. A campaign holds one live job per
+ * number, so the job id is not part of it: `plan` knows campaign and number
+ * only, and replays the engine's choice to the second.
+ */
+uint64_t rd_policy_seed(const char *campaign, const char *to, int attempt);
 
 /* The zone a job's window is checked in: job tz, else (callee_local_time) the
  * number's zone, else the campaign's. Never NULL for a parsed campaign. */
@@ -76,13 +90,15 @@ void rd_policy_next(const rd_policy_ctx_t *ctx, const rd_attempt_t *hist, size_t
  * Dry run of one job (the `plan` command, and tests): attempt 1 at
  * rd_policy_first(start_ms), then each outcome in turn is taken to be known
  * the moment its attempt starts, and rd_policy_next decides. ctx's own
- * num_attempts are ignored: the caps see only this job's attempts. The
- * jitter seed of attempt k is ctx->jitter_seed + k - 1.
+ * num_attempts and jitter_seed are ignored: the caps see only this job's
+ * attempts, and attempt k is placed with rd_policy_seed(ctx->c->name, to, k),
+ * as the engine places the job for number `to`.
  * Fills steps[0..return) with the attempts made; *out is the last decision:
  * final, or (outcomes or max_steps ran out) the next attempt's due time.
  */
-size_t rd_policy_plan(const rd_policy_ctx_t *ctx, int64_t start_ms, const rd_outcome_t *outcomes,
-                      size_t n_outcomes, rd_attempt_t *steps, size_t max_steps, rd_decision_t *out);
+size_t rd_policy_plan(const rd_policy_ctx_t *ctx, const char *to, int64_t start_ms,
+                      const rd_outcome_t *outcomes, size_t n_outcomes, rd_attempt_t *steps,
+                      size_t max_steps, rd_decision_t *out);
 
 /* Earliest instant >= t at which a dial is allowed (window, days, caps). */
 int64_t rd_policy_place(const rd_policy_ctx_t *ctx, int64_t t);

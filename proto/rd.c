@@ -83,16 +83,3 @@ int rd_fmt(char *buf, size_t len, const char *fmt, ...) {
     if (n < 0 || (size_t)n >= len) return RD_ERANGE;
     return 0;
 }
-
-void rd_quote_untrusted(char *dst, size_t dstlen, const char *s, size_t len) {
-    size_t n = RD_MIN(len, dstlen - 3), o = 0;
-    dst[o++] = '"';
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-                  (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
-        dst[o++] = ok ? ch : '?';
-    }
-    dst[o++] = '"';
-    dst[o] = '\0';
-}

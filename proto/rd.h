@@ -74,12 +74,4 @@ _Noreturn void rd__assert_fail(const char *expr, const char *file, int line, con
 /* snprintf into a fixed buffer that reports truncation as RD_ERANGE. */
 int rd_fmt(char *buf, size_t len, const char *fmt, ...) RD_PRINTF(3, 4);
 
-/*
- * Copies untrusted bytes for an error message: at most dstlen-3 bytes, inside
- * double quotes, with anything outside [A-Za-z0-9_.-] replaced by '?', so a
- * hostile key can neither forge the "<field>: <reason>" shape nor put
- * control characters in logs. dst is always NUL-terminated (dstlen >= 3).
- */
-void rd_quote_untrusted(char *dst, size_t dstlen, const char *s, size_t len);
-
 #endif

@@ -50,6 +50,7 @@
 #include "proto/form.h"
 #include "proto/outcome.h"
 #include "proto/rd.h"
+#include "proto/text.h"
 
 /* ---- small utilities ---- */
 
@@ -102,7 +103,7 @@ static void sb_jstr(sb_t *b, const char *s) {
         if (*c == '"' || *c == '\\') {
             char e[2] = {'\\', (char)*c};
             sb_put(b, e, 2);
-        } else if (*c < 0x20) {
+        } else if (rd_text_is_control(*c)) { /* proto/text.h: DEL too */
             sb_printf(b, "\\u%04x", *c);
         } else {
             sb_put(b, (const char *)c, 1);

@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "proto/hash.h"
 #include "proto/rd.h"
 
 #define RD_ARENA_BLK 65536
@@ -56,8 +57,7 @@ const char *rd_arena_strndup(rd_arena_t *a, const char *s, size_t len) {
 }
 
 static uint64_t hash(const char *s, size_t n) {
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    uint64_t h = rd_hash_bytes(RD_HASH_FNV_BASIS, s, n);
     return h ? h : 1;
 }
 

@@ -25,6 +25,7 @@
 
 #include "store/enqueue.h"
 #include "proto/rd.h"
+#include "proto/text.h"
 
 typedef struct bulk {
     uv_timer_t timer;
@@ -51,7 +52,7 @@ static void add_bad(bulk_t *b, size_t index, const char *number, const char *rea
     if (b->res.n_bad >= RD_BULK_MAX_BAD) return;
     rd_bulk_bad_t *x = &b->bad[b->res.n_bad++];
     x->index = index;
-    rd_enqueue_printable(x->number, sizeof x->number, number);
+    rd_text_printable(x->number, sizeof x->number, number);
     snprintf(x->reason, sizeof x->reason, "%s", reason);
 }
 

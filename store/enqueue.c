@@ -5,11 +5,11 @@
  * Design. Everything here is a pure function of its arguments so the three
  * entry points (ingest, control API, CLI) cannot drift apart. The order of
  * checks follows the inbox map's keys so that the first problem reported is
- * the one a producer would look at first. The jitter seed is the FNV-1a hash
- * of campaign, number and id, exactly as ingest computes it: replaying an
- * enqueue gives the same due time whichever way it came, and numbers
- * enqueued in the same millisecond are spread over the window start rather
- * than stacked on it.
+ * the one a producer would look at first. The jitter seed is
+ * rd_policy_seed() of campaign, number and attempt 1, as everywhere:
+ * replaying an enqueue gives the same due time whichever way it came (and
+ * `redial-cli plan` prints it), and numbers enqueued in the same
+ * millisecond are spread over the window start rather than stacked on it.
  */
 #include "store/enqueue.h"
 
@@ -19,14 +19,7 @@
 #include "proto/policy.h"
 #include "proto/rd.h"
 #include "proto/tz.h"
-
-static uint64_t fnv1a(uint64_t h, const char *s) {
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
+#include "proto/text.h"
 
 int rd_enqueue_prepare(const rd_campaign_t *c, const char *to, const char *id, const char *tz,
                        const rd_job_var_t *vars, size_t n_vars, int64_t not_before_ms,
@@ -34,7 +27,7 @@ int rd_enqueue_prepare(const rd_campaign_t *c, const char *to, const char *id, c
     char q[80];
     memset(out, 0, sizeof *out);
     if (!to || !rd_e164_valid(to, strlen(to))) {
-        rd_enqueue_printable(q, sizeof q, to ? to : "");
+        rd_text_printable(q, sizeof q, to ? to : "");
         snprintf(err, errlen, "to: \"%s\" is not an E.164 number ('+' and 8-15 digits)", q);
         return RD_EINVAL;
     }
@@ -43,7 +36,7 @@ int rd_enqueue_prepare(const rd_campaign_t *c, const char *to, const char *id, c
         return RD_EINVAL;
     }
     if (tz && *tz && (!rd_tz_name_valid(tz) || !rd_tz_get(tz))) {
-        rd_enqueue_printable(q, sizeof q, tz);
+        rd_text_printable(q, sizeof q, tz);
         snprintf(err, errlen, "tz: \"%s\" is not a known IANA time zone", q);
         return RD_EINVAL;
     }
@@ -54,7 +47,7 @@ int rd_enqueue_prepare(const rd_campaign_t *c, const char *to, const char *id, c
     for (size_t i = 0; i < n_vars; i++) {
         size_t kl = strlen(vars[i].key), vl = strlen(vars[i].val);
         if (kl == 0 || kl > RD_JOB_VAR_MAX || vl > RD_JOB_VAR_MAX) {
-            rd_enqueue_printable(q, sizeof q, vars[i].key);
+            rd_text_printable(q, sizeof q, vars[i].key);
             snprintf(err, errlen, "vars.%s: keys must be 1-%d bytes and values at most %d", q,
                      RD_JOB_VAR_MAX, RD_JOB_VAR_MAX);
             return RD_EINVAL;
@@ -68,8 +61,7 @@ int rd_enqueue_prepare(const rd_campaign_t *c, const char *to, const char *id, c
     rd_policy_ctx_t ctx = {0};
     ctx.c = c;
     ctx.tz = rd_policy_zone(c, tz, to);
-    ctx.jitter_seed =
-        fnv1a(fnv1a(fnv1a(14695981039346656037ULL, c->name ? c->name : ""), to), id ? id : "");
+    ctx.jitter_seed = rd_policy_seed(c->name, to, 1);
     rd_decision_t d;
     rd_policy_first(&ctx, now_ms, not_before_ms, &d);
     if (d.final) {
@@ -115,19 +107,4 @@ const char *rd_enqueue_result_name(rd_enq_result_t r) {
 
 bool rd_enqueue_result_refused(rd_enq_result_t r) {
     return r == RD_ENQ_NO_CAMPAIGN || r == RD_ENQ_CANCELED || r == RD_ENQ_CONFLICT;
-}
-
-void rd_enqueue_printable(char *dst, size_t dstlen, const char *s) {
-    size_t n = strlen(s), o = 0;
-    bool cut = n > dstlen - 1;
-    size_t keep = cut ? dstlen - 4 : n;
-    for (size_t i = 0; i < keep; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        dst[o++] = (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') ? (char)ch : '?';
-    }
-    if (cut) {
-        memcpy(dst + o, "...", 3);
-        o += 3;
-    }
-    dst[o] = '\0';
 }

@@ -44,12 +44,4 @@ const char *rd_enqueue_result_name(rd_enq_result_t r);
 /* True when the result means the job was not accepted (refused). */
 bool rd_enqueue_result_refused(rd_enq_result_t r);
 
-/*
- * Copies untrusted text for a message: printable ASCII kept (so "+91..."
- * stays readable), anything else (control bytes, quotes, backslashes,
- * non-ASCII) replaced by '?', truncated with "..." to fit. Always
- * NUL-terminates (dstlen >= 4).
- */
-void rd_enqueue_printable(char *dst, size_t dstlen, const char *s);
-
 #endif

@@ -73,6 +73,7 @@
 
 #include "proto/campaign.h"
 #include "proto/job.h"
+#include "proto/model.h"
 #include "proto/outcome.h"
 #include "proto/policy.h"
 #include "proto/stats.h"
@@ -80,8 +81,8 @@
 typedef struct rd_store rd_store_t;
 
 #define RD_STORE_DEFAULT_PREFIX "{redial}"
-#define RD_STORE_MAX_HIST 32          /* attempts kept per job (max_attempts <= 20) */
-#define RD_STORE_MAX_NUM_ATTEMPTS 128 /* a number's attempt starts kept (last 8 days) */
+#define RD_STORE_MAX_HIST 32                       /* attempts kept per job (max_attempts <= 20) */
+#define RD_STORE_MAX_NUM_ATTEMPTS RD_NREC_KEEP_MAX /* a number's attempt starts kept */
 #define RD_STORE_CALL_ID_MAX 128
 #define RD_STORE_GEN_ID_MAX (RD_CAMPAIGN_NAME_MAX + RD_E164_MAX + 24)
 
@@ -99,7 +100,7 @@ typedef struct rd_store_opts {
     int64_t retention_ms;        /* finished job records kept for `job show` [7 days] */
     /* Provider-account token bucket consulted by every claim (real seconds). */
     const char *bucket;  /* bucket name, e.g. "exotel:<account>"; NULL = none */
-    double bucket_rate;  /* tokens per second (exotel 200/60, twilio 1) */
+    double bucket_rate;  /* tokens per second (rd_provider_rate: the adapter's default) */
     double bucket_burst; /* capacity (>= 1) */
 } rd_store_opts_t;
 
@@ -136,11 +137,13 @@ typedef void (*rd_store_cb)(rd_store_t *s, int status, void *arg);
 
 /* ---- jobs as the store returns them ---------------------------------------- */
 
+/* proto/model.h (RD_JOB_STATE_MAP): PENDING in the campaign's due set,
+ * CLAIMED leased and not yet dialed, PLACED the provider accepted the call
+ * (call id known), FINAL finished with a disposition. */
 typedef enum {
-    RD_JOB_PENDING = 0, /* in the campaign's due set */
-    RD_JOB_CLAIMED = 1, /* leased, not yet dialed */
-    RD_JOB_PLACED = 2,  /* the provider accepted the call (call id known) */
-    RD_JOB_FINAL = 3    /* finished with a disposition */
+#define RD_X_(name, v) RD_JOB_##name = v,
+    RD_JOB_STATE_MAP(RD_X_)
+#undef RD_X_
 } rd_job_state_t;
 
 /*
@@ -195,7 +198,12 @@ void rd_store_job_free(rd_store_job_t *j);
 
 /* ---- campaigns --------------------------------------------------------------- */
 
-typedef enum { RD_CAMP_ACTIVE = 0, RD_CAMP_PAUSED = 1, RD_CAMP_CANCELED = 2 } rd_camp_state_t;
+/* proto/model.h (RD_CAMP_STATE_MAP): ACTIVE, PAUSED, CANCELED. */
+typedef enum {
+#define RD_X_(name, v) RD_CAMP_##name = v,
+    RD_CAMP_STATE_MAP(RD_X_)
+#undef RD_X_
+} rd_camp_state_t;
 
 typedef struct rd_store_campaign {
     char name[RD_CAMPAIGN_NAME_MAX + 1];
@@ -250,16 +258,22 @@ typedef struct rd_store_enqueue {
     int64_t due_ms;        /* first due time, from rd_policy_first() */
 } rd_store_enqueue_t;
 
+/*
+ * proto/model.h (RD_ENQ_RESULT_MAP):
+ *   CREATED       new job, in the due set
+ *   DUPLICATE     same id seen before, or a live job for the number in the
+ *                 campaign and no id given: no-op
+ *   FINAL_DND     number on the DND set: job recorded as final `dnd`
+ *   FINAL_OPTOUT  number opted out: job recorded as final `opted-out`
+ *   NO_CAMPAIGN   refused: campaign does not exist
+ *   CANCELED      refused: campaign canceled
+ *   CONFLICT      refused: the number has a live job in the campaign under
+ *                 a different id
+ */
 typedef enum {
-    RD_ENQ_CREATED = 0,      /* new job, in the due set */
-    RD_ENQ_DUPLICATE = 1,    /* same id seen before, or a live job for the number
-                                in the campaign and no id given: no-op */
-    RD_ENQ_FINAL_DND = 2,    /* number on the DND set: job recorded as final `dnd` */
-    RD_ENQ_FINAL_OPTOUT = 3, /* number opted out: job recorded as final `opted-out` */
-    RD_ENQ_NO_CAMPAIGN = 4,  /* refused: campaign does not exist */
-    RD_ENQ_CANCELED = 5,     /* refused: campaign canceled */
-    RD_ENQ_CONFLICT = 6      /* refused: the number has a live job in the campaign
-                                under a different id */
+#define RD_X_(name, v) RD_ENQ_##name = v,
+    RD_ENQ_RESULT_MAP(RD_X_)
+#undef RD_X_
 } rd_enq_result_t;
 
 /* result is valid when status == 0; id is the job's id (generated or given). */

@@ -78,6 +78,8 @@ static void ex_classify(rd_work_kind_t kind, int st, const char *body, size_t le
 
 const rd_provider_ops_t rd_exotel_ops = {
     .kind = RD_PROV_EXOTEL,
+    .rate_calls = 200,
+    .rate_seconds = 60,
     .dial = ex_dial,
     .poll = ex_poll,
     .sms = ex_sms,

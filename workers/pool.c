@@ -62,6 +62,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "proto/hash.h"
 #include "proto/rd.h"
 
 #define RD_POOL_URL_MAX 1024
@@ -698,14 +699,8 @@ static void complete(worker_t *wk, slot_t *s, CURLcode cc) {
 /* ------------------------------------------------------------------ */
 /* Campaign fairness                                                    */
 
-static uint32_t hash_name(const char *s) {
-    uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 static camp_t *camp_find(worker_t *wk, const char *name) {
-    uint32_t b = hash_name(name) % RD_POOL_CAMP_BUCKETS;
+    uint32_t b = rd_hash_str(RD_HASH_FNV_BASIS, name) % RD_POOL_CAMP_BUCKETS;
     for (camp_t *c = wk->buckets[b]; c; c = c->hnext)
         if (strcmp(c->name, name) == 0) return c;
     camp_t *c = rd_malloc(sizeof *c);
@@ -726,7 +721,7 @@ static camp_t *camp_find(worker_t *wk, const char *name) {
 
 static void camp_idle(worker_t *wk, camp_t *c) {
     if (wk->n_camps <= RD_POOL_CAMP_KEEP || c->in_ring || c->head) return;
-    camp_t **pp = &wk->buckets[hash_name(c->name) % RD_POOL_CAMP_BUCKETS];
+    camp_t **pp = &wk->buckets[rd_hash_str(RD_HASH_FNV_BASIS, c->name) % RD_POOL_CAMP_BUCKETS];
     while (*pp && *pp != c) pp = &(*pp)->hnext;
     rd_assert(*pp == c);
     *pp = c->hnext;

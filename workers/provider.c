@@ -42,6 +42,22 @@ const char *rd_res_kind_name(rd_res_kind_t k) {
     return (unsigned)k < RD_ARRAY_LEN(names) ? names[k] : "?";
 }
 
+int rd_provider_rate(rd_prov_t kind, const char *spec, double *rate, double *burst) {
+    const rd_provider_ops_t *ops = rd_provider_ops(kind);
+    if (!ops) return RD_EINVAL;
+    double n = ops->rate_calls, secs = ops->rate_seconds;
+    if (spec && *spec) {
+        char *end;
+        n = strtod(spec, &end);
+        if (*end != '/' || !(n > 0)) return RD_EINVAL;
+        secs = strtod(end + 1, &end);
+        if (*end || !(secs > 0)) return RD_EINVAL;
+    }
+    *rate = n / secs;
+    *burst = n < 1 ? 1 : n;
+    return 0;
+}
+
 const rd_provider_ops_t *rd_provider_ops(rd_prov_t kind) {
     switch (kind) {
     case RD_PROV_EXOTEL:

@@ -145,6 +145,10 @@ typedef struct rd_http_call {
 
 typedef struct rd_provider_ops {
     rd_prov_t kind;
+    /* The account's default dial rate: rate_calls per rate_seconds (exotel
+       200/60, its documented per-account limit; twilio 1/1, one call per
+       second). redial-server --provider-rate overrides it. */
+    double rate_calls, rate_seconds;
     /* Build the call; RD_ERANGE when a buffer is too small, RD_EINVAL for a
        request the provider cannot express. */
     int (*dial)(const rd_account_cfg_t *a, const rd_dial_t *d, rd_http_call_t *out);
@@ -158,6 +162,14 @@ typedef struct rd_provider_ops {
 
 /* The adapter for a provider; NULL when out of range. Static, any thread. */
 const rd_provider_ops_t *rd_provider_ops(rd_prov_t kind);
+
+/*
+ * The provider-account token bucket of `kind`: *rate tokens per second and
+ * *burst capacity (>= 1), from spec "N/SECONDS" (N > 0, SECONDS > 0), or
+ * from the adapter's default rate when spec is NULL or "". RD_EINVAL when
+ * spec does not parse or kind is out of range.
+ */
+int rd_provider_rate(rd_prov_t kind, const char *spec, double *rate, double *burst);
 
 /* Adapters (workers/exotel.c, workers/twilio.c). */
 extern const rd_provider_ops_t rd_exotel_ops;

@@ -78,6 +78,8 @@ static void tw_classify(rd_work_kind_t kind, int st, const char *body, size_t le
 
 const rd_provider_ops_t rd_twilio_ops = {
     .kind = RD_PROV_TWILIO,
+    .rate_calls = 1,
+    .rate_seconds = 1,
     .dial = tw_dial,
     .poll = tw_poll,
     .sms = tw_sms,

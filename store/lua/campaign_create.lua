@@ -6,7 +6,7 @@
 local c = ARGV[2]
 if redis.call('SISMEMBER', K_CAMPAIGNS, c) == 1 then return 0 end
 local id = redis.call('INCR', P .. ':cseq')
-redis.call('HSET', ck(c), 'json', ARGV[3], 'st', 0, 'conc', ARGV[4], 'pool', ARGV[5],
+redis.call('HSET', ck(c), 'json', ARGV[3], 'st', CST.ACTIVE, 'conc', ARGV[4], 'pool', ARGV[5],
   'cpm', ARGV[6], 'created', ARGV[7], 'live', 0, 'enq', 0, 'fin', 0, 'id', id)
 redis.call('HSET', K_CID, c, id)
 redis.call('HSET', K_CNAME, id, c)

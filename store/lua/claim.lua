@@ -66,7 +66,7 @@ for _, c in ipairs(camps) do
     ctok = cburst
     if h[6] then ctok = math.min(cburst, tonumber(h[6]) + (now - tonumber(h[7])) * crate) end
   end
-  if h[1] ~= '0' or free <= 0 or not cid then
+  if tonumber(h[1]) ~= CST.ACTIVE or free <= 0 or not cid then
     redis.call('ZREM', K_READY, c)
   elseif pfree <= 0 then
     redis.call('ZREM', K_READY, c)

@@ -1,6 +1,8 @@
 -- lib.lua: helpers prepended to every other redial script when it is loaded
--- (engine/store.c). No KEYS/ARGV contract of its own; it reads ARGV[1] = the
--- key prefix P. Key names and record layouts: docs/REDIS.md.
+-- (store/store.c), behind the constants generated from proto/model.h
+-- (OUT, DISP, JST, CST, ENQ, J_<field>, NR_ATTS, NR_JOB1, S_<field>: see
+-- cmake/gen_lua_model.c). No KEYS/ARGV contract of its own; it reads
+-- ARGV[1] = the key prefix P. Key names: docs/REDIS.md.
 --
 -- Everything about one number lives in one field of P:n (the number record):
 -- its attempt starts over the last 8 days (all campaigns) and its jobs (at
@@ -11,18 +13,12 @@
 -- never rewrites a record. Every time is policy-time unix milliseconds.
 local P = ARGV[1]
 local EPOCH = 1577836800000
-local OUTCOME = {[0] = 'completed', 'in-progress', 'busy', 'no-answer', 'failed', 'canceled',
-  'invalid-number', 'dnd'}
-local DISP = {[0] = 'connected', 'unreachable', 'failed', 'invalid', 'dnd', 'opted-out',
-  'canceled'}
 local K_READY, K_N, K_ID, K_LEASE, K_LEASES, K_CALL = P .. ':ready', P .. ':n', P .. ':id',
   P .. ':lease', P .. ':leases', P .. ':call'
 local K_DND, K_OPTOUT, K_EVENTS, K_CAMPAIGNS, K_SEQ = P .. ':dnd', P .. ':optout',
   P .. ':events', P .. ':campaigns', P .. ':seq'
 local K_CID, K_CNAME, K_GC, K_NODIAL, K_LOCK = P .. ':cid', P .. ':cname', P .. ':gc',
   P .. ':nodial', P .. ':lock'
-local NUM_KEEP_S = 8 * 86400000 -- ms
-local NUM_KEEP_MAX = 128
 
 local function ck(c) return P .. ':c:' .. c end
 -- Producer ids are indexed in 16384 small hashes (P:id:<bucket>), which Redis
@@ -59,19 +55,18 @@ local function camp(c)
   local v = camp_c[c]
   if not v then
     local h = redis.call('HMGET', ck(c), 'st', 'pool')
-    v = {st = h[1], pool = h[2] or ''}
+    v = {st = tonumber(h[1]), pool = h[2] or ''}
     camp_c[c] = v
   end
   return v
 end
 
--- Job: {cid, st, seq, id, hist, t, disp, tz, vars, nb}
--- st 0 live (pending, or claimed/placed under a lease), 3 final;
--- hist = {start, outcome, ...}; t = finish time; trailing defaults omitted.
-local J_CID, J_ST, J_SEQ, J_ID, J_HIST, J_T, J_DISP = 1, 2, 3, 4, 5, 6, 7
-local JDEF = {0, 0, 0, '', false, 0, -1, '', '', 0}
+-- Job: the fields J_CID .. J_NB of proto/model.h (RD_JOB_FIELDS), stored
+-- as an array; st JST.PENDING while live (pending, or claimed/placed under a
+-- lease), JST.FINAL once finished; hist = {start, outcome, ...}; trailing
+-- fields holding their default (JDEF) are omitted.
 local function job_norm(j)
-  for i = 1, 10 do
+  for i = 1, J_COUNT do
     if j[i] == nil then
       if i == J_HIST then j[i] = {} else j[i] = JDEF[i] end
     end
@@ -80,7 +75,7 @@ local function job_norm(j)
 end
 -- Drops trailing default fields in place (the table is then only fit for packing).
 local function job_trim(j)
-  for n = 10, 6, -1 do
+  for n = J_COUNT, J_REQUIRED + 1, -1 do
     if j[n] == JDEF[n] then j[n] = nil else break end
   end
 end
@@ -89,18 +84,19 @@ local function pub_id(c, num, j)
   return c .. '/' .. num .. '/' .. j[J_SEQ]
 end
 
--- Number record: {{attempt starts}, job, job, ...}
+-- Number record: nr[NR_ATTS] = {attempt starts}, jobs from nr[NR_JOB1].
 local function nrec_get(num)
   local v = redis.call('HGET', K_N, num)
-  if not v then return {{}} end
+  if not v then return {[NR_ATTS] = {}} end
   local nr = cmsgpack.unpack(v)
-  for i = 2, #nr do job_norm(nr[i]) end
+  for i = NR_JOB1, #nr do job_norm(nr[i]) end
   return nr
 end
--- Writes (or deletes) the record, pruning attempts older than 8 days.
+-- Writes (or deletes) the record, pruning attempts older than NR_KEEP_MS
+-- (the newest NR_KEEP_MAX kept).
 -- The record's job tables are trimmed in place: do not read them after.
 local function nrec_put(num, nr, now)
-  local lim, atts = now - NUM_KEEP_S, nr[1]
+  local lim, atts = now - NR_KEEP_MS, nr[NR_ATTS]
   local old = false
   for _, t in ipairs(atts) do
     if t < lim then old = true break end
@@ -110,25 +106,26 @@ local function nrec_put(num, nr, now)
     for _, t in ipairs(atts) do
       if t >= lim then keep[#keep + 1] = t end
     end
-    nr[1] = keep
+    nr[NR_ATTS] = keep
   end
-  if #nr[1] > NUM_KEEP_MAX then
-    table.sort(nr[1])
+  atts = nr[NR_ATTS]
+  if #atts > NR_KEEP_MAX then
+    table.sort(atts)
     local keep = {}
-    for i = #nr[1] - NUM_KEEP_MAX + 1, #nr[1] do keep[#keep + 1] = nr[1][i] end
-    nr[1] = keep
+    for i = #atts - NR_KEEP_MAX + 1, #atts do keep[#keep + 1] = atts[i] end
+    nr[NR_ATTS] = keep
   end
-  if #nr == 1 and #nr[1] == 0 then
+  if #nr < NR_JOB1 and #nr[NR_ATTS] == 0 then
     redis.call('HDEL', K_N, num)
     return
   end
-  for i = 2, #nr do job_trim(nr[i]) end
+  for i = NR_JOB1, #nr do job_trim(nr[i]) end
   redis.call('HSET', K_N, num, cmsgpack.pack(nr))
 end
 local function job_live(nr, cid)
-  for i = 2, #nr do
+  for i = NR_JOB1, #nr do
     local j = nr[i]
-    if j[J_CID] == cid and j[J_ST] ~= 3 then return j end
+    if j[J_CID] == cid and j[J_ST] ~= JST.FINAL then return j end
   end
   return nil
 end
@@ -146,12 +143,12 @@ local function lease_str(l)
     (l.placed and '1' or '0') .. '|' .. l.polls .. '|' .. l.call
 end
 
--- Why a number may not be dialed: 5 (opted-out), 4 (dnd) or nil. P:nodial
+-- Why a number may not be dialed: DISP.OPTED_OUT, DISP.DND or nil. P:nodial
 -- is the union of P:optout and P:dnd: one lookup for the common case.
 local function blocked(num)
   if redis.call('SISMEMBER', K_NODIAL, num) == 0 then return nil end
-  if redis.call('SISMEMBER', K_OPTOUT, num) == 1 then return 5 end
-  if redis.call('SISMEMBER', K_DND, num) == 1 then return 4 end
+  if redis.call('SISMEMBER', K_OPTOUT, num) == 1 then return DISP.OPTED_OUT end
+  if redis.call('SISMEMBER', K_DND, num) == 1 then return DISP.DND end
   return nil
 end
 
@@ -181,7 +178,7 @@ end
 -- Re-evaluates whether campaign c may be claimed and at which score.
 local function ready_update(c)
   local h = redis.call('HMGET', ck(c), 'st', 'conc', 'live', 'pool')
-  if h[1] ~= '0' or tonumber(h[3]) >= tonumber(h[2]) then
+  if tonumber(h[1]) ~= CST.ACTIVE or tonumber(h[3]) >= tonumber(h[2]) then
     redis.call('ZREM', K_READY, c)
     return
   end
@@ -247,9 +244,9 @@ end
 -- Finishes job j of number num in campaign c (not written: the caller puts
 -- the record). Slots must already be released.
 local function finish(c, num, j, disp, now, maxlen)
-  j[J_ST], j[J_T], j[J_DISP] = 3, now, disp
+  j[J_ST], j[J_T], j[J_DISP] = JST.FINAL, now, disp
   finished(c, num, disp, now, maxlen, cmsgpack.pack({type = 'final', id = pub_id(c, num, j),
-    campaign = c, to = num, disposition = DISP[disp], attempts = #j[J_HIST] / 2}))
+    campaign = c, to = num, disposition = DISP_NAME[disp], attempts = #j[J_HIST] / 2}))
 end
 
 -- Releases what lease `tok` (decimal string; parsed as l) of campaign c holds (aggregated):
@@ -288,7 +285,7 @@ end
 -- was canceled meanwhile. seq: FIFO tiebreak for the score.
 local function requeue(c, num, cid, due, now, maxlen, seq)
   local b = blocked(num)
-  if not b and camp(c).st == '2' then b = 6 end
+  if not b and camp(c).st == CST.CANCELED then b = DISP.CANCELED end
   if b then
     local nr = nrec_get(num)
     local j = job_live(nr, cid)

@@ -4,8 +4,8 @@
 -- 4 count, then per lookup 2 values: mode ('a' attempt key
 -- "<campaign>:<token>", 'c' provider call id, 'i' public id), the key.
 -- Returns 13 values per lookup, in order: status, campaign, number, campaign
--- id, job selector (0: the live job of that campaign; -k: the k-th job of
--- the record), number record (msgpack),
+-- id, job selector (0: the live job of that campaign; -k: the job at C
+-- position k of the record, i.e. Lua nr[k + NR_ATTS]), number record (msgpack),
 -- token (0 none), lease start, placed (0/1), polls, call id, lease deadline
 -- ms, due ms (0 under a lease). status 1 = live attempt found ('a', 'c'); 2 = job found
 -- ('i'); 0 = the attempt is already settled or superseded ('a', 'c'); -1 =
@@ -39,7 +39,7 @@ local function by_id(key)
   local nr, pos = nil, nil
   if num then
     nr = nrec_get(num)
-    for i = #nr, 2, -1 do
+    for i = #nr, NR_JOB1, -1 do
       if nr[i][J_ID] == key then pos = i break end
     end
   else
@@ -48,7 +48,7 @@ local function by_id(key)
     if cid then
       num, sq = n2, tonumber(sq)
       nr = nrec_get(num)
-      for i = 2, #nr do
+      for i = NR_JOB1, #nr do
         if nr[i][J_CID] == cid and nr[i][J_SEQ] == sq and nr[i][J_ID] == '' then pos = i end
       end
     end
@@ -58,13 +58,13 @@ local function by_id(key)
   local cid = j[J_CID]
   -- A live job may be under a lease right now.
   local tok, l = 0, nil
-  if j[J_ST] ~= 3 then
+  if j[J_ST] ~= JST.FINAL then
     local lt = redis.call('HGET', K_LOCK, num)
     local v = lt and redis.call('HGET', K_LEASE, lt)
     local pl = v and lease_parse(v)
     if pl and pl.cid == cid then tok, l = tonumber(lt), pl end
   end
-  return reply(2, cname_of(cid), num, cid, 1 - pos, tok, l)
+  return reply(2, cname_of(cid), num, cid, NR_ATTS - pos, tok, l)
 end
 local function one(mode, key)
   if mode == 'a' then return live(key) end

@@ -17,10 +17,10 @@ if lt then
   local l = v and lease_parse(v)
   if l then live_cid = l.cid end
 end
-for i = 2, #nr do
+for i = NR_JOB1, #nr do
   local j = nr[i]
-  if j[J_ST] == 0 and j[J_CID] ~= live_cid then
-    finish(cname_of(j[J_CID]), num, j, 5, now, maxlen)
+  if j[J_ST] == JST.PENDING and j[J_CID] ~= live_cid then
+    finish(cname_of(j[J_CID]), num, j, DISP.OPTED_OUT, now, maxlen)
     n = n + 1
   end
 end

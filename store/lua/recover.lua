@@ -46,15 +46,15 @@ local old = redis.call('ZRANGEBYSCORE', K_GC, '-inf', now - keep, 'LIMIT', 0, ma
 local lim = now - keep
 for _, num in ipairs(old) do
   local nr = nrec_get(num)
-  local kept, live, last = {nr[1]}, false, 0
-  for i = 2, #nr do
+  local kept, live, last = {[NR_ATTS] = nr[NR_ATTS]}, false, 0
+  for i = NR_JOB1, #nr do
     local j = nr[i]
-    if j[J_ST] == 3 and j[J_T] <= lim then
+    if j[J_ST] == JST.FINAL and j[J_T] <= lim then
       if j[J_ID] ~= '' then redis.call('HDEL', id_key(j[J_ID]), j[J_ID]) end
       trimmed = trimmed + 1
     else
       kept[#kept + 1] = j
-      if j[J_ST] ~= 3 then live = true elseif j[J_T] > last then last = j[J_T] end
+      if j[J_ST] ~= JST.FINAL then live = true elseif j[J_T] > last then last = j[J_T] end
     end
   end
   nrec_put(num, kept, now)

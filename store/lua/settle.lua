@@ -1,24 +1,21 @@
 -- settle.lua: applies attempt outcomes, each once (fenced by its token), in
 -- a batch.
 -- KEYS[1] = P:seq. ARGV: 1 P, 2 now ms, 3 events maxlen, 4 count, then per
--- settle 18 values; the first 10: campaign, token, outcome (proto/outcome.h), provider call
--- id ("" = as recorded), ended ms, final (0/1), disposition (when final),
--- next due ms (when not final), local hour of week of the attempt (-1 = not
--- counted), answered (0/1).
+-- settle S_COUNT values, read by name: the item at base a has field F at
+-- ARGV[a + S_F] (the fields and their order: RD_SETTLE_FIELDS in
+-- proto/model.h, packed by store/store_job.c from the same list).
 -- Each: releases slots, lock and lease; appends {start, outcome} to the
 -- job's history and the start to the number's attempts; counts stats; XADDs
 -- the `attempt` event; then finishes (disposition, `final` event) or
 -- reschedules at the due time. A retry becomes final `opted-out` / `dnd` /
 -- `canceled` when the number opted out / is DND / the campaign was canceled
 -- meanwhile.
--- Per settle 8 more values, all "" unless the engine prepared the settle
--- (engine/store.c settle_prep, from the number record it read with the
--- job): number, lease start ms, call id used in the event, attempt number,
--- the number record as read, the record to write, the packed `attempt`
--- event, the packed `final` event ("" when not final). They are used only
--- when the lease's number and start, the effective call id and the whole
--- record in Redis are exactly those (compare-and-set), and no opt-out / DND
--- / cancel turns a retry final; else this script does the settle itself.
+-- Prepared settles (NUM .. FIN not ""; store/store_record.c settle_prep,
+-- from the number record the engine read with the job) are stored as sent
+-- only when the lease's number and start, the effective call id and the
+-- whole record in Redis are exactly those (compare-and-set), and no opt-out
+-- / DND / cancel turns a retry final; else this script does the settle
+-- itself from the record in Redis (the fallback).
 -- Returns 4 values per settle, in order: {1 (2 when the engine's prepared
 -- record and events were stored), final (0/1), disposition (-1 when not
 -- final), attempt number}, or {0, 0, -1, 0} when the token is not current
@@ -38,10 +35,10 @@ local function counts(c, attempt, outcome, how, answered)
     end
   end
 end
--- Why a retry of num in c must finish instead: 5 opted-out, 4 dnd, 6 canceled.
+-- Why a retry of num in c must finish instead: a disposition (DISP) or nil.
 local function override(c, num)
   local b = blocked(num)
-  if not b and camp(c).st == '2' then b = 6 end
+  if not b and camp(c).st == CST.CANCELED then b = DISP.CANCELED end
   return b
 end
 -- Reads are batched: every lease in one HMGET; then, for the prepared items
@@ -49,20 +46,19 @@ end
 -- set in one SMISMEMBER. Items are still applied one by one, in order; a
 -- record written by an earlier item of the batch is read again (dirty), and
 -- a token seen twice is applied once (gone).
-local N = 18
 local toks = {}
-for k = 0, count - 1 do toks[k + 1] = ARGV[5 + k * N + 1] end
+for k = 0, count - 1 do toks[k + 1] = ARGV[5 + k * S_COUNT + S_TOKEN] end
 local lv = {}
 if count > 0 then lv = redis.call('HMGET', K_LEASE, unpack(toks)) end
 local leases, pnums, pidx, dnums, didx = {}, {}, {}, {}, {}
 for k = 0, count - 1 do
-  local a = 5 + k * N
-  local l = lease_check(ARGV[a], ARGV[a + 1], lv[k + 1])
+  local a = 5 + k * S_COUNT
+  local l = lease_check(ARGV[a + S_CAMPAIGN], ARGV[a + S_TOKEN], lv[k + 1])
   leases[k + 1] = l or false
-  if l and ARGV[a + 14] ~= '' and l.num == ARGV[a + 10] then
+  if l and ARGV[a + S_XOLD] ~= '' and l.num == ARGV[a + S_NUM] then
     pnums[#pnums + 1] = l.num
     pidx[k + 1] = #pnums
-    if ARGV[a + 5] ~= '1' then
+    if ARGV[a + S_FINAL] ~= '1' then
       dnums[#dnums + 1] = l.num
       didx[k + 1] = #dnums
     end
@@ -74,38 +70,40 @@ if #dnums > 0 then pdnd = redis.call('SMISMEMBER', K_NODIAL, unpack(dnums)) end
 local dirty = {}
 local dues = {} -- campaign -> {score, number, ...} ZADDed after the loop
 for k = 0, count - 1 do
-  local a = 5 + k * N
+  local a = 5 + k * S_COUNT
   -- outcome and how stay strings where they only name counters
-  local c, tok, outcome, call = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  local final, disp, due = ARGV[a + 5] == '1', tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7])
-  local how, answered = ARGV[a + 8], ARGV[a + 9] == '1'
-  local xold = ARGV[a + 14]
+  local c, tok = ARGV[a + S_CAMPAIGN], ARGV[a + S_TOKEN]
+  local outcome, call = ARGV[a + S_OUTCOME], ARGV[a + S_CALL_ID]
+  local final, disp = ARGV[a + S_FINAL] == '1', tonumber(ARGV[a + S_DISP])
+  local due, how = tonumber(ARGV[a + S_DUE]), ARGV[a + S_HOW]
+  local answered = ARGV[a + S_ANSWERED] == '1'
+  local xold = ARGV[a + S_XOLD]
   local o = 4 * k
   local l = leases[k + 1]
   -- a token already applied earlier in this batch
   if l and gone[tok] then l = false end
   if call == '' and l then call = l.call end
   local b = nil
-  local fast = l and pidx[k + 1] and not dirty[l.num] and l.start_s == ARGV[a + 11]
-    and call == ARGV[a + 12]
+  local fast = l and pidx[k + 1] and not dirty[l.num] and l.start_s == ARGV[a + S_START]
+    and call == ARGV[a + S_CALL]
   if fast and not final then
     if pdnd[didx[k + 1]] == 1 then b = blocked(l.num) end
-    if not b and camp(c).st == '2' then b = 6 end
+    if not b and camp(c).st == CST.CANCELED then b = DISP.CANCELED end
     fast = not b
   end
   fast = fast and precs[pidx[k + 1]] == xold
   if fast then
     -- prepared by the engine from this very record
-    local num, attempt = l.num, ARGV[a + 13]
+    local num, attempt = l.num, ARGV[a + S_ATTEMPT]
     lease_release(c, tok, l)
     counts(c, attempt, outcome, how, answered)
     attempt = tonumber(attempt)
-    event_raw(maxlen, ARGV[a + 16])
-    redis.call('HSET', K_N, num, ARGV[a + 15])
+    event_raw(maxlen, ARGV[a + S_EV])
+    redis.call('HSET', K_N, num, ARGV[a + S_XNEW])
     dirty[num] = true
     if final then
-      if disp == 0 then stat(c, 'k' .. attempt, 1) end
-      finished(c, num, disp, now, maxlen, ARGV[a + 17])
+      if disp == DISP.CONNECTED then stat(c, 'k' .. attempt, 1) end
+      finished(c, num, disp, now, maxlen, ARGV[a + S_FIN])
       out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 2, 1, disp, attempt
     else
       seq = seq + 1
@@ -136,18 +134,18 @@ for k = 0, count - 1 do
       outcome = tonumber(outcome)
       h[#h + 1] = l.start
       h[#h + 1] = outcome
-      nr[1][#nr[1] + 1] = l.start
+      nr[NR_ATTS][#nr[NR_ATTS] + 1] = l.start
       local attempt = #h / 2
       counts(c, attempt, outcome, how, answered)
       event(maxlen, {type = 'attempt', id = pub_id(c, num, j), campaign = c, to = num,
-        attempt = attempt, outcome = OUTCOME[outcome] or '?', call_id = call,
-        started_ms = l.start, ended_ms = tonumber(ARGV[a + 4])})
+        attempt = attempt, outcome = OUT_NAME[outcome] or '?', call_id = call,
+        started_ms = l.start, ended_ms = tonumber(ARGV[a + S_ENDED])})
       if not final then
         if b == nil then b = override(c, num) end
         if b then final, disp = true, b end
       end
       if final then
-        if disp == 0 then stat(c, 'k' .. attempt, 1) end
+        if disp == DISP.CONNECTED then stat(c, 'k' .. attempt, 1) end
         finish(c, num, j, disp, now, maxlen)
         out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 1, 1, disp, attempt
       else

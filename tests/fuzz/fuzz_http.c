@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/httpd.h"
+#include "proto/hash.h"
 #include "proto/rd.h"
 
 #define MAXREQ 64
@@ -26,11 +27,6 @@ typedef struct {
     size_t path_len, body_len, n_headers;
     uint64_t hash;
 } seen_t;
-
-static uint64_t fnv(const char *s, size_t n, uint64_t h) {
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
 
 static const rd_http_limits_t lim = {
     .max_header_bytes = 2048, .max_body_bytes = 4096, .max_headers = 16};
@@ -94,8 +90,8 @@ static int run(const uint8_t *data, size_t size, unsigned step, seen_t *seen, in
                 s->path_len = r->path_len;
                 s->body_len = r->body_len;
                 s->n_headers = r->n_headers;
-                s->hash =
-                    fnv(r->body, r->body_len, fnv(r->path, r->path_len, 14695981039346656037ull));
+                s->hash = rd_hash_bytes(rd_hash_bytes(RD_HASH_FNV_BASIS, r->path, r->path_len),
+                                        r->body, r->body_len);
             }
             if (!r->keep_alive) break;
         }

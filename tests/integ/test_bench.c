@@ -149,7 +149,7 @@ static void test_sim_cb_conns(void **state) {
 }
 
 /*
- * A settle wakes the dispatcher (engine/server.c on_settled_slot): with one
+ * A settle wakes the dispatcher (engine/dispatch.c rd_dispatch_on_settled): with one
  * campaign of concurrency 2 and calls that end at once (busy after 1 policy
  * ms), 60 single-attempt jobs are 30 rounds of 2. Each round must start as
  * soon as the previous settles; before the doorbell each waited for the

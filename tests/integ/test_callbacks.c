@@ -1,7 +1,8 @@
 /*
- * Integration tests of engine/callbacks: real redis-server (store), real
- * HTTP (engine/httpd + libcurl clients), real provider simulator
- * (redial-sim in-process on the test loop) for the poller.
+ * Integration tests of the settle stage and what feeds it (engine/settle.h,
+ * engine/callback_route.h, engine/recovery.h's poller): real redis-server
+ * (store), real HTTP (common/httpd + libcurl clients), real provider
+ * simulator (redial-sim in-process on the test loop) for the poller.
  *
  *   - exotel callbacks: forged token -> 403 and nothing changes; bad body ->
  *     400; a terminal callback settles once; its duplicate and a late,
@@ -9,8 +10,10 @@
  *   - twilio callbacks: non-terminal events acknowledged and ignored; a bad
  *     or missing X-Twilio-Signature -> 403 and nothing changes; a signed
  *     terminal callback settles (answered by a human -> connected);
- *   - direct settle of a refused dial (invalid number -> invalid);
- *   - a lost callback is recovered by polling the simulator.
+ *   - settle of a refused dial with the claimed job (invalid number ->
+ *     invalid), in one Redis command: no second lookup;
+ *   - a lost callback is recovered by polling the simulator and settled
+ *     with the recovered job, in one Redis command: no second lookup.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +24,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/callbacks.h"
+#include "engine/callback_route.h"
+#include "engine/recovery.h"
+#include "engine/settle.h"
 #include "common/httpd.h"
 #include "store/store.h"
 #include "proto/callback.h"
@@ -43,7 +48,9 @@ typedef struct fx {
     rd_store_t *s;
     rd_clock_t clock;
     rd_httpd_t *srv;
-    rd_callbacks_t *cbs;
+    rd_settle_t *settle;
+    rd_callback_route_t *route;
+    rd_recovery_t *rec; /* sim tests */
     char base[64];
     bool srv_closed;
     /* sim tests */
@@ -55,7 +62,7 @@ typedef struct fx {
 
 static void handler(rd_http_req_t *req, void *data) {
     fx_t *f = data;
-    if (!rd_callbacks_route(f->cbs, req)) rd_http_respond_error(req, 404, "no route");
+    if (!rd_callback_route(f->route, req)) rd_http_respond_error(req, 404, "no route");
 }
 
 static void on_pool_result(rd_work_t *w, void *data) {
@@ -80,13 +87,10 @@ static int setup_common(void **state, bool with_sim) {
     char err[128];
     if (rd_httpd_create(&f->loop, &hc, &f->srv, err, sizeof err) != 0) return -1;
     snprintf(f->base, sizeof f->base, "http://127.0.0.1:%d", rd_httpd_port(f->srv));
-    rd_callbacks_cfg_t cc;
-    rd_callbacks_cfg_init(&cc);
-    cc.store = f->s;
-    cc.clock = &f->clock;
-    cc.secret = SECRET;
-    cc.public_url = f->base;
-    cc.twilio_token = TWTOKEN;
+    rd_settle_cfg_t sc = {.store = f->s, .clock = &f->clock};
+    if (rd_settle_create(&sc, &f->settle) != 0) return -1;
+    rd_callback_route_cfg_t cc = {
+        .settle = f->settle, .secret = SECRET, .public_url = f->base, .twilio_token = TWTOKEN};
     if (with_sim) {
         rd_test_sim_opts_t so = {.model = "uniform:busy=1",
                                  .script_json = sim_script,
@@ -107,12 +111,16 @@ static int setup_common(void **state, bool with_sim) {
                             .on_result = on_pool_result,
                             .data = f};
         if (rd_pool_create(&f->loop, &pc, &f->pool) != 0) return -1;
-        cc.pool = f->pool;
-        cc.poll_account[sim_prov] = 0;
-        cc.default_provider = sim_prov;
+        rd_recovery_cfg_t rc;
+        rd_recovery_cfg_init(&rc);
+        rc.settle = f->settle;
+        rc.pool = f->pool;
+        rc.poll_account[sim_prov] = 0;
+        rc.default_provider = sim_prov;
+        if (rd_recovery_create(&rc, &f->rec) != 0) return -1;
         cc.twilio_token = RD_TEST_PROVIDER_TOKEN; /* the sim signs with its auth token */
     }
-    if (rd_callbacks_create(&cc, &f->cbs) != 0) return -1;
+    if (rd_callback_route_create(&cc, &f->route) != 0) return -1;
     char json[512];
     snprintf(json, sizeof json,
              "{\"name\":\"cbt\",\"caller_id\":\"0800\",\"call_flow_id\":\"1\",\"numbers\":[],"
@@ -146,11 +154,31 @@ static int teardown(void **state) {
     rd_httpd_close(f->srv, on_srv_closed, f);
     while (!f->srv_closed) uv_run(&f->loop, UV_RUN_ONCE);
     ts_close(f->s, &f->loop);
-    rd_callbacks_destroy(f->cbs);
+    rd_callback_route_destroy(f->route);
+    rd_recovery_destroy(f->rec);
+    rd_settle_destroy(f->settle);
     assert_int_equal(uv_loop_close(&f->loop), 0);
     rd_test_redis_stop(&f->redis);
     rd_free(f);
     return 0;
+}
+
+/* The counters of the three modules under test, as one. */
+typedef struct stats {
+    uint64_t received, forged, bad, ignored; /* callback route */
+    uint64_t settled, duplicates, lookups;   /* settle */
+    uint64_t polls, poll_settled;            /* poller */
+} stats_t;
+
+static void stats(const fx_t *f, stats_t *out) {
+    rd_callback_route_stats_t r;
+    rd_settle_stats_t s;
+    rd_recovery_stats_t p = {0};
+    rd_callback_route_stats(f->route, &r);
+    rd_settle_stats(f->settle, &s);
+    if (f->rec) rd_recovery_stats(f->rec, &p);
+    *out = (stats_t){r.received,   r.forged,  r.bad,   r.ignored,     s.settled,
+                     s.duplicates, s.lookups, p.polls, p.poll_settled};
 }
 
 /* ---- a blocking HTTP client run in the uv threadpool while the loop serves ---- */
@@ -276,8 +304,8 @@ static void t_exotel(void **state) {
     assert_int_equal(j->state, RD_JOB_PENDING);
     rd_store_job_free(j);
 
-    rd_callbacks_stats_t st;
-    rd_callbacks_stats(f->cbs, &st);
+    stats_t st;
+    stats(f, &st);
     assert_int_equal(st.settled, 1);
     assert_int_equal(st.duplicates, 2);
     assert_int_equal(st.forged, 2);
@@ -349,6 +377,32 @@ static void on_direct(void *arg, int status) {
     d->status = status;
 }
 
+static rd_call_status_t refused(const char *key, rd_outcome_t outcome) {
+    rd_call_status_t st;
+    memset(&st, 0, sizeof st);
+    snprintf(st.attempt_key, sizeof st.attempt_key, "%s", key);
+    st.outcome = outcome;
+    st.terminal = true;
+    st.answered_by = RD_ANSWERED_UNKNOWN;
+    return st;
+}
+
+static void on_loaded(int status, const rd_campaign_t *c, void *arg) {
+    (void)c;
+    *(int *)arg = status;
+}
+
+/* Loads the test campaign into settle's cache, as the engine has it by the
+   time it settles (so a test can count settle's own Redis commands). */
+static void cache_campaign(fx_t *f) {
+    int loaded = 1;
+    rd_ccache_get(rd_settle_campaigns(f->settle), "cbt", on_loaded, &loaded);
+    while (loaded > 0) uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(loaded, 0);
+}
+
+/* A dial the provider refused, settled as the dispatcher does: with the job
+   the claim returned, so the settle is the only Redis command. */
 static void t_direct_settle(void **state) {
     fx_t *f = *state;
     rd_enq_result_t er;
@@ -358,26 +412,36 @@ static void t_direct_settle(void **state) {
     assert_int_equal(js.n, 1);
     char key[RD_ATTEMPT_KEY_MAX + 1];
     assert_int_equal(rd_attempt_key_format(key, sizeof key, "cbt", js.v[0]->token), 0);
-    ts_jobs_free(&js);
+    /* The campaign cached, as it is after the claim in the engine. */
+    cache_campaign(f);
     direct_t d = {0};
-    assert_int_equal(
-        rd_callbacks_settle(f->cbs, key, RD_OUT_INVALID_NUMBER, RD_ANSWERED_UNKNOWN, on_direct, &d),
-        0);
+    rd_call_status_t st = refused(key, RD_OUT_INVALID_NUMBER);
+    uint64_t sent = rd_store_commands_sent(f->s);
+    rd_settle_job(f->settle, js.v[0], &st, "engine", on_direct, &d);
     while (!d.done) uv_run(&f->loop, UV_RUN_ONCE);
     assert_int_equal(d.status, 0);
+    assert_int_equal(rd_store_commands_sent(f->s) - sent, 1); /* the settle, no lookup */
+    stats_t s;
+    stats(f, &s);
+    assert_int_equal(s.lookups, 0);
     rd_store_job_t *j = show(f, "j3");
     assert_int_equal(j->state, RD_JOB_FINAL);
     assert_int_equal(j->disposition, RD_DISP_INVALID);
     rd_store_job_free(j);
-    /* Twice: stale. */
+    /* Twice with the same (now stale) job: fenced. */
     d.done = false;
-    assert_int_equal(
-        rd_callbacks_settle(f->cbs, key, RD_OUT_BUSY, RD_ANSWERED_UNKNOWN, on_direct, &d), 0);
+    st = refused(key, RD_OUT_BUSY);
+    rd_settle_job(f->settle, js.v[0], &st, "engine", on_direct, &d);
     while (!d.done) uv_run(&f->loop, UV_RUN_ONCE);
     assert_int_equal(d.status, RD_ESTALE);
-    assert_int_equal(
-        rd_callbacks_settle(f->cbs, "nocolon", RD_OUT_BUSY, RD_ANSWERED_UNKNOWN, on_direct, &d),
-        RD_EINVAL);
+    /* And found by key (a callback's path): stale too. */
+    d.done = false;
+    assert_int_equal(rd_settle_find(f->settle, &st, "callback", on_direct, &d), 0);
+    while (!d.done) uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(d.status, RD_ESTALE);
+    ts_jobs_free(&js);
+    st = refused("nocolon", RD_OUT_BUSY);
+    assert_int_equal(rd_settle_find(f->settle, &st, "callback", on_direct, &d), RD_EINVAL);
 }
 
 /* ---- with the simulator: dial through the pool, callbacks from the sim ---- */
@@ -451,8 +515,8 @@ static void t_lost_callback_polled(void **state) {
     char cid[RD_CALL_ID_MAX + 1];
     uint64_t tok = dial_one(f, T0, cid, sizeof cid);
     spin_ms(f, 300); /* the call ends (busy after 3 policy s = 3 wall ms); its callback is lost */
-    rd_callbacks_stats_t st;
-    rd_callbacks_stats(f->cbs, &st);
+    stats_t st;
+    stats(f, &st);
     assert_int_equal(st.received, 0);
     rd_store_job_t *j = show(f, "jl");
     assert_int_equal(j->state, RD_JOB_PLACED);
@@ -466,14 +530,19 @@ static void t_lost_callback_polled(void **state) {
     assert_int_equal(r.n, 1);
     assert_int_equal(r.v[0]->token, tok);
     assert_string_equal(r.v[0]->call_id, cid);
-    assert_int_equal(rd_callbacks_poll(f->cbs, r.v[0]), 0);
+    cache_campaign(f);
+    uint64_t sent = rd_store_commands_sent(f->s);
+    assert_int_equal(rd_recovery_poll(f->rec, r.v[0]), 0);
     ts_jobs_free(&r);
     for (int i = 0; i < 2000; i++) {
-        rd_callbacks_stats(f->cbs, &st);
+        stats(f, &st);
         if (st.poll_settled == 1) break;
         uv_run(&f->loop, UV_RUN_ONCE);
     }
     assert_int_equal(st.poll_settled, 1);
+    /* Settled with the recovered job: the settle was the only Redis command. */
+    assert_int_equal(rd_store_commands_sent(f->s) - sent, 1);
+    assert_int_equal(st.lookups, 0);
     j = show(f, "jl");
     assert_int_equal(j->state, RD_JOB_PENDING);
     assert_int_equal(j->n_hist, 1);
@@ -498,15 +567,15 @@ static void t_dup_reordered_settle_once(void **state) {
         dial_one(f, T0, cid, sizeof cid);
     }
     rd_clock_set(&f->clock, T0 + MINUTE);
-    rd_callbacks_stats_t st;
+    stats_t st;
     /* Each call has a terminal callback sent twice, plus reordered events. */
     for (int i = 0; i < 3000; i++) {
-        rd_callbacks_stats(f->cbs, &st);
+        stats(f, &st);
         if (st.settled == 3 && st.duplicates >= 3) break;
         spin_ms(f, 2);
     }
     spin_ms(f, 300); /* stragglers (reordered, late) */
-    rd_callbacks_stats(f->cbs, &st);
+    stats(f, &st);
     assert_int_equal(st.settled, 3);
     assert_true(st.duplicates >= 3);
     assert_int_equal(st.forged, 0);

@@ -10,7 +10,11 @@
  *     SMS per job reaches the simulator, with two engines and every status
  *     callback delivered twice; jobs that connect earlier get none;
  *   - /metrics: after a small campaign the campaign series carry the same
- *     figures as `redial-cli stats --json`.
+ *     figures as `redial-cli stats --json`;
+ *   - settle without a second lookup: a dial the provider refuses and a
+ *     placed call whose callbacks are all lost (settled from status polls of
+ *     recovered leases) settle with the job the engine already holds
+ *     (redial_settle_lookups_total stays 0).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -45,11 +49,6 @@ typedef struct {
     rd_test_server_t servers[2];
     int n_servers;
 } env_t;
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static int setup(void **state) {
     env_t *e = calloc(1, sizeof *e);
@@ -106,41 +105,14 @@ static rd_test_server_t *start_engine(env_t *e, const char *id) {
     return s;
 }
 
-static long api(const rd_test_server_t *s, const char *method, const char *path, const char *body,
-                char **resp) {
-    char url[256];
-    snprintf(url, sizeof url, "%s%s", s->base, path);
-    return rd_test_http(method, url, NULL, body, RD_TEST_API_KEY ":" RD_TEST_API_TOKEN, resp);
-}
-
 static void create_campaign(const rd_test_server_t *s, const char *body) {
-    char *resp = NULL;
-    long st = api(s, "POST", "/v1/Accounts/" RD_TEST_PROVIDER_SID "/Campaigns", body, &resp);
-    if (st != 201) fprintf(stderr, "create: %ld %s\n", st, resp ? resp : "");
-    assert_int_equal(st, 201);
-    free(resp);
+    assert_int_equal(rd_test_create_campaign(s, body), 201);
 }
 
 static void enqueue(const rd_test_server_t *s, const char *campaign, const char *to) {
     char body[256];
     snprintf(body, sizeof body, "{\"campaign\":\"%s\",\"to\":\"%s\"}", campaign, to);
-    assert_int_equal(api(s, "POST", "/v1/calls", body, NULL), 201);
-}
-
-/* Policy start times (sim clock) of every call the sim saw to `number`. */
-static size_t calls_to(const env_t *e, const char *number, long long *created, size_t max) {
-    char url[256], *resp = NULL;
-    snprintf(url, sizeof url, "%s/sim/numbers/%%2B%s", e->sim.base, number + 1);
-    assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &resp), 200);
-    json_t *j = json_loads(resp, 0, NULL);
-    free(resp);
-    assert_non_null(j);
-    json_t *calls = json_object_get(j, "calls");
-    size_t n = 0;
-    for (size_t i = 0; i < json_array_size(calls) && n < max; i++)
-        created[n++] = json_integer_value(json_object_get(json_array_get(calls, i), "created_ms"));
-    json_decref(j);
-    return n;
+    assert_int_equal(rd_test_api(s, "POST", "/v1/calls", body, NULL), 201);
 }
 
 /* ---- smart ------------------------------------------------------------------ */
@@ -200,7 +172,7 @@ static void t_smart(void **state) {
     static const char *const young_nums[] = {"+919822000001", "+919822000002"};
     for (int i = 0; i < 2; i++) {
         long long t[4];
-        assert_int_equal(calls_to(e, smart_nums[i], t, 4), 2);
+        assert_int_equal(rd_test_sim_calls_to(&e->sim, smart_nums[i], t, 4), 2);
         assert_true(t[0] - ORIGIN_MS < HOUR_MS / 2); /* attempt 1 at once */
         /* The retry lands in the favoured hour: 18:00 plus jitter (< 120 s). */
         long long at = t[1] - ORIGIN_MS;
@@ -208,7 +180,7 @@ static void t_smart(void **state) {
             fprintf(stderr, "smart retry at +%lld ms\n", at);
         assert_true(at >= 8 * HOUR_MS && at < 8 * HOUR_MS + 5 * 60000);
 
-        assert_int_equal(calls_to(e, young_nums[i], t, 4), 2);
+        assert_int_equal(rd_test_sim_calls_to(&e->sim, young_nums[i], t, 4), 2);
         /* increasing [30, 60, 120]: the first retry 30 minutes after the
            claim (the sim sees each call a few policy seconds after it). */
         long long gap = t[1] - t[0];
@@ -270,9 +242,9 @@ static void t_sms_fallback(void **state) {
         assert_true(dups > 0);
         free(report);
         if (sms >= 2 * SMS_GROUP) break;
-        sleep_ms(100);
+        rd_test_sleep_ms(100);
     }
-    sleep_ms(500); /* nothing more may come */
+    rd_test_sleep_ms(500); /* nothing more may come */
     char *report = rd_test_sim_report(&e->sim);
     sms = rd_test_report_int(report, "sim.sms");
     free(report);
@@ -305,7 +277,7 @@ static void t_sms_held_to_window(void **state) {
                        "\"call\":{\"ring_timeout_seconds\":180},"
                        "\"sms_fallback\":{\"after_attempts\":1,\"body\":\"Please call back.\"}}");
     assert_int_equal(rd_test_wait_finished(s, "Late", 1, 30), 0);
-    sleep_ms(1000); /* an SMS sent at the settle would have reached the sim by now */
+    rd_test_sleep_ms(1000); /* an SMS sent at the settle would have reached the sim by now */
     char *report = rd_test_sim_report(&e->sim);
     assert_non_null(report);
     assert_int_equal(rd_test_report_int(report, "calls_total"), 1);
@@ -364,6 +336,14 @@ static void expect(const char *scrape, const char *campaign, const char *metric,
     assert_true(same);
 }
 
+/* GET /metrics of engine s (caller frees). */
+static char *get_metrics(const rd_test_server_t *s) {
+    char url[128], *scrape = NULL;
+    snprintf(url, sizeof url, "%s/metrics", s->base);
+    assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &scrape), 200);
+    return scrape;
+}
+
 static void t_metrics(void **state) {
     env_t *e = *state;
     start_sim(e,
@@ -389,9 +369,7 @@ static void t_metrics(void **state) {
     free(out);
     assert_non_null(want);
 
-    char url[128], *scrape = NULL;
-    snprintf(url, sizeof url, "%s/metrics", s->base);
-    assert_int_equal(rd_test_http("GET", url, NULL, NULL, NULL, &scrape), 200);
+    char *scrape = get_metrics(s);
     assert_non_null(strstr(scrape, "# TYPE redial_campaign_first_attempt_connection_rate gauge"));
 
     expect(scrape, "Prom", "jobs_dialed", NULL, json_object_get(want, "dialed"));
@@ -442,9 +420,37 @@ static void t_metrics(void **state) {
     assert_int_equal(rd_test_server_stop(s, SIGTERM, 15000), 0);
 }
 
+static const char *const LOSE_CALLBACKS[] = {"--cb-loss", "1", NULL};
+
+static void t_settle_without_lookup(void **state) {
+    env_t *e = *state;
+    start_sim(e, "{\"+919845000000\":[\"invalid\"],\"+919845000001\":[\"busy\",\"completed\"]}",
+              LOSE_CALLBACKS);
+    rd_test_server_t *s = start_engine(e, "held");
+    create_campaign(s, "{\"name\":\"Held\",\"caller_id\":\"08030000000\",\"call_flow_id\":\"1\","
+                       "\"numbers\":[\"+919845000000\",\"+919845000001\"],"
+                       "\"call\":{\"callback_grace_seconds\":5},"
+                       "\"retry\":{\"max_attempts\":3,\"interval_minutes\":30}}");
+    assert_int_equal(rd_test_wait_finished(s, "Held", 2, 60), 0);
+    char *scrape = get_metrics(s);
+    bool found;
+    /* One refused dial, two polled calls: three settles, none looked up. */
+    assert_true(series(scrape, "redial_dials_refused_total", &found) == 1 && found);
+    assert_true(series(scrape, "redial_status_polls_total", &found) >= 2 && found);
+    assert_true(series(scrape, "redial_settles_total", &found) == 3 && found);
+    assert_true(series(scrape, "redial_callbacks_total", &found) == 0 && found);
+    double lookups = series(scrape, "redial_settle_lookups_total", &found);
+    if (lookups != 0) fprintf(stderr, "settle lookups: %g\n", lookups);
+    assert_true(lookups == 0 && found);
+    free(scrape);
+    assert_int_equal(rd_test_sim_violations(&e->sim), 0);
+    assert_int_equal(rd_test_server_stop(s, SIGTERM, 15000), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_settle_without_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(t_smart, setup, teardown),
         cmocka_unit_test_setup_teardown(t_sms_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(t_sms_held_to_window, setup, teardown),

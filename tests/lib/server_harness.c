@@ -85,6 +85,22 @@ void rd_test_server_kill(rd_test_server_t *s) {
     s->pid = 0;
 }
 
+long rd_test_api(const rd_test_server_t *s, const char *method, const char *path, const char *body,
+                 char **resp) {
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", s->base, path);
+    return rd_test_http(method, url, NULL, body, RD_TEST_API_KEY ":" RD_TEST_API_TOKEN, resp);
+}
+
+long rd_test_create_campaign(const rd_test_server_t *s, const char *body) {
+    char *resp = NULL;
+    long st =
+        rd_test_api(s, "POST", "/v1/Accounts/" RD_TEST_PROVIDER_SID "/Campaigns", body, &resp);
+    if (st != 201) fprintf(stderr, "create campaign: %ld %s\n", st, resp ? resp : "");
+    free(resp);
+    return st;
+}
+
 long long rd_test_campaign_finished(const rd_test_server_t *s, const char *name) {
     char url[256], *resp = NULL;
     snprintf(url, sizeof url, "%s/v1/campaigns/%s/stats", s->base, name);

@@ -50,6 +50,13 @@ int rd_test_server_stop(rd_test_server_t *s, int sig, int timeout_ms);
 /* SIGKILL without waiting for a drain. */
 void rd_test_server_kill(rd_test_server_t *s);
 
+/* A control-API request with the test credentials to path ("/v1/..."); *resp
+ * (may be NULL) gets the owned body. Returns the HTTP status, -1 when no answer. */
+long rd_test_api(const rd_test_server_t *s, const char *method, const char *path, const char *body,
+                 char **resp);
+/* POST a campaign body to the Campaigns API; returns the status (the answer is
+ * printed on stderr when it is not 201). */
+long rd_test_create_campaign(const rd_test_server_t *s, const char *body);
 /* Jobs finished in a campaign, from GET /v1/campaigns/{name}/stats with the
  * test API credentials; -1 when the server does not answer 200. */
 long long rd_test_campaign_finished(const rd_test_server_t *s, const char *name);

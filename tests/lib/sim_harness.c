@@ -187,3 +187,20 @@ long long rd_test_sim_violations(const rd_test_sim_t *s) {
     free(report);
     return v;
 }
+
+long rd_test_sim_calls_to(const rd_test_sim_t *s, const char *number, long long *created,
+                          size_t max) {
+    char url[256], *resp = NULL;
+    snprintf(url, sizeof url, "%s/sim/numbers/%%2B%s", s->base,
+             number[0] == '+' ? number + 1 : number);
+    long st = rd_test_http("GET", url, NULL, NULL, NULL, &resp);
+    json_t *j = st == 200 && resp ? json_loads(resp, 0, NULL) : NULL;
+    free(resp);
+    if (!j) return -1;
+    json_t *calls = json_object_get(j, "calls");
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(calls) && n < max; i++)
+        created[n++] = json_integer_value(json_object_get(json_array_get(calls, i), "created_ms"));
+    json_decref(j);
+    return (long)n;
+}

@@ -54,6 +54,10 @@ long rd_test_sim_post(const rd_test_sim_t *s, const char *what, const char *json
  */
 long long rd_test_report_int(const char *report_json, const char *path);
 
+/* Policy start times (created_ms) of the calls the sim saw to number, in
+ * order, into created[0..return) (at most max); -1 when it did not answer. */
+long rd_test_sim_calls_to(const rd_test_sim_t *s, const char *number, long long *created,
+                          size_t max);
 /* violations_total of the referee's live report (-1 when unreadable); the
  * report is printed on stderr when it is not 0, for the post-mortem. */
 long long rd_test_sim_violations(const rd_test_sim_t *s);

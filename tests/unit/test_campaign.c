@@ -69,7 +69,7 @@ static void check_seed_defaults(const rd_campaign_t *c) {
     assert_int_equal(c->machine_as, RD_OUT_NO_ANSWER);
     assert_int_equal(c->concurrency, 10);
     assert_null(c->agent_pool);
-    assert_int_equal(c->max_per_day, 3);
+    assert_int_equal(c->max_per_day, 4);
     assert_int_equal(c->max_per_7_days, 7);
     assert_int_equal(c->calls_per_minute, 0);
     assert_int_equal(c->purpose, RD_PURPOSE_NONE);

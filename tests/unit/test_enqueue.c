@@ -15,6 +15,7 @@
 #include "proto/clock.h"
 #include "proto/rd.h"
 #include "proto/tz.h"
+#include "proto/text.h"
 
 static const char SEED[] =
     "{\"name\":\"Payment_Reminders\",\"caller_id\":\"<exophone>\",\"call_flow_id\":\"<flow_id>\","
@@ -154,12 +155,18 @@ static void t_names_and_printable(void **state) {
     assert_true(rd_enqueue_result_refused(RD_ENQ_CANCELED));
 
     char b[12];
-    rd_enqueue_printable(b, sizeof b, "+91 98\n\"x\\");
+    rd_text_printable(b, sizeof b, "+91 98\n\"x\\");
     assert_string_equal(b, "+91 98??x?");
-    rd_enqueue_printable(b, sizeof b, "+919876543210999");
+    rd_text_printable(b, sizeof b, "+919876543210999");
     assert_string_equal(b, "+9198765...");
-    rd_enqueue_printable(b, sizeof b, "");
+    rd_text_printable(b, sizeof b, "");
     assert_string_equal(b, "");
+    rd_text_printable(b, sizeof b, "a\x7f\xc3\xa9\x1b");
+    assert_string_equal(b, "a????");         /* DEL, non-ASCII and ESC */
+    rd_text_quoted(b, sizeof b, "ab\"c", 4); /* no quote can close the quoted copy */
+    assert_string_equal(b, "\"ab?c\"");
+    rd_text_quoted(b, sizeof b, "abcdefghijk", 11);
+    assert_string_equal(b, "\"abcdef...\""); /* fills b[12] exactly */
 
     rd_camp_state_t st;
     for (int s = RD_CAMP_ACTIVE; s <= RD_CAMP_CANCELED; s++) {

@@ -113,6 +113,9 @@ static void t_log_lines(void **state) {
     rd_log(RD_LOG_DEBUG, "hidden", "k", "v", NULL);
     rd_log(RD_LOG_INFO, "dial.placed", "job", "J 1", "api_token", "hunter2", "sid", "abc", NULL);
     rd_logf(RD_LOG_WARN, "redis.down", "retry in %d ms", 250);
+    /* Untrusted values cannot end the line, fake a field or send terminal escapes. */
+    rd_log(RD_LOG_INFO, "callback.forged", "to", "+91\r\nlevel=error x=\"1\"\x1b[2J\tok", "id",
+           "a\x7f", NULL);
     char buf[4096] = {0};
     FILE *f = fopen(path, "r");
     assert_non_null(f);
@@ -124,6 +127,10 @@ static void t_log_lines(void **state) {
     assert_non_null(
         strstr(buf, "level=info event=dial.placed job=\"J 1\" api_token=[redacted] sid=abc\n"));
     assert_non_null(strstr(buf, "level=warn event=redis.down msg=\"retry in 250 ms\"\n"));
+    assert_non_null(strstr(buf, "event=callback.forged "
+                                "to=\"+91\\x0d\\nlevel=error x=\\\"1\\\"\\x1b[2J\\tok\" "
+                                "id=\"a\\x7f\"\n"));
+    assert_null(strstr(buf, "\nlevel=error"));
     assert_int_equal(rd_log_setup("-", RD_LOG_INFO), 0);
     unlink(path);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "proto/campaign.h"
+#include "proto/hash.h"
 #include "proto/policy.h"
 #include "proto/rd.h"
 #include "proto/tz.h"
@@ -73,7 +74,7 @@ static rd_decision_t plan(int64_t start, const rd_outcome_t *outs, size_t n, con
                           size_t n_want) {
     rd_attempt_t steps[32];
     rd_decision_t d;
-    size_t got = rd_policy_plan(&F.ctx, start, outs, n, steps, 32, &d);
+    size_t got = rd_policy_plan(&F.ctx, "+919876543210", start, outs, n, steps, 32, &d);
     assert_int_equal(got, n_want);
     for (size_t i = 0; i < got; i++) expect_time(steps[i].start_ms, want[i]);
     return d;
@@ -254,7 +255,8 @@ static void t_max_retries_and_purposes(void **state) {
         setup_seed(json);
         rd_attempt_t steps[16];
         rd_decision_t d;
-        size_t n = rd_policy_plan(&F.ctx, L(2026, 12, 1, 10, 0), na, 8, steps, 16, &d);
+        size_t n =
+            rd_policy_plan(&F.ctx, "+919876543210", L(2026, 12, 1, 10, 0), na, 8, steps, 16, &d);
         if (n != cases[i].attempts) fail_msg("%s: %zu attempts", cases[i].extra, n);
         assert_true(d.final && d.disposition == RD_DISP_UNREACHABLE);
     }
@@ -370,21 +372,24 @@ static void t_daily_cap(void **state) {
     (void)state;
     setup_seed(SEED);
     F.c.max_attempts = 6;
-    /* 10:00, 11:00, 12:00 used the day's 3; the fourth goes to tomorrow 09:00 + jitter. */
-    rd_outcome_t o[] = {RD_OUT_BUSY, RD_OUT_BUSY, RD_OUT_BUSY, RD_OUT_BUSY};
+    /* The default cap is 4 (the seed's "3-4 attempts per number per day"):
+       10:00, 11:00, 12:00, 13:00 use it; the fifth goes to tomorrow 09:00 + jitter. */
+    assert_int_equal(F.c.max_per_day, 4);
+    rd_outcome_t o[] = {RD_OUT_BUSY, RD_OUT_BUSY, RD_OUT_BUSY, RD_OUT_BUSY, RD_OUT_BUSY};
     rd_attempt_t steps[8];
     rd_decision_t d;
-    size_t n = rd_policy_plan(&F.ctx, L(2026, 12, 1, 10, 0), o, 4, steps, 8, &d);
-    assert_int_equal(n, 4);
-    expect_time(steps[2].start_ms, L(2026, 12, 1, 12, 0));
-    assert_true(steps[3].start_ms >= L(2026, 12, 2, 9, 0) &&
-                steps[3].start_ms < L(2026, 12, 2, 9, 2));
-    /* Other campaigns' attempts count too: 3 today already -> tomorrow. */
+    size_t n = rd_policy_plan(&F.ctx, "+919876543210", L(2026, 12, 1, 10, 0), o, 5, steps, 8, &d);
+    assert_int_equal(n, 5);
+    expect_time(steps[3].start_ms, L(2026, 12, 1, 13, 0));
+    assert_true(steps[4].start_ms >= L(2026, 12, 2, 9, 0) &&
+                steps[4].start_ms < L(2026, 12, 2, 9, 2));
+    /* Other campaigns' attempts count too: 4 today already -> tomorrow. */
     F.c.jitter_seconds = 0;
     F.attempts[0] = L(2026, 12, 1, 9, 5);
     F.attempts[1] = L(2026, 12, 1, 9, 30);
     F.attempts[2] = L(2026, 12, 1, 9, 45);
-    F.ctx.n_num_attempts = 3;
+    F.attempts[3] = L(2026, 12, 1, 9, 50);
+    F.ctx.n_num_attempts = 4;
     rd_policy_first(&F.ctx, L(2026, 12, 1, 10, 0), 0, &d);
     expect_time(d.due_ms, L(2026, 12, 2, 9, 0));
     /* The day is the callee's local day: yesterday 23:59 IST does not count. */
@@ -460,8 +465,39 @@ static void t_smart(void **state) {
     assert_true(d.due_ms >= L(2026, 12, 1, 18, 0) && d.due_ms < L(2026, 12, 1, 18, 2));
 }
 
+/* ---- the one hash and the one jitter seed ------------------------------------------- */
+
+static void t_hash_and_seed(void **state) {
+    (void)state;
+    /* Published FNV-1a 64 vectors: the basis is the hash of nothing. */
+    assert_true(rd_hash_str(RD_HASH_FNV_BASIS, "") == 0xcbf29ce484222325ULL);
+    assert_true(rd_hash_str(RD_HASH_FNV_BASIS, "a") == 0xaf63dc4c8601ec8cULL);
+    assert_true(rd_hash_str(RD_HASH_FNV_BASIS, "foobar") == 0x85944171f73967e8ULL);
+    assert_true(rd_hash_bytes(RD_HASH_FNV_BASIS, "foobar", 6) == 0x85944171f73967e8ULL);
+    /* The seed: the documented byte string, hashed once. */
+    const unsigned char want_bytes[] = {'c', 0, '+', '9', '1', 0, 2, 0, 0, 0};
+    assert_true(rd_policy_seed("c", "+91", 2) ==
+                rd_hash_bytes(RD_HASH_FNV_BASIS, want_bytes, sizeof want_bytes));
+    /* Different attempts, numbers and campaigns get different seeds; no field
+       can slide into the next ("ab"+"c" is not "a"+"bc"). */
+    assert_true(rd_policy_seed("c", "+91", 1) != rd_policy_seed("c", "+91", 2));
+    assert_true(rd_policy_seed("ab", "c", 1) != rd_policy_seed("a", "bc", 1));
+    /* rd_policy_plan places attempt k with the seed of attempt k. */
+    setup_seed(SEED);
+    rd_outcome_t o[] = {RD_OUT_BUSY};
+    rd_attempt_t steps[2];
+    rd_decision_t d, want;
+    rd_policy_plan(&F.ctx, "+919876543210", L(2026, 12, 1, 20, 30), o, 1, steps, 2, &d);
+    rd_policy_ctx_t ctx = F.ctx;
+    ctx.jitter_seed = rd_policy_seed(F.c.name, "+919876543210", 2);
+    rd_policy_next(&ctx, steps, 1, RD_ANSWERED_HUMAN, steps[0].start_ms, &want);
+    assert_int_equal(d.due_ms, want.due_ms);
+    assert_true(d.due_ms >= L(2026, 12, 2, 9, 0) && d.due_ms < L(2026, 12, 2, 9, 2));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(t_hash_and_seed, teardown),
         cmocka_unit_test_teardown(t_seed_fixed, teardown),
         cmocka_unit_test_teardown(t_seed_increasing, teardown),
         cmocka_unit_test_teardown(t_seed_time_of_day, teardown),

@@ -263,11 +263,29 @@ static void t_backoff(void **state) {
     assert_true(rd_provider_backoff_ms(&a, 10, 0) != rd_provider_backoff_ms(&a, 10, 499));
 }
 
+/* The account rate defaults live with the adapters; --provider-rate overrides them. */
+static void t_rate(void **state) {
+    (void)state;
+    double rate, burst;
+    assert_int_equal(rd_provider_rate(RD_PROV_EXOTEL, NULL, &rate, &burst), 0);
+    assert_true(rate == 200.0 / 60 && burst == 200);
+    assert_int_equal(rd_provider_rate(RD_PROV_TWILIO, "", &rate, &burst), 0);
+    assert_true(rate == 1 && burst == 1);
+    assert_int_equal(rd_provider_rate(RD_PROV_TWILIO, "10/2", &rate, &burst), 0);
+    assert_true(rate == 5 && burst == 10);
+    assert_int_equal(rd_provider_rate(RD_PROV_EXOTEL, "0.5/1", &rate, &burst), 0);
+    assert_true(rate == 0.5 && burst == 1);
+    const char *bad[] = {"x", "10", "10/", "0/1", "1/0", "-1/5", "1/2x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(rd_provider_rate(RD_PROV_EXOTEL, bad[i], &rate, &burst), RD_EINVAL);
+    assert_int_equal(rd_provider_rate(RD_PROV__COUNT, NULL, &rate, &burst), RD_EINVAL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_exotel_requests), cmocka_unit_test(t_twilio_requests),
         cmocka_unit_test(t_exotel_classify), cmocka_unit_test(t_twilio_classify),
-        cmocka_unit_test(t_backoff),
+        cmocka_unit_test(t_backoff),         cmocka_unit_test(t_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -155,7 +155,7 @@ static void t_campaign_json(void **state) {
     assert_string_equal(c.name, "S");
     assert_int_equal(c.max_attempts, 4);
     assert_int_equal(c.concurrency, 10);
-    assert_int_equal(c.max_per_day, 3);
+    assert_int_equal(c.max_per_day, 4);
     assert_int_equal(c.daily_start_min, 600);
     assert_int_equal(c.daily_end_min, 1080);
     assert_string_equal(c.timezone, "Asia/Kolkata");

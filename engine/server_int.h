@@ -1,0 +1,75 @@
+/*
+ * server_int.h — the engine's shared state, private to the engine's .c files.
+ *
+ * One struct per engine process, owned by the loop thread. server.c builds
+ * and stops it; each stage file (dispatch.c, recovery.c, sms.c, metrics.c)
+ * works on its own part of it. Lifetime: every asynchronous operation a
+ * stage starts is counted in `ops` (++ when started, -- in its callback,
+ * then rd_server__maybe_stopped()), so the stop sequence can wait for ops
+ * to reach zero before closing the listener and the store, and no callback
+ * ever runs against a freed server.
+ */
+#ifndef RD_SERVER_INT_H
+#define RD_SERVER_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/httpd.h"
+#include "engine/api.h"
+#include "engine/callback_route.h"
+#include "engine/ccache.h"
+#include "engine/config.h"
+#include "engine/cstats.h"
+#include "engine/ingest.h"
+#include "engine/metrics.h"
+#include "engine/recovery.h"
+#include "engine/server.h"
+#include "engine/settle.h"
+#include "proto/callback.h"
+#include "proto/clock.h"
+#include "store/store.h"
+#include "workers/pool.h"
+
+struct rd_sms_hold; /* engine/sms.c */
+
+struct rd_server {
+    uv_loop_t *loop;
+    const rd_server_config_t *cfg;
+    rd_clock_t clock;
+    char engine_id[128];
+    char public_url[512];
+    rd_prov_t provider;
+
+    rd_store_t *store;
+    rd_ccache_t *campaigns;
+    rd_cstats_t *cstats;
+    rd_pool_t *pool;
+    rd_settle_t *settle;
+    rd_callback_route_t *route;
+    rd_recovery_t *recovery;
+    rd_api_t *api;
+    rd_ingest_t *ingest;
+    rd_httpd_t *httpd;
+    rd_metrics_t metrics;
+    rd_counters_t *ctr;
+    rd_counters_t *mirror; /* other modules' counters, copied in at each scrape */
+
+    struct rd_sms_hold *sms_held; /* SMS waiting out a backoff or the window (sms.c) */
+    uv_timer_t claim_timer, recover_timer;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    int inflight, max_inflight;
+    bool claim_busy, recover_busy;
+    int64_t ops;   /* store/ccache operations in flight */
+    bool stopping; /* no new claims */
+    bool pool_closed, ingest_closed;
+    bool closing; /* listener + store closing */
+};
+
+/* Goes on with a stop in progress once the pool, ingest and every counted
+   operation are done (server.c). Call after each callback that may have
+   been the last. */
+void rd_server__maybe_stopped(rd_server_t *srv);
+
+#endif
