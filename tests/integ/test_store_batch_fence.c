@@ -6,7 +6,7 @@
  * nothing (one attempt in the history and the stats, one `attempt` event).
  * Likewise placed (its reads and writes batched: one HMGET, one HSET each
  * of leases and call ids, one ZADD): the same lease twice in one batch ends
- * as the last item says (the first call id no longer indexed), and a token
+ * as the last item says (earlier call ids no longer indexed), and a token
  * that is not current reports RD_ESTALE and indexes nothing.
  */
 #include <setjmp.h>
@@ -116,6 +116,8 @@ static void t_placed_in_one_batch(void **state) {
     assert_int_equal(j.n, 2);
     uint64_t ta = j.v[0]->token, tb = j.v[1]->token;
     ts_jobs_free(&j);
+    /* An earlier batch placed ta as CA0: the batch below must unindex it. */
+    assert_int_equal(ts_placed(s, &loop, "P", ta, "CA0", T0 + 5 * MINUTE), 0);
     g_placed_done = 0;
     assert_int_equal(rd_store_placed(s, "P", ta, "CA1", T0 + 10 * MINUTE, on_placed, (void *)0), 0);
     assert_int_equal(rd_store_placed(s, "P", ta, "CA2", T0 + 20 * MINUTE, on_placed, (void *)1), 0);
@@ -139,6 +141,7 @@ static void t_placed_in_one_batch(void **state) {
     assert_int_equal(lj->deadline_ms, T0 + 30 * MINUTE);
     rd_store_job_free(lj);
     lj = NULL;
+    assert_int_equal(ts_lookup(s, &loop, 'c', "CA0", &lj), RD_ENOTFOUND);
     assert_int_equal(ts_lookup(s, &loop, 'c', "CA1", &lj), RD_ENOTFOUND);
     assert_int_equal(ts_lookup(s, &loop, 'c', "CX", &lj), RD_ENOTFOUND);
     ts_close(s, &loop);
