@@ -98,7 +98,8 @@ static const rd_opt_t OPTS[] = {
     {"bin-dir", NULL, "", RD_OPT_STR, O(bin_dir),
      "where redial-server and redial-sim are (default: next to this binary)"},
     {"engines", NULL, "1", RD_OPT_INT, O(engines), "K: redial-server processes"},
-    {"workers", NULL, "2", RD_OPT_INT, O(workers), "worker threads per engine"},
+    {"workers", NULL, "0", RD_OPT_INT, O(workers),
+     "worker threads per engine (0: not given, the engine's default)"},
     {"engine-args", NULL, "", RD_OPT_STR, O(engine_args),
      "extra redial-server flags, space separated"},
     {"sim-args", NULL, "", RD_OPT_STR, O(sim_args), "extra redial-sim flags, space separated"},
@@ -550,13 +551,36 @@ static int start_engine(bench_t *b, int i) {
     snprintf(epoch, sizeof epoch, "%lld", (long long)b->epoch_ms);
     const char *argv[80];
     int n = 0;
-    const char *fixed[] = {
-        bin,    "--redis",         b->redis_url,  "--prefix",       b->prefix,   "--listen",
-        listen, "--provider",      "exotel",      "--provider-url", b->sim_base, "--provider-sid",
-        SID,    "--provider-rate", "1000000/1",   "--workers",      workers,     "--time-scale",
-        scale,  "--time-origin",   b->cfg.origin, "--time-epoch",   epoch,       "--engine-id",
-        id,     "--log-level",     "warn"};
+    const char *fixed[] = {bin,
+                           "--redis",
+                           b->redis_url,
+                           "--prefix",
+                           b->prefix,
+                           "--listen",
+                           listen,
+                           "--provider",
+                           "exotel",
+                           "--provider-url",
+                           b->sim_base,
+                           "--provider-sid",
+                           SID,
+                           "--provider-rate",
+                           "1000000/1",
+                           "--time-scale",
+                           scale,
+                           "--time-origin",
+                           b->cfg.origin,
+                           "--time-epoch",
+                           epoch,
+                           "--engine-id",
+                           id,
+                           "--log-level",
+                           "warn"};
     for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++) argv[n++] = fixed[k];
+    if (b->cfg.workers > 0) {
+        argv[n++] = "--workers";
+        argv[n++] = workers;
+    }
     for (int k = 0; b->extra_engine[k] && n < 78; k++) argv[n++] = b->extra_engine[k];
     argv[n] = NULL;
     snprintf(g_env_eng[0], sizeof g_env_eng[0], "REDIAL_PROVIDER_KEY=%s", KEY);
@@ -971,7 +995,7 @@ int main(int argc, char **argv) {
     if (c->engines < 1 || c->engines > MAX_ENGINES || c->campaigns < 1 || c->campaigns > 1000 ||
         c->jobs < 1 || c->jobs > 99999999 || c->mem_jobs < 0 || c->mem_jobs > 99999999 ||
         c->max_attempts < 1 || c->max_attempts > 15 || c->interval_min < 1 || c->window_hours < 1 ||
-        c->window_hours > 14 || c->time_scale <= 0 || c->timeout <= 0 || c->workers < 1 ||
+        c->window_hours > 14 || c->time_scale <= 0 || c->timeout <= 0 || c->workers < 0 ||
         c->concurrency < 1) {
         fprintf(
             stderr,

@@ -22,7 +22,7 @@ const rd_opt_t rd_server_opts[] = {
     {"public-url", "REDIAL_PUBLIC_URL", "", RD_OPT_STR, O(public_url),
      "base URL the provider calls back (default http://<listen>)"},
     {"workers", "REDIAL_WORKERS", "0", RD_OPT_INT, O(workers),
-     "worker threads (libcurl multi each); 0 = half the online cores, 1..8"},
+     "worker threads (libcurl multi each); 0 = one per online core, 1..8"},
     {"inflight", "REDIAL_INFLIGHT", "256", RD_OPT_INT, O(inflight),
      "dial requests in flight per worker"},
     {"batch", "REDIAL_BATCH", "64", RD_OPT_INT, O(batch), "jobs claimed per Redis script call"},

@@ -942,8 +942,7 @@ static void worker_deinit_unstarted(worker_t *wk) {
 
 unsigned rd_pool_default_workers(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    long w = n / 2;
-    return (unsigned)(w < 1 ? 1 : w > 8 ? 8 : w);
+    return (unsigned)(n < 1 ? 1 : n > 8 ? 8 : n);
 }
 
 static void pool_free(rd_pool_t *p) {

@@ -93,9 +93,10 @@ typedef struct rd_pool_cfg {
 } rd_pool_cfg_t;
 
 /*
- * The worker-thread count for this machine: half its online cores, at least
- * 1, at most 8. A worker mostly waits on sockets (a few % of a core per
- * thousand dials/s); the engine loop thread and Redis need the other cores.
+ * The worker-thread count for this machine: one per online core, at least 1,
+ * at most 8. Measured on 2 cores (W1, bench/RESULTS.md): 1 worker cost the
+ * engine ~10% more CPU per attempt than 2 (each loop pass of a lone worker
+ * carries fewer transfers, so its wake-ups and hand-offs are spread thinner).
  */
 unsigned rd_pool_default_workers(void);
 
