@@ -39,18 +39,30 @@ static void on_settle(rd_store_t *s, int status, const rd_store_settle_res_t *r,
     g_settles->done++;
 }
 
+/* A Redis, a loop and a store with one campaign `name`. */
+static rd_store_t *open_store(rd_test_redis_t *redis, uv_loop_t *loop, const char *name) {
+    assert_int_equal(rd_test_redis_start(redis), 0);
+    uv_loop_init(loop);
+    rd_store_t *s = ts_store(loop, redis->url, redis->prefix, NULL, 0, 0);
+    char json[160];
+    snprintf(json, sizeof json,
+             "{\"name\":\"%s\",\"caller_id\":\"0800\",\"call_flow_id\":\"1\",\"numbers\":[]}",
+             name);
+    assert_int_equal(ts_campaign(s, loop, json, T0), 0);
+    return s;
+}
+
+static void close_store(rd_store_t *s, uv_loop_t *loop, rd_test_redis_t *redis) {
+    ts_close(s, loop);
+    assert_int_equal(uv_loop_close(loop), 0);
+    rd_test_redis_stop(redis);
+}
+
 static void t_duplicate_settle_in_one_batch(void **state) {
     (void)state;
     rd_test_redis_t redis;
-    assert_int_equal(rd_test_redis_start(&redis), 0);
     uv_loop_t loop;
-    uv_loop_init(&loop);
-    rd_store_t *s = ts_store(&loop, redis.url, redis.prefix, NULL, 0, 0);
-    assert_int_equal(ts_campaign(s, &loop,
-                                 "{\"name\":\"B\",\"caller_id\":\"0800\",\"call_flow_id\":\"1\","
-                                 "\"numbers\":[]}",
-                                 T0),
-                     0);
+    rd_store_t *s = open_store(&redis, &loop, "B");
     rd_enq_result_t er;
     assert_int_equal(ts_enqueue(s, &loop, "B", "+919800000001", NULL, T0, T0, &er), 0);
     ts_jobs_t j;
@@ -83,9 +95,7 @@ static void t_duplicate_settle_in_one_batch(void **state) {
     assert_int_equal(stats.counts.attempts[2], 0);
     assert_int_equal(stats.smart.attempted[10], 1);
 
-    ts_close(s, &loop);
-    assert_int_equal(uv_loop_close(&loop), 0);
-    rd_test_redis_stop(&redis);
+    close_store(s, &loop, &redis);
 }
 
 static int g_placed[4], g_placed_done;
@@ -99,15 +109,8 @@ static void on_placed(rd_store_t *s, int status, void *arg) {
 static void t_placed_in_one_batch(void **state) {
     (void)state;
     rd_test_redis_t redis;
-    assert_int_equal(rd_test_redis_start(&redis), 0);
     uv_loop_t loop;
-    uv_loop_init(&loop);
-    rd_store_t *s = ts_store(&loop, redis.url, redis.prefix, NULL, 0, 0);
-    assert_int_equal(ts_campaign(s, &loop,
-                                 "{\"name\":\"P\",\"caller_id\":\"0800\",\"call_flow_id\":\"1\","
-                                 "\"numbers\":[]}",
-                                 T0),
-                     0);
+    rd_store_t *s = open_store(&redis, &loop, "P");
     rd_enq_result_t er;
     assert_int_equal(ts_enqueue(s, &loop, "P", "+919800000001", NULL, T0, T0, &er), 0);
     assert_int_equal(ts_enqueue(s, &loop, "P", "+919800000002", NULL, T0, T0, &er), 0);
@@ -144,9 +147,7 @@ static void t_placed_in_one_batch(void **state) {
     assert_int_equal(ts_lookup(s, &loop, 'c', "CA0", &lj), RD_ENOTFOUND);
     assert_int_equal(ts_lookup(s, &loop, 'c', "CA1", &lj), RD_ENOTFOUND);
     assert_int_equal(ts_lookup(s, &loop, 'c', "CX", &lj), RD_ENOTFOUND);
-    ts_close(s, &loop);
-    assert_int_equal(uv_loop_close(&loop), 0);
-    rd_test_redis_stop(&redis);
+    close_store(s, &loop, &redis);
 }
 
 int main(void) {
