@@ -300,8 +300,9 @@ static int cmd_show(const rd_cli_global_t *g, const rd_cli_args_t *a) {
         char t[64];
         const rd_tz_t *tz = rd_tz_get(c.timezone);
         rd_cli_fmt_local(t, sizeof t, tz ? tz : rd_tz_get("UTC"), info.created_ms);
-        printf("campaign  %s\nstate     %s\ncreated   %s (%s)\n", info.name,
-               rd_view_state_name(info.state), t, c.timezone);
+        printf("campaign  %s\nstate     %s\n", info.name, rd_view_state_name(info.state));
+        if (info.pause_reason[0]) printf("reason    %s\n", info.pause_reason);
+        printf("created   %s (%s)\n", t, c.timezone);
         printf("jobs      %lld enqueued, %lld pending, %lld live, %lld finished\n",
                (long long)info.enqueued, (long long)info.pending, (long long)info.live,
                (long long)info.finished);

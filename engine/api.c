@@ -263,6 +263,12 @@ static void route_create(op_t *op) {
         return;
     }
     if (!op->camp.provider && api->provider) op->camp.provider = rd_strdup(api->provider);
+    /* Rules that depend on the provider really used (the engine default
+       pinned above): an exotel SMS fallback needs its DLT ids. */
+    if (rd_campaign_check_provider(&op->camp, op->camp.provider, err, sizeof err) != 0) {
+        op_fail(op, 400, "%s", err);
+        return;
+    }
     snprintf(op->name, sizeof op->name, "%s", op->camp.name);
     op->now = rd_clock_now(api->cfg.clock);
     rc = rd_store_campaign_create(api->cfg.store, &op->camp, op->now, create_cb, op);

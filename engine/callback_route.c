@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "proto/callback.h"
 #include "proto/rd.h"
+#include "proto/text.h"
 
 struct rd_callback_route {
     rd_settle_t *settle;
@@ -111,8 +112,19 @@ bool rd_callback_route(rd_callback_route_t *r, rd_http_req_t *req) {
     if (!authentic(r, req, prov, slash + 1, (size_t)(end - slash - 1))) return true;
     rd_call_status_t st;
     memset(&st, 0, sizeof st);
-    if (rd_callback_parse(prov, rd_http_header(req, "Content-Type"), req->body, req->body_len,
-                          req->query, req->query_len, &st) != 0) {
+    const char *ctype = rd_http_header(req, "Content-Type");
+    int prc =
+        rd_callback_parse(prov, ctype, req->body, req->body_len, req->query, req->query_len, &st);
+    if (prc == RD_EMEDIATYPE) {
+        char shown[64];
+        rd_text_printable(shown, sizeof shown, ctype ? ctype : "");
+        r->stats.bad++;
+        rd_log(RD_LOG_WARN, "callback.unsupported", "provider", rd_prov_name(prov), "content_type",
+               shown, NULL);
+        rd_http_respond_error(req, 415, "unsupported status callback content type");
+        return true;
+    }
+    if (prc != 0) {
         r->stats.bad++;
         rd_http_respond_error(req, 400, "malformed status callback");
         return true;

@@ -36,7 +36,10 @@ const rd_opt_t rd_server_opts[] = {
      "provider account sid"},
     {NULL, "REDIAL_PROVIDER_KEY", NULL, RD_OPT_SECRET, O(provider_key), "provider API key"},
     {NULL, "REDIAL_PROVIDER_TOKEN", NULL, RD_OPT_SECRET, O(provider_token),
-     "provider API token (twilio: auth token, also signs callbacks)"},
+     "provider API token (twilio: auth token or API key secret)"},
+    {NULL, "REDIAL_TWILIO_AUTH_TOKEN", NULL, RD_OPT_SECRET, O(twilio_auth_token),
+     "twilio account auth token that signs callbacks (default: REDIAL_PROVIDER_TOKEN; set it "
+     "when REDIAL_PROVIDER_KEY is an API key)"},
     {"provider-rate", "REDIAL_PROVIDER_RATE", "", RD_OPT_STR, O(provider_rate),
      "account dial rate N/SECONDS (default exotel 200/60, twilio 1/1)"},
     {NULL, "REDIAL_API_KEY", NULL, RD_OPT_SECRET, O(api_key), "control API basic-auth user"},

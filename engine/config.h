@@ -12,34 +12,36 @@
 #include "proto/campaign.h"
 
 typedef struct rd_server_config {
-    char *redis_url;       /* --redis, REDIAL_REDIS_URL */
-    char *redis_password;  /* REDIAL_REDIS_PASSWORD(_FILE): overrides one in the URL */
-    char *prefix;          /* --prefix, REDIAL_PREFIX */
-    char *listen;          /* --listen HOST:PORT */
-    char *public_url;      /* --public-url: base the provider calls back */
-    int workers;           /* --workers */
-    int inflight;          /* --inflight: dials in flight per worker */
-    int batch;             /* --batch: claims per script call */
-    int batch_wait_ms;     /* --batch-wait-ms: store batches wait for more items */
-    char *provider;        /* --provider exotel|twilio */
-    char *provider_url;    /* --provider-url */
-    char *provider_sid;    /* REDIAL_PROVIDER_SID */
-    char *provider_key;    /* REDIAL_PROVIDER_KEY (secret) */
-    char *provider_token;  /* REDIAL_PROVIDER_TOKEN (secret) */
-    char *provider_rate;   /* --provider-rate N/SECONDS; "" = provider default */
-    char *api_key;         /* REDIAL_API_KEY (secret) */
-    char *api_token;       /* REDIAL_API_TOKEN (secret) */
-    char *callback_secret; /* REDIAL_CALLBACK_SECRET (secret) */
-    char *time_scale;      /* --time-scale */
-    char *time_origin;     /* --time-origin */
-    char *time_epoch;      /* --time-epoch */
-    int max_per_day;       /* --max-per-day: engine default for campaigns */
-    int max_per_7_days;    /* --max-per-7-days */
-    int max_body;          /* --max-body bytes for HTTP requests */
-    int shutdown_grace_ms; /* --shutdown-grace: bound for in-flight dials on SIGTERM */
-    char *engine_id;       /* --engine-id: consumer name; default host-pid */
-    char *log_file;        /* --log */
-    char *log_level;       /* --log-level */
+    char *redis_url;         /* --redis, REDIAL_REDIS_URL */
+    char *redis_password;    /* REDIAL_REDIS_PASSWORD(_FILE): overrides one in the URL */
+    char *prefix;            /* --prefix, REDIAL_PREFIX */
+    char *listen;            /* --listen HOST:PORT */
+    char *public_url;        /* --public-url: base the provider calls back */
+    int workers;             /* --workers */
+    int inflight;            /* --inflight: dials in flight per worker */
+    int batch;               /* --batch: claims per script call */
+    int batch_wait_ms;       /* --batch-wait-ms: store batches wait for more items */
+    char *provider;          /* --provider exotel|twilio */
+    char *provider_url;      /* --provider-url */
+    char *provider_sid;      /* REDIAL_PROVIDER_SID */
+    char *provider_key;      /* REDIAL_PROVIDER_KEY (secret) */
+    char *provider_token;    /* REDIAL_PROVIDER_TOKEN (secret) */
+    char *twilio_auth_token; /* REDIAL_TWILIO_AUTH_TOKEN (secret): verifies X-Twilio-Signature;
+                                NULL = provider_token */
+    char *provider_rate;     /* --provider-rate N/SECONDS; "" = provider default */
+    char *api_key;           /* REDIAL_API_KEY (secret) */
+    char *api_token;         /* REDIAL_API_TOKEN (secret) */
+    char *callback_secret;   /* REDIAL_CALLBACK_SECRET (secret) */
+    char *time_scale;        /* --time-scale */
+    char *time_origin;       /* --time-origin */
+    char *time_epoch;        /* --time-epoch */
+    int max_per_day;         /* --max-per-day: engine default for campaigns */
+    int max_per_7_days;      /* --max-per-7-days */
+    int max_body;            /* --max-body bytes for HTTP requests */
+    int shutdown_grace_ms;   /* --shutdown-grace: bound for in-flight dials on SIGTERM */
+    char *engine_id;         /* --engine-id: consumer name; default host-pid */
+    char *log_file;          /* --log */
+    char *log_level;         /* --log-level */
 } rd_server_config_t;
 
 extern const rd_opt_t rd_server_opts[];

@@ -101,24 +101,55 @@ static void dial_refused(rd_server_t *srv, const rd_work_t *w, uint64_t token) {
         on_refused_settled(srv, RD_EINVAL);
 }
 
+/* Wall ms an account-refused dial's job waits before it may be claimed
+   again (the campaign is being paused; if an operator resumes it without
+   fixing the cause, the next dial pauses it again). */
+#define ACCOUNT_RETRY_WALL_MS 5000
+
 static void on_dial_done(rd_work_t *w, void *user) {
     rd_server_t *srv = user;
     srv->inflight--;
     uint64_t token = w->tag;
+    int64_t now = rd_clock_now(&srv->clock);
+    rd_pauser_note(srv->pauser, w->campaign, w->res.kind, w->res.reason, now);
     switch (w->res.kind) {
     case RD_RES_PLACED:
+        dial_placed(srv, w, token);
+        break;
+    case RD_RES_PLACED_UNKNOWN:
+        /* The provider may have placed the call: never dial again now. The
+           callback carries the attempt key; without one, the deadline
+           settles it `failed` (the poll has no call id to ask about). */
+        rd_count(srv->ctr, RD_M_DIAL_PLACED_UNKNOWN, 1);
+        rd_log(RD_LOG_WARN, "dial.placed_unknown", "campaign", w->campaign, "to", w->dial.to,
+               "reason", w->res.reason, NULL);
+        w->res.call.call_id[0] = '\0';
         dial_placed(srv, w, token);
         break;
     case RD_RES_REFUSED:
         dial_refused(srv, w, token);
         break;
+    case RD_RES_ACCOUNT:
+    case RD_RES_REJECTED: {
+        /* About us, not the callee: never an attempt. The job goes back
+           to the due set; ACCOUNT pauses the campaign (pauser.h). */
+        bool acct = w->res.kind == RD_RES_ACCOUNT;
+        rd_count(srv->ctr, acct ? RD_M_DIAL_ACCOUNT : RD_M_DIAL_REJECTED, 1);
+        rd_log(RD_LOG_WARN, acct ? "dial.account_refused" : "dial.rejected", "campaign",
+               w->campaign, "to", w->dial.to, "reason", w->res.reason, NULL);
+        int64_t wall = acct ? ACCOUNT_RETRY_WALL_MS : w->res.retry_after_ms;
+        rd_settle_forget(srv->settle, token);
+        release_claim(srv, w->campaign, token,
+                      now + (srv->stopping ? 0 : rd_clock_policy_ms(&srv->clock, wall)));
+        break;
+    }
     default: { /* transient, canceled, or an unexpected kind: not an attempt */
         rd_count(srv->ctr, RD_M_DIAL_TRANSIENT, 1);
         int64_t delay = srv->stopping ? 0 : rd_clock_policy_ms(&srv->clock, w->res.retry_after_ms);
         rd_log(RD_LOG_INFO, "dial.transient", "campaign", w->campaign, "to", w->dial.to, "reason",
                w->res.reason, NULL);
         rd_settle_forget(srv->settle, token);
-        release_claim(srv, w->campaign, token, rd_clock_now(&srv->clock) + delay);
+        release_claim(srv, w->campaign, token, now + delay);
         break;
     }
     }
@@ -160,7 +191,7 @@ static void dial_fill(rd_server_t *srv, const rd_campaign_t *c, const rd_store_j
     }
     d->ring_timeout_s = c->ring_timeout_seconds;
     d->time_limit_s = c->time_limit_seconds;
-    d->machine_detection = true;
+    d->machine_detection = c->machine_detection;
 }
 
 /* Dials claimed job j (borrowed; `owned` = an owned copy of it, or NULL). */

@@ -167,6 +167,7 @@ struct scrape {
     rd_http_req_t *req;
     rd_metrics_campaign_t *camps; /* [n]; name NULL when not loaded */
     char **names;                 /* [n], owned */
+    char **reasons;               /* [n], owned: the provider pause reason, NULL = none */
     scrape_slot_t *slots;         /* [n]: the callback argument per campaign */
     size_t n, omitted, waiting;
 };
@@ -192,6 +193,30 @@ static void mirror_counters(rd_server_t *srv) {
     }
 }
 
+/* Campaigns the engine paused because the provider refused the account or
+   configuration, with the reason as a label (escaped per the exposition
+   format: backslash, quote, newline). */
+static void render_pauses(const scrape_t *sc, rd_sbuf_t *b) {
+    rd_sbuf_printf(b, "# HELP redial_campaign_paused_by_provider Campaigns paused because the "
+                      "provider refused the account or configuration (label: the reason)\n"
+                      "# TYPE redial_campaign_paused_by_provider gauge\n");
+    for (size_t i = 0; i < sc->n; i++) {
+        const char *r = sc->reasons[i];
+        if (!r) continue;
+        rd_sbuf_printf(b, "redial_campaign_paused_by_provider{campaign=\"%s\",reason=\"",
+                       sc->names[i]);
+        for (const char *p = r; *p; p++) {
+            if (*p == '\\' || *p == '"')
+                rd_sbuf_printf(b, "\\%c", *p);
+            else if (*p == '\n')
+                rd_sbuf_printf(b, "\\n");
+            else
+                rd_sbuf_printf(b, "%c", *p);
+        }
+        rd_sbuf_printf(b, "\"} 1\n");
+    }
+}
+
 static void scrape_finish(scrape_t *sc) {
     rd_server_t *srv = sc->srv;
     mirror_counters(srv);
@@ -203,6 +228,7 @@ static void scrape_finish(scrape_t *sc) {
     for (size_t i = 0; i < sc->n; i++)
         if (sc->camps[i].name) sc->camps[k++] = sc->camps[i];
     if (k) rd_metrics_render_campaigns(sc->camps, k, &b);
+    render_pauses(sc, &b);
     rd_sbuf_printf(&b,
                    "# HELP redial_campaigns_omitted Campaigns left out of this scrape "
                    "(over the per-scrape bound)\n"
@@ -219,6 +245,8 @@ static void scrape_finish(scrape_t *sc) {
     rd_http_respond(sc->req, 200, "text/plain; version=0.0.4", NULL, b.buf, b.len);
     rd_free(b.buf);
     for (size_t i = 0; i < sc->n; i++) rd_free(sc->names[i]);
+    for (size_t i = 0; i < sc->n; i++) rd_free(sc->reasons[i]);
+    rd_free(sc->reasons);
     rd_free(sc->names);
     rd_free(sc->camps);
     rd_free(sc->slots);
@@ -234,6 +262,15 @@ static void on_scrape_stats(int status, const rd_store_stats_t *st, void *arg) {
         rd_stats_compute(&st->counts, &c->s);
         c->live = st->live;
     }
+    if (--sc->waiting == 0) scrape_finish(sc);
+}
+
+static void on_scrape_campaign(rd_store_t *s, int status, const rd_store_campaign_t *c, void *arg) {
+    (void)s;
+    scrape_slot_t *slot = arg;
+    scrape_t *sc = slot->sc;
+    if (status == 0 && c->state == RD_CAMP_PAUSED && c->pause_reason[0])
+        sc->reasons[slot->i] = rd_strdup(c->pause_reason);
     if (--sc->waiting == 0) scrape_finish(sc);
 }
 
@@ -253,13 +290,18 @@ static void on_scrape_list(rd_store_t *s, int status, char *const *names, size_t
     sc->names = rd_calloc(sc->n ? sc->n : 1, sizeof *sc->names);
     sc->camps = rd_calloc(sc->n ? sc->n : 1, sizeof *sc->camps);
     sc->slots = rd_calloc(sc->n ? sc->n : 1, sizeof *sc->slots);
+    sc->reasons = rd_calloc(sc->n ? sc->n : 1, sizeof *sc->reasons);
     for (size_t i = 0; i < sc->n; i++) sc->names[i] = rd_strdup(sorted[i]);
     rd_free(sorted);
-    sc->waiting = sc->n + 1; /* + 1: answers may come inside rd_cstats_get */
+    sc->waiting = 2 * sc->n + 1; /* + 1: answers may come inside rd_cstats_get */
     for (size_t i = 0; i < sc->n; i++) {
         sc->slots[i] = (scrape_slot_t){sc, i};
         rd_cstats_get(sc->srv->cstats, sc->names[i], METRICS_MAX_AGE_MS, on_scrape_stats,
                       &sc->slots[i]);
+        /* State and pause reason (not cached: a pause must show at once). */
+        if (rd_store_campaign_get(sc->srv->store, sc->names[i], on_scrape_campaign,
+                                  &sc->slots[i]) != 0)
+            --sc->waiting;
     }
     if (--sc->waiting == 0) scrape_finish(sc);
 }

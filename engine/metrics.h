@@ -29,6 +29,14 @@
     X(DIAL_REFUSED, "redial_dials_refused_total", "Dial requests refused with a final outcome")   \
     X(DIAL_TRANSIENT, "redial_dials_transient_total",                                             \
       "Dial requests that never reached the customer (5xx, 429, timeout); not attempts")          \
+    X(DIAL_ACCOUNT, "redial_dials_account_refused_total",                                         \
+      "Dial requests the provider refused for our account or configuration; not attempts")        \
+    X(DIAL_REJECTED, "redial_dials_rejected_total",                                               \
+      "Dial requests refused with an unclassified 4xx; not attempts")                             \
+    X(DIAL_PLACED_UNKNOWN, "redial_dials_placed_unknown_total",                                   \
+      "Dial replies (2xx) redial could not read: placed, call id unknown")                        \
+    X(PROVIDER_PAUSES, "redial_campaign_provider_pauses_total",                                   \
+      "Campaign pauses requested because the provider refused the account or configuration")      \
     X(SETTLED, "redial_settles_total", "Attempt outcomes applied")                                \
     X(SETTLE_STALE, "redial_settles_stale_total", "Late or duplicate settles refused by fencing") \
     X(SETTLE_LOOKUPS, "redial_settle_lookups_total",                                              \

@@ -106,8 +106,35 @@ static void on_poll_done(rd_work_t *w, void *user) {
     rd_settle_job(r->cfg.settle, o->job, &o->st, "poll", on_poll_settled, o);
 }
 
+/* An op holding a copy of the recovered job and its attempt key; NULL on failure. */
+static poll_op_t *poll_op_new(rd_recovery_t *r, const rd_store_job_t *job) {
+    poll_op_t *o = rd_calloc(1, sizeof *o);
+    o->r = r;
+    if (rd_attempt_key_format(o->st.attempt_key, sizeof o->st.attempt_key, job->campaign,
+                              job->token) != 0 ||
+        !(o->job = rd_store_job_dup(job))) {
+        poll_op_free(o);
+        return NULL;
+    }
+    return o;
+}
+
 int rd_recovery_poll(rd_recovery_t *r, const rd_store_job_t *job) {
-    if (!job->call_id[0] || job->token == 0) return RD_EINVAL;
+    if (job->token == 0) return RD_EINVAL;
+    if (!job->call_id[0]) {
+        /* Placed with an unknown call id (a dial reply we could not read)
+           and no callback within the grace: nothing to poll; `failed`. */
+        poll_op_t *o = poll_op_new(r, job);
+        if (!o) return RD_EINVAL;
+        o->st.provider = r->cfg.default_provider;
+        o->st.outcome = RD_OUT_FAILED;
+        o->st.terminal = true;
+        o->st.duration_s = -1;
+        rd_log(RD_LOG_INFO, "lease.unknown_call_failed", "campaign", job->campaign, "job", job->id,
+               NULL);
+        rd_settle_job(r->cfg.settle, o->job, &o->st, "grace", on_poll_settled, o);
+        return 0;
+    }
     const rd_campaign_t *c = rd_ccache_peek(rd_settle_campaigns(r->cfg.settle), job->campaign);
     rd_prov_t prov = r->cfg.default_provider;
     if (c && c->provider) rd_prov_parse(c->provider, strlen(c->provider), &prov);
@@ -115,14 +142,8 @@ int rd_recovery_poll(rd_recovery_t *r, const rd_store_job_t *job) {
     size_t idlen = strlen(job->call_id);
     if (account < 0 || idlen > RD_CALL_ID_MAX) return RD_EINVAL;
 
-    poll_op_t *o = rd_calloc(1, sizeof *o);
-    o->r = r;
-    if (rd_attempt_key_format(o->st.attempt_key, sizeof o->st.attempt_key, job->campaign,
-                              job->token) != 0 ||
-        !(o->job = rd_store_job_dup(job))) {
-        poll_op_free(o);
-        return RD_EINVAL;
-    }
+    poll_op_t *o = poll_op_new(r, job);
+    if (!o) return RD_EINVAL;
     memcpy(o->st.call_id, job->call_id, idlen + 1);
     o->st.provider = prov;
     rd_work_t *w = rd_pool_work_get(r->cfg.pool);

@@ -201,6 +201,7 @@ static int make_store(rd_server_t *srv, char *err, size_t errlen) {
     }
     srv->campaigns = rd_ccache_create(srv->store);
     srv->cstats = rd_cstats_create(srv->loop, srv->store);
+    srv->pauser = rd_pauser_create(srv->store, srv->ctr, RD_PAUSER_REJECTED_RUN);
     return 0;
 }
 
@@ -245,7 +246,11 @@ static int make_settle(rd_server_t *srv, char *err, size_t errlen) {
     rd_callback_route_cfg_t rc_cfg = {
         .secret = cfg->callback_secret,
         .public_url = srv->public_url,
-        .twilio_token = srv->provider == RD_PROV_TWILIO ? cfg->provider_token : NULL,
+        /* Twilio signs callbacks with the account's auth token, which is not
+           the REST secret when REDIAL_PROVIDER_KEY is an API key. */
+        .twilio_token = srv->provider != RD_PROV_TWILIO ? NULL
+                        : cfg->twilio_auth_token        ? cfg->twilio_auth_token
+                                                        : cfg->provider_token,
     };
     rd_recovery_cfg_t pc;
     rd_recovery_cfg_init(&pc);
@@ -359,5 +364,6 @@ void rd_server_destroy(rd_server_t *srv) {
     rd_api_destroy(srv->api);
     rd_ccache_destroy(srv->campaigns);
     rd_cstats_destroy(srv->cstats);
+    rd_pauser_destroy(srv->pauser);
     rd_free(srv);
 }

@@ -22,6 +22,7 @@
 #include "engine/ccache.h"
 #include "engine/config.h"
 #include "engine/cstats.h"
+#include "engine/pauser.h"
 #include "engine/ingest.h"
 #include "engine/metrics.h"
 #include "engine/recovery.h"
@@ -45,6 +46,7 @@ struct rd_server {
     rd_store_t *store;
     rd_ccache_t *campaigns;
     rd_cstats_t *cstats;
+    rd_pauser_t *pauser; /* pauses campaigns the provider refuses (pauser.h) */
     rd_pool_t *pool;
     rd_settle_t *settle;
     rd_callback_route_t *route;

@@ -176,9 +176,35 @@ static void settle_req(const op_t *o, const rd_store_job_t *job, const rd_policy
     st->job = job;
 }
 
+/* Wall ms before a job whose agent did not answer is dialed again. */
+#define AGENT_RETRY_WALL_MS 5000
+
+static void on_agent_released(rd_store_t *store, int status, void *arg) {
+    (void)store;
+    finish(arg, status);
+}
+
+/* Exotel Connect Two Numbers rings the agent first (Legs[0]): when that
+   leg did not answer, the customer was never rung — not their attempt. */
+static bool agent_unanswered(const rd_campaign_t *c, const rd_call_status_t *st) {
+    return c->mode == RD_MODE_AGENT && st->provider == RD_PROV_EXOTEL &&
+           (st->first_leg == RD_OUT_BUSY || st->first_leg == RD_OUT_NO_ANSWER ||
+            st->first_leg == RD_OUT_FAILED || st->first_leg == RD_OUT_CANCELED);
+}
+
 static void decide_and_settle(op_t *o, const rd_store_job_t *job, const rd_campaign_t *c) {
     rd_settle_t *s = o->s;
     int64_t now = rd_clock_now(s->cfg.clock);
+    if (agent_unanswered(c, &o->st)) {
+        /* Requeued shortly, not charged (no history, no caps, no event). */
+        rd_log(RD_LOG_INFO, "attempt.agent_unanswered", "campaign", job->campaign, "job", job->id,
+               "agent_leg", rd_outcome_name(o->st.first_leg), NULL);
+        int rc = rd_store_release(s->cfg.store, job->campaign, job->token,
+                                  now + rd_clock_policy_ms(s->cfg.clock, AGENT_RETRY_WALL_MS), now,
+                                  on_agent_released, o);
+        if (rc != 0) finish(o, rc);
+        return;
+    }
     rd_attempt_t hist[RD_STORE_MAX_HIST + 1];
     size_t n = job->n_hist < RD_STORE_MAX_HIST ? job->n_hist : RD_STORE_MAX_HIST;
     memcpy(hist, job->hist, n * sizeof *hist);

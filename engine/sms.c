@@ -107,6 +107,10 @@ void rd_sms_fallback(void *ctx, const rd_campaign_t *c, const char *to, const ch
     snprintf(w->sms.to, sizeof w->sms.to, "%s", to);
     snprintf(w->sms.from, sizeof w->sms.from, "%s", c->caller_id);
     snprintf(w->sms.body, sizeof w->sms.body, "%s", c->sms_body);
+    snprintf(w->sms.dlt_entity_id, sizeof w->sms.dlt_entity_id, "%s",
+             c->sms_dlt_entity_id ? c->sms_dlt_entity_id : "");
+    snprintf(w->sms.dlt_template_id, sizeof w->sms.dlt_template_id, "%s",
+             c->sms_dlt_template_id ? c->sms_dlt_template_id : "");
     w->sms.status_callback[0] = '\0';
     w->done = on_sms_done;
     w->user = srv;

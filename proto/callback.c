@@ -228,7 +228,8 @@ typedef struct src {
     size_t n_flat;
     const char *legs[FJ_MAX_LEGS]; /* flat: Legs[i].AnsweredBy strings (NULL: not a string) */
     size_t n_legs;
-    char tmp[32]; /* text of a JSON number */
+    const char *leg0_status; /* flat: Legs[0].Status when a string, else NULL */
+    char tmp[32];            /* text of a JSON number */
 } src_t;
 
 /* Flat source: the last member named key (JSON objects keep the last duplicate). */
@@ -385,15 +386,73 @@ static void reset(rd_call_status_t *o, rd_prov_t p) {
     o->provider = p;
     o->outcome = RD_OUT_IN_PROGRESS;
     o->duration_s = -1;
+    o->first_leg = RD_OUT_IN_PROGRESS;
 }
 
-static bool is_json(const char *content_type, const char *body, size_t len) {
-    if (content_type) return strncasecmp(content_type, "application/json", 16) == 0;
-    for (size_t i = 0; i < len; i++) {
-        if (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n') continue;
-        return body[i] == '{';
+/* The media type of a Content-Type value (before ';' / space) is `type`. */
+static bool media_is(const char *ct, const char *type) {
+    size_t n = strlen(type);
+    return strncasecmp(ct, type, n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
+typedef enum { BODY_FORM, BODY_MULTIPART, BODY_JSON } body_kind_t;
+
+/*
+ * What a callback body is, from its Content-Type: exotel sends
+ * multipart/form-data by default, x-www-form-urlencoded or JSON when asked
+ * (StatusCallbackContentType); twilio always sends urlencoded. Without a
+ * Content-Type a body starting with '{' is JSON (exotel) and anything else
+ * a urlencoded form. Anything else is RD_EMEDIATYPE (a 415).
+ */
+static int body_kind(rd_prov_t p, const char *ct, const char *body, size_t len, body_kind_t *k) {
+    if (!ct) {
+        *k = BODY_FORM;
+        if (p == RD_PROV_EXOTEL) {
+            for (size_t i = 0; i < len; i++) {
+                if (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n')
+                    continue;
+                if (body[i] == '{') *k = BODY_JSON;
+                break;
+            }
+        }
+        return 0;
     }
-    return false;
+    while (*ct == ' ' || *ct == '\t') ct++;
+    if (media_is(ct, "application/x-www-form-urlencoded")) {
+        *k = BODY_FORM;
+        return 0;
+    }
+    if (p == RD_PROV_EXOTEL && media_is(ct, "multipart/form-data")) {
+        *k = BODY_MULTIPART;
+        return 0;
+    }
+    if (p == RD_PROV_EXOTEL && media_is(ct, "application/json")) {
+        *k = BODY_JSON;
+        return 0;
+    }
+    return RD_EMEDIATYPE;
+}
+
+/* Exotel's first leg outcome (callback.h), from Legs[0][Status] or
+   "Legs":[{"Status":..},..]; IN_PROGRESS when absent or not terminal. */
+static rd_outcome_t first_leg(src_t *s) {
+    const char *v = NULL;
+    if (s->form) {
+        v = rd_form_get(s->form, "Legs[0][Status]");
+    } else if (s->flat) {
+        v = s->leg0_status;
+    } else if (s->json) {
+        json_t *legs = json_object_get(s->json, "Legs");
+        json_t *l0 = json_is_array(legs) ? json_array_get(legs, 0) : NULL;
+        json_t *st = json_is_object(l0) ? json_object_get(l0, "Status") : NULL;
+        v = json_is_string(st) ? json_string_value(st) : NULL;
+    }
+    bool terminal;
+    rd_outcome_t o;
+    if (!v || rd_prov_status_map(RD_PROV_EXOTEL, v, &terminal, &o) != 0 || !terminal)
+        return RD_OUT_IN_PROGRESS;
+    return o;
 }
 
 static int read_src(rd_prov_t p, src_t *s, rd_call_status_t *o) {
@@ -579,17 +638,32 @@ static bool fj_root_member(fj_t *j, char *key, size_t klen, void *ctx) {
 typedef struct fj_call {
     fj_member_t m[FJ_MAX_MEMBERS];
     size_t n;
-    char *ends[FJ_MAX_MEMBERS + FJ_MAX_LEGS]; /* closing quotes to turn into NULs */
+    char *ends[FJ_MAX_MEMBERS + FJ_MAX_LEGS + 4]; /* closing quotes to turn into NULs */
     size_t n_ends;
     bool exotel;
     char *legs[FJ_MAX_LEGS];
     size_t n_legs;
-    char *leg_ab; /* current leg: last AnsweredBy value if a string */
-    bool leg_has; /* current leg has an AnsweredBy member */
+    char *leg_ab;      /* current leg: last AnsweredBy value if a string */
+    bool leg_has;      /* current leg has an AnsweredBy member */
+    size_t leg_idx;    /* elements of the current Legs array so far */
+    bool in_leg0;      /* parsing Legs[0] */
+    char *leg0_status; /* Legs[0].Status (last one) when a string */
 } fj_call_t;
 
 static bool fj_leg_member(fj_t *j, char *key, size_t klen, void *ctx) {
     fj_call_t *c = ctx;
+    if (c->in_leg0 && klen == 6 && memcmp(key, "Status", 6) == 0) {
+        c->leg0_status = NULL;
+        if (j->p < j->end && *j->p == '"') {
+            char *s;
+            size_t n;
+            if (c->n_ends >= RD_ARRAY_LEN(c->ends) || !fj_str(j, &s, &n)) return false;
+            c->leg0_status = s;
+            c->ends[c->n_ends++] = s + n;
+            return true;
+        }
+        return fj_value(j);
+    }
     if (klen == 10 && memcmp(key, "AnsweredBy", 10) == 0) {
         if (c->n_ends >= RD_ARRAY_LEN(c->ends)) return false;
         c->leg_has = true;
@@ -608,12 +682,17 @@ static bool fj_leg_member(fj_t *j, char *key, size_t klen, void *ctx) {
 
 static bool fj_leg(fj_t *j, void *ctx) {
     fj_call_t *c = ctx;
+    bool first = c->leg_idx++ == 0;
+    if (first) c->leg0_status = NULL;
     if (j->p >= j->end || *j->p != '{') return fj_value(j);
     c->leg_has = false;
     c->leg_ab = NULL;
     /* Bound the NUL list: every leg may add one. */
     if (c->n_legs >= FJ_MAX_LEGS) return false;
-    if (!fj_object(j, fj_leg_member, c)) return false;
+    c->in_leg0 = first;
+    bool ok = fj_object(j, fj_leg_member, c);
+    c->in_leg0 = false;
+    if (!ok) return false;
     if (c->leg_has) c->legs[c->n_legs++] = c->leg_ab;
     return true;
 }
@@ -623,6 +702,8 @@ static bool fj_call_member(fj_t *j, char *key, size_t klen, void *ctx) {
     if (c->n >= FJ_MAX_MEMBERS || c->n_ends >= RD_ARRAY_LEN(c->ends)) return false;
     if (c->exotel && klen == 4 && memcmp(key, "Legs", 4) == 0) {
         c->n_legs = 0; /* the last "Legs" member counts */
+        c->leg_idx = 0;
+        c->leg0_status = NULL;
         if (j->p < j->end && *j->p == '[') return fj_array(j, fj_leg, c);
         return fj_value(j);
     }
@@ -667,6 +748,9 @@ static bool fj_parse(rd_prov_t p, char *buf, size_t len, bool nodup, fj_call_t *
     memset(c, 0, offsetof(fj_call_t, ends));
     c->n_ends = 0;
     c->n_legs = 0;
+    c->leg_idx = 0;
+    c->in_leg0 = false;
+    c->leg0_status = NULL;
     c->exotel = p == RD_PROV_EXOTEL;
     if (!fj_object(&k, fj_call_member, c)) return false;
     for (size_t i = 0; i < c->n_ends; i++) *c->ends[i] = '\0';
@@ -674,6 +758,7 @@ static bool fj_parse(rd_prov_t p, char *buf, size_t len, bool nodup, fj_call_t *
     s->n_flat = c->n;
     for (size_t i = 0; i < c->n_legs; i++) s->legs[i] = c->legs[i];
     s->n_legs = c->n_legs;
+    s->leg0_status = c->leg0_status;
     return true;
 }
 
@@ -766,7 +851,9 @@ static int callback_parse(rd_prov_t p, const char *content_type, const char *bod
         rc = RD_EPARSE;
         if (a && set_attempt_key(out, a, alen) != 0) goto fail;
     }
-    if (p == RD_PROV_EXOTEL && is_json(content_type, body, len)) {
+    body_kind_t kind;
+    if ((rc = body_kind(p, content_type, body, len, &kind)) != 0) goto fail;
+    if (kind == BODY_JSON) {
         rc = RD_EPARSE;
         if (fast && len <= sizeof jbuf) {
             memcpy(jbuf, body, len);
@@ -777,12 +864,14 @@ static int callback_parse(rd_prov_t p, const char *content_type, const char *bod
             if (!s.json) goto fail;
         }
     } else {
-        rc = rd_form_parse(&f, body, len);
+        rc = kind == BODY_MULTIPART ? rd_form_parse_multipart(&f, content_type, body, len)
+                                    : rd_form_parse(&f, body, len);
         if (rc != 0) goto fail;
         s.form = &f;
     }
     rc = read_src(p, &s, out);
     if (rc != 0) goto fail;
+    if (p == RD_PROV_EXOTEL) out->first_leg = first_leg(&s);
     json_decref(root);
     rd_form_deinit(&f);
     rd_form_deinit(&q);
@@ -843,6 +932,9 @@ int rd_twilio_signature(const char *auth_token, const char *url, size_t url_len,
     if (!EVP_MAC_init(h, (const unsigned char *)auth_token, strlen(auth_token), params)) goto done;
     if (!EVP_MAC_update(h, (const unsigned char *)url, url_len)) goto done;
     for (size_t i = 0; i < f.n; i++) {
+        /* A repeated key=value pair counts once (as the official twilio
+           libraries validate: tests/conformance). */
+        if (i > 0 && pair_cmp(&f.pairs[i - 1], &f.pairs[i]) == 0) continue;
         if (!EVP_MAC_update(h, (const unsigned char *)f.pairs[i].key, f.pairs[i].klen) ||
             !EVP_MAC_update(h, (const unsigned char *)f.pairs[i].val, f.pairs[i].vlen))
             goto done;

@@ -71,16 +71,24 @@ typedef struct rd_call_status {
     rd_answered_by_t answered_by;
     int64_t start_ms, end_ms; /* unix ms, 0 when unknown */
     int32_t duration_s;       /* call duration, -1 when unknown */
+    /* exotel status callbacks: the outcome of the first leg (Legs[0] — in
+       Connect Two Numbers the agent's, called first; in flow mode the
+       customer's), IN_PROGRESS when not reported. Not read from call
+       resources (polls). */
+    rd_outcome_t first_leg;
 } rd_call_status_t;
 
 /*
- * A status callback: the POST body (exotel form or JSON, twilio form) and
- * the raw query string of the callback URL (may be NULL/0), whose `a`
- * parameter carries the attempt key. content_type may be NULL (then a body
- * starting with '{' is JSON, anything else a form). The attempt key comes
+ * A status callback: the POST body and the raw query string of the
+ * callback URL (may be NULL/0), whose `a` parameter carries the attempt
+ * key. Bodies by content_type: exotel multipart/form-data (its default),
+ * application/x-www-form-urlencoded or application/json; twilio
+ * urlencoded. content_type may be NULL (then an exotel body starting with
+ * '{' is JSON, anything else a urlencoded form). The attempt key comes
  * from `a=` first, then exotel's CustomField.
- * Returns 0; RD_EPARSE (malformed body, unknown status, missing call id,
- * malformed attempt key, oversized field); RD_ENOMEM.
+ * Returns 0; RD_EMEDIATYPE (any other content type: a 415); RD_EPARSE
+ * (malformed body, unknown status, missing call id, malformed attempt
+ * key, oversized field); RD_ENOMEM.
  */
 int rd_callback_parse(rd_prov_t p, const char *content_type, const char *body, size_t len,
                       const char *query, size_t qlen, rd_call_status_t *out);
@@ -133,7 +141,9 @@ bool rd_secret_equal(const char *got, size_t got_len, const char *secret, size_t
 /*
  * X-Twilio-Signature: base64(HMAC-SHA1(auth_token, url + k1 + v1 + k2 + v2
  * ...)) with the POST parameters sorted by key (bytewise; equal keys by
- * value). url is the full URL the provider was given, query included.
+ * value; an identical key=value pair repeated counts once, as in Twilio's
+ * own validators). url is the full URL the provider was given, query
+ * included.
  * form_body is the raw x-www-form-urlencoded body (may be NULL/0).
  * Writes RD_TWILIO_SIG_LEN chars + NUL to out. Returns 0, RD_EPARSE (body
  * not a valid form), RD_ELIMIT, RD_ENOMEM or RD_EIO (OpenSSL failure).

@@ -54,6 +54,9 @@ static const char *const purpose_names[] = {
 static const int purpose_attempts[] = {0, 4, 3, 3, 2, 6};
 static const char *const strategy_names[] = {"fixed", "increasing", "time_of_day", "smart"};
 static const char *const mode_names[] = {"flow", "agent"};
+static const char *const amd_names[] = {"off", "enable", "detect_message_end"};
+
+const char *rd_amd_name(rd_amd_t a) { return (unsigned)a < 3 ? amd_names[a] : "?"; }
 static const char *const day_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 static const char *const day_full[] = {"sunday",   "monday", "tuesday", "wednesday",
                                        "thursday", "friday", "saturday"};
@@ -113,6 +116,8 @@ void rd_campaign_deinit(rd_campaign_t *c) {
     rd_free(c->timezone);
     rd_free(c->agent_pool);
     rd_free(c->sms_body);
+    rd_free(c->sms_dlt_entity_id);
+    rd_free(c->sms_dlt_template_id);
     rd_free(c->provider);
     rd_campaign_init(c);
 }
@@ -281,9 +286,10 @@ static int parse_retry(pctx_t *p, json_t *r, rd_campaign_t *c) {
                                        "failed_max_retries",
                                        "failed_retry_seconds",
                                        "machine_as",
+                                       "machine_detection",
                                        NULL};
     const char *P = "retry";
-    int rc, max_retries = 0, strat = c->strategy;
+    int rc, max_retries = 0, strat = c->strategy, amd = (int)c->machine_detection;
     bool has_att = false, has_ret = false, has_iv = false, has_mul = false;
     json_t *a;
     if ((rc = check_keys(p, r, P, keys)) ||
@@ -291,6 +297,7 @@ static int parse_retry(pctx_t *p, json_t *r, rd_campaign_t *c) {
         (rc = get_int(p, r, P, "max_retries", 0, 19, &max_retries, &has_ret)) ||
         (rc = get_int(p, r, P, "interval_minutes", 1, 10080, &c->interval_minutes, NULL)) ||
         (rc = get_enum(p, r, P, "strategy", strategy_names, 4, &strat)) ||
+        (rc = get_enum(p, r, P, "machine_detection", amd_names, 3, &amd)) ||
         (rc = get_int(p, r, P, "max_interval_minutes", 1, 10080, &c->max_interval_minutes, NULL)) ||
         (rc = get_int(p, r, P, "min_gap_minutes", 0, 1440, &c->min_gap_minutes, NULL)) ||
         (rc = get_int(p, r, P, "horizon_hours", 1, 336, &c->horizon_hours, NULL)) ||
@@ -373,6 +380,7 @@ static int parse_retry(pctx_t *p, json_t *r, rd_campaign_t *c) {
             return fail(p, P, "machine_as", "must be one of completed, no-answer, busy");
         c->machine_as = o;
     }
+    c->machine_detection = (rd_amd_t)amd;
     return 0;
 }
 
@@ -452,12 +460,15 @@ static int parse_call(pctx_t *p, json_t *o, rd_campaign_t *c) {
 }
 
 static int parse_sms(pctx_t *p, json_t *o, rd_campaign_t *c) {
-    static const char *const keys[] = {"after_attempts", "body", NULL};
+    static const char *const keys[] = {"after_attempts", "body", "dlt_entity_id", "dlt_template_id",
+                                       NULL};
     const char *P = "sms_fallback";
     int rc;
     if ((rc = check_keys(p, o, P, keys)) ||
         (rc = get_int(p, o, P, "after_attempts", 1, 20, &c->sms_after_attempts, NULL)) ||
-        (rc = get_str(p, o, P, "body", 640, false, &c->sms_body)))
+        (rc = get_str(p, o, P, "body", 640, false, &c->sms_body)) ||
+        (rc = get_str(p, o, P, "dlt_entity_id", RD_DLT_ID_MAX, false, &c->sms_dlt_entity_id)) ||
+        (rc = get_str(p, o, P, "dlt_template_id", RD_DLT_ID_MAX, false, &c->sms_dlt_template_id)))
         return rc;
     if (!c->sms_after_attempts) return fail(p, P, "after_attempts", "is required");
     if (!c->sms_body) return fail(p, P, "body", "is required");
@@ -516,8 +527,21 @@ static int parse_root(pctx_t *p, json_t *root, rd_campaign_t *c) {
         return rc;
     if (c->mode == RD_MODE_AGENT && !c->agent_pool)
         return fail(p, "limits", "agent_pool", "is required in agent mode");
+    if ((rc = rd_campaign_check_provider(c, c->provider, p->err, p->errlen)) != 0) return rc;
     if (!c->timezone) c->timezone = rd_strdup("Asia/Kolkata");
     return 0;
+}
+
+int rd_campaign_check_provider(const rd_campaign_t *c, const char *provider, char *err,
+                               size_t errlen) {
+    if (!provider || strcmp(provider, "exotel") != 0 || c->sms_after_attempts == 0) return 0;
+    const char *missing = !c->sms_dlt_entity_id     ? "dlt_entity_id"
+                          : !c->sms_dlt_template_id ? "dlt_template_id"
+                                                    : NULL;
+    if (!missing) return 0;
+    if (err && errlen)
+        snprintf(err, errlen, "sms_fallback.%s: is required for exotel SMS (India DLT)", missing);
+    return RD_EINVAL;
 }
 
 void rd_campaign_defaults_init(rd_campaign_defaults_t *d) {
@@ -613,6 +637,7 @@ char *rd_campaign_to_json(const rd_campaign_t *c) {
     json_object_set_new(r, "failed_max_retries", json_integer(c->failed_max_retries));
     json_object_set_new(r, "failed_retry_seconds", json_integer(c->failed_retry_seconds));
     set_str(r, "machine_as", rd_outcome_name(c->machine_as));
+    set_str(r, "machine_detection", amd_names[c->machine_detection]);
     json_object_set_new(root, "retry", r);
 
     json_object_set_new(s, "daily_start", hhmm_json(c->daily_start_min));
@@ -642,6 +667,8 @@ char *rd_campaign_to_json(const rd_campaign_t *c) {
         json_t *sms = json_object();
         json_object_set_new(sms, "after_attempts", json_integer(c->sms_after_attempts));
         set_str(sms, "body", c->sms_body);
+        set_str(sms, "dlt_entity_id", c->sms_dlt_entity_id);
+        set_str(sms, "dlt_template_id", c->sms_dlt_template_id);
         json_object_set_new(root, "sms_fallback", sms);
     }
     char *dumped = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
@@ -663,13 +690,15 @@ bool rd_campaign_equal(const rd_campaign_t *a, const rd_campaign_t *b) {
            EQA(intervals_minutes, a->n_intervals) && EQ(multiplier) && EQ(max_interval_minutes) &&
            EQ(n_times) && EQA(times_min, a->n_times) && EQ(min_gap_minutes) && EQ(horizon_hours) &&
            EQ(min_samples) && EQ(failed_max_retries) && EQ(failed_retry_seconds) &&
-           EQ(machine_as) && EQ(daily_start_min) && EQ(daily_end_min) &&
+           EQ(machine_as) && EQ(machine_detection) && EQ(daily_start_min) && EQ(daily_end_min) &&
            str_eq(a->timezone, b->timezone) && EQ(callee_local_time) && EQ(days_mask) &&
            EQ(jitter_seconds) && EQ(concurrency) && str_eq(a->agent_pool, b->agent_pool) &&
            EQ(max_per_day) && EQ(max_per_7_days) && EQ(calls_per_minute) && EQ(purpose) &&
            EQ(mode) && EQ(ring_timeout_seconds) && EQ(time_limit_seconds) &&
            EQ(callback_grace_seconds) && EQ(sms_after_attempts) &&
-           str_eq(a->sms_body, b->sms_body) && str_eq(a->provider, b->provider);
+           str_eq(a->sms_body, b->sms_body) && str_eq(a->sms_dlt_entity_id, b->sms_dlt_entity_id) &&
+           str_eq(a->sms_dlt_template_id, b->sms_dlt_template_id) &&
+           str_eq(a->provider, b->provider);
 #undef EQ
 #undef EQA
 }

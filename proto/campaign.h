@@ -13,13 +13,13 @@
  *   retry {max_attempts | max_retries, retry_on[], strategy, interval_minutes,
  *          intervals_minutes[] | multiplier, max_interval_minutes, times[],
  *          min_gap_minutes, horizon_hours, min_samples, failed_max_retries,
- *          failed_retry_seconds, machine_as}
+ *          failed_retry_seconds, machine_as, machine_detection}
  *   schedule {daily_start, daily_end, timezone, callee_local_time, days[],
  *             jitter_seconds}
  *   limits {concurrency, agent_pool, max_attempts_per_number_per_day,
  *           max_attempts_per_number_per_7_days, calls_per_minute}
  *   call {ring_timeout_seconds, time_limit_seconds, callback_grace_seconds}
- *   sms_fallback {after_attempts, body}
+ *   sms_fallback {after_attempts, body, dlt_entity_id, dlt_template_id}
  * (`call` is ours: the spec is silent on ring and call limits.)
  *
  * The struct is plain data owned by the caller (rd_campaign_init/deinit);
@@ -62,6 +62,13 @@ typedef enum {
 
 typedef enum { RD_MODE_FLOW = 0, RD_MODE_AGENT = 1 } rd_mode_t;
 
+/* retry.machine_detection: answering-machine detection asked of the
+   provider (twilio MachineDetection); off by default, since AMD costs per
+   call and the callee hears silence until detection ends. */
+typedef enum { RD_AMD_OFF = 0, RD_AMD_ENABLE = 1, RD_AMD_DETECT_MESSAGE_END = 2 } rd_amd_t;
+
+#define RD_DLT_ID_MAX 32 /* India DLT entity / template ids (19 digits in practice) */
+
 typedef struct rd_campaign {
     /* identity and call target */
     char *name;         /* required, 1..64 chars [A-Za-z0-9_.-] */
@@ -81,12 +88,13 @@ typedef struct rd_campaign {
     int max_interval_minutes;                         /* cap for the multiplier form [1440] */
     int times_min[RD_CAMPAIGN_MAX_TIMES]; /* time_of_day: minutes after local midnight, sorted */
     int n_times;
-    int min_gap_minutes;      /* time_of_day, smart [30] */
-    int horizon_hours;        /* smart [48] */
-    int min_samples;          /* smart [200] */
-    int failed_max_retries;   /* [1] */
-    int failed_retry_seconds; /* [60] */
-    rd_outcome_t machine_as;  /* outcome a machine-answered call counts as [no-answer] */
+    int min_gap_minutes;        /* time_of_day, smart [30] */
+    int horizon_hours;          /* smart [48] */
+    int min_samples;            /* smart [200] */
+    int failed_max_retries;     /* [1] */
+    int failed_retry_seconds;   /* [60] */
+    rd_outcome_t machine_as;    /* outcome a machine-answered call counts as [no-answer] */
+    rd_amd_t machine_detection; /* [off] */
 
     /* schedule */
     int daily_start_min;    /* minutes after local midnight [540] */
@@ -112,7 +120,9 @@ typedef struct rd_campaign {
                                    wall seconds (network/provider delay, not the call) */
     int sms_after_attempts;     /* 0 = no SMS fallback */
     char *sms_body;
-    char *provider; /* NULL = engine default */
+    char *sms_dlt_entity_id;   /* sms_fallback.dlt_entity_id (exotel: required), NULL = none */
+    char *sms_dlt_template_id; /* sms_fallback.dlt_template_id (exotel: required) */
+    char *provider;            /* NULL = engine default */
 } rd_campaign_t;
 
 /* Zero the struct and set every default (a valid campaign but for name etc.). */
@@ -127,6 +137,21 @@ void rd_campaign_deinit(rd_campaign_t *c);
  * `len` bytes of `json` are read; it need not be NUL-terminated.
  */
 int rd_campaign_parse(const char *json, size_t len, rd_campaign_t *out, char *err, size_t errlen);
+
+/*
+ * The SMS fallback rules that depend on the provider the campaign really
+ * uses (`provider`: the campaign's own or the engine default; NULL =
+ * unknown, nothing checked): exotel needs sms_fallback.dlt_entity_id and
+ * .dlt_template_id (India's DLT registration; operators drop an SMS
+ * without them). rd_campaign_parse applies it with the campaign's own
+ * provider; the API applies it again with the engine's default. Returns 0
+ * or RD_EINVAL with "<field>: <reason>" in err.
+ */
+int rd_campaign_check_provider(const rd_campaign_t *c, const char *provider, char *err,
+                               size_t errlen);
+
+/* Static name of an AMD setting ("off", "enable", "detect_message_end"). */
+const char *rd_amd_name(rd_amd_t a);
 
 /*
  * An engine's defaults for the per-number caps of campaigns created through

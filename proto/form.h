@@ -47,6 +47,15 @@ void rd_form_init(rd_form_t *f);
  */
 int rd_form_parse(rd_form_t *f, const char *s, size_t len);
 void rd_form_deinit(rd_form_t *f);
+/*
+ * Decodes a multipart/form-data body (RFC 7578) into the same pairs: each
+ * part's Content-Disposition name and its bytes as they are (no transfer
+ * decoding; a file part is just its bytes). content_type is the full header
+ * value, whose boundary parameter is required. Returns 0; RD_EPARSE (no or
+ * bad boundary, a part without a name, a body without its closing
+ * delimiter); RD_ELIMIT past RD_FORM_MAX_PAIRS parts; RD_ENOMEM.
+ */
+int rd_form_parse_multipart(rd_form_t *f, const char *content_type, const char *s, size_t len);
 
 /* First value of key (exact, case-sensitive), NULL if absent. Borrowed. */
 const char *rd_form_get(const rd_form_t *f, const char *key);

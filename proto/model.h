@@ -122,6 +122,8 @@ enum { RD_NREC_ATTS = 0, RD_NREC_JOB1 = 1 };
  *                       not final), the next due ms (0 when final)
  *   HOW                 local hour of week of the attempt (-1 = not counted)
  *   ANSWERED            the attempt reached a person (0/1)
+ *   ANSWERED_BY         who the provider says answered: human | machine |
+ *                       unknown (rd_answered_by_name), for the event
  *   NUM, START, CALL    the lease's number and start, and the call id of
  *                       the prepared `attempt` event
  *   ATTEMPT             the attempt number
@@ -139,6 +141,7 @@ enum { RD_NREC_ATTS = 0, RD_NREC_JOB1 = 1 };
     X(DUE, INT)             \
     X(HOW, INT)             \
     X(ANSWERED, INT)        \
+    X(ANSWERED_BY, STR)     \
     X(NUM, STR)             \
     X(START, INT)           \
     X(CALL, STR)            \

@@ -54,3 +54,8 @@ int rd_disposition_parse(const char *s, rd_disposition_t *out) {
     }
     return RD_EPARSE;
 }
+
+const char *rd_answered_by_name(rd_answered_by_t a) {
+    static const char *const names[] = {"unknown", "human", "machine"};
+    return (unsigned)a < RD_ARRAY_LEN(names) ? names[a] : "?";
+}

@@ -36,6 +36,10 @@ typedef enum {
     RD_ANSWERED_MACHINE = 2
 } rd_answered_by_t;
 
+/* "human", "machine", "unknown" (the `answered_by` of attempt events); "?"
+   out of range. Static. */
+const char *rd_answered_by_name(rd_answered_by_t a);
+
 /* Spec names; "?" for out-of-range values. Static strings. */
 const char *rd_outcome_name(rd_outcome_t o);
 const char *rd_disposition_name(rd_disposition_t d);

@@ -20,23 +20,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RD_ERR_MAP(X)                \
-    X(NOMEM, "out of memory")        \
-    X(INVAL, "invalid argument")     \
-    X(PARSE, "malformed input")      \
-    X(RANGE, "value out of range")   \
-    X(NOTFOUND, "not found")         \
-    X(EXISTS, "already exists")      \
-    X(IO, "input/output error")      \
-    X(REDIS, "redis error")          \
-    X(TIMEOUT, "timed out")          \
-    X(PROTO, "protocol error")       \
-    X(LIMIT, "limit reached")        \
-    X(STALE, "stale lease or token") \
-    X(CLOSED, "closed")              \
-    X(AGAIN, "try again")            \
-    X(AUTH, "not authorised")        \
-    X(TRANSIENT, "transient failure")
+#define RD_ERR_MAP(X)                 \
+    X(NOMEM, "out of memory")         \
+    X(INVAL, "invalid argument")      \
+    X(PARSE, "malformed input")       \
+    X(RANGE, "value out of range")    \
+    X(NOTFOUND, "not found")          \
+    X(EXISTS, "already exists")       \
+    X(IO, "input/output error")       \
+    X(REDIS, "redis error")           \
+    X(TIMEOUT, "timed out")           \
+    X(PROTO, "protocol error")        \
+    X(LIMIT, "limit reached")         \
+    X(STALE, "stale lease or token")  \
+    X(CLOSED, "closed")               \
+    X(AGAIN, "try again")             \
+    X(AUTH, "not authorised")         \
+    X(TRANSIENT, "transient failure") \
+    X(MEDIATYPE, "unsupported media type")
 
 typedef enum {
     RD_OK = 0,

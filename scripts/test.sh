@@ -7,16 +7,22 @@
 #   3. builds and runs ctest in three builds: release (every test),
 #      ASan+UBSan (every test), TSan (tests labelled "threads");
 #   4. builds the libFuzzer targets with clang and runs each briefly;
-#   5. checks that every C file is laid out as .clang-format says.
+#   5. checks that every C file is laid out as .clang-format says;
+#   6. conformance: checks redial against references nobody here wrote —
+#      provider documentation fixtures (tests/conformance/fixtures) replayed
+#      through the adapters and parsers, and the official `twilio` npm
+#      package (installed into a throwaway folder): its signatures against
+#      redial's signer/verifier, its REST client against redial-sim, its
+#      validateRequest against redial-sim's callbacks.
 #
-# Environment: RD_TEST_BUILDS="release asan tsan fuzz format" (subset to run),
+# Environment: RD_TEST_BUILDS="release asan tsan fuzz format conformance" (subset to run),
 # RD_FUZZ_SECONDS (per target, default 10), CTEST_ARGS (extra ctest flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 bash scripts/deps.sh
 
-BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format"}
+BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format conformance"}
 FUZZ_SECONDS=${RD_FUZZ_SECONDS:-10}
 JOBS=$(nproc)
 
@@ -31,6 +37,34 @@ configure() { # dir, extra cmake args...
   local dir=$1; shift
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
   cmake --build "$dir" -j "$JOBS"
+}
+
+# The conformance stage (6 above). Nothing is cached in the repository: npm
+# installs tests/conformance/package.json's pinned twilio into a temp dir.
+conformance() {
+  local work sim_pid="" rc=0 sid=AC0123456789abcdef0123456789abcdef token=c0nf-sim-token
+  work=$(mktemp -d)
+  build/release/conformance_check fixtures tests/conformance/fixtures || rc=1
+  cp tests/conformance/package.json tests/conformance/twilio_oracle.js "$work/"
+  if ! (cd "$work" && npm install --no-audit --no-fund --no-package-lock --loglevel=error >npm.log 2>&1); then
+    cat "$work/npm.log"; echo "conformance: npm install twilio FAILED"; rm -rf "$work"; return 1
+  fi
+  { node "$work/twilio_oracle.js" sign tests/conformance/signature_cases.json "$work/sigs.tsv" &&
+    build/release/conformance_check sig "$work/sigs.tsv"; } || rc=1
+  REDIAL_SIM_TWILIO_TOKEN=$token build/release/redial-sim --listen 127.0.0.1:0 \
+    --port-file "$work/port" --twilio-sid "$sid" --model uniform:completed=1 --ring-min 0.05 \
+    --ring-max 0.1 --talk-min 0.1 --talk-max 0.2 --twilio-rate-per-s 0 >"$work/sim.out" 2>"$work/sim.log" &
+  sim_pid=$!
+  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+  if [ -s "$work/port" ]; then
+    node "$work/twilio_oracle.js" client "http://127.0.0.1:$(cat "$work/port")" "$sid" "$token" || rc=1
+  else
+    cat "$work/sim.log"; echo "conformance: redial-sim did not start"; rc=1
+  fi
+  kill "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null || true
+  rm -rf "$work"
+  [ $rc = 0 ] && echo "conformance: redial agrees with the provider references"
+  return $rc
 }
 
 status=0
@@ -75,6 +109,9 @@ for b in $BUILDS; do
       else
         echo "format: every C file matches .clang-format"
       fi ;;
+    conformance)
+      configure build/release
+      conformance || status=1 ;;
     *) echo "unknown build '$b'" >&2; exit 2 ;;
   esac
 done

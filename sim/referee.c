@@ -199,12 +199,17 @@ void rd_referee_set_campaign(rd_referee_t *r, const rd_ref_campaign_t *cfg) {
     }
 }
 
+/* get_num may grow r->nums: index it only after the call returns (reading
+   r->nums in the same expression used the old array — a SIGSEGV before the
+   first call, a lost mark on the 65th, 129th, ... distinct number). */
 void rd_referee_add_dnd(rd_referee_t *r, const char *number) {
-    r->nums[get_num(r, number)].dnd = true;
+    uint32_t i = get_num(r, number);
+    r->nums[i].dnd = true;
 }
 
 void rd_referee_add_optout(rd_referee_t *r, const char *number, int64_t at_ms) {
-    num_t *n = &r->nums[get_num(r, number)];
+    uint32_t i = get_num(r, number);
+    num_t *n = &r->nums[i];
     if (at_ms < n->optout_at) n->optout_at = at_ms;
 }
 

@@ -243,13 +243,20 @@ enum { CB_INITIATED = 0, CB_RINGING = 1, CB_ANSWERED = 2, CB_TERMINAL = 3 };
 enum { EV_ANSWER = 0, EV_END = 1, EV_CB = 2 };
 
 /* Scripted outcomes beyond rd_outcome_t: faults and machine answers. */
-enum { SO_MACHINE = 100, SO_5XX, SO_TIMEOUT, SO_429 };
+enum { SO_MACHINE = 100, SO_5XX, SO_TIMEOUT, SO_429, SO_AGENT_BUSY, SO_AGENT_NOANSWER };
+/* exotel callback bodies: multipart/form-data unless the request asked for
+   another StatusCallbackContentType (documented for Connect Two Numbers
+   only, so a flow call always gets the default). */
+enum { CBF_MULTIPART = 0, CBF_FORM = 1, CBF_JSON = 2 };
+#define SIM_BOUNDARY "----redial-sim-7f3a9c"
 
 typedef struct {
     uint32_t ref_id;
     uint8_t prov, outcome, state, answered_by;
-    uint8_t want; /* callback events requested */
-    bool cb_json; /* exotel StatusCallbackContentType=application/json */
+    uint8_t want;   /* callback events requested */
+    uint8_t cb_fmt; /* exotel: CBF_* */
+    bool agent;     /* exotel Connect Two Numbers: leg 1 the agent (From), leg 2 the customer */
+    uint8_t agent_outcome; /* agent leg: RD_OUT_COMPLETED (answered), BUSY or NO_ANSWER */
     bool reordered;
     bool amd;                              /* twilio MachineDetection requested */
     uint16_t seq;                          /* twilio SequenceNumber */
@@ -285,7 +292,7 @@ typedef struct cbx {
 struct rd_sim {
     uv_loop_t *loop;
     rd_sim_config_t cfg;
-    char *strs[5]; /* owned credential copies */
+    char *strs[8]; /* owned credential / list copies */
     rd_httpd_t *http;
     rd_cbsend_t *cb;
     rd_referee_t *ref;
@@ -305,7 +312,7 @@ struct rd_sim {
     rd_http_req_t **held;
     size_t nheld, capheld;
     cbx_t *cbx_free;
-    sb_t out, body, scratch, url;
+    sb_t out, body, scratch, url, mp;
     rd_form_pair_t *pairs;
     size_t cap_pairs;
     int open; /* handles/objects still to close */
@@ -315,7 +322,7 @@ struct rd_sim {
     void *close_data;
     struct {
         uint64_t requests, dials[2], sms, polls, auth_fail, bad, not_found;
-        uint64_t f5xx, ftimeout, f429, rate_limited, invalid;
+        uint64_t f5xx, ftimeout, f429, rate_limited, invalid, queued, bad_caller_id, dlt_refused;
         uint64_t cb_scheduled, cb_sent, cb_delivered, cb_failed, cb_lost, cb_dup, cb_reordered,
             cb_retried;
         uint64_t dnd_posted, optout_posted, campaigns_posted;
@@ -463,19 +470,78 @@ static void reply_json(rd_sim_t *s, rd_http_req_t *req, int status, const char *
     rd_http_respond(req, status, "application/json", extra, s->out.p, s->out.len);
 }
 
-static void reply_error(rd_sim_t *s, rd_http_req_t *req, int prov, int status, const char *msg,
-                        const char *extra) {
+/*
+ * An error answer in the provider's shape. twilio_code is the documented
+ * Twilio error code of the cause (21211 invalid 'To', 21212 invalid caller
+ * id, 21201 / 21213 / 21205 missing To / From / Url, 20003 authentication,
+ * 20404 not found, 20429 too many requests, 20500 / 20503 server errors);
+ * exotel's v1 errors carry only the status and a message.
+ */
+static void reply_error(rd_sim_t *s, rd_http_req_t *req, int prov, int status, int twilio_code,
+                        const char *msg, const char *extra) {
     s->out.len = 0;
     if (prov == PROV_TWILIO) {
-        sb_printf(&s->out, "{\"code\":%d,\"message\":", status == 400 ? 21211 : 20000 + status);
+        sb_printf(&s->out, "{\"code\":%d,\"message\":", twilio_code);
         sb_jstr(&s->out, msg);
-        sb_printf(&s->out, ",\"status\":%d}", status);
+        sb_printf(&s->out,
+                  ",\"more_info\":\"https://www.twilio.com/docs/errors/%d\",\"status\":%d}",
+                  twilio_code, status);
     } else {
         sb_printf(&s->out, "{\"RestException\":{\"Status\":%d,\"Message\":", status);
         sb_jstr(&s->out, msg);
         SB_LIT(&s->out, "}}");
     }
     reply_json(s, req, status, extra);
+}
+
+/* Exotel leg list. Flow mode: one leg, the customer. Agent mode: leg 1
+   the agent (called first), leg 2 the customer — absent when the agent
+   did not answer (the customer was never called). dur "-1" leaves
+   OnCallDuration out. */
+static void legs_json(const call_t *c, sb_t *b, const char *dur) {
+    bool ended = c->state == ST_ENDED;
+    const char *ab = ended ? answered_word(c) : "NA";
+    SB_LIT(b, "[");
+    if (c->agent) {
+        const char *ast =
+            c->agent_outcome != RD_OUT_COMPLETED
+                ? (ended ? (c->agent_outcome == RD_OUT_BUSY ? "busy" : "no-answer") : "ringing")
+                : (ended ? "completed" : "in-progress");
+        sb_printf(b, "{\"Id\":1,\"Status\":\"%s\",\"AnsweredBy\":\"%s\"}", ast,
+                  c->agent_outcome == RD_OUT_COMPLETED ? "Human" : "NA");
+        if (c->agent_outcome != RD_OUT_COMPLETED) {
+            SB_LIT(b, "]");
+            return;
+        }
+        SB_LIT(b, ",");
+    }
+    sb_printf(b, "{\"Id\":%d,\"Status\":\"%s\"", c->agent ? 2 : 1, status_word(c));
+    if (strcmp(dur, "-1") != 0) sb_printf(b, ",\"OnCallDuration\":%s", dur);
+    sb_printf(b, ",\"AnsweredBy\":\"%s\"}]", ab);
+}
+
+/* Exotel leg list as form fields (Legs[i][...]). */
+static void legs_form(const call_t *c, sb_t *b, const char *status, const char *dur,
+                      const char *ab) {
+    int i = 0;
+    char k[40];
+    if (c->agent) {
+        bool ok = c->agent_outcome == RD_OUT_COMPLETED;
+        sb_form(b, "Legs[0][Status]",
+                ok                                ? "completed"
+                : c->agent_outcome == RD_OUT_BUSY ? "busy"
+                                                  : "no-answer");
+        sb_form(b, "Legs[0][OnCallDuration]", ok ? dur : "0");
+        sb_form(b, "Legs[0][AnsweredBy]", ok ? "Human" : "NA");
+        if (!ok) return;
+        i = 1;
+    }
+    snprintf(k, sizeof k, "Legs[%d][Status]", i);
+    sb_form(b, k, status);
+    snprintf(k, sizeof k, "Legs[%d][OnCallDuration]", i);
+    sb_form(b, k, dur);
+    snprintf(k, sizeof k, "Legs[%d][AnsweredBy]", i);
+    sb_form(b, k, ab);
 }
 
 /* Call resource JSON in the provider's shape (response and details alike). */
@@ -512,7 +578,7 @@ static void call_json(rd_sim_t *s, uint32_t idx, sb_t *b, bool fresh) {
         else
             SB_LIT(b, "null,\"duration\":null");
         SB_LIT(b, ",\"answered_by\":");
-        if (c->amd && c->answered_by != AB_NONE)
+        if (!fresh && c->amd && c->state != ST_RINGING && c->answered_by != AB_NONE)
             sb_printf(b, "\"%s\"", answered_word(c));
         else
             SB_LIT(b, "null");
@@ -547,8 +613,8 @@ static void call_json(rd_sim_t *s, uint32_t idx, sb_t *b, bool fresh) {
         SB_LIT(b, "null");
     SB_LIT(b, ",\"CustomField\":");
     sb_jstr(b, c->key);
-    sb_printf(b, ",\"Legs\":[{\"Id\":1,\"Status\":\"%s\",\"AnsweredBy\":\"%s\"}]", status_word(c),
-              c->state == ST_ENDED ? answered_word(c) : "NA");
+    SB_LIT(b, ",\"Legs\":");
+    legs_json(c, b, "-1");
     sb_printf(b, ",\"Uri\":\"/v1/Accounts/%s/Calls/%s.json\"}}", s->cfg.exotel_sid, sid);
 }
 
@@ -596,7 +662,7 @@ static void build_callback(rd_sim_t *s, uint32_t idx, uint8_t ev, sb_t *b, bool 
     fmt_exotel_time(start, sizeof start, c->created_ms);
     fmt_exotel_time(end, sizeof end, c->end_ms);
     const char *ab = ev == CB_TERMINAL ? answered_word(c) : "NA";
-    if (c->cb_json) {
+    if (c->cb_fmt == CBF_JSON) {
         *json = true;
         sb_printf(
             b,
@@ -613,10 +679,13 @@ static void build_callback(rd_sim_t *s, uint32_t idx, uint8_t ev, sb_t *b, bool 
         sb_jstr(b, c->from);
         SB_LIT(b, ",\"To\":");
         sb_jstr(b, c->to);
-        sb_printf(
-            b,
-            ",\"Legs\":[{\"Id\":1,\"Status\":\"%s\",\"OnCallDuration\":%s,\"AnsweredBy\":\"%s\"}]}",
-            status, dur, ab);
+        SB_LIT(b, ",\"Legs\":");
+        if (ev == CB_TERMINAL) {
+            legs_json(c, b, dur);
+        } else {
+            sb_printf(b, "[{\"Id\":1,\"Status\":\"%s\",\"AnsweredBy\":\"%s\"}]", status, ab);
+        }
+        SB_LIT(b, "}");
         return;
     }
     sb_form(b, "CallSid", sid);
@@ -631,9 +700,32 @@ static void build_callback(rd_sim_t *s, uint32_t idx, uint8_t ev, sb_t *b, bool 
     sb_form(b, "Direction", "outbound-api");
     sb_form(b, "From", c->from);
     sb_form(b, "To", c->to);
-    sb_form(b, "Legs[0][Status]", status);
-    sb_form(b, "Legs[0][OnCallDuration]", dur);
-    sb_form(b, "Legs[0][AnsweredBy]", ab);
+    if (ev == CB_TERMINAL) {
+        legs_form(c, b, status, dur, ab);
+    } else {
+        sb_form(b, "Legs[0][Status]", status);
+        sb_form(b, "Legs[0][OnCallDuration]", dur);
+        sb_form(b, "Legs[0][AnsweredBy]", ab);
+    }
+}
+
+/* Re-encodes the urlencoded form in `in` as multipart/form-data into `out`
+   (exotel's default callback body). */
+static void to_multipart(const sb_t *in, sb_t *out) {
+    rd_form_t f;
+    rd_form_init(&f);
+    out->len = 0;
+    if (rd_form_parse(&f, in->p, in->len) != 0) return;
+    for (size_t i = 0; i < f.n; i++) {
+        sb_printf(out, "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n", SIM_BOUNDARY,
+                  f.pairs[i].key);
+        sb_reserve(out, f.pairs[i].vlen + 2);
+        memcpy(out->p + out->len, f.pairs[i].val, f.pairs[i].vlen);
+        out->len += f.pairs[i].vlen;
+        SB_LIT(out, "\r\n");
+    }
+    sb_printf(out, "--%s--\r\n", SIM_BOUNDARY);
+    rd_form_deinit(&f);
 }
 
 static void on_cb_done(void *ctx, int status, const char *err) {
@@ -686,9 +778,14 @@ static void cb_deliver(rd_sim_t *s, uint32_t idx, uint8_t ev, uint8_t tries) {
     x->tries = tries;
     c->cb_sent++;
     s->st.cb_sent++;
-    if (rd_cbsend_post(s->cb, c->cb_url,
-                       json ? "application/json" : "application/x-www-form-urlencoded", extra,
-                       s->body.p, s->body.len, on_cb_done, x) != 0) {
+    const sb_t *body = &s->body;
+    const char *ctype = json ? "application/json" : "application/x-www-form-urlencoded";
+    if (c->prov == PROV_EXOTEL && c->cb_fmt == CBF_MULTIPART) {
+        to_multipart(&s->body, &s->mp);
+        body = &s->mp;
+        ctype = "multipart/form-data; boundary=" SIM_BOUNDARY;
+    }
+    if (rd_cbsend_post(s->cb, c->cb_url, ctype, extra, body->p, body->len, on_cb_done, x) != 0) {
         x->next = s->cbx_free;
         s->cbx_free = x;
         c->cb_failed++;
@@ -827,6 +924,35 @@ static int bucket_take(rd_sim_t *s, bucket_t *b, double per_s, double burst) {
     return wait < 1 ? 1 : wait;
 }
 
+/* Twilio's queue: every request is admitted; one above the rate waits
+   (returned, wall ms) until its token would have been there. */
+static uint64_t bucket_queue(rd_sim_t *s, bucket_t *b, double per_s) {
+    if (per_s <= 0) return 0;
+    uint64_t now = uv_now(s->loop);
+    if (b->last_ms == 0) {
+        b->tokens = per_s;
+        b->last_ms = now;
+    }
+    b->tokens += (double)(now - b->last_ms) / 1000.0 * per_s;
+    if (b->tokens > per_s) b->tokens = per_s;
+    b->last_ms = now;
+    b->tokens -= 1;
+    return b->tokens >= 0 ? 0 : (uint64_t)ceil(-b->tokens / per_s * 1000.0);
+}
+
+/* `item` is one of the comma-separated entries of list. */
+static bool list_has(const char *list, const char *item) {
+    size_t n = item ? strlen(item) : 0;
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == n && n && memcmp(p, item, n) == 0) return true;
+        if (!e) break;
+        p = e + 1;
+    }
+    return false;
+}
+
 static void hold(rd_sim_t *s, rd_http_req_t *req) {
     if (s->nheld == s->capheld) {
         s->capheld = s->capheld ? s->capheld * 2 : 64;
@@ -861,6 +987,10 @@ static int script_word(const char *w, uint8_t *out) {
         *out = SO_TIMEOUT;
     else if (!strcmp(w, "429"))
         *out = SO_429;
+    else if (!strcmp(w, "agent-busy"))
+        *out = SO_AGENT_BUSY;
+    else if (!strcmp(w, "agent-no-answer"))
+        *out = SO_AGENT_NOANSWER;
     else if (rd_outcome_parse(w, &o) == 0 &&
              (o == RD_OUT_COMPLETED || o == RD_OUT_BUSY || o == RD_OUT_NO_ANSWER ||
               o == RD_OUT_FAILED || o == RD_OUT_INVALID_NUMBER))
@@ -956,12 +1086,13 @@ typedef struct {
     int prov;
     const char *number, *from, *to, *key, *cb_url, *caller_id;
     double ring_timeout_s, time_limit_s;
-    uint8_t want;
-    bool cb_json, amd;
+    uint8_t want, cb_fmt;
+    bool amd, agent;
 } dial_t;
 
 /* Returns the call index. */
-static uint32_t call_create(rd_sim_t *s, const dial_t *d, uint8_t outcome, bool machine) {
+static uint32_t call_create(rd_sim_t *s, const dial_t *d, uint8_t outcome, bool machine,
+                            uint8_t agent_outcome, uint64_t queue_wall_ms) {
     if (s->ncalls == s->capcalls) {
         s->capcalls = s->capcalls ? s->capcalls * 2 : 4096;
         s->calls = rd_realloc(s->calls, s->capcalls * sizeof *s->calls);
@@ -970,10 +1101,11 @@ static uint32_t call_create(rd_sim_t *s, const dial_t *d, uint8_t outcome, bool 
     call_t *c = &s->calls[idx];
     memset(c, 0, sizeof *c);
     c->prov = (uint8_t)d->prov;
-    c->outcome = outcome;
     c->want = d->want;
-    c->cb_json = d->cb_json;
+    c->cb_fmt = d->cb_fmt;
     c->amd = d->amd;
+    c->agent = d->agent;
+    c->agent_outcome = d->agent ? agent_outcome : RD_OUT_COMPLETED;
     c->number = rd_arena_strndup(&s->arena, d->number, strlen(d->number));
     c->from = d->from ? rd_arena_strndup(&s->arena, d->from, strlen(d->from)) : "";
     c->to = d->to ? rd_arena_strndup(&s->arena, d->to, strlen(d->to)) : c->number;
@@ -987,7 +1119,13 @@ static uint32_t call_create(rd_sim_t *s, const dial_t *d, uint8_t outcome, bool 
     if (c->reordered) s->st.cb_reordered++;
     int64_t now = now_policy(s);
     c->created_ms = now;
+    /* Twilio queues a call above the account's calls-per-second: it starts
+       ringing when its turn comes. */
+    int64_t qp = rd_clock_policy_ms(&s->cfg.clock, (int64_t)queue_wall_ms);
+    now += qp;
     double end_s, ans_s = 0;
+    if (c->agent_outcome != RD_OUT_COMPLETED) /* the agent never answered: no customer leg */
+        outcome = c->agent_outcome;
     switch (outcome) {
     case RD_OUT_COMPLETED: {
         ans_s = rng_range(&s->rng, s->cfg.ring_min_s, s->cfg.ring_max_s);
@@ -1008,6 +1146,7 @@ static uint32_t call_create(rd_sim_t *s, const dial_t *d, uint8_t outcome, bool 
         end_s = s->cfg.failed_s;
         break;
     }
+    c->outcome = outcome;
     int64_t ans_ms = (int64_t)(ans_s * 1000), end_ms = (int64_t)(end_s * 1000);
     if (end_ms < 1) end_ms = 1;
     c->answer_ms = outcome == RD_OUT_COMPLETED ? now + ans_ms : 0;
@@ -1015,7 +1154,7 @@ static uint32_t call_create(rd_sim_t *s, const dial_t *d, uint8_t outcome, bool 
     uint32_t nth;
     unsigned flags;
     c->ref_id = rd_referee_call_start(s->ref, c->number, c->key, now, &nth, &flags);
-    uint64_t wall = uv_now(s->loop);
+    uint64_t wall = uv_now(s->loop) + queue_wall_ms;
     if (outcome == RD_OUT_COMPLETED)
         heap_push(s, wall + rd_clock_wall_ms(&s->cfg.clock, ans_ms), idx, EV_ANSWER, 0, 0);
     heap_push(s, wall + rd_clock_wall_ms(&s->cfg.clock, end_ms), idx, EV_END, 0, 0);
@@ -1032,8 +1171,9 @@ static void dial(rd_sim_t *s, rd_http_req_t *req, dial_t *d) {
     double u = rng_u(&s->rng);
     if (so == SO_5XX || (so < 0 && u < s->cfg.fault_5xx)) {
         s->st.f5xx++;
-        reply_error(s, req, d->prov, u < s->cfg.fault_5xx / 2 ? 500 : 503,
-                    "simulated provider failure", NULL);
+        int st = u < s->cfg.fault_5xx / 2 ? 500 : 503;
+        reply_error(s, req, d->prov, st, st == 500 ? 20500 : 20503, "simulated provider failure",
+                    NULL);
         return;
     }
     u -= s->cfg.fault_5xx;
@@ -1047,23 +1187,45 @@ static void dial(rd_sim_t *s, rd_http_req_t *req, dial_t *d) {
     if (so == SO_429 || (so < 0 && u >= 0 && u < s->cfg.fault_429)) {
         s->st.f429++;
         snprintf(ra, sizeof ra, "Retry-After: %d\r\n", s->cfg.retry_after_s);
-        reply_error(s, req, d->prov, 429, "too many requests", ra);
+        reply_error(s, req, d->prov, 429, 20429, "too many requests", ra);
         return;
     }
-    int wait =
-        d->prov == PROV_TWILIO
-            ? bucket_take(s, &s->twi_bucket, s->cfg.twilio_rate_per_s, s->cfg.twilio_rate_per_s)
-            : bucket_take(s, &s->exo_bucket, s->cfg.exotel_rate_per_min / 60.0,
-                          s->cfg.exotel_rate_per_min);
-    if (wait) {
-        s->st.rate_limited++;
-        snprintf(ra, sizeof ra, "Retry-After: %d\r\n", wait);
-        reply_error(s, req, d->prov, 429, "account rate limit exceeded", ra);
+    /* Configuration errors come before any dialing: a caller id that is not
+       one of the account's numbers. */
+    if (s->cfg.caller_ids[0] && !list_has(s->cfg.caller_ids, d->caller_id)) {
+        s->st.bad_caller_id++;
+        char m[160];
+        if (d->prov == PROV_TWILIO)
+            snprintf(m, sizeof m,
+                     "The From phone number %.40s is not a valid phone number, shortcode, or "
+                     "alphanumeric sender ID.",
+                     d->caller_id);
+        else
+            snprintf(m, sizeof m, "CallerId %.40s is not an ExoPhone of this account",
+                     d->caller_id);
+        reply_error(s, req, d->prov, 400, 21212, m, NULL);
         return;
     }
-    uint8_t outcome;
+    uint64_t queue_ms = 0;
+    if (d->prov == PROV_TWILIO) {
+        queue_ms = bucket_queue(s, &s->twi_bucket, s->cfg.twilio_rate_per_s);
+        if (queue_ms) s->st.queued++;
+    } else {
+        int wait = bucket_take(s, &s->exo_bucket, s->cfg.exotel_rate_per_min / 60.0,
+                               s->cfg.exotel_rate_per_min);
+        if (wait) {
+            s->st.rate_limited++;
+            snprintf(ra, sizeof ra, "Retry-After: %d\r\n", wait);
+            reply_error(s, req, d->prov, 429, 20429, "account rate limit exceeded", ra);
+            return;
+        }
+    }
+    uint8_t outcome, agent_outcome = RD_OUT_COMPLETED;
     bool machine = false;
-    if (so == SO_MACHINE) {
+    if (so == SO_AGENT_BUSY || so == SO_AGENT_NOANSWER) {
+        agent_outcome = so == SO_AGENT_BUSY ? RD_OUT_BUSY : RD_OUT_NO_ANSWER;
+        outcome = agent_outcome;
+    } else if (so == SO_MACHINE) {
         outcome = RD_OUT_COMPLETED;
         machine = true;
     } else if (so >= 0) {
@@ -1081,11 +1243,13 @@ static void dial(rd_sim_t *s, rd_http_req_t *req, dial_t *d) {
         int64_t now = now_policy(s);
         uint32_t id = rd_referee_call_start(s->ref, d->number, d->key, now, &nth, &fl);
         rd_referee_call_end(s->ref, id, RD_OUT_INVALID_NUMBER, false, now);
-        reply_error(s, req, d->prov, 400, "invalid phone number", NULL);
+        char m[96];
+        snprintf(m, sizeof m, "The 'To' number %.40s is not a valid phone number.", d->number);
+        reply_error(s, req, d->prov, 400, 21211, m, NULL);
         return;
     }
     s->st.dials[d->prov]++;
-    uint32_t idx = call_create(s, d, outcome, machine);
+    uint32_t idx = call_create(s, d, outcome, machine, agent_outcome, queue_ms);
     s->out.len = 0;
     call_json(s, idx, &s->out, true);
     reply_json(s, req, d->prov == PROV_TWILIO ? 201 : 200, NULL);
@@ -1121,7 +1285,7 @@ static void exotel_connect(rd_sim_t *s, rd_http_req_t *req) {
     long n = decode_form(s, req->body, req->body_len);
     if (n < 0) {
         s->st.bad++;
-        reply_error(s, req, PROV_EXOTEL, 400, "malformed form body", NULL);
+        reply_error(s, req, PROV_EXOTEL, 400, 0, "malformed form body", NULL);
         return;
     }
     dial_t d = {.prov = PROV_EXOTEL};
@@ -1131,7 +1295,13 @@ static void exotel_connect(rd_sim_t *s, rd_http_req_t *req) {
     d.key = fget(s, n, "CustomField");
     d.cb_url = fget(s, n, "StatusCallback");
     const char *ct = fget(s, n, "StatusCallbackContentType");
-    d.cb_json = ct && !strncasecmp(ct, "application/json", 16);
+    d.agent = !fget(s, n, "Url");
+    if (d.agent && ct && !strncasecmp(ct, "application/json", 16))
+        d.cb_fmt = CBF_JSON;
+    else if (d.agent && ct && !strncasecmp(ct, "application/x-www-form-urlencoded", 33))
+        d.cb_fmt = CBF_FORM;
+    else
+        d.cb_fmt = CBF_MULTIPART;
     const char *to = fget(s, n, "TimeOut"), *tl = fget(s, n, "TimeLimit");
     d.ring_timeout_s = to ? atof(to) : 0;
     d.time_limit_s = tl ? atof(tl) : 0;
@@ -1144,14 +1314,14 @@ static void exotel_connect(rd_sim_t *s, rd_http_req_t *req) {
     if (!d.from || !d.from[0] || !d.caller_id || !d.caller_id[0] ||
         (!fget(s, n, "Url") && !(d.to && d.to[0]))) {
         s->st.bad++;
-        reply_error(s, req, PROV_EXOTEL, 400, "From, CallerId and To or Url are required", NULL);
+        reply_error(s, req, PROV_EXOTEL, 400, 0, "From, CallerId and To or Url are required", NULL);
         return;
     }
     char keybuf[RD_ATTEMPT_KEY_MAX + 32];
     if (!d.key || !d.key[0]) d.key = key_from_url(d.cb_url, keybuf, sizeof keybuf);
     if (d.key && strlen(d.key) > 128) {
         s->st.bad++;
-        reply_error(s, req, PROV_EXOTEL, 400, "CustomField longer than 128 characters", NULL);
+        reply_error(s, req, PROV_EXOTEL, 400, 0, "CustomField longer than 128 characters", NULL);
         return;
     }
     dial(s, req, &d);
@@ -1161,7 +1331,7 @@ static void twilio_create(rd_sim_t *s, rd_http_req_t *req) {
     long n = decode_form(s, req->body, req->body_len);
     if (n < 0) {
         s->st.bad++;
-        reply_error(s, req, PROV_TWILIO, 400, "malformed form body", NULL);
+        reply_error(s, req, PROV_TWILIO, 400, 21200, "malformed form body", NULL);
         return;
     }
     dial_t d = {.prov = PROV_TWILIO};
@@ -1177,9 +1347,17 @@ static void twilio_create(rd_sim_t *s, rd_http_req_t *req) {
     for (long i = 0; i < n; i++)
         if (!strcmp(s->pairs[i].key, "StatusCallbackEvent"))
             d.want = parse_events(s->pairs[i].val, d.want);
-    if (!d.to || !d.to[0] || !d.from || !d.from[0] || !(fget(s, n, "Url") || fget(s, n, "Twiml"))) {
+    bool no_to = !d.to || !d.to[0], no_from = !d.from || !d.from[0];
+    if (no_to || no_from || !(fget(s, n, "Url") || fget(s, n, "Twiml"))) {
         s->st.bad++;
-        reply_error(s, req, PROV_TWILIO, 400, "To, From and Url are required", NULL);
+        reply_error(s, req, PROV_TWILIO, 400,
+                    no_to     ? 21201
+                    : no_from ? 21213
+                              : 21205,
+                    no_to     ? "No 'To' number is specified"
+                    : no_from ? "A 'From' phone number is required."
+                              : "Url is required",
+                    NULL);
         return;
     }
     d.number = d.to;
@@ -1193,7 +1371,7 @@ static void details(rd_sim_t *s, rd_http_req_t *req, int prov, const char *sid, 
     s->st.polls++;
     if (!parse_sid(s, sid, len, &idx) || s->calls[idx].prov != prov) {
         s->st.not_found++;
-        reply_error(s, req, prov, 404, "call not found", NULL);
+        reply_error(s, req, prov, 404, 20404, "The requested resource was not found", NULL);
         return;
     }
     s->out.len = 0;
@@ -1207,7 +1385,14 @@ static void exotel_sms(rd_sim_t *s, rd_http_req_t *req) {
     const char *body = n >= 0 ? fget(s, n, "Body") : NULL;
     if (!to || !body || !e164(to)) {
         s->st.bad++;
-        reply_error(s, req, PROV_EXOTEL, 400, "To (E.164) and Body are required", NULL);
+        reply_error(s, req, PROV_EXOTEL, 400, 0, "To (E.164) and Body are required", NULL);
+        return;
+    }
+    const char *ent = fget(s, n, "DltEntityId"), *tpl = fget(s, n, "DltTemplateId");
+    if (!ent || !ent[0] || !tpl || !tpl[0]) {
+        s->st.dlt_refused++;
+        reply_error(s, req, PROV_EXOTEL, 400, 0,
+                    "DltEntityId and DltTemplateId are required for SMS to Indian numbers", NULL);
         return;
     }
     s->st.sms++;
@@ -1223,6 +1408,48 @@ static void exotel_sms(rd_sim_t *s, rd_http_req_t *req) {
     sb_jstr(&s->out, body);
     SB_LIT(&s->out, "}}");
     reply_json(s, req, 200, NULL);
+}
+
+/* Twilio Messages.json: From, To, Body -> 201 message resource. */
+static void twilio_sms(rd_sim_t *s, rd_http_req_t *req) {
+    long n = decode_form(s, req->body, req->body_len);
+    const char *to = n >= 0 ? fget(s, n, "To") : NULL, *from = n >= 0 ? fget(s, n, "From") : NULL;
+    const char *body = n >= 0 ? fget(s, n, "Body") : NULL;
+    if (!to || !e164(to)) {
+        s->st.bad++;
+        reply_error(s, req, PROV_TWILIO, 400, 21211, "The 'To' number is not a valid phone number.",
+                    NULL);
+        return;
+    }
+    if (!from || !from[0]) {
+        s->st.bad++;
+        reply_error(s, req, PROV_TWILIO, 400, 21603, "A 'From' phone number is required.", NULL);
+        return;
+    }
+    if (!body || !body[0]) {
+        s->st.bad++;
+        reply_error(s, req, PROV_TWILIO, 400, 21602, "Message body is required.", NULL);
+        return;
+    }
+    s->st.sms++;
+    char date[64];
+    fmt_rfc2822(date, sizeof date, now_policy(s));
+    s->out.len = 0;
+    sb_printf(&s->out,
+              "{\"sid\":\"SM%016llx%016llx\",\"account_sid\":", (unsigned long long)s->instance,
+              (unsigned long long)s->st.sms);
+    sb_jstr(&s->out, s->cfg.twilio_sid);
+    SB_LIT(&s->out, ",\"to\":");
+    sb_jstr(&s->out, to);
+    SB_LIT(&s->out, ",\"from\":");
+    sb_jstr(&s->out, from);
+    SB_LIT(&s->out, ",\"body\":");
+    sb_jstr(&s->out, body);
+    sb_printf(&s->out,
+              ",\"status\":\"queued\",\"direction\":\"outbound-api\",\"api_version\":"
+              "\"2010-04-01\",\"date_created\":\"%s\",\"error_code\":null}",
+              date);
+    reply_json(s, req, 201, NULL);
 }
 
 /* ---- /sim/ control endpoints ---- */
@@ -1334,7 +1561,8 @@ static char *sim_extra(rd_sim_t *s) {
               "{\"sim\":{\"requests\":%llu,\"dials\":{\"exotel\":%llu,\"twilio\":%llu},"
               "\"invalid_numbers\":%llu,\"sms\":%llu,\"polls\":%llu,\"auth_failures\":%llu,"
               "\"bad_requests\":%llu,\"not_found\":%llu,"
-              "\"faults\":{\"5xx\":%llu,\"timeout\":%llu,\"429\":%llu,\"rate_limited\":%llu},"
+              "\"faults\":{\"5xx\":%llu,\"timeout\":%llu,\"429\":%llu,\"rate_limited\":%llu,"
+              "\"queued\":%llu,\"bad_caller_id\":%llu,\"dlt_refused\":%llu},"
               "\"callbacks\":{\"scheduled\":%llu,\"sent\":%llu,\"delivered\":%llu,\"failed\":%llu,"
               "\"lost\":%llu,\"duplicated\":%llu,\"reordered_calls\":%llu,\"retried\":%llu,"
               "\"inflight\":%zu},\"held_requests\":%zu,\"events_pending\":%zu}}",
@@ -1344,12 +1572,13 @@ static char *sim_extra(rd_sim_t *s) {
               (unsigned long long)s->st.auth_fail, (unsigned long long)s->st.bad,
               (unsigned long long)s->st.not_found, (unsigned long long)s->st.f5xx,
               (unsigned long long)s->st.ftimeout, (unsigned long long)s->st.f429,
-              (unsigned long long)s->st.rate_limited, (unsigned long long)s->st.cb_scheduled,
-              (unsigned long long)s->st.cb_sent, (unsigned long long)s->st.cb_delivered,
-              (unsigned long long)s->st.cb_failed, (unsigned long long)s->st.cb_lost,
-              (unsigned long long)s->st.cb_dup, (unsigned long long)s->st.cb_reordered,
-              (unsigned long long)s->st.cb_retried, s->cb ? rd_cbsend_inflight(s->cb) : (size_t)0,
-              s->nheld, s->nheap);
+              (unsigned long long)s->st.rate_limited, (unsigned long long)s->st.queued,
+              (unsigned long long)s->st.bad_caller_id, (unsigned long long)s->st.dlt_refused,
+              (unsigned long long)s->st.cb_scheduled, (unsigned long long)s->st.cb_sent,
+              (unsigned long long)s->st.cb_delivered, (unsigned long long)s->st.cb_failed,
+              (unsigned long long)s->st.cb_lost, (unsigned long long)s->st.cb_dup,
+              (unsigned long long)s->st.cb_reordered, (unsigned long long)s->st.cb_retried,
+              s->cb ? rd_cbsend_inflight(s->cb) : (size_t)0, s->nheld, s->nheap);
     return b.p;
 }
 
@@ -1449,7 +1678,7 @@ static void handler(rd_http_req_t *req, void *data) {
         if (sidlen != strlen(s->cfg.exotel_sid) || strncmp(sid, s->cfg.exotel_sid, sidlen) != 0 ||
             !check_auth(s, req, s->cfg.exotel_key, s->cfg.exotel_token)) {
             s->st.auth_fail++;
-            reply_error(s, req, PROV_EXOTEL, 401, "authentication failed",
+            reply_error(s, req, PROV_EXOTEL, 401, 0, "authentication failed",
                         "WWW-Authenticate: Basic realm=\"exotel\"\r\n");
             return;
         }
@@ -1462,26 +1691,31 @@ static void handler(rd_http_req_t *req, void *data) {
             details(s, req, PROV_EXOTEL, rest + 6, rl - 11);
         else {
             s->st.not_found++;
-            reply_error(s, req, PROV_EXOTEL, 404, "no such resource", NULL);
+            reply_error(s, req, PROV_EXOTEL, 404, 0, "no such resource", NULL);
         }
         return;
     }
     if ((rest = account_path(req->path, "/2010-04-01", &sid, &sidlen)) != NULL) {
         if (sidlen != strlen(s->cfg.twilio_sid) || strncmp(sid, s->cfg.twilio_sid, sidlen) != 0 ||
-            !check_auth(s, req, s->cfg.twilio_sid, s->cfg.twilio_token)) {
+            !(check_auth(s, req, s->cfg.twilio_sid, s->cfg.twilio_token) ||
+              (s->cfg.twilio_api_key[0] &&
+               check_auth(s, req, s->cfg.twilio_api_key, s->cfg.twilio_api_secret)))) {
             s->st.auth_fail++;
-            reply_error(s, req, PROV_TWILIO, 401, "authentication failed",
+            reply_error(s, req, PROV_TWILIO, 401, 20003, "Authenticate",
                         "WWW-Authenticate: Basic realm=\"twilio\"\r\n");
             return;
         }
         size_t rl = strlen(rest);
         if (post && !strcmp(rest, "Calls.json"))
             twilio_create(s, req);
+        else if (post && !strcmp(rest, "Messages.json"))
+            twilio_sms(s, req);
         else if (get && !strncmp(rest, "Calls/", 6) && rl > 11 && !strcmp(rest + rl - 5, ".json"))
             details(s, req, PROV_TWILIO, rest + 6, rl - 11);
         else {
             s->st.not_found++;
-            reply_error(s, req, PROV_TWILIO, 404, "no such resource", NULL);
+            reply_error(s, req, PROV_TWILIO, 404, 20404, "The requested resource was not found",
+                        NULL);
         }
         return;
     }
@@ -1560,9 +1794,11 @@ int rd_sim_create(uv_loop_t *loop, const rd_sim_config_t *cfg, rd_sim_t **out, c
     rd_sim_t *s = rd_calloc(1, sizeof *s);
     s->loop = loop;
     s->cfg = *cfg;
-    const char **creds[5] = {&s->cfg.exotel_sid, &s->cfg.exotel_key, &s->cfg.exotel_token,
-                             &s->cfg.twilio_sid, &s->cfg.twilio_token};
-    for (int i = 0; i < 5; i++) {
+    const char **creds[8] = {&s->cfg.exotel_sid,        &s->cfg.exotel_key,
+                             &s->cfg.exotel_token,      &s->cfg.twilio_sid,
+                             &s->cfg.twilio_token,      &s->cfg.twilio_api_key,
+                             &s->cfg.twilio_api_secret, &s->cfg.caller_ids};
+    for (int i = 0; i < 8; i++) {
         s->strs[i] = rd_strdup(*creds[i] ? *creds[i] : "");
         *creds[i] = s->strs[i];
     }
@@ -1627,9 +1863,10 @@ static void sim_free(rd_sim_t *s) {
     rd_free(s->out.p);
     rd_free(s->body.p);
     rd_free(s->scratch.p);
+    rd_free(s->mp.p);
     rd_free(s->url.p);
     rd_free(s->pairs);
-    for (int i = 0; i < 5; i++) rd_free(s->strs[i]);
+    for (int i = 0; i < 8; i++) rd_free(s->strs[i]);
     rd_free(s);
     if (cb) cb(data);
 }

@@ -71,7 +71,11 @@ typedef struct rd_sim_config {
 
     /* credentials (copied) */
     const char *exotel_sid, *exotel_key, *exotel_token;
-    const char *twilio_sid, *twilio_token;
+    const char *twilio_sid, *twilio_token; /* the auth token signs every twilio callback */
+    const char *twilio_api_key,
+        *twilio_api_secret; /* also accepted for twilio REST auth ("" = none) */
+    const char *caller_ids; /* comma-separated numbers a dial may use as caller id / From;
+                               NULL or "" = any. Others: twilio 400 21212, exotel 400 */
 
     bool log_requests; /* one stderr line per request */
 } rd_sim_config_t;

@@ -29,6 +29,7 @@ typedef struct {
     double fault_5xx, fault_timeout, fault_429;
     int retry_after, exotel_rate, twilio_rate;
     char *exotel_sid, *exotel_key, *exotel_token, *twilio_sid, *twilio_token;
+    char *twilio_api_key, *twilio_api_secret, *caller_ids;
     int log_requests, fail_on_violation;
 } opts_t;
 
@@ -112,6 +113,14 @@ static const rd_opt_t opts[] = {
      "twilio account sid (basic-auth user)"},
     {NULL, "REDIAL_SIM_TWILIO_TOKEN", "simtoken", RD_OPT_SECRET, O(twilio_token),
      "twilio auth token (basic-auth password, X-Twilio-Signature key)"},
+    {"twilio-api-key", "REDIAL_SIM_TWILIO_API_KEY", "", RD_OPT_STR, O(twilio_api_key),
+     "twilio API key sid also accepted as basic-auth user (callbacks still signed with the auth "
+     "token)"},
+    {NULL, "REDIAL_SIM_TWILIO_API_SECRET", NULL, RD_OPT_SECRET, O(twilio_api_secret),
+     "secret of --twilio-api-key"},
+    {"caller-ids", "REDIAL_SIM_CALLER_IDS", "", RD_OPT_STR, O(caller_ids),
+     "comma-separated caller ids the account owns ('' = any); a dial from another gets twilio "
+     "21212 / exotel 400"},
     {"report", "REDIAL_SIM_REPORT", "-", RD_OPT_STR, O(report),
      "where the report goes at exit ('-' = stdout)"},
     {"log-requests", "REDIAL_SIM_LOG_REQUESTS", "false", RD_OPT_BOOL, O(log_requests),
@@ -243,6 +252,9 @@ int main(int argc, char **argv) {
     cfg.exotel_token = o.exotel_token;
     cfg.twilio_sid = o.twilio_sid;
     cfg.twilio_token = o.twilio_token;
+    cfg.twilio_api_key = o.twilio_api_key;
+    cfg.twilio_api_secret = o.twilio_api_secret;
+    cfg.caller_ids = o.caller_ids;
     cfg.log_requests = o.log_requests;
 
     signal(SIGPIPE, SIG_IGN);

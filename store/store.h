@@ -209,16 +209,19 @@ typedef enum {
 #undef RD_X_
 } rd_camp_state_t;
 
+#define RD_PAUSE_REASON_MAX 200
+
 typedef struct rd_store_campaign {
     char name[RD_CAMPAIGN_NAME_MAX + 1];
     rd_camp_state_t state;
     char *json; /* normalised JSON (rd_campaign_to_json), borrowed */
     size_t json_len;
     int64_t created_ms;
-    int64_t live;     /* leases held now (claimed + placed) */
-    int64_t pending;  /* jobs in the due set */
-    int64_t enqueued; /* jobs ever created */
-    int64_t finished; /* jobs finished */
+    int64_t live;                               /* leases held now (claimed + placed) */
+    int64_t pending;                            /* jobs in the due set */
+    int64_t enqueued;                           /* jobs ever created */
+    int64_t finished;                           /* jobs finished */
+    char pause_reason[RD_PAUSE_REASON_MAX + 1]; /* why the engine paused it; "" = none */
 } rd_store_campaign_t;
 
 /*
@@ -246,6 +249,14 @@ int rd_store_campaign_list(rd_store_t *s, rd_store_names_cb cb, void *arg);
  * due set in bounded batches; the callback runs when all are done.
  * RD_ENOTFOUND when absent; RD_EINVAL to leave the canceled state.
  */
+/*
+ * The engine's pause: an active campaign becomes paused with `reason`
+ * (shown by campaign show and the API until an operator changes the state;
+ * truncated to RD_PAUSE_REASON_MAX bytes). A campaign already paused or
+ * canceled is left as it is (status 0). RD_ENOTFOUND when absent.
+ */
+int rd_store_campaign_pause(rd_store_t *s, const char *name, const char *reason, int64_t now_ms,
+                            rd_store_cb cb, void *arg);
 int rd_store_campaign_set_state(rd_store_t *s, const char *name, rd_camp_state_t st, int64_t now_ms,
                                 rd_store_cb cb, void *arg);
 
@@ -325,7 +336,8 @@ int rd_store_claim(rd_store_t *s, const rd_store_claim_req_t *req, rd_store_clai
 
 /*
  * The provider accepted the call: records the call id, indexes
- * call id -> attempt key (so a callback reaching any engine finds it), and
+ * call id -> attempt key (so a callback reaching any engine finds it; call_id "" =
+ * unknown — a dial reply redial could not read: nothing is indexed), and
  * moves the lease deadline to deadline_ms (ring timeout + time limit +
  * callback grace, policy time). RD_ESTALE when the token is not current.
  */

@@ -56,7 +56,7 @@ static void done_campaign_get(rd_redis_t *r, int status, redisReply *reply, void
             rc = RD_EPROTO;
         else if (reply->elements == 0)
             rc = RD_ENOTFOUND;
-        else if (reply->elements < 7 || !rd_store__is_str(reply->element[0]))
+        else if (reply->elements < 8 || !rd_store__is_str(reply->element[0]))
             rc = RD_EPROTO;
     }
     if (rc == 0) {
@@ -72,6 +72,10 @@ static void done_campaign_get(rd_redis_t *r, int status, redisReply *reply, void
         c.enqueued = rd_store__rint_(reply->element[4]);
         c.finished = rd_store__rint_(reply->element[5]);
         c.pending = rd_store__rint_(reply->element[6]);
+        if (rd_store__is_str(reply->element[7]))
+            snprintf(c.pause_reason, sizeof c.pause_reason, "%.*s",
+                     (int)RD_MIN(reply->element[7]->len, RD_PAUSE_REASON_MAX),
+                     reply->element[7]->str);
     }
     ((rd_store_campaign_cb)o->cb)(o->s, rc, rc == 0 ? &c : NULL, o->arg);
     rd_free(o);
@@ -152,6 +156,7 @@ static void state_step(op_t *o) {
     rd_store__arg_i64(&a, o->i2);
     rd_store__arg_i64(&a, 500);
     rd_store__arg_i64(&a, o->s->opts.events_maxlen);
+    rd_store__arg_cstr(&a, "");
     int rc =
         rd_redis_script(o->s->r, o->s->sc[SC_CAMPAIGN_STATE], 1, a.n, a.v, a.l, 0, done_state, o);
     if (rc < 0) {
@@ -160,10 +165,13 @@ static void state_step(op_t *o) {
     }
 }
 
-int rd_store_campaign_set_state(rd_store_t *s, const char *name, rd_camp_state_t st, int64_t now_ms,
-                                rd_store_cb cb, void *arg) {
+/* campaign_state.lua with a pause reason ("" = an operator's change). */
+static int state_run(rd_store_t *s, const char *name, rd_camp_state_t st, int64_t now_ms,
+                     const char *reason, rd_store_cb cb, void *arg) {
     if (!name || strlen(name) > RD_CAMPAIGN_NAME_MAX || (int)st < 0 || st > RD_CAMP_CANCELED)
         return RD_EINVAL;
+    char r[RD_PAUSE_REASON_MAX + 1];
+    snprintf(r, sizeof r, "%s", reason);
     args_t a;
     rd_store__args_init(&a, s);
     rd_store__arg_cstr(&a, name);
@@ -171,12 +179,25 @@ int rd_store_campaign_set_state(rd_store_t *s, const char *name, rd_camp_state_t
     rd_store__arg_i64(&a, now_ms);
     rd_store__arg_i64(&a, 500);
     rd_store__arg_i64(&a, s->opts.events_maxlen);
+    rd_store__arg_cstr(&a, r);
     op_t *o = rd_store__op_new(s, (void (*)(void))cb, arg);
     snprintf(o->str, sizeof(o->str), "%s", name);
     o->i1 = st;
     o->i2 = now_ms;
     return rd_store__run(s, SC_CAMPAIGN_STATE, &a, done_state, o);
 }
+
+int rd_store_campaign_set_state(rd_store_t *s, const char *name, rd_camp_state_t st, int64_t now_ms,
+                                rd_store_cb cb, void *arg) {
+    return state_run(s, name, st, now_ms, "", cb, arg);
+}
+
+int rd_store_campaign_pause(rd_store_t *s, const char *name, const char *reason, int64_t now_ms,
+                            rd_store_cb cb, void *arg) {
+    if (!reason || !reason[0]) return RD_EINVAL;
+    return state_run(s, name, RD_CAMP_PAUSED, now_ms, reason, cb, arg);
+}
+
 /* ---- opt-out, DND, pools ------------------------------------------------------------------------ */
 
 int rd_store_optout(rd_store_t *s, const char *number, int64_t now_ms, rd_store_count_cb cb,

@@ -102,7 +102,7 @@ static void fenced_done(rd_store_t *s, const bq_item_t *it, int rc, redisReply *
 
 int rd_store_placed(rd_store_t *s, const char *campaign, uint64_t token, const char *call_id,
                     int64_t deadline_ms, rd_store_cb cb, void *arg) {
-    if (!campaign || strlen(campaign) > RD_CAMPAIGN_NAME_MAX || !call_id || !call_id[0] ||
+    if (!campaign || strlen(campaign) > RD_CAMPAIGN_NAME_MAX || !call_id ||
         strlen(call_id) > RD_STORE_CALL_ID_MAX || !token || token > INT64_MAX)
         return RD_EINVAL;
     bq_t *q = rd_store__bq_begin(s, BQ_PLACED, fenced_done, (void (*)(void))cb, arg, 0);
@@ -236,6 +236,8 @@ int rd_store_settle(rd_store_t *s, const rd_store_settle_t *st, rd_store_settle_
     sa_i64(&a, RD_SF_DUE, st->decision.final ? 0 : st->decision.due_ms);
     sa_i64(&a, RD_SF_HOW, st->hour_of_week < 0 ? -1 : st->hour_of_week);
     sa_i64(&a, RD_SF_ANSWERED, st->answered ? 1 : 0);
+    const char *ab = rd_answered_by_name(st->answered_by);
+    sa_str(&a, RD_SF_ANSWERED_BY, ab, strlen(ab));
     settle_prep_t *sp = s->prepp;
     if (rd_store__settle_prep(st, sp)) {
         sa_str(&a, RD_SF_NUM, st->job->to, strlen(st->job->to));

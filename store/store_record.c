@@ -554,7 +554,7 @@ static void prep_events(const prep_t *p, settle_prep_t *sp) {
     msgpack_packer pk;
     msgpack_sbuffer_clear(&sp->ev);
     msgpack_packer_init(&pk, &sp->ev, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 9);
+    msgpack_pack_map(&pk, 10);
     pk_kv_str(&pk, "type", "attempt", 7);
     pk_kv_str(&pk, "id", p->id, p->idl);
     pk_kv_str(&pk, "campaign", st->campaign, strlen(st->campaign));
@@ -565,6 +565,8 @@ static void prep_events(const prep_t *p, settle_prep_t *sp) {
     pk_kv_str(&pk, "call_id", sp->call, strlen(sp->call));
     pk_kv_i64(&pk, "started_ms", p->job->lease_start_ms);
     pk_kv_i64(&pk, "ended_ms", st->ended_ms);
+    const char *ab = rd_answered_by_name(st->answered_by);
+    pk_kv_str(&pk, "answered_by", ab, strlen(ab));
     msgpack_sbuffer_clear(&sp->fin);
     if (!st->decision.final) return;
     msgpack_packer_init(&pk, &sp->fin, msgpack_sbuffer_write);

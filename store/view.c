@@ -49,6 +49,7 @@ json_t *rd_view_campaign(const rd_store_campaign_t *c, const char *config) {
     rd_view_iso_utc(t, sizeof t, c->created_ms);
     json_object_set_new(o, "name", json_string(c->name));
     json_object_set_new(o, "state", json_string(rd_view_state_name(c->state)));
+    if (c->pause_reason[0]) json_object_set_new(o, "pause_reason", json_string(c->pause_reason));
     json_object_set_new(o, "created_ms", json_integer(c->created_ms));
     json_object_set_new(o, "created", json_string(t));
     json_object_set_new(o, "enqueued", json_integer(c->enqueued));

@@ -195,6 +195,7 @@ typedef struct sock {
 } sock_t;
 
 typedef struct counters {
+    _Atomic uint64_t account, rejected, placed_unknown;
     _Atomic uint64_t completed, http_requests, placed, refused, status, sent, notfound, transient,
         breaker_rejects, canceled, inflight, started;
 } counters_t;
@@ -307,6 +308,15 @@ static void post_result(worker_t *wk, rd_work_t *w) {
         break;
     case RD_RES_CANCELED:
         INC(wk, canceled);
+        break;
+    case RD_RES_ACCOUNT:
+        INC(wk, account);
+        break;
+    case RD_RES_REJECTED:
+        INC(wk, rejected);
+        break;
+    case RD_RES_PLACED_UNKNOWN:
+        INC(wk, placed_unknown);
         break;
     }
     /* Batched: flush_results() hands the whole batch over at the end of
@@ -690,10 +700,15 @@ static void complete(worker_t *wk, slot_t *s, CURLcode cc) {
     wk->inflight--;
     atomic_fetch_sub_explicit(&wk->c.inflight, 1, memory_order_relaxed);
     slot_put(wk, s);
-    if (w->res.kind == RD_RES_TRANSIENT)
+    if (w->res.kind == RD_RES_TRANSIENT) {
         finish_transient(wk, w, hint);
-    else
+    } else {
+        /* An unclassified refusal is retried later like a transient one,
+           but it is the provider answering, not failing: no breaker. */
+        if (w->res.kind == RD_RES_REJECTED)
+            w->res.retry_after_ms = rd_provider_backoff_ms(a, w->transient_retries, rng_next(wk));
         post_result(wk, w);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -1144,6 +1159,9 @@ void rd_pool_stats(const rd_pool_t *p, rd_pool_stats_t *out) {
         SUM(http_requests);
         SUM(placed);
         SUM(refused);
+        SUM(account);
+        SUM(rejected);
+        SUM(placed_unknown);
         SUM(status);
         SUM(sent);
         SUM(notfound);

@@ -103,6 +103,7 @@ unsigned rd_pool_default_workers(void);
 typedef struct rd_pool_stats {
     uint64_t submitted, completed, http_requests, placed, refused, status, sent, notfound,
         transient, breaker_rejects, canceled;
+    uint64_t account, rejected, placed_unknown; /* ACCOUNT, REJECTED, PLACED_UNKNOWN results */
     uint64_t queued;   /* submitted, not yet started (approximate while running) */
     uint64_t inflight; /* HTTP requests in flight now */
 } rd_pool_stats_t;

@@ -7,11 +7,13 @@
  * and where its error body keeps the code and message.
  *
  * Classification is deliberately conservative about attempts: only an
- * answer that names this number (invalid, DND) or a per-call 4xx becomes a
- * customer attempt; anything that smells of the provider or of our account
- * (5xx, 429, 401/402/403, 404 on a dial, redirects) is TRANSIENT, because
- * burning a customer's attempt budget on our outage is the one mistake the
- * spec forbids outright.
+ * answer a provider documents as being about this number (invalid, DND)
+ * becomes a customer attempt. An error about our own account or settings
+ * (caller id, flow URL, credentials, geo permissions) is ACCOUNT — one
+ * wrong caller_id must pause a campaign, never close its whole list — and
+ * a 4xx nobody has classified is REJECTED: not charged, retried later, a
+ * run of them pauses the campaign. Anything that smells of the provider
+ * (5xx, 429, redirects) is TRANSIENT. The tables live in the adapters.
  */
 #include "workers/provider.h"
 
@@ -37,8 +39,9 @@ void rd_account_cfg_init(rd_account_cfg_t *a) {
 }
 
 const char *rd_res_kind_name(rd_res_kind_t k) {
-    static const char *const names[] = {"placed",   "refused",   "status",  "sent",
-                                        "notfound", "transient", "canceled"};
+    static const char *const names[] = {"placed",   "refused",       "status",   "sent",
+                                        "notfound", "transient",     "canceled", "account",
+                                        "rejected", "placed-unknown"};
     return (unsigned)k < RD_ARRAY_LEN(names) ? names[k] : "?";
 }
 
@@ -129,19 +132,63 @@ int rd_provider_flow_url(char *buf, size_t cap, const char *flow, const char *ba
     return rd_fmt(buf, cap, "%s%s", base, flow);
 }
 
+/* The call id alone from a 2xx dial reply whose status redial cannot read
+   (unknown, null or missing): the call exists, so it is PLACED without a
+   status rather than PLACED_UNKNOWN. */
+static bool sid_only(rd_prov_t prov, const char *body, size_t len, rd_call_status_t *call) {
+    bool ok = false;
+    json_t *root = json_loadb(body, len, 0, NULL);
+    json_t *obj = root;
+    if (prov == RD_PROV_EXOTEL && json_is_object(root) && json_object_get(root, "Call"))
+        obj = json_object_get(root, "Call");
+    json_t *sid =
+        json_is_object(obj) ? json_object_get(obj, prov == RD_PROV_TWILIO ? "sid" : "Sid") : NULL;
+    const char *v = json_is_string(sid) ? json_string_value(sid) : NULL;
+    size_t n = v ? strlen(v) : 0;
+    if (n >= 1 && n <= RD_CALL_ID_MAX) {
+        ok = true;
+        for (size_t i = 0; i < n; i++) {
+            char c = v[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '-'))
+                ok = false;
+        }
+    }
+    if (ok) {
+        memset(call, 0, sizeof *call);
+        call->provider = prov;
+        memcpy(call->call_id, v, n + 1);
+        call->outcome = RD_OUT_IN_PROGRESS;
+        call->duration_s = -1;
+    }
+    json_decref(root);
+    return ok;
+}
+
 void rd_provider_classify_json(rd_prov_t prov, rd_work_kind_t kind, int st, const char *body,
                                size_t len, const char *wrap, const char *code_key,
-                               const char *msg_key, rd_work_result_t *out) {
+                               const char *msg_key, const rd_provider_rule_t *rules, size_t n_rules,
+                               rd_work_result_t *out) {
     out->http_status = st;
     if (st >= 200 && st < 300) {
         if (kind == RD_WORK_SMS) {
             out->kind = RD_RES_SENT;
-        } else if (rd_call_json_parse(prov, body, len, &out->call) != 0) {
+        } else if (rd_call_json_parse(prov, body, len, &out->call) == 0) {
+            out->kind = kind == RD_WORK_DIAL ? RD_RES_PLACED : RD_RES_STATUS;
+        } else if (kind == RD_WORK_DIAL && sid_only(prov, body, len, &out->call)) {
+            out->kind = RD_RES_PLACED;
+            rd_fmt(out->reason, sizeof out->reason, "http %d: call %s, status unreadable", st,
+                   out->call.call_id);
+            return;
+        } else if (kind == RD_WORK_DIAL) {
+            memset(&out->call, 0, sizeof out->call);
+            out->kind = RD_RES_PLACED_UNKNOWN;
+            rd_fmt(out->reason, sizeof out->reason, "http %d: unreadable dial reply", st);
+            return;
+        } else {
             out->kind = RD_RES_TRANSIENT;
             rd_fmt(out->reason, sizeof out->reason, "http %d: unreadable call resource", st);
             return;
-        } else {
-            out->kind = kind == RD_WORK_DIAL ? RD_RES_PLACED : RD_RES_STATUS;
         }
         rd_fmt(out->reason, sizeof out->reason, "http %d", st);
         return;
@@ -158,83 +205,100 @@ void rd_provider_classify_json(rd_prov_t prov, rd_work_kind_t kind, int st, cons
         if (json_is_string(m)) rd_fmt(msg, sizeof msg, "%s", json_string_value(m));
     }
     json_decref(root);
-    rd_provider_classify_error(kind, st, code, msg[0] ? msg : NULL, out);
+    rd_provider_classify_error(kind, st, code, msg[0] ? msg : NULL, rules, n_rules, out);
 }
 
 /* Case-insensitive substring (ASCII). */
-static bool has(const char *hay, const char *needle) {
-    size_t n = strlen(needle);
+static bool has(const char *hay, const char *needle, size_t n) {
     for (const char *p = hay; *p; p++)
         if (strncasecmp(p, needle, n) == 0) return true;
     return false;
 }
 
-static void refused(rd_work_result_t *out, rd_outcome_t o, int status, const char *why) {
-    out->kind = RD_RES_REFUSED;
-    out->outcome = o;
-    snprintf(out->reason, sizeof out->reason, "http %d: %s", status, why);
+/* One of the '|'-separated alternatives of `words` occurs in msg. */
+static bool has_any(const char *msg, const char *words) {
+    if (!msg) return false;
+    for (const char *w = words; *w;) {
+        const char *bar = strchr(w, '|');
+        size_t n = bar ? (size_t)(bar - w) : strlen(w);
+        if (n && has(msg, w, n)) return true;
+        if (!bar) break;
+        w = bar + 1;
+    }
+    return false;
 }
 
-static void transient(rd_work_result_t *out, int status, const char *why) {
-    out->kind = RD_RES_TRANSIENT;
-    snprintf(out->reason, sizeof out->reason, "http %d: %s", status, why);
+static bool rule_matches(const rd_provider_rule_t *r, int st, int code, const char *msg) {
+    if (r->code && r->code != code) return false;
+    if (r->status == 4 && !(st >= 400 && st < 500)) return false;
+    if (r->status > 4 && r->status != st) return false;
+    if (r->words && !has_any(msg, r->words)) return false;
+    if (r->also && !has_any(msg, r->also)) return false;
+    return true;
+}
+
+/* "<cause>: <code> <message>" / "<cause>: http <status> <message>" (no
+   control bytes: the reason reaches logs and the API). */
+static void set_reason(rd_work_result_t *out, const char *lead, int st, int code, const char *msg) {
+    char num[24];
+    if (code)
+        snprintf(num, sizeof num, "%d", code);
+    else
+        snprintf(num, sizeof num, "http %d", st);
+    snprintf(out->reason, sizeof out->reason, "%s: %s%s%s", lead, num, msg ? " " : "",
+             msg ? msg : "");
+    for (char *p = out->reason; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
 }
 
 void rd_provider_classify_error(rd_work_kind_t kind, int st, int code, const char *msg,
+                                const rd_provider_rule_t *rules, size_t n_rules,
                                 rd_work_result_t *out) {
     out->http_status = st;
     out->provider_code = code;
     if (kind == RD_WORK_POLL) {
-        if (st == 404) {
-            out->kind = RD_RES_NOTFOUND;
-            snprintf(out->reason, sizeof out->reason, "http 404: unknown call");
-        } else {
-            transient(out, st, "poll failed");
-        }
+        out->kind = st == 404 ? RD_RES_NOTFOUND : RD_RES_TRANSIENT;
+        set_reason(out, st == 404 ? "unknown call" : "poll failed", st, code, msg);
         return;
     }
-    /* A per-number answer first, whatever the status (some providers say
-       DND with a 403). */
-    switch (code) {
-    case 21211:
-    case 21214:
-    case 21217:
-    case 13223:
-    case 13224:
-        refused(out, RD_OUT_INVALID_NUMBER, st, "invalid number");
-        return;
-    case 21610:
-    case 13225:
-        refused(out, RD_OUT_DND, st, "blocked number");
-        return;
-    default:
-        break;
-    }
-    if (st >= 400 && st < 500 && st != 429 && msg) {
-        if (has(msg, "dnd") || has(msg, "ndnc") || has(msg, "do not disturb") ||
-            has(msg, "do-not-call")) {
-            refused(out, RD_OUT_DND, st, "dnd");
+    char lead[64];
+    for (size_t i = 0; i < n_rules; i++) {
+        const rd_provider_rule_t *r = &rules[i];
+        if (!rule_matches(r, st, code, msg)) continue;
+        switch (r->cls) {
+        case RD_ERRC_INVALID:
+        case RD_ERRC_DND:
+            out->kind = RD_RES_REFUSED;
+            out->outcome = r->cls == RD_ERRC_DND ? RD_OUT_DND : RD_OUT_INVALID_NUMBER;
+            set_reason(out, r->what, st, code, msg);
             return;
-        }
-        if ((has(msg, "invalid") || has(msg, "not a valid")) && has(msg, "number")) {
-            refused(out, RD_OUT_INVALID_NUMBER, st, "invalid number");
+        case RD_ERRC_ACCOUNT:
+            out->kind = RD_RES_ACCOUNT;
+            snprintf(lead, sizeof lead, "provider rejected %s", r->what);
+            set_reason(out, lead, st, code, msg);
+            return;
+        case RD_ERRC_TRANSIENT:
+            out->kind = RD_RES_TRANSIENT;
+            set_reason(out, r->what, st, code, msg);
+            return;
+        case RD_ERRC_UNKNOWN:
+            out->kind = RD_RES_REJECTED;
+            set_reason(out, r->what, st, code, msg);
             return;
         }
     }
-    if (st == 429)
-        transient(out, st, "rate limited");
-    else if (st >= 500)
-        transient(out, st, "provider error");
-    else if (st == 401 || st == 402 || st == 403)
-        transient(out, st, "account refused");
-    else if (st == 404)
-        transient(out, st, "account or endpoint not found");
-    else if (st == 408)
-        transient(out, st, "request timeout");
-    else if (st >= 400 && st < 500)
-        refused(out, RD_OUT_FAILED, st, "call refused");
-    else
-        transient(out, st, "unexpected status");
+    if (st >= 500 || st == 429 || st == 408 || st == 409 || st < 400) {
+        out->kind = RD_RES_TRANSIENT;
+        set_reason(out,
+                   st == 429   ? "rate limited"
+                   : st >= 500 ? "provider error"
+                   : st < 400  ? "unexpected status"
+                               : "try again",
+                   st, code, msg);
+        return;
+    }
+    out->kind = RD_RES_REJECTED;
+    set_reason(out, "unclassified provider error", st, code, msg);
 }
 
 int64_t rd_provider_backoff_ms(const rd_account_cfg_t *a, uint32_t n, uint32_t rnd) {

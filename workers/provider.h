@@ -10,29 +10,39 @@
  *
  * Result classes (SPEC section 4):
  *   PLACED     the provider accepted the call: res.call holds its id (and the
- *              status it reported, usually queued / in-progress).
- *   REFUSED    the provider refused this number: res.outcome is a real
- *              attempt outcome (RD_OUT_INVALID_NUMBER, RD_OUT_DND, or
- *              RD_OUT_FAILED for any other per-call 4xx refusal).
+ *              status it reported, usually queued / in-progress; "" when the
+ *              reply named the call but no status redial knows).
+ *   PLACED_UNKNOWN  a 2xx dial reply redial cannot read (unknown/null/missing
+ *              Status and no call id, XML, a cut body): the provider may have
+ *              placed the call, so it is an attempt in flight with an
+ *              unknown call id — settled by the callback (which carries the
+ *              attempt key) or as failed after the grace; NEVER redialed.
+ *   REFUSED    the provider refused this number (an error about the callee):
+ *              res.outcome is RD_OUT_INVALID_NUMBER or RD_OUT_DND.
+ *   ACCOUNT    the provider refused our account or configuration (caller
+ *              id, flow URL, geo permissions, credentials, unknown account,
+ *              balance): not an attempt; res.reason is the operator-facing
+ *              pause reason ("provider rejected caller_id: 21212 ...").
+ *   REJECTED   a 4xx redial has no row for: not an attempt, not charged;
+ *              the engine retries later and pauses the campaign after a run
+ *              of them (res.reason says what came back).
  *   STATUS     a poll answered: res.call holds the call's status.
  *   SENT       an SMS was accepted.
  *   NOTFOUND   a poll for a call id the provider does not know (404).
  *   TRANSIENT  the request never reached the customer: connection error,
- *              timeout, HTTP 5xx, 429, 401/402/403 without a per-number
- *              reason (account trouble), or an unreadable 2xx body. NOT an
- *              attempt: the caller retries after res.retry_after_ms.
+ *              timeout, HTTP 5xx, 429, 408/409, a provider's "try again"
+ *              code, or an unreadable 2xx poll body. NOT an attempt: the
+ *              caller retries after res.retry_after_ms.
  *   CANCELED   the pool was closing; the request was never sent.
  *
- * Error bodies understood (what redial-sim sends, and what the real
- * providers send):
+ * Error bodies understood:
  *   exotel  {"RestException":{"Status":400,"Code":N,"Message":"..."}}
  *   twilio  {"code":N,"message":"...","status":400}
- * A per-number refusal is recognised by twilio's documented codes (21211,
- * 21214, 21217, 13223, 13224: invalid number; 21610, 13225: blocked /
- * do-not-call) or, for exotel (whose errors carry no stable per-number
- * code) and unknown codes, by the message, case-insensitively: "dnd",
- * "ndnc", "do not disturb", "do-not-call" -> DND; "invalid" or "not a
- * valid" together with "number" -> INVALID_NUMBER.
+ * Each adapter owns one table of rd_provider_rule_t rows (twilio.c,
+ * exotel.c; mirrored with sources in docs/PROVIDERS.md), matched in order
+ * by documented error code, HTTP status and, for exotel, whose v1 errors
+ * carry no stable per-cause code, by message words. The first row that
+ * matches decides; a 4xx no row matches is REJECTED.
  *
  * Thread safety: adapters are pure and stateless; any thread.
  */
@@ -95,7 +105,7 @@ typedef struct rd_dial {
     char attempt_key[RD_ATTEMPT_KEY_MAX + 1];  /* exotel CustomField */
     int ring_timeout_s;                        /* exotel TimeOut / twilio Timeout */
     int time_limit_s;                          /* exotel TimeLimit / twilio TimeLimit */
-    bool machine_detection;                    /* twilio MachineDetection=Enable */
+    rd_amd_t machine_detection;                /* twilio MachineDetection (off: not sent) */
 } rd_dial_t;
 
 typedef struct rd_sms {
@@ -103,6 +113,8 @@ typedef struct rd_sms {
     char from[RD_DIAL_NUMBER_MAX + 1];
     char body[RD_SMS_BODY_MAX + 1];
     char status_callback[RD_DIAL_URL_MAX + 1]; /* "" = none */
+    char dlt_entity_id[RD_DLT_ID_MAX + 1];     /* exotel DltEntityId ("" = not sent) */
+    char dlt_template_id[RD_DLT_ID_MAX + 1];   /* exotel DltTemplateId ("" = not sent) */
 } rd_sms_t;
 
 /* ---- results ---- */
@@ -114,7 +126,10 @@ typedef enum {
     RD_RES_SENT = 3,
     RD_RES_NOTFOUND = 4,
     RD_RES_TRANSIENT = 5,
-    RD_RES_CANCELED = 6
+    RD_RES_CANCELED = 6,
+    RD_RES_ACCOUNT = 7,
+    RD_RES_REJECTED = 8,
+    RD_RES_PLACED_UNKNOWN = 9
 } rd_res_kind_t;
 
 /* Static name of a result kind ("placed", "transient", ...). */
@@ -128,7 +143,8 @@ typedef struct rd_work_result {
     int http_status;        /* 0 when no HTTP answer */
     int provider_code;      /* provider's error code, 0 when none */
     bool breaker_open;      /* TRANSIENT without sending: the account's breaker was open */
-    char reason[96];        /* short text for logs ("http 503", "timeout", ...) */
+    char reason[160];       /* short text for logs ("http 503", "timeout", ...); for
+                               ACCOUNT the pause reason */
 } rd_work_result_t;
 
 /* ---- the adapter interface ---- */
@@ -207,23 +223,50 @@ int rd_provider_sms(rd_http_call_t *out, const rd_account_cfg_t *a, const rd_sms
  */
 int rd_provider_flow_url(char *buf, size_t cap, const char *flow, const char *base);
 /*
+ * One row of a provider's error table. A row matches an error answer when
+ * every set field matches: code (0 = any), HTTP status (0 = any, 400..499
+ * written as 4 = any 4xx), `words` and `also` ('|'-separated alternatives,
+ * matched case-insensitively in the message; NULL = no condition). `what`
+ * names the setting at fault for ACCOUNT rows ("caller_id") and the cause
+ * otherwise; it goes into res.reason.
+ */
+typedef enum {
+    RD_ERRC_INVALID = 0, /* the callee's number: REFUSED invalid-number */
+    RD_ERRC_DND,         /* the callee refuses / is blocked: REFUSED dnd */
+    RD_ERRC_ACCOUNT,     /* our account or configuration: ACCOUNT */
+    RD_ERRC_TRANSIENT,   /* try again later: TRANSIENT */
+    RD_ERRC_UNKNOWN      /* explicitly unclassified: REJECTED */
+} rd_err_class_t;
+
+typedef struct rd_provider_rule {
+    int code;
+    int status;
+    const char *words, *also;
+    rd_err_class_t cls;
+    const char *what;
+} rd_provider_rule_t;
+
+/*
  * Classifies an answer of an adapter whose errors are JSON objects: a 2xx
- * is SENT (sms) or the call resource parsed for `prov` (PLACED for a dial,
- * STATUS for a poll; TRANSIENT when it does not parse); anything else goes
- * through rd_provider_classify_error with the code and message read from
- * body[wrap][code_key] / [msg_key] (wrap NULL: the top-level object; the
- * code may be a number or a numeric string). body is borrowed.
+ * is SENT (sms) or the call resource parsed for `prov` (PLACED for a dial —
+ * PLACED_UNKNOWN when unreadable —, STATUS for a poll, TRANSIENT when
+ * unreadable); anything else goes through rd_provider_classify_error with
+ * the code and message read from body[wrap][code_key] / [msg_key] (wrap
+ * NULL: the top-level object; the code may be a number or a numeric string)
+ * and the adapter's table. body is borrowed.
  */
 void rd_provider_classify_json(rd_prov_t prov, rd_work_kind_t kind, int http_status,
                                const char *body, size_t len, const char *wrap, const char *code_key,
-                               const char *msg_key, rd_work_result_t *out);
+                               const char *msg_key, const rd_provider_rule_t *rules, size_t n_rules,
+                               rd_work_result_t *out);
 /*
- * Shared classification of an error body or status: fills REFUSED (invalid
- * number / DND / failed) or TRANSIENT per the rules at the top of this file.
- * `code` and `msg` are the provider's error code and message (0 / NULL when
- * absent).
+ * Shared classification of an error answer: polls (404 NOTFOUND, anything
+ * else TRANSIENT), then the first matching row of `rules`, then 5xx / 429 /
+ * 408 / 409 / 3xx TRANSIENT and any other 4xx REJECTED. `code` and `msg` are
+ * the provider's error code and message (0 / NULL when absent).
  */
 void rd_provider_classify_error(rd_work_kind_t kind, int http_status, int code, const char *msg,
+                                const rd_provider_rule_t *rules, size_t n_rules,
                                 rd_work_result_t *out);
 /* Capped exponential backoff with jitter for the n-th consecutive transient
    failure (n >= 0); rnd is any 32 random bits. */

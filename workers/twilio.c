@@ -8,14 +8,17 @@
  *         agent), StatusCallback, StatusCallbackMethod=POST,
  *         StatusCallbackEvent repeated (initiated, ringing, answered,
  *         completed — non-terminal ones are acknowledged and ignored by the
- *         engine), Timeout, TimeLimit, MachineDetection=Enable when asked.
+ *         engine), Timeout, TimeLimit, MachineDetection=Enable |
+ *         DetectMessageEnd per the campaign's retry.machine_detection (not
+ *         sent when off: AMD costs money and delays the callee's hello).
  *         -> 201 call resource {"sid":..,"status":"queued",...}
  *   poll  GET  {base}/2010-04-01/Accounts/{sid}/Calls/{CallSid}.json
  *   sms   POST {base}/2010-04-01/Accounts/{sid}/Messages.json  From, To, Body[, StatusCallback]
  *
  * A flow id that is not already an http(s) URL becomes flow_base + flow
  * ["https://handler.twilio.com/twiml/" — a TwiML Bin].
- * Errors are {"code":..,"message":..,"status":..}.
+ * Errors are {"code":..,"message":..,"status":..}, classified by code
+ * (tw_rules below).
  */
 #include "proto/rd.h"
 #include "workers/provider.h"
@@ -58,7 +61,10 @@ static int tw_dial(const rd_account_cfg_t *a, const rd_dial_t *d, rd_http_call_t
         return rc;
     if (d->time_limit_s > 0 && (rc = rd_provider_add_int(out, "TimeLimit", d->time_limit_s)) != 0)
         return rc;
-    if (d->machine_detection && (rc = rd_provider_add(out, "MachineDetection", "Enable")) != 0)
+    if (d->machine_detection != RD_AMD_OFF &&
+        (rc = rd_provider_add(out, "MachineDetection",
+                              d->machine_detection == RD_AMD_DETECT_MESSAGE_END ? "DetectMessageEnd"
+                                                                                : "Enable")) != 0)
         return rc;
     return 0;
 }
@@ -71,9 +77,50 @@ static int tw_sms(const rd_account_cfg_t *a, const rd_sms_t *s, rd_http_call_t *
     return rd_provider_sms(out, a, s, "/2010-04-01/Accounts", "Messages.json");
 }
 
+/*
+ * Twilio's documented error codes (https://www.twilio.com/docs/api/errors/<code>;
+ * the same table with each source is in docs/PROVIDERS.md). Only errors the
+ * docs describe as being about the callee are charged; everything about our
+ * From number, URLs, permissions or credentials pauses the campaign.
+ */
+static const rd_provider_rule_t tw_rules[] = {
+    /* the callee */
+    {21211, 0, NULL, NULL, RD_ERRC_INVALID, "invalid number"}, /* invalid 'To' number */
+    {21214, 0, NULL, NULL, RD_ERRC_INVALID, "invalid number"}, /* 'To' cannot be reached */
+    {21217, 0, NULL, NULL, RD_ERRC_INVALID, "invalid number"}, /* number not valid */
+    {13223, 0, NULL, NULL, RD_ERRC_INVALID, "invalid number"}, /* Dial: invalid format */
+    {13224, 0, NULL, NULL, RD_ERRC_INVALID, "invalid number"}, /* Dial: invalid number */
+    {21614, 0, NULL, NULL, RD_ERRC_INVALID, "invalid number"}, /* SMS: 'To' not mobile */
+    {21610, 0, NULL, NULL, RD_ERRC_DND, "blocked number"},     /* recipient unsubscribed */
+    {13225, 0, NULL, NULL, RD_ERRC_DND, "blocked number"},     /* Dial: forbidden number */
+    /* our account or configuration */
+    {21212, 0, NULL, NULL, RD_ERRC_ACCOUNT, "caller_id"},       /* invalid caller id */
+    {21210, 0, NULL, NULL, RD_ERRC_ACCOUNT, "caller_id"},       /* From not verified */
+    {21213, 0, NULL, NULL, RD_ERRC_ACCOUNT, "caller_id"},       /* From required */
+    {21606, 0, NULL, NULL, RD_ERRC_ACCOUNT, "caller_id"},       /* From not SMS-capable */
+    {21215, 0, NULL, NULL, RD_ERRC_ACCOUNT, "geo permissions"}, /* geo permission */
+    {21205, 0, NULL, NULL, RD_ERRC_ACCOUNT, "call_flow_id"},    /* invalid Url */
+    {11100, 0, NULL, NULL, RD_ERRC_ACCOUNT, "call_flow_id"},    /* invalid URL format */
+    {21502, 0, NULL, NULL, RD_ERRC_ACCOUNT, "status callback"}, /* invalid callback url */
+    {21219, 0, NULL, NULL, RD_ERRC_ACCOUNT, "trial account"},   /* 'To' not verified (trial) */
+    {21608, 0, NULL, NULL, RD_ERRC_ACCOUNT, "trial account"},   /* SMS 'To' not verified */
+    {20003, 0, NULL, NULL, RD_ERRC_ACCOUNT, "credentials"},     /* authenticate */
+    {10001, 0, NULL, NULL, RD_ERRC_ACCOUNT, "account"},         /* account not active */
+    {20404, 0, NULL, NULL, RD_ERRC_ACCOUNT, "account"},         /* unknown account */
+    /* try again */
+    {20429, 0, NULL, NULL, RD_ERRC_TRANSIENT, "rate limited"},
+    {20500, 0, NULL, NULL, RD_ERRC_TRANSIENT, "provider error"},
+    {20503, 0, NULL, NULL, RD_ERRC_TRANSIENT, "provider error"},
+    /* no (known) code: by HTTP status */
+    {0, 401, NULL, NULL, RD_ERRC_ACCOUNT, "credentials"},
+    {0, 403, NULL, NULL, RD_ERRC_ACCOUNT, "account"},
+    {0, 404, NULL, NULL, RD_ERRC_ACCOUNT, "account"},
+};
+
 static void tw_classify(rd_work_kind_t kind, int st, const char *body, size_t len,
                         rd_work_result_t *out) {
-    rd_provider_classify_json(RD_PROV_TWILIO, kind, st, body, len, NULL, "code", "message", out);
+    rd_provider_classify_json(RD_PROV_TWILIO, kind, st, body, len, NULL, "code", "message",
+                              tw_rules, RD_ARRAY_LEN(tw_rules), out);
 }
 
 const rd_provider_ops_t rd_twilio_ops = {

@@ -3,7 +3,9 @@
 -- then per call 4 values: campaign, token, provider call id, new lease
 -- deadline ms (ring timeout + time limit + callback grace).
 -- Each marks the lease placed with the call id, indexes call id -> attempt
--- key "<campaign>:<token>", and moves the lease deadline.
+-- key "<campaign>:<token>" (not when the id is "": a dial reply redial
+-- could not read — the callback's attempt key or the deadline settles it),
+-- and moves the lease deadline.
 -- Returns one value per call: 1, or 0 when the token is not current
 -- (settled, recovered or superseded: nothing changes).
 -- Batched: every lease read in one HMGET, then one HSET of the leases, one
@@ -30,7 +32,7 @@ for k = 0, count - 1 do
     cur[tok] = l
     leases[#leases + 1] = tok
     leases[#leases + 1] = lease_str(l)
-    cmap[cid] = c .. ':' .. tok
+    if cid ~= '' then cmap[cid] = c .. ':' .. tok end
     dls[#dls + 1] = deadline
     dls[#dls + 1] = tok
     out[k + 1] = 1
@@ -48,7 +50,7 @@ if #leases > 0 then
   end
   if #del > 0 then redis.call('HDEL', K_CALL, unpack(del)) end
   redis.call('HSET', K_LEASE, unpack(leases))
-  redis.call('HSET', K_CALL, unpack(set))
+  if #set > 0 then redis.call('HSET', K_CALL, unpack(set)) end
   redis.call('ZADD', K_LEASES, unpack(dls))
 end
 return out

@@ -140,7 +140,8 @@ for k = 0, count - 1 do
       counts(c, attempt, outcome, how, answered)
       event(maxlen, {type = 'attempt', id = pub_id(c, num, j), campaign = c, to = num,
         attempt = attempt, outcome = OUT_NAME[outcome] or '?', call_id = call,
-        started_ms = l.start, ended_ms = tonumber(ARGV[a + S_ENDED])})
+        started_ms = l.start, ended_ms = tonumber(ARGV[a + S_ENDED]),
+        answered_by = ARGV[a + S_ANSWERED_BY]})
       if not final then
         if b == nil then b = override(c, num) end
         if b then final, disp = true, b end

@@ -93,7 +93,7 @@ static void fuzz_form(const char *s, size_t n) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1 || size > 1 << 16) return 0;
-    unsigned sel = data[0] % 6;
+    unsigned sel = data[0] % 7;
     const uint8_t *d = data + 1;
     size_t n = size - 1;
     const char *a, *b;
@@ -128,6 +128,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 4:
         fuzz_form((const char *)d, n);
         break;
+    case 6: {
+        /* Exotel's default callback body, multipart/form-data (boundary
+           "b0"): same properties as the urlencoded and JSON forms. */
+        static const char ct[] = "multipart/form-data; boundary=b0";
+        r1 = rd_callback_parse(RD_PROV_EXOTEL, ct, (const char *)d, n, NULL, 0, &o1);
+        r2 = rd_callback_parse(RD_PROV_EXOTEL, ct, (const char *)d, n, NULL, 0, &o2);
+        rd_assert(r1 == r2 && memcmp(&o1, &o2, sizeof o1) == 0);
+        check_status(&o1, r1);
+        rd_form_t f;
+        rd_form_init(&f);
+        if (rd_form_parse_multipart(&f, ct, (const char *)d, n) == 0)
+            for (size_t i = 0; i < f.n; i++)
+                rd_assert(f.pairs[i].klen + f.pairs[i].vlen <= n &&
+                          !f.pairs[i].key[f.pairs[i].klen] && !f.pairs[i].val[f.pairs[i].vlen]);
+        rd_form_deinit(&f);
+        break;
+    }
     case 5: {
         split(d, n, &a, &alen, &b, &blen);
         char s1[RD_TWILIO_SIG_LEN + 1], s2[RD_TWILIO_SIG_LEN + 1];

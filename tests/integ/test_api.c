@@ -308,6 +308,11 @@ static void t_bad_input(void **state) {
     expect(API(fx, "POST", "/v1/Accounts/a/Campaigns",
                "{\"name\":\"X\",\"caller_id\":\"x\",\"call_flow_id\":\"f\",\"provider\":\"acme\"}"),
            400, "provider: unknown provider");
+    /* issue 9: the engine's default provider is exotel: its SMS needs DLT ids */
+    expect(API(fx, "POST", "/v1/Accounts/a/Campaigns",
+               "{\"name\":\"X\",\"caller_id\":\"x\",\"call_flow_id\":\"f\",\"sms_fallback\":{"
+               "\"after_attempts\":1,\"body\":\"b\",\"dlt_entity_id\":\"1\"}}"),
+           400, "sms_fallback.dlt_template_id");
     assert_int_equal(redis_int(fx, "EXISTS %s", "c:X", NULL), 0);
     static const char *const junk[] = {"",       "null", "[]",       "\"s\"",        "1e999999",
                                        "{\"a\"", "{}",   "\x01\x02", "{\"name\":{}}"};

@@ -229,7 +229,7 @@ static void t_sms_fallback(void **state) {
              "{\"name\":\"Sms\",\"caller_id\":\"08030000000\",\"call_flow_id\":\"1\","
              "\"numbers\":[%s],\"retry\":{\"max_attempts\":4,\"interval_minutes\":30},"
              "\"sms_fallback\":{\"after_attempts\":2,\"body\":\"We tried to reach you: "
-             "please call us back.\"}}",
+             "please call us back.\",\"dlt_entity_id\":\"1101\",\"dlt_template_id\":\"1107\"}}",
              numbers);
     create_campaign(a, body);
     assert_int_equal(rd_test_wait_finished(a, "Sms", 4 * SMS_GROUP, 60), 0);
@@ -276,7 +276,8 @@ static void t_sms_held_to_window(void **state) {
     create_campaign(s, "{\"name\":\"Late\",\"caller_id\":\"08030000000\",\"call_flow_id\":"
                        "\"1\",\"numbers\":[\"+919833200000\"],\"retry\":{\"max_attempts\":1},"
                        "\"call\":{\"ring_timeout_seconds\":180},"
-                       "\"sms_fallback\":{\"after_attempts\":1,\"body\":\"Please call back.\"}}");
+                       "\"sms_fallback\":{\"after_attempts\":1,\"body\":\"Please call back.\","
+                       "\"dlt_entity_id\":\"1101\",\"dlt_template_id\":\"1107\"}}");
     assert_int_equal(rd_test_wait_finished(s, "Late", 1, 30), 0);
     rd_test_sleep_ms(1000); /* an SMS sent at the settle would have reached the sim by now */
     char *report = rd_test_sim_report(&e->sim);

@@ -705,6 +705,11 @@ static void twins_equal(fx_t *f, size_t first, size_t per) {
         subst(ev[i + per], "CA-2", "CA-1");
         assert_string_equal(ev[i], ev[i + per]);
     }
+    /* Attempt events say who answered (issue 9), in both paths alike. */
+    size_t with_ab = 0;
+    for (size_t i = first; i < first + 2 * per; i++)
+        if (strstr(ev[i], "answered_by=\"")) with_ab++;
+    assert_true(with_ab >= 2 && with_ab % 2 == 0);
 }
 
 /* Claims both twins; [0] = N1, [1] = N2 (owned). */

@@ -272,6 +272,8 @@ static void run_provider(rd_prov_t prov) {
         snprintf(w->sms.to, sizeof w->sms.to, "%s", cases[0].number);
         snprintf(w->sms.from, sizeof w->sms.from, "EXOTEL");
         snprintf(w->sms.body, sizeof w->sms.body, "We tried to reach you. Please call us back.");
+        snprintf(w->sms.dlt_entity_id, sizeof w->sms.dlt_entity_id, "1101");
+        snprintf(w->sms.dlt_template_id, sizeof w->sms.dlt_template_id, "1107");
         assert_int_equal(rd_pool_submit(f->pool, w), 0);
         polls++;
     }

@@ -82,7 +82,7 @@ int rd_test_sim_start(rd_test_sim_t *s, const rd_test_sim_opts_t *o) {
             close(fd);
         }
         setenv("REDIAL_SIM_EXOTEL_TOKEN", RD_TEST_PROVIDER_TOKEN, 1);
-        setenv("REDIAL_SIM_TWILIO_TOKEN", RD_TEST_PROVIDER_TOKEN, 1);
+        setenv("REDIAL_SIM_TWILIO_TOKEN", RD_TEST_PROVIDER_TOKEN, 0); /* a test may set its own */
         execv(bin, (char *const *)av.v);
         _exit(127);
     }

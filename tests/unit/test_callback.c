@@ -285,6 +285,13 @@ static void t_twilio_signature(void **state) {
                                         strlen(sig)));
     assert_false(rd_twilio_signature_ok("12345", url, strlen(url), body, strlen(body), sig, 27));
     assert_int_equal(rd_twilio_signature("k", url, strlen(url), "a=%", 3, sig), RD_EPARSE);
+    /* A repeated identical pair counts once (twilio-node's validateRequest). */
+    char once[RD_TWILIO_SIG_LEN + 1], twice[RD_TWILIO_SIG_LEN + 1];
+    assert_int_equal(rd_twilio_signature("k", url, strlen(url), "d=1&x=2", 7, once), 0);
+    assert_int_equal(rd_twilio_signature("k", url, strlen(url), "d=1&x=2&d=1", 11, twice), 0);
+    assert_string_equal(once, twice);
+    assert_int_equal(rd_twilio_signature("k", url, strlen(url), "d=1&x=2&d=2", 11, twice), 0);
+    assert_string_not_equal(once, twice);
 }
 
 /* The allocation-free scanner and the jansson path agree, including where
@@ -333,6 +340,68 @@ static void t_fast_equals_slow(void **state) {
     }
 }
 
+/* issue 9: exotel's default content type is multipart/form-data; every
+   accepted type gives the same status; anything else is RD_EMEDIATYPE. */
+static void t_exotel_content_types(void **state) {
+    (void)state;
+    rd_call_status_t o;
+    const char *mp = "--xYzZY\r\n"
+                     "Content-Disposition: form-data; name=\"CallSid\"\r\n\r\n"
+                     "b6cfaf5f0a3c4d1e\r\n"
+                     "--xYzZY\r\n"
+                     "Content-Disposition: form-data; name=\"Status\"\r\n\r\n"
+                     "no-answer\r\n"
+                     "--xYzZY\r\n"
+                     "Content-Disposition: form-data; name=\"CustomField\"\r\n"
+                     "Content-Type: text/plain\r\n\r\n"
+                     "Pay_1:17\r\n"
+                     "--xYzZY\r\n"
+                     "Content-Disposition: form-data; name=\"Legs[0][AnsweredBy]\"\r\n\r\n"
+                     "Machine\r\n"
+                     "--xYzZY\r\n"
+                     "Content-Disposition: form-data; name=\"RecordingUrl\"\r\n\r\n"
+                     "\r\n"
+                     "--xYzZY--\r\n";
+    assert_int_equal(cb(RD_PROV_EXOTEL, "multipart/form-data; boundary=xYzZY", mp, NULL, &o), 0);
+    assert_string_equal(o.call_id, "b6cfaf5f0a3c4d1e");
+    assert_string_equal(o.attempt_key, "Pay_1:17");
+    assert_int_equal(o.outcome, RD_OUT_NO_ANSWER);
+    assert_int_equal(o.answered_by, RD_ANSWERED_MACHINE);
+    assert_int_equal(
+        cb(RD_PROV_EXOTEL, "Multipart/Form-Data; charset=utf-8; boundary=\"xYzZY\"", mp, NULL, &o),
+        0);
+    assert_int_equal(o.outcome, RD_OUT_NO_ANSWER);
+    assert_int_equal(cb(RD_PROV_EXOTEL, "application/x-www-form-urlencoded; charset=utf-8",
+                        "CallSid=b6cf&Status=busy", NULL, &o),
+                     0);
+    assert_int_equal(o.outcome, RD_OUT_BUSY);
+    assert_int_equal(cb(RD_PROV_EXOTEL, "application/json; charset=utf-8",
+                        "{\"CallSid\":\"b6cf\",\"Status\":\"failed\"}", NULL, &o),
+                     0);
+    assert_int_equal(o.outcome, RD_OUT_FAILED);
+    /* A cut multipart body, a missing boundary, a nameless part. */
+    char cut[600];
+    snprintf(cut, sizeof cut, "%.*s", (int)(strlen(mp) - 12), mp);
+    assert_int_equal(cb(RD_PROV_EXOTEL, "multipart/form-data; boundary=xYzZY", cut, NULL, &o),
+                     RD_EPARSE);
+    assert_int_equal(cb(RD_PROV_EXOTEL, "multipart/form-data", mp, NULL, &o), RD_EPARSE);
+    assert_int_equal(cb(RD_PROV_EXOTEL, "multipart/form-data; boundary=b",
+                        "--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--", NULL, &o),
+                     RD_EPARSE);
+    /* Anything else: unsupported, for both providers. */
+    static const char *const others[] = {"text/plain", "application/xml", "multipart/mixed; b=1",
+                                         "application/jsonp"};
+    for (size_t i = 0; i < RD_ARRAY_LEN(others); i++)
+        assert_int_equal(cb(RD_PROV_EXOTEL, others[i], "CallSid=b6cf&Status=busy", NULL, &o),
+                         RD_EMEDIATYPE);
+    assert_int_equal(cb(RD_PROV_TWILIO, "application/json",
+                        "{\"CallSid\":\"CA1\",\"CallStatus\":\"busy\"}", NULL, &o),
+                     RD_EMEDIATYPE);
+    assert_int_equal(cb(RD_PROV_TWILIO, "application/x-www-form-urlencoded",
+                        "CallSid=CA1&CallStatus=busy", NULL, &o),
+                     0);
+}
+
 static void t_prov_names(void **state) {
     (void)state;
     rd_prov_t p;
@@ -352,7 +421,7 @@ int main(void) {
         cmocka_unit_test(t_bad_input),        cmocka_unit_test(t_query_key_wins),
         cmocka_unit_test(t_attempt_key),      cmocka_unit_test(t_secret_equal),
         cmocka_unit_test(t_twilio_signature), cmocka_unit_test(t_prov_names),
-        cmocka_unit_test(t_fast_equals_slow),
+        cmocka_unit_test(t_fast_equals_slow), cmocka_unit_test(t_exotel_content_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

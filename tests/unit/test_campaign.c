@@ -42,6 +42,7 @@ static void check_seed_defaults(const rd_campaign_t *c) {
     assert_int_equal(c->n_numbers, 2);
     assert_string_equal(c->numbers[1], "+919876543211");
     assert_int_equal(c->max_attempts, 3);
+    assert_int_equal(c->machine_detection, RD_AMD_OFF); /* issue 9: AMD off by default */
     assert_int_equal(c->interval_minutes, 60);
     assert_int_equal(c->retry_on,
                      (1u << RD_OUT_BUSY) | (1u << RD_OUT_NO_ANSWER) | (1u << RD_OUT_FAILED));
@@ -116,7 +117,7 @@ static void t_every_extension(void **state) {
         "\"interval_minutes\":15,\"multiplier\":1.5,\"max_interval_minutes\":90,"
         "\"times\":[\"17:30\",\"09:15\"],\"min_gap_minutes\":45,\"horizon_hours\":24,"
         "\"min_samples\":50,\"failed_max_retries\":2,\"failed_retry_seconds\":300,"
-        "\"machine_as\":\"completed\"},"
+        "\"machine_as\":\"completed\",\"machine_detection\":\"detect_message_end\"},"
         "\"schedule\":{\"daily_start\":\"08:30\",\"daily_end\":\"24:00\","
         "\"timezone\":\"America/New_York\",\"callee_local_time\":true,"
         "\"days\":[\"Mon\",\"tuesday\",\"fri\"],\"jitter_seconds\":0},"
@@ -125,7 +126,8 @@ static void t_every_extension(void **state) {
         "\"calls_per_minute\":30},"
         "\"call\":{\"ring_timeout_seconds\":20,\"time_limit_seconds\":300,"
         "\"callback_grace_seconds\":30},"
-        "\"sms_fallback\":{\"after_attempts\":2,\"body\":\"Please call us back\"}}";
+        "\"sms_fallback\":{\"after_attempts\":2,\"body\":\"Please call us back\","
+        "\"dlt_entity_id\":\"1101\",\"dlt_template_id\":\"1107\"}}";
     rd_campaign_t c;
     char err[256];
     int rc = parse(j, &c, err, sizeof err);
@@ -165,6 +167,9 @@ static void t_every_extension(void **state) {
     assert_int_equal(c.callback_grace_seconds, 30);
     assert_int_equal(c.sms_after_attempts, 2);
     assert_string_equal(c.sms_body, "Please call us back");
+    assert_string_equal(c.sms_dlt_entity_id, "1101");
+    assert_string_equal(c.sms_dlt_template_id, "1107");
+    assert_int_equal(c.machine_detection, RD_AMD_DETECT_MESSAGE_END);
     roundtrip(&c);
     rd_campaign_deinit(&c);
 }
@@ -332,6 +337,16 @@ static const struct {
      RD_EINVAL, "call.ring_timeout_seconds"},
     {"{\"name\":\"a\",\"caller_id\":\"1\",\"call_flow_id\":\"f\",\"provider\":\"ex otel\"}",
      RD_EINVAL, "provider"},
+    /* issue 9: exotel SMS needs its DLT ids; AMD is one of three words */
+    {"{\"name\":\"a\",\"caller_id\":\"1\",\"call_flow_id\":\"f\",\"provider\":\"exotel\","
+     "\"sms_fallback\":{\"after_attempts\":1,\"body\":\"x\",\"dlt_template_id\":\"7\"}}",
+     RD_EINVAL, "sms_fallback.dlt_entity_id"},
+    {"{\"name\":\"a\",\"caller_id\":\"1\",\"call_flow_id\":\"f\",\"provider\":\"exotel\","
+     "\"sms_fallback\":{\"after_attempts\":1,\"body\":\"x\",\"dlt_entity_id\":\"7\"}}",
+     RD_EINVAL, "sms_fallback.dlt_template_id"},
+    {"{\"name\":\"a\",\"caller_id\":\"1\",\"call_flow_id\":\"f\",\"retry\":{"
+     "\"machine_detection\":\"on\"}}",
+     RD_EINVAL, "retry.machine_detection"},
 };
 
 static void t_bad_inputs(void **state) {

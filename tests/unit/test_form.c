@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proto/form.h"
@@ -85,11 +86,51 @@ static void t_encode(void **state) {
     assert_string_equal(small, "a+b%2Fc");
 }
 
+/* multipart/form-data: the same pairs as the urlencoded form; bounded. */
+static void t_multipart(void **state) {
+    (void)state;
+    rd_form_t f;
+    rd_form_init(&f);
+    const char *ct = "multipart/form-data; boundary=----b0";
+    const char *body = "preamble\r\n------b0\r\n"
+                       "Content-Disposition: form-data; name=\"a\"\r\n\r\n"
+                       "1 & 2 = 3\r\nline two\r\n"
+                       "------b0\n"
+                       "content-disposition: form-data; filename=\"x.txt\"; name=b\n\n"
+                       "--not the boundary\n"
+                       "------b0--\r\n";
+    assert_int_equal(rd_form_parse_multipart(&f, ct, body, strlen(body)), 0);
+    assert_int_equal(f.n, 2);
+    assert_string_equal(rd_form_get(&f, "a"), "1 & 2 = 3\r\nline two");
+    assert_string_equal(rd_form_get(&f, "b"), "--not the boundary");
+    rd_form_deinit(&f);
+    /* More parts than RD_FORM_MAX_PAIRS is refused before decoding. */
+    size_t cap = (RD_FORM_MAX_PAIRS + 2) * 64;
+    char *big = rd_malloc(cap);
+    size_t n = 0;
+    for (int i = 0; i < RD_FORM_MAX_PAIRS + 1; i++)
+        n += (size_t)snprintf(big + n, cap - n,
+                              "--b\r\nContent-Disposition: form-data; name=k\r\n\r\nv\r\n");
+    n += (size_t)snprintf(big + n, cap - n, "--b--");
+    assert_int_equal(rd_form_parse_multipart(&f, "multipart/form-data; boundary=b", big, n),
+                     RD_ELIMIT);
+    rd_free(big);
+    /* No closing delimiter, bad boundary parameter. */
+    const char *cut = "--b\r\nContent-Disposition: form-data; name=k\r\n\r\nv";
+    assert_int_equal(
+        rd_form_parse_multipart(&f, "multipart/form-data; boundary=b", cut, strlen(cut)),
+        RD_EPARSE);
+    assert_int_equal(rd_form_parse_multipart(&f, "multipart/form-data; boundary=\"b", "--b--", 5),
+                     RD_EPARSE);
+    assert_int_equal(f.n, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_decode),
         cmocka_unit_test(t_decode_edge),
         cmocka_unit_test(t_encode),
+        cmocka_unit_test(t_multipart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

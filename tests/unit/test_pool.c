@@ -242,6 +242,8 @@ static rd_work_t *mk(T *t, rd_work_kind_t kind, int account, const char *campaig
     strcpy(w->sms.to, "+919876543210");
     strcpy(w->sms.from, "EXO");
     strcpy(w->sms.body, "call us");
+    strcpy(w->sms.dlt_entity_id, "1101");
+    strcpy(w->sms.dlt_template_id, "1107");
     return w;
 }
 

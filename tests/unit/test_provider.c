@@ -112,6 +112,8 @@ static void t_exotel_requests(void **state) {
     strcpy(s.to, "+919876543210");
     strcpy(s.from, "EXOTEL");
     strcpy(s.body, "Please call us back & soon");
+    strcpy(s.dlt_entity_id, "1");
+    strcpy(s.dlt_template_id, "2");
     assert_int_equal(rd_exotel_ops.sms(&a, &s, &b.call), 0);
     assert_string_equal(b.url, "http://127.0.0.1:9/v1/Accounts/acme/Sms/send.json");
     built_parse(&b);
@@ -131,7 +133,7 @@ static void t_twilio_requests(void **state) {
     built_t b;
     built_init(&b);
     rd_dial_t d = dial(RD_MODE_FLOW);
-    d.machine_detection = true;
+    d.machine_detection = RD_AMD_ENABLE;
     assert_int_equal(rd_twilio_ops.dial(&a, &d, &b.call), 0);
     assert_string_equal(b.url, "http://127.0.0.1:9/2010-04-01/Accounts/acme/Calls.json");
     built_parse(&b);
@@ -195,7 +197,13 @@ static void t_exotel_classify(void **state) {
         {200, "{\"Call\":{\"Sid\":\"abc\",\"Status\":\"in-progress\"}}", RD_WORK_DIAL,
          RD_RES_PLACED, 0},
         {200, "{\"Call\":{\"Sid\":\"abc\",\"Status\":\"busy\"}}", RD_WORK_POLL, RD_RES_STATUS, 0},
-        {200, "not json", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
+        {200, "not json", RD_WORK_DIAL, RD_RES_PLACED_UNKNOWN, 0},
+        {200, "not json", RD_WORK_POLL, RD_RES_TRANSIENT, 0},
+        {200, "<TwilioResponse><Call><Sid>abc</Sid></Call></TwilioResponse>", RD_WORK_DIAL,
+         RD_RES_PLACED_UNKNOWN, 0},
+        {200, "{\"Call\":{\"Sid\":\"abc\",\"Status\":null}}", RD_WORK_DIAL, RD_RES_PLACED, 0},
+        {200, "{\"Call\":{\"Sid\":\"abc\",\"Stat", RD_WORK_DIAL, RD_RES_PLACED_UNKNOWN, 0},
+        {200, "", RD_WORK_DIAL, RD_RES_PLACED_UNKNOWN, 0},
         {200, "{\"SMSMessage\":{\"Sid\":\"s\"}}", RD_WORK_SMS, RD_RES_SENT, 0},
         {400, "{\"RestException\":{\"Status\":400,\"Message\":\"To is not a valid phone number\"}}",
          RD_WORK_DIAL, RD_RES_REFUSED, RD_OUT_INVALID_NUMBER},
@@ -204,11 +212,19 @@ static void t_exotel_classify(void **state) {
          "(NDNC)\"}}",
          RD_WORK_DIAL, RD_RES_REFUSED, RD_OUT_DND},
         {400, "{\"RestException\":{\"Status\":400,\"Message\":\"Missing parameter\"}}",
-         RD_WORK_DIAL, RD_RES_REFUSED, RD_OUT_FAILED},
+         RD_WORK_DIAL, RD_RES_REJECTED, 0},
+        {400,
+         "{\"RestException\":{\"Status\":400,\"Message\":\"CallerId 0803 is not a valid "
+         "number\"}}",
+         RD_WORK_DIAL, RD_RES_ACCOUNT, 0},
+        {400, "{\"RestException\":{\"Status\":400,\"Message\":\"Invalid Url\"}}", RD_WORK_DIAL,
+         RD_RES_ACCOUNT, 0},
         {401, "{\"RestException\":{\"Status\":401,\"Message\":\"Authentication failed\"}}",
-         RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
-        {403, "", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
-        {404, "", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
+         RD_WORK_DIAL, RD_RES_ACCOUNT, 0},
+        {402, "", RD_WORK_DIAL, RD_RES_ACCOUNT, 0},
+        {403, "", RD_WORK_DIAL, RD_RES_ACCOUNT, 0},
+        {404, "", RD_WORK_DIAL, RD_RES_ACCOUNT, 0},
+        {409, "", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
         {404, "", RD_WORK_POLL, RD_RES_NOTFOUND, 0},
         {429, "{\"RestException\":{\"Status\":429,\"Message\":\"Too many requests\"}}",
          RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
@@ -235,16 +251,104 @@ static void t_twilio_classify(void **state) {
         {400, "{\"code\":\"21610\",\"message\":\"unsubscribed\",\"status\":400}", RD_WORK_SMS,
          RD_RES_REFUSED, RD_OUT_DND},
         {400, "{\"code\":21201,\"message\":\"No 'To' number\",\"status\":400}", RD_WORK_DIAL,
-         RD_RES_REFUSED, RD_OUT_FAILED},
+         RD_RES_REJECTED, 0},
+        {400, "{\"code\":21214,\"message\":\"x\",\"status\":400}", RD_WORK_DIAL, RD_RES_REFUSED,
+         RD_OUT_INVALID_NUMBER},
+        /* issue 9: errors about our own account or settings are never attempts */
+        {400,
+         "{\"code\":21212,\"message\":\"The From phone number 555 is not a valid phone number, "
+         "shortcode, or alphanumeric sender ID.\",\"status\":400}",
+         RD_WORK_DIAL, RD_RES_ACCOUNT, 0},
+        {400,
+         "{\"code\":21210,\"message\":\"The source phone number provided is not yet verified\","
+         "\"status\":400}",
+         RD_WORK_DIAL, RD_RES_ACCOUNT, 0},
+        {400,
+         "{\"code\":21215,\"message\":\"Account not authorized to call +91 number\","
+         "\"status\":400}",
+         RD_WORK_DIAL, RD_RES_ACCOUNT, 0},
+        {400, "{\"code\":21205,\"message\":\"Url is not a valid URL\",\"status\":400}",
+         RD_WORK_DIAL, RD_RES_ACCOUNT, 0},
+        {400, "{\"code\":22005,\"message\":\"Invalid number\",\"status\":400}", RD_WORK_DIAL,
+         RD_RES_REJECTED, 0},
+        {404,
+         "{\"code\":20404,\"message\":\"The requested resource was not found\",\"status\":404}",
+         RD_WORK_DIAL, RD_RES_ACCOUNT, 0},
+        /* issue 9: a 2xx dial reply that cannot be read is a placed call */
+        {201, "{\"sid\":\"CA1\",\"status\":null}", RD_WORK_DIAL, RD_RES_PLACED, 0},
+        {201, "{\"sid\":\"CA1\"}", RD_WORK_DIAL, RD_RES_PLACED, 0},
+        {201, "{\"sid\":\"CA1\",\"status\":\"teleported\"}", RD_WORK_DIAL, RD_RES_PLACED, 0},
+        {201, "{\"status\":\"queued\"}", RD_WORK_DIAL, RD_RES_PLACED_UNKNOWN, 0},
+        {201, "{\"sid\":\"CA1\",\"sta", RD_WORK_DIAL, RD_RES_PLACED_UNKNOWN, 0},
+        {201, "<Response><Call><Sid>CA1</Sid></Call></Response>", RD_WORK_DIAL,
+         RD_RES_PLACED_UNKNOWN, 0},
         {429, "{\"code\":20429,\"message\":\"Too Many Requests\",\"status\":429}", RD_WORK_DIAL,
          RD_RES_TRANSIENT, 0},
         {503, "", RD_WORK_DIAL, RD_RES_TRANSIENT, 0},
         {401, "{\"code\":20003,\"message\":\"Authenticate\",\"status\":401}", RD_WORK_DIAL,
-         RD_RES_TRANSIENT, 0},
+         RD_RES_ACCOUNT, 0},
         {404, "{\"code\":20404,\"message\":\"not found\",\"status\":404}", RD_WORK_POLL,
          RD_RES_NOTFOUND, 0},
     };
     run_cases(&rd_twilio_ops, cs, RD_ARRAY_LEN(cs));
+}
+
+/* The pause reason names the setting, the code and the provider's words. */
+static void t_account_reason(void **state) {
+    (void)state;
+    rd_work_result_t r;
+    memset(&r, 0, sizeof r);
+    const char *body = "{\"code\":21212,\"message\":\"The From phone number 555 is not a "
+                       "valid phone number\",\"status\":400}";
+    rd_twilio_ops.classify(RD_WORK_DIAL, 400, body, strlen(body), &r);
+    assert_int_equal(r.kind, RD_RES_ACCOUNT);
+    assert_int_equal(r.provider_code, 21212);
+    assert_string_equal(r.reason,
+                        "provider rejected caller_id: 21212 The From phone number 555 is not a "
+                        "valid phone number");
+    assert_string_equal(rd_res_kind_name(RD_RES_ACCOUNT), "account");
+    assert_string_equal(rd_res_kind_name(RD_RES_PLACED_UNKNOWN), "placed-unknown");
+    memset(&r, 0, sizeof r);
+    body = "{\"RestException\":{\"Status\":401,\"Message\":\"bad\\nkey\"}}";
+    rd_exotel_ops.classify(RD_WORK_DIAL, 401, body, strlen(body), &r);
+    assert_string_equal(r.reason, "provider rejected credentials: http 401 bad key");
+}
+
+/* AMD per campaign: off sends nothing; DLT ids go with every exotel SMS. */
+static void t_amd_and_dlt(void **state) {
+    (void)state;
+    rd_account_cfg_t a = account(RD_PROV_TWILIO);
+    built_t b;
+    built_init(&b);
+    rd_dial_t d = dial(RD_MODE_FLOW);
+    d.machine_detection = RD_AMD_OFF;
+    assert_int_equal(rd_twilio_ops.dial(&a, &d, &b.call), 0);
+    built_parse(&b);
+    assert_null(rd_form_get(&b.form, "MachineDetection"));
+    rd_form_deinit(&b.form);
+    built_init(&b);
+    d.machine_detection = RD_AMD_DETECT_MESSAGE_END;
+    assert_int_equal(rd_twilio_ops.dial(&a, &d, &b.call), 0);
+    built_parse(&b);
+    assert_string_equal(rd_form_get(&b.form, "MachineDetection"), "DetectMessageEnd");
+    rd_form_deinit(&b.form);
+
+    a = account(RD_PROV_EXOTEL);
+    rd_sms_t sms;
+    memset(&sms, 0, sizeof sms);
+    strcpy(sms.to, "+919876543210");
+    strcpy(sms.from, "08030000000");
+    strcpy(sms.body, "We missed you");
+    built_init(&b);
+    assert_int_equal(rd_exotel_ops.sms(&a, &sms, &b.call), RD_EINVAL);
+    strcpy(sms.dlt_entity_id, "1101234567890123456");
+    strcpy(sms.dlt_template_id, "1107654321098765432");
+    built_init(&b);
+    assert_int_equal(rd_exotel_ops.sms(&a, &sms, &b.call), 0);
+    built_parse(&b);
+    assert_string_equal(rd_form_get(&b.form, "DltEntityId"), "1101234567890123456");
+    assert_string_equal(rd_form_get(&b.form, "DltTemplateId"), "1107654321098765432");
+    rd_form_deinit(&b.form);
 }
 
 static void t_backoff(void **state) {
@@ -285,7 +389,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_exotel_requests), cmocka_unit_test(t_twilio_requests),
         cmocka_unit_test(t_exotel_classify), cmocka_unit_test(t_twilio_classify),
-        cmocka_unit_test(t_backoff),         cmocka_unit_test(t_rate),
+        cmocka_unit_test(t_backoff),         cmocka_unit_test(t_account_reason),
+        cmocka_unit_test(t_amd_and_dlt),     cmocka_unit_test(t_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

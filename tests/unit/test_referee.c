@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sim/referee.h"
@@ -161,11 +162,45 @@ static void t_campaign_json(void **state) {
     assert_string_equal(c.timezone, "Asia/Kolkata");
 }
 
+/* issue 9: DND / opt-out marks before any call (was a SIGSEGV) and on the
+   65th, 129th... distinct number (was lost when the table grew). */
+static void t_marks_survive_growth(void **state) {
+    (void)state;
+    rd_referee_t *r = rd_referee_create();
+    rd_referee_add_dnd(r, "+919800000000");
+    rd_referee_add_optout(r, "+919800000001", 0);
+    char num[32];
+    for (int i = 2; i < 300; i++) {
+        snprintf(num, sizeof num, "+9198%08d", i);
+        if (i % 2)
+            rd_referee_add_dnd(r, num);
+        else
+            rd_referee_add_optout(r, num, 0);
+    }
+    int64_t t = t0();
+    uint32_t id;
+    for (int i = 0; i < 300; i++) {
+        snprintf(num, sizeof num, "+9198%08d", i);
+        char key[32];
+        snprintf(key, sizeof key, "A:%d", i + 1);
+        unsigned fl = start(r, num, key, t + i, &id);
+        rd_referee_call_end(r, id, RD_OUT_BUSY, false, t + i);
+        if (i == 0 || (i > 1 && i % 2))
+            assert_true(fl & BIT(DND));
+        else
+            assert_true(fl & BIT(OPTOUT));
+    }
+    assert_int_equal(rd_referee_violation_count(r, RD_REF_V_DND), 150);
+    assert_int_equal(rd_referee_violation_count(r, RD_REF_V_OPTOUT), 150);
+    rd_referee_destroy(r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_rules),
         cmocka_unit_test(t_callee_zone),
         cmocka_unit_test(t_campaign_json),
+        cmocka_unit_test(t_marks_survive_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
