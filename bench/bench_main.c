@@ -541,10 +541,13 @@ static int start_sim(bench_t *b) {
 }
 
 static int start_engine(bench_t *b, int i) {
-    char bin[600], listen[64], id[32], workers[16], scale[32], epoch[32];
+    char bin[600], listen[64], admin[64], id[32], workers[16], scale[32], epoch[32];
     snprintf(bin, sizeof bin, "%s/redial-server", b->cfg.bin_dir);
+    /* eng_port is the admin listener (API, /healthz); callbacks get their own port. */
     b->eng_port[i] = rd_bench_free_port();
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", b->eng_port[i]);
+    int cb_port = rd_bench_free_port();
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", cb_port);
+    snprintf(admin, sizeof admin, "127.0.0.1:%d", b->eng_port[i]);
     snprintf(id, sizeof id, "bench-e%d", i + 1);
     snprintf(workers, sizeof workers, "%d", b->cfg.workers);
     snprintf(scale, sizeof scale, "%.17g", b->cfg.time_scale);
@@ -575,7 +578,9 @@ static int start_engine(bench_t *b, int i) {
                            "--engine-id",
                            id,
                            "--log-level",
-                           "warn"};
+                           "warn",
+                           "--admin-listen",
+                           admin};
     for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++) argv[n++] = fixed[k];
     if (b->cfg.workers > 0) {
         argv[n++] = "--workers";

@@ -15,6 +15,9 @@
  * without its userinfo part.
  */
 #include "cli/cli_session.h"
+
+#include "common/redis.h"
+#include "proto/campaign.h"
 #include "store/view.h"
 
 #include <errno.h>
@@ -168,26 +171,23 @@ void rd_cli_err(const char *cmd, const char *fmt, ...) {
     fprintf(stderr, "redial-cli%s%s: %s\n", cmd ? " " : "", cmd ? cmd : "", msg);
 }
 
-/* The URL without "user:password@" (messages must not leak the password). */
-static void redact_url(char *dst, size_t len, const char *url) {
-    const char *scheme = strstr(url, "://");
-    const char *host = scheme ? scheme + 3 : url;
-    const char *at = strchr(host, '@');
-    const char *slash = strchr(host, '/');
-    if (at && (!slash || at < slash)) {
-        snprintf(dst, len, "%.*s%s", (int)(host - url), url, at + 1);
-    } else {
-        snprintf(dst, len, "%s", url);
-    }
-}
-
 int rd_cli_fail(const rd_cli_session_t *s, int status, const char *what) {
+    int code = 0;
+    const char *why = s->store ? rd_store_link_error(s->store, &code) : NULL;
     switch (status) {
+    case RD_EAUTH:
+        /* Redis refused us (password, user, database): its own words, exit 3. */
+        rd_cli_err(s->cmd, "Redis at %s refused the connection: %s", s->where,
+                   why ? why : rd_strerror(status));
+        return RD_CLI_UNREACHABLE;
     case RD_ETIMEOUT:
     case RD_ECLOSED:
     case RD_EIO:
-        rd_cli_err(s->cmd, "cannot reach Redis at %s (%s within %d ms)", s->where,
-                   status == RD_ETIMEOUT ? "no reply" : rd_strerror(status), s->timeout_ms);
+        if (why)
+            rd_cli_err(s->cmd, "cannot reach Redis at %s (%s)", s->where, why);
+        else
+            rd_cli_err(s->cmd, "cannot reach Redis at %s (%s within %d ms)", s->where,
+                       status == RD_ETIMEOUT ? "no reply" : rd_strerror(status), s->timeout_ms);
         return RD_CLI_UNREACHABLE;
     case RD_ENOTFOUND:
         rd_cli_err(s->cmd, "%s not found", what);
@@ -214,7 +214,7 @@ int rd_cli_open(rd_cli_session_t *s, const rd_cli_global_t *g, const char *cmd) 
     s->cmd = cmd;
     s->timeout_ms = g->timeout_ms > 0 ? g->timeout_ms : 3000;
     const char *url = g->redis_url && *g->redis_url ? g->redis_url : "redis://127.0.0.1:6379/0";
-    redact_url(s->where, sizeof s->where, url);
+    rd_redis_url_redact(url, s->where, sizeof s->where);
     char err[256];
     if (rd_clock_init_env(&s->clock, g->time_scale, g->time_origin, g->time_epoch, err,
                           sizeof err)) {
@@ -233,6 +233,7 @@ int rd_cli_open(rd_cli_session_t *s, const rd_cli_global_t *g, const char *cmd) 
     o.cmd_timeout_ms = (uint32_t)s->timeout_ms;
     o.connect_timeout_ms = (uint32_t)RD_MIN(s->timeout_ms, 2000);
     o.reconnect_max_ms = 200;
+    o.fail_fast = true; /* "connection refused" is said at once, not after --timeout */
     int rc = rd_store_create(&s->loop, &o, &s->store);
     if (rc) {
         rd_cli_err(cmd, "bad Redis URL or prefix (%s, prefix %s): %s", s->where,
@@ -415,7 +416,8 @@ bool rd_cli_name_valid(const char *s) {
 
 int rd_cli_campaign_what(const char *cmd, const char *name, char *what, size_t len) {
     snprintf(what, len, "campaign \"%s\"", name);
-    if (rd_cli_name_valid(name)) return 0;
-    rd_cli_err(cmd, "%s: a campaign name is 1-64 characters of A-Z a-z 0-9 _ . -", what);
+    if (rd_campaign_name_valid(name, strlen(name))) return 0;
+    rd_cli_err(cmd, "%s: a campaign name is 1-64 characters of A-Z a-z 0-9 _ . -, not . or ..",
+               what);
     return RD_CLI_REFUSED;
 }

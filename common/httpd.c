@@ -12,36 +12,62 @@
  *     caller. The arena is reused across requests: after warm-up a
  *     keep-alive connection parses without allocating.
  *
- *  2. Connections: one uv_tcp_t each. Reads land in one server-wide buffer
- *     (alloc_cb always hands out the same 64 KiB: libuv calls alloc/read/
- *     read_cb back to back, so sharing is safe on one loop) and are parsed
- *     straight from it; only bytes left unparsed (a request is held, or a
- *     partial request) are copied into the connection's own buffer. While a
- *     request is held (handed to the handler, not answered) nothing more is
- *     parsed, so pipelined requests are answered in order; read-ahead is
- *     bounded by the limits, beyond which reading stops until the answer.
+ *  2. Connections: one uv_tcp_t each, reached through a five-operation
+ *     transport table (httpd_int.h) so the fuzzer can drive the same logic
+ *     without sockets. Reads land in one server-wide buffer (alloc_cb always
+ *     hands out the same 64 KiB: libuv calls alloc/read/read_cb back to
+ *     back, so sharing is safe on one loop) and are parsed straight from it;
+ *     only bytes left unparsed are copied into the connection's own buffer.
+ *     While a request is held (handed to the handler, not answered) nothing
+ *     more is parsed, so pipelined requests are answered in order; read-ahead
+ *     is bounded by the limits, beyond which reading stops until the answer.
+ *     EOF is a half-close: what was received in full is still answered, then
+ *     the connection closes (a partial request is dropped).
  *
- *  3. Replies are written with uv_try_write (header + body as two buffers);
- *     only what the kernel did not take is copied into a uv_write_t request.
- *     libuv refuses try_write while writes are queued, so order is kept.
+ *  3. Replies are written with try_write (header + body as two buffers);
+ *     only what the kernel did not take is copied into a queued write.
+ *     Backpressure: while a connection's queued bytes exceed
+ *     max_queued_bytes it is neither read nor parsed (a pipelining client
+ *     that never reads cannot make us queue without bound); both resume once
+ *     the queue drains below half. Memory per connection is thus bounded by
+ *     the read-ahead, the parser's limits and max_queued_bytes + one reply.
+ *
+ *  4. Accepting: our own non-blocking listening socket under a uv_poll_t,
+ *     accept4() in batches of 64. The connection cap comes from the
+ *     descriptor limit less a reserve (Redis, curl, logs, zone files must
+ *     never starve), and a per-address cap (IPv4 address or IPv6 /64, in an
+ *     open-addressing table with a random seed) keeps one client from taking
+ *     all of it; over either cap the connection is closed at once. EMFILE,
+ *     ENFILE, ENOBUFS or ENOMEM from accept pause polling the listener (50 ms
+ *     doubling to 1 s) instead of spinning on a socket we cannot accept from.
  *
  * Lifetimes (libuv rules: free only in close callbacks): a connection is
  * freed when its handle has closed AND it holds no request. A client that
  * disconnects while its request is held leaves the connection as a husk
  * until the application answers (the reply is then dropped). The server is
- * freed when its listener and timer have closed and no connection is left,
- * and only then is the close callback called.
+ * freed when its three handles have closed and no connection is left, and
+ * only then is the close callback called.
  *
  * Timeouts: one sweep timer per server (not one per connection) closes idle
- * keep-alive connections and requests that do not complete in time
- * (slow-loris), answering 408 to the latter.
+ * keep-alive connections, requests that do not complete in time
+ * (slow-loris, answered 408), and connections whose queued replies make no
+ * progress for write_timeout_ms (also those closing after a write: a client
+ * that never reads cannot pin a reply in memory).
  */
 #include "common/httpd.h"
 
+#include <errno.h>
 #include <limits.h>
-#include <strings.h>
+#include <signal.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/httpd_int.h"
 
 #include "proto/rd.h"
 
@@ -50,6 +76,7 @@
 #define RD_HTTP_DEF_MAX_HEADERS 64
 #define RD_HTTPD_RBUF 65536
 #define RD_HTTPD_POOL_MAX 256
+#define RD_HTTPD_MAX_CONNS 16384
 
 /* ------------------------------------------------------------------ */
 /* Parsing layer                                                       */
@@ -140,6 +167,8 @@ static int close_piece(rd_http_parser_t *p) {
 
 static int on_header_field(http_parser *hp, const char *at, size_t n) {
     rd_http_parser_t *p = hp->data;
+    /* http-parser (lenient) lets "Content-Length : 5" through; RFC 9112 5.1 says reject. */
+    if (memchr(at, ' ', n) || memchr(at, '\t', n)) return fail(p, 400);
     /* 4 = ": " and CRLF, counted once per field so framing cannot matter. */
     if (count_header(p, p->last != 1 ? n + 4 : n) != 0) return -1;
     if (p->last != 1) {
@@ -357,30 +386,50 @@ long rd_http_parser_feed(rd_http_parser_t *p, const char *data, size_t len, rd_h
 /* Server and connections                                              */
 /* ------------------------------------------------------------------ */
 
-typedef struct rd_httpd__conn {
+/* Per-address key: family tag (0 = empty slot) + IPv4, or the IPv6 /64. */
+#define RD_HTTPD_AKEY 17
+
+struct rd_httpd__conn {
     uv_tcp_t tcp;
     rd_httpd_t *srv;
+    const rd_httpd__io_t *io;
+    void *io_data;
     rd_http_parser_t *p;
     char *in;
     size_t in_off, in_len, in_cap;
     rd_http_req_t *held;
-    uint64_t last_active, req_start;
+    uint64_t last_active, req_start, wprog;
+    size_t queued; /* reply bytes in queued writes */
     unsigned writes;
+    uint8_t akey[RD_HTTPD_AKEY];
     bool closing, handle_closed, dispatching, close_after_write, reading;
+    bool eof;      /* the client finished sending: answer what came, then close */
+    bool wblocked; /* queued replies over the bound: not reading, not parsing */
     struct rd_httpd__conn *prev, *next;
-} conn_t;
+};
+typedef struct rd_httpd__conn conn_t;
 
-typedef struct {
+struct rd_httpd__wreq {
     uv_write_t w;
     conn_t *c;
     size_t len;
     char data[];
-} wreq_t;
+};
+typedef struct rd_httpd__wreq wreq_t;
+
+typedef struct {
+    uint8_t key[RD_HTTPD_AKEY];
+    unsigned n;
+} addr_slot_t;
 
 struct rd_httpd {
     uv_loop_t *loop;
-    uv_tcp_t listener;
-    uv_timer_t sweep;
+    uv_poll_t lpoll;    /* the listening socket */
+    uv_timer_t sweep;   /* timeouts */
+    uv_timer_t backoff; /* accept paused after EMFILE/ENFILE */
+    int lfd;
+    unsigned open_handles;
+    unsigned backoff_ms;
     rd_httpd_config_t cfg;
     char *host;
     int port;
@@ -390,8 +439,13 @@ struct rd_httpd {
     conn_t *conns; /* live list */
     conn_t *pool;  /* free list (singly linked via next) */
     unsigned npool;
-    unsigned nconns; /* allocated, incl. husks */
-    bool closing, listener_closed, timer_closed;
+    unsigned nconns;   /* allocated, incl. husks */
+    addr_slot_t *atab; /* open addressing, linear probing, no tombstones */
+    size_t amask;
+    uint64_t aseed;
+    uint64_t (*clock)(void *);
+    void *clock_data;
+    bool closing;
     void (*close_cb)(void *);
     void *close_data;
     rd_httpd_stats_t st;
@@ -399,7 +453,72 @@ struct rd_httpd {
 
 static void conn_parse(conn_t *c, const char *data, size_t len, bool from_in);
 static void conn_close(conn_t *c);
+static void conn_resume(conn_t *c);
 static void srv_maybe_finish(rd_httpd_t *s);
+
+static uint64_t srv_now(const rd_httpd_t *s) {
+    return s->clock ? s->clock(s->clock_data) : uv_now(s->loop);
+}
+
+/* ---- per-address counts ---- */
+
+static void addr_key(const struct sockaddr *sa, uint8_t key[RD_HTTPD_AKEY]) {
+    memset(key, 0, RD_HTTPD_AKEY);
+    if (sa && sa->sa_family == AF_INET) {
+        key[0] = 4;
+        memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            key[0] = 4;
+            memcpy(key + 1, a->s6_addr + 12, 4);
+        } else {
+            /* One holder of a /64 can use all of it: count the prefix. */
+            key[0] = 6;
+            memcpy(key + 1, a->s6_addr, 8);
+        }
+    } else {
+        key[0] = 1;
+    }
+}
+
+static size_t addr_hash(const rd_httpd_t *s, const uint8_t *key) {
+    uint64_t h = s->aseed;
+    for (size_t i = 0; i < RD_HTTPD_AKEY; i++) h = (h ^ key[i]) * 0x100000001b3ULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return (size_t)h;
+}
+
+/* The slot holding key, or the empty slot where it would go. */
+static size_t addr_find(const rd_httpd_t *s, const uint8_t *key) {
+    size_t i = addr_hash(s, key) & s->amask;
+    while (s->atab[i].key[0] && memcmp(s->atab[i].key, key, RD_HTTPD_AKEY) != 0)
+        i = (i + 1) & s->amask;
+    return i;
+}
+
+static void addr_release(rd_httpd_t *s, const uint8_t *key) {
+    size_t i = addr_find(s, key);
+    if (!s->atab[i].key[0] || --s->atab[i].n > 0) return;
+    /* Backward-shift deletion keeps every probe chain unbroken. */
+    size_t j = i;
+    for (;;) {
+        s->atab[i].key[0] = 0;
+        for (;;) {
+            j = (j + 1) & s->amask;
+            if (!s->atab[j].key[0]) return;
+            size_t k = addr_hash(s, s->atab[j].key) & s->amask;
+            bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+            if (!stays) break;
+        }
+        s->atab[i] = s->atab[j];
+        i = j;
+    }
+}
+
+/* ---- connection lifetime ---- */
 
 static void conn_free(conn_t *c) {
     rd_httpd_t *s = c->srv;
@@ -417,8 +536,7 @@ static void conn_free(conn_t *c) {
     srv_maybe_finish(s);
 }
 
-static void on_conn_closed(uv_handle_t *h) {
-    conn_t *c = h->data;
+void rd_httpd__conn_closed(conn_t *c) {
     rd_httpd_t *s = c->srv;
     c->handle_closed = true;
     if (c->prev)
@@ -427,41 +545,97 @@ static void on_conn_closed(uv_handle_t *h) {
         s->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     c->prev = c->next = NULL;
+    addr_release(s, c->akey);
     if (!c->held) conn_free(c);
 }
 
 static void conn_close(conn_t *c) {
     if (c->closing) return;
     c->closing = true;
+    if (c->reading) c->io->read_stop(c);
     c->reading = false;
-    uv_read_stop((uv_stream_t *)&c->tcp);
-    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+    c->io->close(c);
 }
 
-static void on_write(uv_write_t *w, int status) {
-    wreq_t *wr = (wreq_t *)w;
+static size_t readahead_cap(const rd_httpd_t *s) {
+    return s->cfg.limits.max_header_bytes + s->cfg.limits.max_body_bytes;
+}
+
+/*
+ * Reads exactly while nothing stops it: closing, close-after-write, EOF,
+ * queued replies over the bound, or a held request's read-ahead at its cap.
+ */
+static void conn_flow(conn_t *c) {
+    bool want = !c->closing && !c->close_after_write && !c->eof && !c->wblocked &&
+                !(c->held && c->in_len > readahead_cap(c->srv));
+    if (want && !c->reading) {
+        if (c->io->read_start(c) != 0) {
+            conn_close(c);
+            return;
+        }
+        c->reading = true;
+    } else if (!want && c->reading) {
+        c->io->read_stop(c);
+        c->reading = false;
+    }
+}
+
+/*
+ * After EOF: once no request is held and nothing buffered can still be
+ * answered (a partial request never completes), close when the replies are
+ * out.
+ */
+static void conn_check_eof(conn_t *c) {
+    if (!c->eof || c->closing || c->held || c->wblocked) return;
+    if (c->writes == 0)
+        conn_close(c);
+    else
+        c->close_after_write = true;
+}
+
+static void queued_update(conn_t *c) {
+    size_t max = c->srv->cfg.max_queued_bytes;
+    if (c->queued > max)
+        c->wblocked = true;
+    else if (c->queued <= max / 2)
+        c->wblocked = false;
+}
+
+void rd_httpd__write_done(wreq_t *wr, int status) {
     conn_t *c = wr->c;
-    rd_free(wr);
+    c->queued -= wr->len;
+    c->srv->st.queued_bytes -= wr->len;
     c->writes--;
-    if (status < 0)
+    c->wprog = srv_now(c->srv);
+    rd_free(wr);
+    if (status < 0) {
         conn_close(c);
-    else if (c->close_after_write && c->writes == 0)
-        conn_close(c);
+        return;
+    }
+    if (c->close_after_write) {
+        if (c->writes == 0) conn_close(c);
+        return;
+    }
+    bool was = c->wblocked;
+    queued_update(c);
+    if (was && !c->wblocked) conn_resume(c);
 }
 
-/* Queues bytes in order; copies only what the kernel did not take. */
+/* Queues bytes in order; copies only what the transport did not take. */
 static void conn_write(conn_t *c, const char *a, size_t alen, const char *b, size_t blen) {
+    if (c->closing) return;
     uv_buf_t bufs[2] = {uv_buf_init((char *)a, (unsigned)alen),
                         uv_buf_init((char *)b, (unsigned)blen)};
     size_t total = alen + blen, done = 0;
-    int r = uv_try_write((uv_stream_t *)&c->tcp, bufs, blen ? 2 : 1);
+    /* libuv refuses try_write while writes are queued: order is kept either way. */
+    int r = c->writes ? UV_EAGAIN : c->io->try_write(c, bufs, blen ? 2 : 1);
     if (r >= 0)
         done = (size_t)r;
     else if (r != UV_EAGAIN) {
         conn_close(c);
         return;
     }
-    if (done == total) return;
+    if (done >= total) return;
     size_t rest = total - done;
     wreq_t *wr = rd_try_malloc(sizeof *wr + rest);
     if (!wr) {
@@ -470,22 +644,31 @@ static void conn_write(conn_t *c, const char *a, size_t alen, const char *b, siz
     }
     wr->c = c;
     wr->len = rest;
-    size_t off = 0;
     if (done < alen) {
         memcpy(wr->data, a + done, alen - done);
-        off = alen - done;
-        memcpy(wr->data + off, b, blen);
+        if (blen) memcpy(wr->data + (alen - done), b, blen);
     } else {
         memcpy(wr->data, b + (done - alen), rest);
     }
     uv_buf_t ub = uv_buf_init(wr->data, (unsigned)rest);
-    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &ub, 1, on_write) != 0) {
+    if (c->writes == 0) c->wprog = srv_now(c->srv);
+    if (c->io->write(c, wr, &ub) != 0) {
         rd_free(wr);
         conn_close(c);
         return;
     }
     c->writes++;
+    c->queued += rest;
+    c->srv->st.queued_bytes += rest;
+    if (c->srv->st.queued_bytes > c->srv->st.queued_peak)
+        c->srv->st.queued_peak = c->srv->st.queued_bytes;
+    queued_update(c);
+    if (c->wblocked) conn_flow(c);
 }
+
+rd_httpd__conn_t *rd_httpd__wreq_conn(const wreq_t *w) { return w->c; }
+
+void *rd_httpd__conn_io_data(const conn_t *c) { return c->io_data; }
 
 const char *rd_http_status_text(int status) {
     switch (status) {
@@ -546,8 +729,12 @@ const char *rd_http_status_text(int status) {
     }
 }
 
+/*
+ * Writes one reply. `head`: a HEAD request's reply announces the body's
+ * length but carries no body. `close`: the connection closes once written.
+ */
 static void conn_send(conn_t *c, int status, const char *ctype, const char *extra, const void *body,
-                      size_t blen, bool close) {
+                      size_t blen, bool close, bool head) {
     rd_httpd_t *s = c->srv;
     size_t xlen = extra ? strlen(extra) : 0;
     size_t need = 256 + xlen + (ctype ? strlen(ctype) : 0);
@@ -565,11 +752,10 @@ static void conn_send(conn_t *c, int status, const char *ctype, const char *extr
     hl += xlen;
     memcpy(s->obuf + hl, "\r\n", 2);
     hl += 2;
-    conn_write(c, s->obuf, hl, body, blen);
-    if (close) {
+    conn_write(c, s->obuf, hl, body, head ? 0 : blen);
+    if (close && !c->closing) {
         c->close_after_write = true;
-        uv_read_stop((uv_stream_t *)&c->tcp);
-        c->reading = false;
+        conn_flow(c);
         if (c->writes == 0) conn_close(c);
     }
 }
@@ -587,10 +773,8 @@ static void conn_error(conn_t *c, int status) {
         c->srv->st.too_large++;
     else
         c->srv->st.bad_requests++;
-    conn_send(c, status, "application/json", NULL, body, (size_t)n, true);
+    conn_send(c, status, "application/json", NULL, body, (size_t)n, true, false);
 }
-
-static void start_reading(conn_t *c);
 
 static void conn_dispatch(conn_t *c, rd_http_req_t *req) {
     rd_httpd_t *s = c->srv;
@@ -605,9 +789,12 @@ static void conn_dispatch(conn_t *c, rd_http_req_t *req) {
     c->dispatching = false;
 }
 
-/* Parses what is buffered (from_in: data lies in c->in) until a request is held. */
+/*
+ * Parses what is buffered (from_in: data lies in c->in) until a request is
+ * held or the queued replies reach the bound; keeps the rest in c->in.
+ */
 static void conn_parse(conn_t *c, const char *data, size_t len, bool from_in) {
-    while (len > 0 && !c->closing && !c->close_after_write && !c->held) {
+    while (len > 0 && !c->closing && !c->close_after_write && !c->held && !c->wblocked) {
         rd_http_req_t *req;
         int st;
         long n = rd_http_parser_feed(c->p, data, len, &req, &st);
@@ -624,7 +811,7 @@ static void conn_parse(conn_t *c, const char *data, size_t len, bool from_in) {
         c->in_off = c->in_len = 0;
         return;
     }
-    if (rd_http_parser_busy(c->p) && c->req_start == 0) c->req_start = uv_now(c->srv->loop);
+    if (rd_http_parser_busy(c->p) && c->req_start == 0) c->req_start = srv_now(c->srv);
     /* The client waits for this before it sends the body (curl does above 1 KiB). */
     if (rd_http_parser_take_continue(c->p)) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -650,24 +837,34 @@ static void conn_parse(conn_t *c, const char *data, size_t len, bool from_in) {
     }
 }
 
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
-    conn_t *c = h->data;
-    buf->base = c->srv->rbuf;
-    buf->len = RD_HTTPD_RBUF;
+/* Parses what was held back (a request answered, replies drained), then reads on. */
+static void conn_resume(conn_t *c) {
+    if (c->closing) return;
+    if (!c->held && !c->wblocked && c->in_len) conn_parse(c, c->in + c->in_off, c->in_len, true);
+    if (c->closing) return;
+    conn_flow(c);
+    conn_check_eof(c);
 }
 
-static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
-    conn_t *c = st->data;
+void rd_httpd__conn_input(conn_t *c, ssize_t nread, const char *data) {
+    if (nread == UV_EOF) {
+        /* A half-close: the client may still read the replies to what it sent. */
+        c->eof = true;
+        conn_flow(c);
+        if (!c->held && !c->wblocked) c->in_off = c->in_len = 0; /* a partial request */
+        conn_check_eof(c);
+        return;
+    }
     if (nread < 0) {
         conn_close(c);
         return;
     }
-    if (nread == 0 || c->closing || c->close_after_write) return;
-    rd_httpd_t *s = c->srv;
-    c->last_active = uv_now(s->loop);
+    if (nread == 0 || c->closing || c->close_after_write || c->eof) return;
+    c->last_active = srv_now(c->srv);
     size_t n = (size_t)nread;
-    if (c->in_len == 0 && !c->held) {
-        conn_parse(c, buf->base, n, false);
+    if (c->in_len == 0 && !c->held && !c->wblocked) {
+        conn_parse(c, data, n, false);
+        conn_flow(c);
         return;
     }
     /* Append to the leftover. */
@@ -688,32 +885,74 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
         c->in = nb;
         c->in_cap = cap;
     }
-    memcpy(c->in + c->in_len, buf->base, n);
+    memcpy(c->in + c->in_len, data, n);
     c->in_len += n;
-    if (c->held) {
-        /* Bounded read-ahead while the handler owns a request. */
-        size_t cap = s->cfg.limits.max_header_bytes + s->cfg.limits.max_body_bytes;
-        if (c->in_len > cap) {
-            uv_read_stop(st);
-            c->reading = false;
-        }
-        return;
-    }
-    conn_parse(c, c->in, c->in_len, true);
+    if (!c->held && !c->wblocked) conn_parse(c, c->in, c->in_len, true);
+    conn_flow(c);
 }
 
-static void start_reading(conn_t *c) {
-    if (c->reading || c->closing || c->close_after_write) return;
-    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
-        conn_close(c);
-        return;
-    }
-    c->reading = true;
+/* ---- the TCP transport ---- */
+
+static void tcp_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+    (void)hint;
+    conn_t *c = h->data;
+    buf->base = c->srv->rbuf;
+    buf->len = RD_HTTPD_RBUF;
 }
 
-static void on_connection(uv_stream_t *ls, int status) {
-    rd_httpd_t *s = ls->data;
-    if (status < 0 || s->closing) return;
+static void tcp_on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
+    rd_httpd__conn_input(st->data, nread, buf->base);
+}
+
+static int tcp_read_start(conn_t *c) {
+    return uv_read_start((uv_stream_t *)&c->tcp, tcp_on_alloc, tcp_on_read);
+}
+
+static void tcp_read_stop(conn_t *c) { uv_read_stop((uv_stream_t *)&c->tcp); }
+
+static int tcp_try_write(conn_t *c, const uv_buf_t *bufs, unsigned n) {
+    return uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+}
+
+static void tcp_on_write(uv_write_t *w, int status) { rd_httpd__write_done((wreq_t *)w, status); }
+
+static int tcp_write(conn_t *c, wreq_t *w, const uv_buf_t *buf) {
+    return uv_write(&w->w, (uv_stream_t *)&c->tcp, buf, 1, tcp_on_write);
+}
+
+static void tcp_on_closed(uv_handle_t *h) { rd_httpd__conn_closed(h->data); }
+
+static void tcp_close(conn_t *c) { uv_close((uv_handle_t *)&c->tcp, tcp_on_closed); }
+
+static const rd_httpd__io_t tcp_io = {
+    .read_start = tcp_read_start,
+    .read_stop = tcp_read_stop,
+    .try_write = tcp_try_write,
+    .write = tcp_write,
+    .close = tcp_close,
+};
+
+/* ---- accepting ---- */
+
+conn_t *rd_httpd__conn_open(rd_httpd_t *s, const rd_httpd__io_t *io, void *io_data,
+                            const struct sockaddr *peer) {
+    if (s->closing) return NULL;
+    if (s->nconns >= s->cfg.max_conns) {
+        s->st.closed_at_accept++;
+        return NULL;
+    }
+    uint8_t key[RD_HTTPD_AKEY];
+    addr_key(peer, key);
+    size_t slot = addr_find(s, key);
+    if (s->atab[slot].key[0] && s->atab[slot].n >= s->cfg.max_conns_per_addr) {
+        s->st.closed_per_addr++;
+        return NULL;
+    }
+    if (!s->atab[slot].key[0]) {
+        memcpy(s->atab[slot].key, key, RD_HTTPD_AKEY);
+        s->atab[slot].n = 0;
+    }
+    s->atab[slot].n++;
     conn_t *c;
     if (s->pool) {
         c = s->pool;
@@ -732,35 +971,88 @@ static void on_connection(uv_stream_t *ls, int status) {
         c->p = rd_http_parser_create(&s->cfg.limits);
     }
     c->srv = s;
+    c->io = io;
+    c->io_data = io_data;
+    memcpy(c->akey, key, RD_HTTPD_AKEY);
     s->nconns++;
     s->st.live_conns = s->nconns;
-    uv_tcp_init(s->loop, &c->tcp);
-    c->tcp.data = c;
+    s->st.accepted++;
     c->next = s->conns;
     if (s->conns) s->conns->prev = c;
     s->conns = c;
-    if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
-        conn_close(c);
-        return;
-    }
-    s->st.accepted++;
-    if (s->nconns > s->cfg.max_conns) {
-        s->st.closed_at_accept++;
-        conn_close(c);
-        return;
-    }
-    uv_tcp_nodelay(&c->tcp, 1);
-    c->last_active = uv_now(s->loop);
-    start_reading(c);
+    c->last_active = srv_now(s);
+    return c;
 }
 
-static void on_sweep(uv_timer_t *t) {
+void rd_httpd__conn_start(conn_t *c) { conn_flow(c); }
+
+static void on_listen_ready(uv_poll_t *h, int status, int events);
+
+static void on_backoff_end(uv_timer_t *t) {
     rd_httpd_t *s = t->data;
-    uint64_t now = uv_now(s->loop);
+    if (!s->closing) uv_poll_start(&s->lpoll, UV_READABLE, on_listen_ready);
+}
+
+/*
+ * Out of descriptors (or kernel memory): stop polling the listener for a
+ * while instead of spinning on a readable socket that cannot be accepted;
+ * 50 ms doubling to 1 s, reset by the next successful accept.
+ */
+static void accept_backoff(rd_httpd_t *s) {
+    s->st.accept_backoffs++;
+    s->backoff_ms = s->backoff_ms ? RD_MIN(s->backoff_ms * 2, 1000u) : 50u;
+    uv_poll_stop(&s->lpoll);
+    uv_timer_start(&s->backoff, on_backoff_end, s->backoff_ms, 0);
+}
+
+static void on_listen_ready(uv_poll_t *h, int status, int events) {
+    (void)events;
+    rd_httpd_t *s = h->data;
+    if (status < 0 || s->closing) return;
+    /* A bounded batch per wake-up keeps the loop fair to open connections. */
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof peer;
+        int fd = accept4(s->lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                accept_backoff(s);
+            return;
+        }
+        s->backoff_ms = 0;
+        conn_t *c = rd_httpd__conn_open(s, &tcp_io, NULL, (struct sockaddr *)&peer);
+        if (!c) {
+            close(fd); /* over a cap: the client sees the connection closed at once */
+            continue;
+        }
+        uv_tcp_init(s->loop, &c->tcp);
+        c->tcp.data = c;
+        if (uv_tcp_open(&c->tcp, fd) != 0) {
+            close(fd);
+            conn_close(c);
+            continue;
+        }
+        uv_tcp_nodelay(&c->tcp, 1);
+        rd_httpd__conn_start(c);
+    }
+}
+
+/* ---- timeouts ---- */
+
+void rd_httpd__sweep(rd_httpd_t *s) {
+    uint64_t now = srv_now(s);
     conn_t *next;
     for (conn_t *c = s->conns; c; c = next) {
         next = c->next;
-        if (c->closing || c->held || c->close_after_write) continue;
+        if (c->closing) continue;
+        /* Replies the client does not take: close, whatever else is going on. */
+        if (c->writes && now - c->wprog > s->cfg.write_timeout_ms) {
+            s->st.timeouts++;
+            conn_close(c);
+            continue;
+        }
+        if (c->held || c->close_after_write || c->wblocked) continue;
         if (c->req_start && now - c->req_start > s->cfg.request_timeout_ms) {
             s->st.timeouts++;
             conn_error(c, 408);
@@ -771,20 +1063,87 @@ static void on_sweep(uv_timer_t *t) {
     }
 }
 
+static void on_sweep(uv_timer_t *t) { rd_httpd__sweep(t->data); }
+
+void rd_httpd__set_clock(rd_httpd_t *s, uint64_t (*now)(void *data), void *data) {
+    s->clock = now;
+    s->clock_data = data;
+}
+
+/*
+ * The connection cap the descriptor limit allows: the soft RLIMIT_NOFILE
+ * less `reserve` (0 = 64 + limit/8) for Redis, curl, log and zone files.
+ */
+static unsigned fd_conn_cap(unsigned reserve) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return RD_HTTPD_MAX_CONNS;
+    rlim_t soft = rl.rlim_cur;
+    rlim_t keep = reserve ? reserve : 64 + soft / 8;
+    if (soft < keep + 16) return 16;
+    return (unsigned)RD_MIN(soft - keep, (rlim_t)RD_HTTPD_MAX_CONNS);
+}
+
+static int listen_socket(rd_httpd_t *s, const struct sockaddr *sa, char *errbuf, size_t errlen) {
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) goto fail;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    socklen_t len =
+        sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (bind(fd, sa, len) != 0 || listen(fd, s->cfg.backlog) != 0) goto fail;
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    getsockname(fd, (struct sockaddr *)&bound, &blen);
+    s->port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
+                                          : ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    return fd;
+fail:
+    if (errbuf)
+        snprintf(errbuf, errlen, "listen on %s:%d: %s", s->host, s->cfg.port, strerror(errno));
+    if (fd >= 0) close(fd);
+    return -1;
+}
+
+static void srv_free(rd_httpd_t *s) {
+    rd_free(s->atab);
+    rd_free(s->rbuf);
+    rd_free(s->obuf);
+    rd_free(s->host);
+    rd_free(s);
+}
+
 int rd_httpd_create(uv_loop_t *loop, const rd_httpd_config_t *cfg, rd_httpd_t **out, char *errbuf,
                     size_t errlen) {
     if (errbuf && errlen) errbuf[0] = '\0';
     if (!cfg || !cfg->handler) return RD_EINVAL;
+    /* A reply written to a client that already closed raises SIGPIPE, whose default action
+     * ends the process: any client could stop the server. Ignore it unless the program chose
+     * a disposition of its own (libuv then sees EPIPE and the connection closes). */
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) signal(SIGPIPE, SIG_IGN);
     rd_httpd_t *s = rd_calloc(1, sizeof *s);
     s->loop = loop;
     s->cfg = *cfg;
     s->host = rd_strdup(cfg->host ? cfg->host : "127.0.0.1");
     s->cfg.host = s->host;
+    s->lfd = -1;
     limits_fill(&s->cfg.limits, &cfg->limits);
     if (!s->cfg.backlog) s->cfg.backlog = 1024;
-    if (!s->cfg.max_conns) s->cfg.max_conns = 16384;
+    unsigned fdcap = fd_conn_cap(cfg->fd_reserve);
+    s->cfg.max_conns = RD_MIN(cfg->max_conns ? cfg->max_conns : RD_HTTPD_MAX_CONNS, fdcap);
+    if (!s->cfg.max_conns_per_addr) s->cfg.max_conns_per_addr = RD_MAX(16u, s->cfg.max_conns / 8);
     if (!s->cfg.idle_timeout_ms) s->cfg.idle_timeout_ms = 30000;
     if (!s->cfg.request_timeout_ms) s->cfg.request_timeout_ms = 30000;
+    if (!s->cfg.write_timeout_ms) s->cfg.write_timeout_ms = 30000;
+    if (!s->cfg.max_queued_bytes) s->cfg.max_queued_bytes = 256 * 1024;
+    s->st.max_conns = s->cfg.max_conns;
+    s->st.max_conns_per_addr = s->cfg.max_conns_per_addr;
+    size_t slots = 64;
+    while (slots < 2 * (size_t)s->cfg.max_conns) slots *= 2;
+    s->atab = rd_calloc(slots, sizeof *s->atab);
+    s->amask = slots - 1;
+    s->aseed = uv_hrtime() ^ (uint64_t)(uintptr_t)s ^ 0xcbf29ce484222325ULL;
     s->rbuf = rd_malloc(RD_HTTPD_RBUF);
 
     struct sockaddr_storage ss;
@@ -795,30 +1154,26 @@ int rd_httpd_create(uv_loop_t *loop, const rd_httpd_config_t *cfg, rd_httpd_t **
         r = uv_ip4_addr(s->host, cfg->port, (struct sockaddr_in *)&ss);
     if (r != 0) {
         if (errbuf) snprintf(errbuf, errlen, "bad listen address %s: %s", s->host, uv_strerror(r));
-        rd_free(s->rbuf);
-        rd_free(s->host);
-        rd_free(s);
+        srv_free(s);
         return RD_EINVAL;
     }
-    uv_tcp_init(loop, &s->listener);
-    s->listener.data = s;
-    uv_timer_init(loop, &s->sweep);
-    s->sweep.data = s;
-    r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0);
-    if (r == 0) r = uv_listen((uv_stream_t *)&s->listener, s->cfg.backlog, on_connection);
-    if (r != 0) {
-        if (errbuf)
-            snprintf(errbuf, errlen, "listen on %s:%d: %s", s->host, cfg->port, uv_strerror(r));
-        /* Close the handles; the struct is freed once they have closed. */
-        rd_httpd_close(s, NULL, NULL);
+    s->lfd = listen_socket(s, (struct sockaddr *)&ss, errbuf, errlen);
+    if (s->lfd < 0) {
+        srv_free(s);
         return RD_EIO;
     }
-    struct sockaddr_storage bound;
-    int blen = sizeof bound;
-    uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &blen);
-    s->port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
-                                          : ntohs(((struct sockaddr_in *)&bound)->sin_port);
-    unsigned every = RD_MIN(s->cfg.idle_timeout_ms, s->cfg.request_timeout_ms) / 4;
+    uv_poll_init_socket(loop, &s->lpoll, s->lfd);
+    s->lpoll.data = s;
+    uv_timer_init(loop, &s->sweep);
+    s->sweep.data = s;
+    uv_timer_init(loop, &s->backoff);
+    s->backoff.data = s;
+    uv_unref((uv_handle_t *)&s->backoff);
+    s->open_handles = 3;
+    uv_poll_start(&s->lpoll, UV_READABLE, on_listen_ready);
+    unsigned every =
+        RD_MIN(RD_MIN(s->cfg.idle_timeout_ms, s->cfg.request_timeout_ms), s->cfg.write_timeout_ms) /
+        4;
     if (every < 10) every = 10;
     if (every > 1000) every = 1000;
     uv_timer_start(&s->sweep, on_sweep, every, every);
@@ -832,7 +1187,7 @@ int rd_httpd_port(const rd_httpd_t *s) { return s->port; }
 void rd_httpd_stats(const rd_httpd_t *s, rd_httpd_stats_t *out) { *out = s->st; }
 
 static void srv_maybe_finish(rd_httpd_t *s) {
-    if (!s->closing || !s->listener_closed || !s->timer_closed || s->nconns) return;
+    if (!s->closing || s->open_handles || s->nconns) return;
     while (s->pool) {
         conn_t *c = s->pool;
         s->pool = c->next;
@@ -842,22 +1197,17 @@ static void srv_maybe_finish(rd_httpd_t *s) {
     }
     void (*cb)(void *) = s->close_cb;
     void *data = s->close_data;
-    rd_free(s->rbuf);
-    rd_free(s->obuf);
-    rd_free(s->host);
-    rd_free(s);
+    srv_free(s);
     if (cb) cb(data);
 }
 
-static void on_listener_closed(uv_handle_t *h) {
+static void on_srv_handle_closed(uv_handle_t *h) {
     rd_httpd_t *s = h->data;
-    s->listener_closed = true;
-    srv_maybe_finish(s);
-}
-
-static void on_timer_closed(uv_handle_t *h) {
-    rd_httpd_t *s = h->data;
-    s->timer_closed = true;
+    if (h == (uv_handle_t *)&s->lpoll) {
+        close(s->lfd);
+        s->lfd = -1;
+    }
+    s->open_handles--;
     srv_maybe_finish(s);
 }
 
@@ -866,8 +1216,9 @@ void rd_httpd_close(rd_httpd_t *s, void (*cb)(void *data), void *data) {
     s->closing = true;
     s->close_cb = cb;
     s->close_data = data;
-    uv_close((uv_handle_t *)&s->listener, on_listener_closed);
-    uv_close((uv_handle_t *)&s->sweep, on_timer_closed);
+    uv_close((uv_handle_t *)&s->lpoll, on_srv_handle_closed);
+    uv_close((uv_handle_t *)&s->sweep, on_srv_handle_closed);
+    uv_close((uv_handle_t *)&s->backoff, on_srv_handle_closed);
     for (conn_t *c = s->conns; c; c = c->next) conn_close(c);
 }
 
@@ -888,13 +1239,11 @@ int rd_http_respond(rd_http_req_t *req, int status, const char *content_type,
         return 0;
     }
     bool keep = req->keep_alive && !s->closing;
-    conn_send(c, status, content_type, extra_headers, body, body_len, !keep);
+    conn_send(c, status, content_type, extra_headers, body, body_len, !keep,
+              req->method_id == HTTP_HEAD);
     if (!keep) return 0;
-    c->last_active = uv_now(s->loop);
-    if (!c->dispatching) {
-        if (c->in_len) conn_parse(c, c->in + c->in_off, c->in_len, true);
-        if (!c->held) start_reading(c);
-    }
+    c->last_active = srv_now(s);
+    if (!c->dispatching) conn_resume(c);
     return 0;
 }
 
@@ -927,7 +1276,7 @@ int rd_http_respond_error(rd_http_req_t *req, int status, const char *msg) {
 }
 
 bool rd_http_req_gone(const rd_http_req_t *req) {
-    return req->rd__conn == NULL || req->rd__conn->closing;
+    return req->rd__conn == NULL || req->rd__conn->closing || req->rd__conn->eof;
 }
 
 rd_httpd_t *rd_http_req_server(const rd_http_req_t *req) {

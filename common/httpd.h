@@ -21,10 +21,20 @@
  *
  * Limits: request line + headers over max_header_bytes (or more than
  * max_headers fields) -> 431; a body over max_body_bytes -> 413 (announced
- * by Content-Length, or counted while chunked); malformed -> 400; each is
- * answered with a JSON error and the connection closed. A request that does
- * not complete within request_timeout_ms of its first byte, or a connection
- * idle (no request in progress) for idle_timeout_ms, is closed.
+ * by Content-Length, or counted while chunked); malformed -> 400 (also a
+ * header name with whitespace before the colon, "Content-Length : 5", which
+ * a proxy in front may frame differently); each is answered with a JSON
+ * error and the connection closed. A request that does not complete within
+ * request_timeout_ms of its first byte, a connection idle (no request in
+ * progress) for idle_timeout_ms, or one whose queued replies make no
+ * progress for write_timeout_ms, is closed. While more than
+ * max_queued_bytes of replies wait for a client, its connection is neither
+ * read nor parsed (backpressure). Connections are capped in total (from
+ * the descriptor limit) and per client address; over a cap they are closed
+ * at accept. EOF from a client is a half-close: the requests it sent in
+ * full are still answered, then the connection closes. A HEAD request's
+ * reply has the headers (Content-Length of the body) and no body. The
+ * server ignores SIGPIPE unless the program set a disposition of its own.
  * "Expect: 100-continue" is answered with an interim 100 once the headers
  * are accepted (or with the 413 when the announced body is too large).
  *
@@ -95,17 +105,33 @@ typedef struct rd_httpd_config {
     int port;         /* 0 = any free port (see rd_httpd_port) */
     int backlog;      /* [1024] */
     rd_http_limits_t limits;
-    unsigned max_conns;          /* further connections are closed at accept [16384] */
+    /* Connections beyond a cap are closed at accept. The cap is max_conns [16384] but never
+     * more than the descriptor limit (soft RLIMIT_NOFILE at create) less fd_reserve
+     * [64 + limit/8], kept for Redis, curl, logs and zone files. */
+    unsigned max_conns;
+    unsigned fd_reserve;
+    unsigned max_conns_per_addr; /* per IPv4 address or IPv6 /64 [max(16, cap/8)] */
     unsigned idle_timeout_ms;    /* [30000] */
     unsigned request_timeout_ms; /* [30000] */
+    /* Queued replies the client does not take (also a close-after-write connection):
+     * closed after this long without write progress [30000]. */
+    unsigned write_timeout_ms;
+    /* Backpressure: while more reply bytes than this are queued on a connection, it is
+     * neither read nor parsed; both resume below half of it [262144]. */
+    size_t max_queued_bytes;
     rd_httpd_handler_fn handler; /* required */
     void *data;                  /* passed to the handler */
 } rd_httpd_config_t;
 
 /* Counters (loop thread reads). */
 typedef struct rd_httpd_stats {
-    uint64_t accepted, requests, bad_requests, too_large, timeouts, closed_at_accept;
+    uint64_t accepted, requests, bad_requests, too_large, timeouts;
+    uint64_t closed_at_accept; /* over the connection cap */
+    uint64_t closed_per_addr;  /* over the per-address cap */
+    uint64_t accept_backoffs;  /* accept paused: out of descriptors or kernel memory */
     unsigned live_conns, held_requests;
+    unsigned max_conns, max_conns_per_addr; /* the caps in force */
+    size_t queued_bytes, queued_peak;       /* reply bytes waiting for clients, now and at most */
 } rd_httpd_stats_t;
 
 /*

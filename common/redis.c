@@ -29,9 +29,9 @@
  *   callback with REDIS_ERR and then frees the context itself, without a
  *   disconnect callback; a context that was connected calls the disconnect
  *   callback after failing every pending callback with a NULL reply; freeing
- *   a context from inside one of its callbacks is deferred until it returns;
- *   and if redisLibuvAttach fails, redisAsyncFree would call the adapter's
- *   cleanup with NULL data, so we clear ev.cleanup first.
+ *   a context from inside one of its callbacks is deferred until it returns.
+ *   The libuv adapter is our own (below): hiredis 0.14's ignores poll errors,
+ *   so a refused connect looked like a connect timeout.
  *
  *   Scripts. Registered once with their SHA1; sent as EVALSHA; a NOSCRIPT
  *   error reply (fresh or restarted Redis) resends the same req as EVAL on
@@ -42,15 +42,17 @@
  */
 #include "common/redis.h"
 
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "proto/rd.h"
 
-enum { ST_DISCONNECTED = 0, ST_CONNECTING, ST_CONNECTED };
+enum { ST_DISCONNECTED = 0, ST_CONNECTING, ST_HANDSHAKE, ST_CONNECTED };
+enum { HS_AUTH = 1, HS_SELECT, HS_PING };
 enum { REQ_QUEUED = 0, REQ_SENT, REQ_DONE };
 
 typedef struct req {
@@ -91,6 +93,11 @@ struct rd_redis {
     uint64_t rng;
     uint64_t sent;
     uint64_t connects;
+    char where[300];  /* host:port/db or unix:path, for messages */
+    char errstr[256]; /* why the link is down ("" = no error yet / connected) */
+    char logged[256]; /* the last error logged (one line per distinct error) */
+    int link_err;     /* RD_EIO, RD_EAUTH, or 0 */
+    bool was_up;      /* a connection completed its handshake before */
 };
 
 static void conn_start(rd_redis_t *r);
@@ -98,17 +105,31 @@ static void send_req(rd_redis_t *r, req_t *q);
 
 /* ---- helpers -------------------------------------------------------------- */
 
+/* Where the credentials of a URL end: its LAST '@' (parser and redaction agree). */
+static const char *url_cred_end(const char *rest) { return strrchr(rest, '@'); }
+
+static int parse_db(const char *s, const char *end, int *db) {
+    char *e;
+    long v = strtol(s, &e, 10);
+    if (e != end || e == s || v < 0 || v > 100000) return RD_EINVAL;
+    *db = (int)v;
+    return 0;
+}
+
 int rd_redis_parse_url(const char *url, rd_redis_addr_t *out) {
     memset(out, 0, sizeof(*out));
     out->port = 6379;
     if (!url || !*url) return RD_EINVAL;
     const char *p = url;
+    bool unix_sock = false;
     if (strncmp(p, "redis://", 8) == 0)
         p += 8;
-    else if (strstr(p, "://"))
-        return RD_EINVAL;
-    const char *at = strrchr(p, '@');
-    const char *slash = strchr(at ? at : p, '/');
+    else if (strncmp(p, "unix://", 7) == 0) {
+        p += 7;
+        unix_sock = true;
+    } else if (strstr(p, "://"))
+        return RD_EINVAL; /* rediss:// (TLS) included: hiredis 0.14 has no TLS */
+    const char *at = url_cred_end(p);
     if (at) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
         if (!colon) return RD_EINVAL;
@@ -118,6 +139,17 @@ int rd_redis_parse_url(const char *url, rd_redis_addr_t *out) {
         memcpy(out->password, colon + 1, pl);
         p = at + 1;
     }
+    if (unix_sock) {
+        const char *q = strchr(p, '?');
+        size_t pl = q ? (size_t)(q - p) : strlen(p);
+        if (pl < 2 || p[0] != '/' || pl >= sizeof(out->path)) return RD_EINVAL;
+        memcpy(out->path, p, pl);
+        out->port = 0;
+        if (q && (strncmp(q, "?db=", 4) != 0 || parse_db(q + 4, q + strlen(q), &out->db) != 0))
+            return RD_EINVAL;
+        return 0;
+    }
+    const char *slash = strchr(p, '/');
     const char *hend = slash ? slash : p + strlen(p);
     const char *colon = memchr(p, ':', (size_t)(hend - p));
     const char *hostend = colon ? colon : hend;
@@ -130,13 +162,35 @@ int rd_redis_parse_url(const char *url, rd_redis_addr_t *out) {
         if (e != hend || port < 1 || port > 65535) return RD_EINVAL;
         out->port = (int)port;
     }
-    if (slash && slash[1]) {
-        char *e;
-        long db = strtol(slash + 1, &e, 10);
-        if (*e || db < 0 || db > 100000) return RD_EINVAL;
-        out->db = (int)db;
-    }
+    if (slash && slash[1] && parse_db(slash + 1, slash + strlen(slash), &out->db) != 0)
+        return RD_EINVAL;
     return 0;
+}
+
+void rd_redis_url_redact(const char *url, char *dst, size_t len) {
+    if (!len) return;
+    if (!url) url = "";
+    /* A scheme is a word of letters before "://"; anything else (a "://" inside a
+     * password) is not one and is hidden with the rest. */
+    size_t keep = 0;
+    while (url[keep] >= 'a' && url[keep] <= 'z') keep++;
+    if (keep == 0 || strncmp(url + keep, "://", 3) != 0)
+        keep = 0;
+    else
+        keep += 3;
+    const char *at = url_cred_end(url + keep);
+    if (!at) {
+        snprintf(dst, len, "%s", url);
+        return;
+    }
+    snprintf(dst, len, "%.*s***@%s", (int)keep, url, at + 1);
+}
+
+void rd_redis_addr_where(const rd_redis_addr_t *a, char *dst, size_t len) {
+    if (a->path[0])
+        snprintf(dst, len, "unix:%s?db=%d", a->path, a->db);
+    else
+        snprintf(dst, len, "%s:%d/%d", a->host, a->port, a->db);
 }
 
 int rd_redis_addr_config(const char *url, const char *password, rd_redis_addr_t *out) {
@@ -245,9 +299,96 @@ static void arm_timeout(rd_redis_t *r) {
     uv_timer_start(&r->timeout_timer, on_timeout, min > now ? min - now : 1, 0);
 }
 
+/* ---- the libuv adapter ------------------------------------------------------ */
+
+/*
+ * Our own hiredis <-> libuv adapter instead of hiredis 0.14's, which drops
+ * every poll callback with an error status: a refused connect (EPOLLERR on
+ * the socket) then went unnoticed until the connect timeout. Here an error
+ * status hands the socket to hiredis, whose connect check or read finds the
+ * error and reports it at once. As in hiredis's adapter, the cleanup hook
+ * clears the context pointer and the handle is freed in its close callback.
+ */
+typedef struct adapter {
+    uv_poll_t poll;
+    redisAsyncContext *ac;
+    int events;
+} adapter_t;
+
+static void ad_on_poll(uv_poll_t *h, int status, int events) {
+    adapter_t *p = h->data;
+    if (status != 0) events = p->events; /* let hiredis see the socket's error */
+    if (p->ac && (events & UV_WRITABLE)) redisAsyncHandleWrite(p->ac);
+    if (p->ac && (events & UV_READABLE)) redisAsyncHandleRead(p->ac);
+}
+
+static void ad_set(adapter_t *p, int events) {
+    p->events = events;
+    if (events)
+        uv_poll_start(&p->poll, events, ad_on_poll);
+    else
+        uv_poll_stop(&p->poll);
+}
+
+static void ad_add_read(void *d) { ad_set(d, ((adapter_t *)d)->events | UV_READABLE); }
+static void ad_del_read(void *d) { ad_set(d, ((adapter_t *)d)->events & ~UV_READABLE); }
+static void ad_add_write(void *d) { ad_set(d, ((adapter_t *)d)->events | UV_WRITABLE); }
+static void ad_del_write(void *d) { ad_set(d, ((adapter_t *)d)->events & ~UV_WRITABLE); }
+static void ad_on_closed(uv_handle_t *h) { rd_free(h->data); }
+
+static void ad_cleanup(void *d) {
+    adapter_t *p = d;
+    p->ac = NULL;
+    uv_close((uv_handle_t *)&p->poll, ad_on_closed);
+}
+
+static int ad_attach(redisAsyncContext *ac, uv_loop_t *loop) {
+    adapter_t *p = rd_calloc(1, sizeof *p);
+    if (uv_poll_init(loop, &p->poll, ac->c.fd) != 0) {
+        rd_free(p);
+        return REDIS_ERR;
+    }
+    p->poll.data = p;
+    p->ac = ac;
+    ac->ev.data = p;
+    ac->ev.addRead = ad_add_read;
+    ac->ev.delRead = ad_del_read;
+    ac->ev.addWrite = ad_add_write;
+    ac->ev.delWrite = ad_del_write;
+    ac->ev.cleanup = ad_cleanup;
+    return REDIS_OK;
+}
+
 /* ---- connection ---------------------------------------------------------- */
 
 static void schedule_reconnect(rd_redis_t *r);
+
+/* Fails every QUEUED req with err now (fail_fast clients; a handshake refusal). */
+static void fail_queued(rd_redis_t *r, int err) {
+    for (req_t *q = r->head, *next; q; q = next) {
+        next = q->next;
+        if (q->state != REQ_QUEUED) continue;
+        req_complete(q, err, NULL);
+        req_free(q);
+    }
+}
+
+/*
+ * Records why the link is down and logs it once per distinct reason (a
+ * Redis that stays down does not fill the log at every backoff).
+ */
+static void link_down(rd_redis_t *r, int code, const char *what, const char *detail) {
+    r->link_err = code;
+    snprintf(r->errstr, sizeof r->errstr, "%s: %s", what,
+             detail && *detail ? detail : "unknown error");
+    if (strcmp(r->logged, r->errstr) != 0) {
+        snprintf(r->logged, sizeof r->logged, "%s", r->errstr);
+        rd_log(code == RD_EAUTH ? RD_LOG_ERROR : RD_LOG_WARN,
+               r->was_up ? "redis.dropped" : "redis.unavailable", "redis", r->where, "error",
+               r->errstr, NULL);
+    }
+    if (code == RD_EAUTH || r->opts.fail_fast) fail_queued(r, code);
+}
 
 static void on_conn_timer(uv_timer_t *t) {
     rd_redis_t *r = t->data;
@@ -259,6 +400,7 @@ static void on_conn_timer(uv_timer_t *t) {
         r->ac = NULL;
         r->state = ST_DISCONNECTED;
         if (ac) redisAsyncFree(ac);
+        link_down(r, RD_EIO, "connect", "no answer within the connect timeout");
         schedule_reconnect(r);
     } else if (r->state == ST_DISCONNECTED) {
         conn_start(r);
@@ -315,13 +457,6 @@ static void send_req(rd_redis_t *r, req_t *q) {
     }
 }
 
-static void on_internal_reply(rd_redis_t *r, int status, redisReply *reply, void *arg) {
-    (void)r;
-    (void)status;
-    (void)reply;
-    (void)arg;
-}
-
 static int issue(rd_redis_t *r, req_t *q, uint32_t timeout_ms, rd_redis_cb cb, void *arg) {
     q->cb = cb;
     q->arg = arg;
@@ -332,79 +467,114 @@ static int issue(rd_redis_t *r, req_t *q, uint32_t timeout_ms, rd_redis_cb cb, v
     return 0;
 }
 
+static void conn_drop(rd_redis_t *r, int err);
+
+/* A handshake reply: an error is a refusal (configuration), the PING's OK opens the link. */
+static void on_handshake(rd_redis_t *r, int status, redisReply *reply, void *arg) {
+    int step = (int)(intptr_t)arg;
+    if (status < 0 || r->state != ST_HANDSHAKE) return; /* dropped: that path reports */
+    if (reply->type == REDIS_REPLY_ERROR) {
+        const char *what = step == HS_AUTH ? "AUTH" : step == HS_SELECT ? "SELECT" : "PING";
+        char label[32];
+        snprintf(label, sizeof label, "%s refused", what);
+        link_down(r, RD_EAUTH, label, reply->str);
+        conn_drop(r, RD_EAUTH);
+        return;
+    }
+    if (step != HS_PING) return;
+    r->state = ST_CONNECTED;
+    r->link_err = 0;
+    r->errstr[0] = '\0';
+    if (r->logged[0] || r->was_up)
+        rd_log(RD_LOG_INFO, r->was_up ? "redis.reconnected" : "redis.connected", "redis", r->where,
+               NULL);
+    r->logged[0] = '\0';
+    r->was_up = true;
+    for (req_t *q = r->head; q; q = q->next)
+        if (q->state == REQ_QUEUED) send_req(r, q);
+    arm_timeout(r);
+}
+
+static void handshake_send(rd_redis_t *r, int step, int argc, const char *const *argv,
+                           const size_t *lens) {
+    req_t *q = req_new(r, argc, argv, lens);
+    if (!q) return; /* the PING's absence times the connection out: retried */
+    q->cb = on_handshake;
+    q->arg = (void *)(intptr_t)step;
+    q->deadline = uv_now(r->loop) + r->opts.cmd_timeout_ms;
+    list_append(r, q);
+    send_req(r, q);
+}
+
 static void on_connect(const redisAsyncContext *cac, int status) {
     redisAsyncContext *ac = (redisAsyncContext *)cac;
     rd_redis_t *r = ac->data;
     if (ac != r->ac) return;
     if (status != REDIS_OK) {
         r->ac = NULL; /* hiredis frees it after this callback */
+        r->state = ST_DISCONNECTED;
+        link_down(r, RD_EIO, "connect", ac->errstr);
         schedule_reconnect(r);
         return;
     }
     uv_timer_stop(&r->conn_timer);
-    r->state = ST_CONNECTED;
+    r->state = ST_HANDSHAKE;
     r->drop_err = RD_ECLOSED;
     r->backoff_ms = 0;
     r->connects++;
-    /* AUTH and SELECT go first; then everything queued, in order. */
+    /* AUTH, SELECT and PING go first; everything queued waits for the PING's reply (a
+     * PING also tells a Redis that wants a password from one that does not: NOAUTH). */
     const rd_redis_addr_t *a = &r->opts.addr;
     if (a->password[0]) {
-        const char *argv[3] = {"AUTH", a->user, a->password};
-        size_t lens[3] = {4, strlen(a->user), strlen(a->password)};
-        req_t *q = a->user[0] ? req_new(r, 3, argv, lens)
-                              : req_new(r, 2, (const char *const[]){"AUTH", a->password},
-                                        (const size_t[]){4, strlen(a->password)});
-        if (q) {
-            q->cb = on_internal_reply;
-            q->deadline = uv_now(r->loop) + r->opts.cmd_timeout_ms;
-            list_append(r, q);
-            send_req(r, q);
-        }
+        if (a->user[0])
+            handshake_send(r, HS_AUTH, 3, (const char *const[]){"AUTH", a->user, a->password},
+                           (const size_t[]){4, strlen(a->user), strlen(a->password)});
+        else
+            handshake_send(r, HS_AUTH, 2, (const char *const[]){"AUTH", a->password},
+                           (const size_t[]){4, strlen(a->password)});
     }
     if (a->db) {
         char db[16];
         int n = snprintf(db, sizeof(db), "%d", a->db);
-        const char *argv[2] = {"SELECT", db};
-        size_t lens[2] = {6, (size_t)n};
-        req_t *q = req_new(r, 2, argv, lens);
-        if (q) {
-            q->cb = on_internal_reply;
-            q->deadline = uv_now(r->loop) + r->opts.cmd_timeout_ms;
-            list_append(r, q);
-            send_req(r, q);
-        }
+        handshake_send(r, HS_SELECT, 2, (const char *const[]){"SELECT", db},
+                       (const size_t[]){6, (size_t)n});
     }
-    for (req_t *q = r->head; q; q = q->next)
-        if (q->state == REQ_QUEUED) send_req(r, q);
+    handshake_send(r, HS_PING, 1, (const char *const[]){"PING"}, (const size_t[]){4});
     arm_timeout(r);
 }
 
 static void on_disconnect(const redisAsyncContext *cac, int status) {
     redisAsyncContext *ac = (redisAsyncContext *)cac;
     rd_redis_t *r = ac->data;
-    (void)status;
     if (ac != r->ac) return; /* we dropped it ourselves */
     r->ac = NULL;
+    r->state = ST_DISCONNECTED;
+    link_down(r, RD_EIO, "connection lost",
+              status == REDIS_OK ? "closed by the server" : ac->errstr);
     schedule_reconnect(r);
 }
 
 static void conn_start(rd_redis_t *r) {
     if (r->closing) return;
-    redisAsyncContext *ac = redisAsyncConnect(r->opts.addr.host, r->opts.addr.port);
+    const rd_redis_addr_t *a = &r->opts.addr;
+    redisAsyncContext *ac =
+        a->path[0] ? redisAsyncConnectUnix(a->path) : redisAsyncConnect(a->host, a->port);
     if (!ac) {
+        link_down(r, RD_EIO, "connect", "out of memory");
         schedule_reconnect(r);
         return;
     }
     if (ac->err) {
+        /* Refused at once (ECONNREFUSED, ENOENT for a socket path): said now, not after a
+         * timeout. */
+        link_down(r, RD_EIO, "connect", ac->errstr);
         redisAsyncFree(ac);
         schedule_reconnect(r);
         return;
     }
     ac->data = r;
-    if (redisLibuvAttach(ac, r->loop) != REDIS_OK) {
-        /* hiredis 0.14: on failure ev.cleanup is set but ev.data is not, and
-         * redisAsyncFree would call cleanup(NULL). */
-        ac->ev.cleanup = NULL;
+    if (ad_attach(ac, r->loop) != REDIS_OK) {
+        link_down(r, RD_EIO, "connect", "cannot watch the socket");
         redisAsyncFree(ac);
         schedule_reconnect(r);
         return;
@@ -447,7 +617,10 @@ static void on_timeout(uv_timer_t *t) {
             tail = &q->next;
         }
     }
-    if (dead) conn_drop(r, RD_ETIMEOUT);
+    if (dead) {
+        link_down(r, RD_EIO, "timeout", "no reply within the command timeout");
+        conn_drop(r, RD_ETIMEOUT);
+    }
     while (expired) {
         req_t *q = expired;
         expired = q->next;
@@ -463,10 +636,11 @@ static void on_timeout(uv_timer_t *t) {
 
 int rd_redis_create(uv_loop_t *loop, const rd_redis_opts_t *opts, rd_redis_t **out) {
     *out = NULL;
-    if (!opts->addr.host[0] || opts->addr.port <= 0) return RD_EINVAL;
+    if (!opts->addr.path[0] && (!opts->addr.host[0] || opts->addr.port <= 0)) return RD_EINVAL;
     rd_redis_t *r = rd_calloc(1, sizeof(*r));
     r->loop = loop;
     r->opts = *opts;
+    rd_redis_addr_where(&opts->addr, r->where, sizeof r->where);
     if (!r->opts.cmd_timeout_ms) r->opts.cmd_timeout_ms = 5000;
     if (!r->opts.connect_timeout_ms) r->opts.connect_timeout_ms = 2000;
     if (!r->opts.reconnect_min_ms) r->opts.reconnect_min_ms = 50;
@@ -578,6 +752,50 @@ int rd_redis_script(rd_redis_t *r, int handle, int numkeys, int argc, const char
 }
 
 bool rd_redis_connected(const rd_redis_t *r) { return r->state == ST_CONNECTED; }
+
+const char *rd_redis_link_error(const rd_redis_t *r, int *code) {
+    if (code) *code = r->link_err;
+    return r->state == ST_CONNECTED || !r->errstr[0] ? NULL : r->errstr;
+}
+
+int rd_redis_probe(const rd_redis_addr_t *a, uint32_t timeout_ms, char *err, size_t errlen) {
+    char where[300];
+    rd_redis_addr_where(a, where, sizeof where);
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    redisContext *c = a->path[0] ? redisConnectUnixWithTimeout(a->path, tv)
+                                 : redisConnectWithTimeout(a->host, a->port, tv);
+    if (!c || c->err) {
+        snprintf(err, errlen, "Redis at %s: connect: %s", where, c ? c->errstr : "out of memory");
+        redisFree(c);
+        return RD_EIO;
+    }
+    redisSetTimeout(c, tv);
+    int rc = 0;
+    const char *what[3] = {"AUTH", "SELECT", "PING"};
+    for (int step = 0; step < 3 && rc == 0; step++) {
+        redisReply *rep = NULL;
+        if (step == 0 && a->password[0])
+            rep = a->user[0] ? redisCommand(c, "AUTH %s %s", a->user, a->password)
+                             : redisCommand(c, "AUTH %s", a->password);
+        else if (step == 1 && a->db)
+            rep = redisCommand(c, "SELECT %d", a->db);
+        else if (step == 2)
+            rep = redisCommand(c, "PING");
+        else
+            continue;
+        if (!rep) {
+            snprintf(err, errlen, "Redis at %s: %s: %s", where, what[step],
+                     c->errstr[0] ? c->errstr : "no reply");
+            rc = RD_EIO;
+        } else if (rep->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "Redis at %s refused %s: %s", where, what[step], rep->str);
+            rc = RD_EAUTH;
+        }
+        freeReplyObject(rep);
+    }
+    redisFree(c);
+    return rc;
+}
 
 uint64_t rd_redis_commands_sent(const rd_redis_t *r) { return r->sent; }
 

@@ -137,6 +137,13 @@ static void op_fail(op_t *op, int status, const char *fmt, ...) {
     op_free(op);
 }
 
+/* 503 for a resource problem of ours (descriptors, memory): never a 4xx verdict. Frees op. */
+static void fail_busy(op_t *op) {
+    rd_http_respond(op->req, 503, "application/json", "Retry-After: 1\r\n",
+                    "{\"error\":\"server busy, try again\"}", 35);
+    op_free(op);
+}
+
 /* Answers a failed store operation: 503 when Redis is unreachable (the
  * client may retry), 500 otherwise. Frees op. */
 static void fail_store(op_t *op, int status) {
@@ -145,6 +152,8 @@ static void fail_store(op_t *op, int status) {
         rd_http_respond(op->req, 503, "application/json", "Retry-After: 1\r\n",
                         "{\"error\":\"redis unavailable, try again\"}", 40);
         op_free(op);
+    } else if (status == RD_ETRANSIENT) {
+        fail_busy(op);
     } else {
         op_fail(op, 500, "store error: %s", rd_strerror(status));
     }
@@ -250,6 +259,10 @@ static void route_create(op_t *op) {
     char err[512];
     int rc = rd_campaign_parse_with(req->body, req->body_len, &api->cfg.campaign_defaults,
                                     &op->camp, err, sizeof err);
+    if (rc == RD_ETRANSIENT) {
+        fail_busy(op);
+        return;
+    }
     if (rc) {
         op_fail(op, 400, "%s", err);
         return;
@@ -386,7 +399,12 @@ static void call_with_campaign(op_t *op, const rd_campaign_t *c) {
     rd_store_enqueue_t e;
     char err[256];
     int64_t now = rd_clock_now(op->api->cfg.clock);
-    if (rd_enqueue_prepare_msg(c, &op->msg, now, &e, err, sizeof err)) {
+    int prc = rd_enqueue_prepare_msg(c, &op->msg, now, &e, err, sizeof err);
+    if (prc == RD_ETRANSIENT) {
+        fail_busy(op);
+        return;
+    }
+    if (prc) {
         op_fail(op, 400, "%s", err);
         return;
     }
@@ -411,8 +429,9 @@ static void call_get_cb(rd_store_t *s, int status, const rd_store_campaign_t *c,
         return;
     }
     char err[256];
-    if (rd_campaign_parse(c->json, c->json_len, &op->camp, err, sizeof err)) {
-        call_cache_cb(RD_EPARSE, NULL, op);
+    int prc = rd_campaign_parse(c->json, c->json_len, &op->camp, err, sizeof err);
+    if (prc) {
+        call_cache_cb(prc == RD_ETRANSIENT ? prc : RD_EPARSE, NULL, op);
         return;
     }
     op->have_camp = true;
@@ -432,8 +451,12 @@ static void route_calls(op_t *op) {
     char err[256];
     int rc = txt ? rd_job_msg_decode_json(txt, strlen(txt), &op->msg, err, sizeof err) : RD_ENOMEM;
     free(txt);
+    if (rc == RD_ETRANSIENT || rc == RD_ENOMEM) {
+        fail_busy(op);
+        return;
+    }
     if (rc) {
-        op_fail(op, 400, "%s", rc == RD_ENOMEM ? "out of memory" : err);
+        op_fail(op, 400, "%s", err);
         return;
     }
     op->have_msg = true;
@@ -503,16 +526,7 @@ static bool seg_is(const char *s, size_t n, const char *lit) {
     return strlen(lit) == n && !memcmp(s, lit, n);
 }
 
-static bool seg_name(const char *s, size_t n) {
-    if (n == 0 || n > RD_CAMPAIGN_NAME_MAX) return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-'))
-            return false;
-    }
-    return true;
-}
+static bool seg_name(const char *s, size_t n) { return rd_campaign_name_valid(s, n); }
 
 static bool authorized(rd_api_t *api, rd_http_req_t *req) {
     if (!api->key) {

@@ -2,8 +2,15 @@
  * callback_route.c — auth + parse -> settle (contract in callback_route.h).
  *
  * Security order: provider name, then the secret token (constant time),
- * then twilio's signature, and only then the body is parsed: a forged
- * request costs a compare and an HMAC, and never reaches Redis.
+ * then the attempt MAC of the URL (`a=` key, `h=` MAC of provider and key
+ * under the callback secret, proto/cbauth.h; constant time), then twilio's
+ * signature, and only then the body is parsed: a forged request costs a
+ * compare and two HMACs, and never reaches Redis. The path secret is in
+ * every callback URL, so alone it settles nothing; the MAC binds the
+ * provider the attempt was placed with, so a Twilio attempt cannot be
+ * reported on the exotel route (which has no signature to check), and the
+ * key the settle uses is the one the MAC covers (never a body's
+ * CustomField or a bare call id).
  *
  * Fencing is settle's: a second callback for the same attempt, a late one
  * after recovery polled, or one about another call of the job, is answered
@@ -11,10 +18,13 @@
  */
 #include "engine/callback_route.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "common/log.h"
 #include "proto/callback.h"
+#include "proto/cbauth.h"
+#include "proto/form.h"
 #include "proto/rd.h"
 #include "proto/text.h"
 
@@ -61,6 +71,8 @@ static void on_settled(void *arg, int status) {
         rd_http_respond_json(req, 200, "{\"result\":\"duplicate\"}");
     else if (status == RD_ENOTFOUND)
         rd_http_respond_error(req, 404, "no such attempt");
+    else if (status == RD_EAUTH)
+        rd_http_respond_error(req, 403, "forbidden"); /* not the attempt's provider */
     else
         rd_http_respond_error(req, 503, "store unavailable, retry");
 }
@@ -71,11 +83,33 @@ static void forged(rd_callback_route_t *r, rd_http_req_t *req, const char *why, 
     rd_http_respond_error(req, 403, "forbidden");
 }
 
-/* Token (and for twilio the signature) of an already routed request. */
+/* The attempt key (a=) and its MAC (h=) of the URL, checked; the key is copied to key. */
+static bool attempt_mac_ok(rd_callback_route_t *r, rd_http_req_t *req, rd_prov_t prov, char *key,
+                           size_t keycap) {
+    rd_form_t q;
+    rd_form_init(&q);
+    bool ok = false;
+    if (rd_form_parse(&q, req->query, req->query_len) == 0) {
+        const char *a = rd_form_get(&q, "a"), *h = rd_form_get(&q, "h");
+        if (a && h && strlen(a) < keycap &&
+            rd_cbauth_ok(r->secret, r->secret_len, prov, a, strlen(a), h, strlen(h))) {
+            snprintf(key, keycap, "%s", a);
+            ok = true;
+        }
+    }
+    rd_form_deinit(&q);
+    return ok;
+}
+
+/* Token, attempt MAC (and for twilio the signature) of an already routed request. */
 static bool authentic(rd_callback_route_t *r, rd_http_req_t *req, rd_prov_t prov, const char *tok,
-                      size_t tlen) {
+                      size_t tlen, char *key, size_t keycap) {
     if (!rd_secret_equal(tok, tlen, r->secret, r->secret_len)) {
         forged(r, req, "token", rd_prov_name(prov));
+        return false;
+    }
+    if (!attempt_mac_ok(r, req, prov, key, keycap)) {
+        forged(r, req, "attempt mac", rd_prov_name(prov));
         return false;
     }
     if (prov != RD_PROV_TWILIO) return true;
@@ -109,7 +143,9 @@ bool rd_callback_route(rd_callback_route_t *r, rd_http_req_t *req) {
         rd_http_respond(req, 405, "application/json", "Allow: POST\r\n", body, sizeof body - 1);
         return true;
     }
-    if (!authentic(r, req, prov, slash + 1, (size_t)(end - slash - 1))) return true;
+    char key[RD_ATTEMPT_KEY_MAX + 1];
+    if (!authentic(r, req, prov, slash + 1, (size_t)(end - slash - 1), key, sizeof key))
+        return true;
     rd_call_status_t st;
     memset(&st, 0, sizeof st);
     const char *ctype = rd_http_header(req, "Content-Type");
@@ -129,6 +165,8 @@ bool rd_callback_route(rd_callback_route_t *r, rd_http_req_t *req) {
         rd_http_respond_error(req, 400, "malformed status callback");
         return true;
     }
+    /* The attempt the MAC covers, whatever else the body says. */
+    snprintf(st.attempt_key, sizeof st.attempt_key, "%s", key);
     if (!st.terminal) {
         r->stats.ignored++;
         rd_http_respond_json(req, 200, "{\"result\":\"ignored\"}");

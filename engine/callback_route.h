@@ -11,8 +11,9 @@
  *   200 {"result":"settled"|"duplicate"|"ignored"}  settled now / already
  *        settled or superseded / a non-terminal event (twilio ringing, ...)
  *   400 malformed body, unknown status, bad attempt key
- *   403 wrong secret token, bad or missing X-Twilio-Signature (nothing read
- *        further, nothing changed)
+ *   403 wrong secret token, missing or wrong attempt MAC (`a=` and `h=` of
+ *        the URL, proto/cbauth.h), bad or missing X-Twilio-Signature
+ *        (nothing read further, nothing changed)
  *   404 unknown provider in the path, or no such attempt
  *   405 not a POST
  *   503 Redis unavailable: retry later (nothing changed, or the settle did

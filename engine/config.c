@@ -18,7 +18,13 @@ const rd_opt_t rd_server_opts[] = {
     {"prefix", "REDIAL_PREFIX", "{redial}", RD_OPT_STR, O(prefix),
      "key prefix (a hash tag keeps every key in one cluster slot)"},
     {"listen", "REDIAL_LISTEN", "127.0.0.1:8080", RD_OPT_STR, O(listen),
-     "HTTP listener: callbacks, control API, /metrics, /healthz"},
+     "public listener: provider status callbacks only (docs/security.md)"},
+    {"admin-listen", "REDIAL_ADMIN_LISTEN", "127.0.0.1:8081", RD_OPT_STR, O(admin_listen),
+     "admin listener: control API, /metrics, /healthz (keep it private)"},
+    {NULL, "REDIAL_METRICS_TOKEN", NULL, RD_OPT_SECRET, O(metrics_token),
+     "bearer token /metrics requires (none = open on the admin listener)"},
+    {"max-conns-per-addr", "REDIAL_MAX_CONNS_PER_ADDR", "0", RD_OPT_INT, O(max_conns_per_addr),
+     "connections per client address (IPv6: per /64); 0 = the connection cap / 8"},
     {"public-url", "REDIAL_PUBLIC_URL", "", RD_OPT_STR, O(public_url),
      "base URL the provider calls back (default http://<listen>)"},
     {"workers", "REDIAL_WORKERS", "0", RD_OPT_INT, O(workers),
@@ -58,7 +64,8 @@ const rd_opt_t rd_server_opts[] = {
     {"max-per-7-days", "REDIAL_MAX_PER_7_DAYS", TEXT(RD_CAMPAIGN_MAX_PER_7_DAYS_DEFAULT),
      RD_OPT_INT, O(max_per_7_days),
      "per-number cap per rolling 7 days of new campaigns without one"},
-    {"max-body", "REDIAL_MAX_BODY", "1048576", RD_OPT_INT, O(max_body), "HTTP request body limit"},
+    {"max-body", "REDIAL_MAX_BODY", "1048576", RD_OPT_INT, O(max_body),
+     "HTTP request body limit, bytes (1..1073741824)"},
     {"shutdown-grace", "REDIAL_SHUTDOWN_GRACE_MS", "10000", RD_OPT_INT, O(shutdown_grace_ms),
      "on SIGTERM, wait this long for in-flight dials"},
     {"engine-id", "REDIAL_ENGINE_ID", "", RD_OPT_STR, O(engine_id),
@@ -80,6 +87,21 @@ int rd_server_campaign_defaults(const rd_server_config_t *cfg, rd_campaign_defau
     out->max_per_7_days = cfg->max_per_7_days;
     if (rd_campaign_defaults_check(out, why, sizeof why)) {
         snprintf(err, errlen, "--max-per-7-days (REDIAL_MAX_PER_7_DAYS): %s", why);
+        return RD_EINVAL;
+    }
+    return 0;
+}
+
+int rd_server_http_check(const rd_server_config_t *cfg, char *err, size_t errlen) {
+    /* A negative value cast to size_t would disable the limit. */
+    if (cfg->max_body < 1 || cfg->max_body > (1 << 30)) {
+        snprintf(err, errlen, "--max-body (REDIAL_MAX_BODY): %d is not in 1..1073741824",
+                 cfg->max_body);
+        return RD_EINVAL;
+    }
+    if (cfg->max_conns_per_addr < 0) {
+        snprintf(err, errlen, "--max-conns-per-addr (REDIAL_MAX_CONNS_PER_ADDR): %d is negative",
+                 cfg->max_conns_per_addr);
         return RD_EINVAL;
     }
     return 0;

@@ -15,7 +15,10 @@ typedef struct rd_server_config {
     char *redis_url;         /* --redis, REDIAL_REDIS_URL */
     char *redis_password;    /* REDIAL_REDIS_PASSWORD(_FILE): overrides one in the URL */
     char *prefix;            /* --prefix, REDIAL_PREFIX */
-    char *listen;            /* --listen HOST:PORT */
+    char *listen;            /* --listen HOST:PORT: the public (callback) listener */
+    char *admin_listen;      /* --admin-listen HOST:PORT: API, /metrics, /healthz */
+    char *metrics_token;     /* REDIAL_METRICS_TOKEN (secret): bearer token of /metrics */
+    int max_conns_per_addr;  /* --max-conns-per-addr (0 = default) */
     char *public_url;        /* --public-url: base the provider calls back */
     int workers;             /* --workers */
     int inflight;            /* --inflight: dials in flight per worker */
@@ -55,6 +58,13 @@ extern const size_t rd_server_opts_len;
  */
 int rd_server_campaign_defaults(const rd_server_config_t *cfg, rd_campaign_defaults_t *out,
                                 char *err, size_t errlen);
+
+/*
+ * The HTTP limits the options promise: --max-body 1..1 GiB (a negative value
+ * would disable the limit), --max-conns-per-addr >= 0. 0 or RD_EINVAL with
+ * "--flag: reason" in err.
+ */
+int rd_server_http_check(const rd_server_config_t *cfg, char *err, size_t errlen);
 
 #define RD_SERVER_USAGE                                                                  \
     "usage: redial-server [options]\n\n"                                                 \

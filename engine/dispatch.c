@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "engine/server_int.h"
+#include "proto/cbauth.h"
 #include "proto/rd.h"
 
 #define IDLE_POLL_MS 100 /* wall: longest sleep of an idle dispatcher */
@@ -165,9 +166,14 @@ void rd_dispatch_on_result(rd_work_t *w, void *srv) {
 
 /* ---- dispatch ------------------------------------------------------------------- */
 
+/* The URL carries the attempt's MAC (proto/cbauth.h): the path secret alone settles nothing. */
 static int status_callback_url(rd_server_t *srv, char *buf, size_t len, const char *key) {
-    return rd_fmt(buf, len, "%s/callbacks/%s/%s?a=%s", srv->public_url, rd_prov_name(srv->provider),
-                  srv->cfg->callback_secret, key);
+    char mac[RD_CBAUTH_LEN + 1];
+    const char *secret = srv->cfg->callback_secret;
+    int rc = rd_cbauth_sign(secret, strlen(secret), srv->provider, key, strlen(key), mac);
+    if (rc != 0) return rc;
+    return rd_fmt(buf, len, "%s/callbacks/%s/%s?a=%s&h=%s", srv->public_url,
+                  rd_prov_name(srv->provider), secret, key, mac);
 }
 
 /* The dial request for job j of campaign c. */

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/redis.h"
 #include "proto/campaign.h"
 #include "proto/job.h"
@@ -197,14 +198,24 @@ static void refuse(entry_t *e, const char *fmt, ...) {
     deadletter(e);
 }
 
+/*
+ * A resource problem (a zone file unreadable for lack of descriptors or
+ * memory, Redis down): never a verdict on the entry. It stays pending, is
+ * not acked, and comes back through XAUTOCLAIM after claim_idle_ms.
+ */
+static void defer(entry_t *e, const char *why) {
+    e->in->ctr.errors++;
+    rd_log(RD_LOG_WARN, "ingest.deferred", "entry", e->id, "reason", why, NULL);
+    entry_done(e);
+}
+
 static void on_enqueued(rd_store_t *s, int status, rd_enq_result_t res, const char *id, void *arg) {
     (void)s;
     (void)id;
     entry_t *e = arg;
     rd_ingest_t *in = e->in;
     if (status < 0) {
-        in->ctr.errors++;
-        entry_done(e);
+        defer(e, rd_strerror(status));
         return;
     }
     switch (res) {
@@ -238,7 +249,13 @@ static void on_enqueued(rd_store_t *s, int status, rd_enq_result_t res, const ch
 
 static void enqueue(entry_t *e, const rd_campaign_t *c) {
     rd_ingest_t *in = e->in;
-    if (e->msg.tz[0] && !rd_tz_get(e->msg.tz)) {
+    const rd_tz_t *z;
+    int zr = e->msg.tz[0] ? rd_tz_lookup(e->msg.tz, &z) : 0;
+    if (zr == RD_ETRANSIENT) {
+        defer(e, "tz: zone file unreadable now");
+        return;
+    }
+    if (zr != 0) {
         refuse(e, "tz: unknown time zone '%s'", e->msg.tz);
         return;
     }
@@ -266,12 +283,10 @@ static void enqueue(entry_t *e, const rd_campaign_t *c) {
     };
     e->due_ms = d.due_ms;
     int rc = rd_store_enqueue(in->o.store, &q, now, on_enqueued, e);
-    if (rc == RD_EINVAL) {
+    if (rc == RD_EINVAL)
         refuse(e, "to: '%s' not accepted by the store", e->msg.to);
-    } else if (rc < 0) {
-        in->ctr.errors++;
-        entry_done(e);
-    }
+    else if (rc < 0)
+        defer(e, rd_strerror(rc));
 }
 
 static void on_campaign(int status, const rd_campaign_t *c, void *arg) {
@@ -281,8 +296,7 @@ static void on_campaign(int status, const rd_campaign_t *c, void *arg) {
     } else if (status == RD_EPARSE || status == RD_EINVAL) {
         refuse(e, "campaign: stored configuration of '%s' does not parse", e->msg.campaign);
     } else if (status < 0) {
-        e->in->ctr.errors++;
-        entry_done(e);
+        defer(e, rd_strerror(status)); /* Redis, or the campaign's zone unreadable now */
     } else {
         enqueue(e, c);
     }
@@ -326,6 +340,10 @@ static void entry_start(rd_ingest_t *in, const redisReply *item) {
         e->fv[which][0] == 'm'
             ? rd_job_msg_decode(e->fv[which + 1], e->fl[which + 1], &e->msg, err, sizeof(err))
             : rd_job_msg_decode_json(e->fv[which + 1], e->fl[which + 1], &e->msg, err, sizeof(err));
+    if (rc == RD_ETRANSIENT || rc == RD_ENOMEM) {
+        defer(e, err);
+        return;
+    }
     if (rc < 0) {
         refuse(e, "%s", err);
         return;

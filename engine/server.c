@@ -4,8 +4,10 @@
  * The stages live in their own files (docs/DESIGN.md, "The life of a
  * job"): ingest.c, dispatch.c, settle.c, callback_route.c, recovery.c,
  * sms.c, metrics.c; their shared state is server_int.h. This file builds
- * them from the configuration, routes HTTP (callbacks, control API,
- * /healthz, /metrics), and runs the stop:
+ * them from the configuration, runs the two HTTP listeners — the public one
+ * (--listen: provider callbacks only, as the internet may reach it) and the
+ * admin one (--admin-listen: control API, /healthz, /metrics; keep it
+ * private, docs/security.md) — and runs the stop:
  *
  * Stop. Stop claiming and ingesting, drop held SMS, let the pool drain (dials
  * in flight get their provider call id), wait for every counted operation
@@ -14,13 +16,17 @@
  */
 #include "engine/server.h"
 
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/redis.h"
 #include "engine/dispatch.h"
 #include "engine/server_int.h"
 #include "engine/sms.h"
@@ -29,26 +35,55 @@
 
 /* ---- HTTP -------------------------------------------------------------------- */
 
+/* 200 when Redis is up and we are not stopping; else 503 with the link's reason. */
 static void serve_healthz(rd_server_t *srv, rd_http_req_t *req) {
     bool up = rd_store_connected(srv->store);
-    char body[160];
-    snprintf(body, sizeof body, "{\"status\":\"%s\",\"redis\":%s,\"stopping\":%s}",
-             up && !srv->stopping ? "ok" : "unavailable", up ? "true" : "false",
-             srv->stopping ? "true" : "false");
-    rd_http_respond_json(req, up && !srv->stopping ? 200 : 503, body);
+    const char *why = up ? NULL : rd_store_link_error(srv->store, NULL);
+    json_t *j = json_pack("{s:s, s:b, s:b}", "status", up && !srv->stopping ? "ok" : "unavailable",
+                          "redis", up, "stopping", srv->stopping);
+    if (j && !up) json_object_set_new(j, "reason", json_string(why ? why : "connecting"));
+    char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    rd_http_respond_json(req, up && !srv->stopping ? 200 : 503, body ? body : "{}");
+    free(body);
 }
 
-static void on_http(rd_http_req_t *req, void *data) {
+static const char metrics_401[] = "{\"error\":\"bearer token required\"}";
+
+/* /metrics holds campaign names and business figures: a bearer token when configured. */
+static bool metrics_authorized(const rd_server_t *srv, const rd_http_req_t *req) {
+    const char *tok = srv->cfg->metrics_token;
+    if (!tok || !*tok) return true;
+    const char *h = rd_http_header(req, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0) return false;
+    h += 7;
+    return rd_secret_equal(h, strlen(h), tok, strlen(tok));
+}
+
+/* The public listener: provider callbacks and nothing else. */
+static void on_public_http(rd_http_req_t *req, void *data) {
     rd_server_t *srv = data;
     rd_count(srv->ctr, RD_M_HTTP_REQUESTS, 1);
     if (rd_callback_route(srv->route, req)) return;
+    rd_http_respond_error(req, 404, "no such route");
+}
+
+/* The admin listener: control API, /healthz, /metrics. */
+static void on_admin_http(rd_http_req_t *req, void *data) {
+    rd_server_t *srv = data;
+    rd_count(srv->ctr, RD_M_HTTP_REQUESTS, 1);
     if (rd_api_handle(srv->api, req)) return;
-    if (strcmp(req->path, "/healthz") == 0)
+    if (strcmp(req->path, "/healthz") == 0) {
         serve_healthz(srv, req);
-    else if (strcmp(req->path, "/metrics") == 0)
-        rd_metrics_serve(srv, req);
-    else
+    } else if (strcmp(req->path, "/metrics") == 0) {
+        if (metrics_authorized(srv, req))
+            rd_metrics_serve(srv, req);
+        else
+            rd_http_respond(req, 401, "application/json", "WWW-Authenticate: Bearer\r\n",
+                            metrics_401, sizeof metrics_401 - 1);
+    } else {
         rd_http_respond_error(req, 404, "no such route");
+    }
 }
 
 /* ---- signals and stop ----------------------------------------------------- */
@@ -62,6 +97,7 @@ static void on_store_closed(void *arg) {
 
 static void on_httpd_closed(void *arg) {
     rd_server_t *srv = arg;
+    if (--srv->httpd_open > 0) return;
     rd_store_close(srv->store, on_store_closed, srv);
 }
 
@@ -74,6 +110,8 @@ void rd_server__maybe_stopped(rd_server_t *srv) {
     uv_close((uv_handle_t *)&srv->sig_term, on_closed_handle);
     uv_close((uv_handle_t *)&srv->sig_int, on_closed_handle);
     uv_close((uv_handle_t *)&srv->sig_hup, on_closed_handle);
+    srv->httpd_open = srv->admin_httpd ? 2 : 1;
+    if (srv->admin_httpd) rd_httpd_close(srv->admin_httpd, on_httpd_closed, srv);
     rd_httpd_close(srv->httpd, on_httpd_closed, srv);
 }
 
@@ -155,6 +193,16 @@ static int check_config(rd_server_t *srv, char *host, size_t hostlen, int *port,
         snprintf(err, errlen, "--listen: '%s' is not HOST:PORT", cfg->listen);
         return RD_EINVAL;
     }
+    if (parse_listen(cfg->admin_listen, srv->admin_host, sizeof srv->admin_host,
+                     &srv->admin_port) != 0) {
+        snprintf(err, errlen, "--admin-listen: '%s' is not HOST:PORT", cfg->admin_listen);
+        return RD_EINVAL;
+    }
+    if (strcmp(cfg->listen, cfg->admin_listen) == 0 && *port != 0) {
+        snprintf(err, errlen, "--listen and --admin-listen must differ (public vs private)");
+        return RD_EINVAL;
+    }
+    if ((rc = rd_server_http_check(cfg, err, errlen)) != 0) return rc;
     if (cfg->engine_id && *cfg->engine_id) {
         snprintf(srv->engine_id, sizeof srv->engine_id, "%s", cfg->engine_id);
     } else {
@@ -194,9 +242,28 @@ static int make_store(rd_server_t *srv, char *err, size_t errlen) {
         snprintf(err, errlen, "--provider-rate: '%s' is not N/SECONDS", cfg->provider_rate);
         return RD_EINVAL;
     }
-    int rc = rd_store_create(srv->loop, &so, &srv->store);
+    char shown[512];
+    rd_redis_url_redact(cfg->redis_url, shown, sizeof shown);
+    rd_redis_addr_t addr;
+    rd_redis_opts_t ro;
+    rd_redis_opts_init(&ro);
+    addr = ro.addr;
+    if (rd_redis_addr_config(cfg->redis_url, cfg->redis_password, &addr) != 0) {
+        snprintf(err, errlen, "--redis: cannot use '%s' (%s)", shown, rd_strerror(RD_EINVAL));
+        return RD_EINVAL;
+    }
+    /* A wrong or missing password or a bad database is a configuration error: refuse to
+     * start, in Redis's words. Redis merely down is not: the link retries. */
+    char why[400];
+    int rc = rd_redis_probe(&addr, 2000, why, sizeof why);
+    if (rc == RD_EAUTH) {
+        snprintf(err, errlen, "--redis %s: %s", shown, why);
+        return rc;
+    }
+    if (rc != 0) rd_log(RD_LOG_WARN, "redis.unavailable_at_start", "error", why, NULL);
+    rc = rd_store_create(srv->loop, &so, &srv->store);
     if (rc != 0) {
-        snprintf(err, errlen, "--redis: cannot use '%s' (%s)", cfg->redis_url, rd_strerror(rc));
+        snprintf(err, errlen, "--redis: cannot use '%s' (%s)", shown, rd_strerror(rc));
         return rc;
     }
     srv->campaigns = rd_ccache_create(srv->store);
@@ -242,6 +309,7 @@ static int make_settle(rd_server_t *srv, char *err, size_t errlen) {
         .sms_fallback = rd_sms_fallback,
         .settled = rd_dispatch_on_settled,
         .hook_ctx = srv,
+        .default_provider = srv->provider,
     };
     rd_callback_route_cfg_t rc_cfg = {
         .secret = cfg->callback_secret,
@@ -330,20 +398,46 @@ int rd_server_start(uv_loop_t *loop, const rd_server_config_t *cfg, rd_server_t 
         (rc = make_settle(srv, err, errlen)) != 0 || (rc = make_api(srv, err, errlen)) != 0 ||
         (rc = make_ingest(srv, err, errlen)) != 0)
         goto fail;
+    /* Descriptors kept for everything but the public listener: Redis and log files (64),
+     * curl (one per dial in flight), the admin listener's connections. */
+    unsigned reserve = 64 + (unsigned)srv->max_inflight + RD_SERVER_ADMIN_CONNS;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        reserve += (unsigned)(rl.rlim_cur / 16);
     rd_httpd_config_t hc = {
         .host = host,
         .port = port,
         .limits = {.max_body_bytes = (size_t)cfg->max_body},
-        .handler = on_http,
+        .fd_reserve = reserve,
+        .max_conns_per_addr = (unsigned)cfg->max_conns_per_addr,
+        .handler = on_public_http,
         .data = srv,
     };
     if ((rc = rd_httpd_create(loop, &hc, &srv->httpd, err, errlen)) != 0) goto fail;
+    rd_httpd_config_t ac = {
+        .host = srv->admin_host,
+        .port = srv->admin_port,
+        .limits = {.max_body_bytes = (size_t)cfg->max_body},
+        .max_conns = RD_SERVER_ADMIN_CONNS,
+        .max_conns_per_addr = RD_SERVER_ADMIN_CONNS,
+        .handler = on_admin_http,
+        .data = srv,
+    };
+    if ((rc = rd_httpd_create(loop, &ac, &srv->admin_httpd, err, errlen)) != 0) {
+        srv->admin_httpd = NULL;
+        goto fail;
+    }
     start_loops(srv);
 
-    char portbuf[16];
+    char portbuf[16], aport[16], caps[32];
+    rd_httpd_stats_t hs;
+    rd_httpd_stats(srv->httpd, &hs);
     snprintf(portbuf, sizeof portbuf, "%d", rd_httpd_port(srv->httpd));
+    snprintf(aport, sizeof aport, "%d", rd_httpd_port(srv->admin_httpd));
+    snprintf(caps, sizeof caps, "%u/%u", hs.max_conns, hs.max_conns_per_addr);
     rd_log(RD_LOG_INFO, "server.started", "engine", srv->engine_id, "listen", host, "port", portbuf,
-           "provider", rd_prov_name(srv->provider), "prefix", rd_store_prefix(srv->store), NULL);
+           "admin", srv->admin_host, "admin_port", aport, "max_conns", caps, "provider",
+           rd_prov_name(srv->provider), "prefix", rd_store_prefix(srv->store), NULL);
     *out = srv;
     return 0;
 
@@ -355,6 +449,8 @@ fail:
 }
 
 int rd_server_port(const rd_server_t *srv) { return rd_httpd_port(srv->httpd); }
+
+int rd_server_admin_port(const rd_server_t *srv) { return rd_httpd_port(srv->admin_httpd); }
 
 void rd_server_destroy(rd_server_t *srv) {
     if (!srv) return;

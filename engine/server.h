@@ -40,7 +40,9 @@ void rd_server_stop(rd_server_t *srv);
 /* Frees the server after the loop has ended. */
 void rd_server_destroy(rd_server_t *srv);
 
-/* The port the HTTP listener is bound to (for --listen host:0). */
+/* The port the public (callback) listener is bound to (for --listen host:0). */
 int rd_server_port(const rd_server_t *srv);
+/* The port the admin listener (API, /healthz, /metrics) is bound to. */
+int rd_server_admin_port(const rd_server_t *srv);
 
 #endif

@@ -35,6 +35,9 @@
 
 struct rd_sms_hold; /* engine/sms.c */
 
+/* Connections of the admin listener (operators, Prometheus, producers' API calls). */
+#define RD_SERVER_ADMIN_CONNS 256
+
 struct rd_server {
     uv_loop_t *loop;
     const rd_server_config_t *cfg;
@@ -53,7 +56,11 @@ struct rd_server {
     rd_recovery_t *recovery;
     rd_api_t *api;
     rd_ingest_t *ingest;
-    rd_httpd_t *httpd;
+    rd_httpd_t *httpd;       /* public: provider callbacks only */
+    rd_httpd_t *admin_httpd; /* private: control API, /healthz, /metrics */
+    char admin_host[256];
+    int admin_port;
+    int httpd_open; /* listeners still closing at the stop */
     rd_metrics_t metrics;
     rd_counters_t *ctr;
     rd_counters_t *mirror; /* other modules' counters, copied in at each scrape */

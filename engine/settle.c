@@ -44,6 +44,7 @@ typedef struct op {
     char sms_to[RD_E164_MAX + 1];
     char sms_job[sizeof(((rd_store_job_t *)0)->id)];
     struct op *next_free;
+    bool check_provider; /* a provider callback: its provider must be the attempt's */
 } op_t;
 
 struct rd_settle {
@@ -194,6 +195,18 @@ static bool agent_unanswered(const rd_campaign_t *c, const rd_call_status_t *st)
 
 static void decide_and_settle(op_t *o, const rd_store_job_t *job, const rd_campaign_t *c) {
     rd_settle_t *s = o->s;
+    if (o->check_provider) {
+        /* The provider the attempt was placed with is its campaign's. */
+        rd_prov_t want = s->cfg.default_provider;
+        if (c->provider && rd_prov_parse(c->provider, strlen(c->provider), &want) != 0)
+            want = RD_PROV__COUNT;
+        if (want != o->st.provider) {
+            rd_log(RD_LOG_WARN, "callback.forged", "provider", rd_prov_name(o->st.provider), "why",
+                   "not the provider of the attempt", NULL);
+            finish(o, RD_EAUTH);
+            return;
+        }
+    }
     int64_t now = rd_clock_now(s->cfg.clock);
     if (agent_unanswered(c, &o->st)) {
         /* Requeued shortly, not charged (no history, no caps, no event). */
@@ -289,6 +302,7 @@ int rd_settle_find(rd_settle_t *s, const rd_call_status_t *st, const char *via,
     if (kl ? rd_attempt_key_parse(st->attempt_key, kl, NULL, 0, NULL) != 0 : !st->call_id[0])
         return RD_EINVAL;
     op_t *o = op_new(s, st, via, done, arg);
+    o->check_provider = true;
     if (kl) {
         char campaign[RD_CAMPAIGN_NAME_MAX + 1];
         uint64_t tok;

@@ -52,6 +52,10 @@ typedef struct rd_settle_cfg {
        can claim at once instead of at its next idle poll. */
     void (*settled)(void *ctx);
     void *hook_ctx; /* ctx of every hook */
+    /* The provider of campaigns that name none: a provider callback
+       (rd_settle_find) must come from the provider its campaign places with,
+       else it is refused with RD_EAUTH. */
+    rd_prov_t default_provider;
 } rd_settle_cfg_t;
 
 typedef struct rd_settle_stats {
@@ -88,8 +92,9 @@ void rd_settle_job(rd_settle_t *s, const rd_store_job_t *job, const rd_call_stat
  * For a caller that does not hold the job (a provider callback): the job
  * this engine holds for st->attempt_key (rd_settle_hold: no Redis lookup),
  * else looked up by st->attempt_key, else st->call_id; then rd_settle_job.
- * Same done contract. Returns 0, or RD_EINVAL (no valid attempt key and no
- * call id; done is then not called).
+ * st->provider must be the provider the job's campaign places with, else
+ * done gets RD_EAUTH and nothing changes. Same done contract. Returns 0, or
+ * RD_EINVAL (no valid attempt key and no call id; done is then not called).
  */
 int rd_settle_find(rd_settle_t *s, const rd_call_status_t *st, const char *via,
                    rd_settle_done_fn done, void *arg);

@@ -919,7 +919,7 @@ int rd_twilio_signature(const char *auth_token, const char *url, size_t url_len,
     if (form_body && body_len) {
         rc = rd_form_parse(&f, form_body, body_len);
         if (rc != 0) return rc;
-        qsort(f.pairs, f.n, sizeof *f.pairs, pair_cmp);
+        if (f.n > 1) qsort(f.pairs, f.n, sizeof *f.pairs, pair_cmp); /* "&" has no pairs */
     }
     rc = RD_EIO;
     mac = EVP_MAC_fetch(NULL, "HMAC", NULL);

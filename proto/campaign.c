@@ -172,6 +172,11 @@ static bool ident_ok(const char *s, size_t len, size_t max) {
     return true;
 }
 
+bool rd_campaign_name_valid(const char *s, size_t len) {
+    if (!ident_ok(s, len, RD_CAMPAIGN_NAME_MAX)) return false;
+    return !(len == 1 && s[0] == '.') && !(len == 2 && s[0] == '.' && s[1] == '.');
+}
+
 /* Refuses any key of obj not in allowed (NULL-terminated). */
 static int check_keys(pctx_t *p, json_t *obj, const char *path, const char *const *allowed) {
     const char *key;
@@ -403,7 +408,13 @@ static int parse_schedule(pctx_t *p, json_t *s, rd_campaign_t *c) {
         return fail(p, P, "daily_end",
                     "must be later than daily_start (windows do not wrap "
                     "past midnight)");
-    if (c->timezone && !rd_tz_get(c->timezone))
+    const rd_tz_t *z;
+    int zr = c->timezone ? rd_tz_lookup(c->timezone, &z) : 0;
+    if (zr == RD_ETRANSIENT) { /* not a verdict on the campaign: retry later */
+        fail(p, P, "timezone", "zone file of '%s' unreadable now", c->timezone);
+        return RD_ETRANSIENT;
+    }
+    if (zr != 0)
         return fail(p, P, "timezone", "'%s' is not an IANA time zone of this system", c->timezone);
     if (a) {
         c->days_mask = 0;
@@ -517,6 +528,8 @@ static int parse_root(pctx_t *p, json_t *root, rd_campaign_t *c) {
     c->mode = (rd_mode_t)mode;
     if (c->purpose != RD_PURPOSE_NONE) c->max_attempts = rd_purpose_default_attempts(c->purpose);
     if (!c->name) return fail(p, "", "name", "is required");
+    if (!rd_campaign_name_valid(c->name, strlen(c->name)))
+        return fail(p, "", "name", "\".\" and \"..\" are not campaign names");
     if (!c->caller_id) return fail(p, "", "caller_id", "is required");
     if (c->mode == RD_MODE_FLOW && !c->call_flow_id)
         return fail(p, "", "call_flow_id", "is required in flow mode");

@@ -125,6 +125,13 @@ typedef struct rd_campaign {
     char *provider;            /* NULL = engine default */
 } rd_campaign_t;
 
+/*
+ * The one rule for a campaign name (API, inbox, CLI): 1..RD_CAMPAIGN_NAME_MAX
+ * characters of [A-Za-z0-9_.-], and not "." or ".." (path segments that
+ * clients normalise away: such a campaign could never be addressed). Pure.
+ */
+bool rd_campaign_name_valid(const char *s, size_t len);
+
 /* Zero the struct and set every default (a valid campaign but for name etc.). */
 void rd_campaign_init(rd_campaign_t *c);
 /* Free owned strings; the struct may be init'ed again. */

@@ -16,8 +16,10 @@
  * remain; after it, msgpack-c allocates at most ~48 bytes per input byte.
  * Inputs are also capped at RD_JOB_MSG_MAX bytes.
  *
- * Strings never contain NUL (they become C strings), keys and values are
- * length-checked before any copy, and the error is "<key>: <reason>".
+ * Strings never contain NUL (they become C strings), every producer string
+ * (id, campaign, to, tz, vars keys and values) must be UTF-8 text without
+ * control characters (proto/text.h), keys and values are length-checked
+ * before any copy, and the error is "<key>: <reason>".
  */
 #include "proto/job.h"
 
@@ -26,8 +28,10 @@
 #include <msgpack.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 
+#include "proto/campaign.h"
 #include "proto/rd.h"
 #include "proto/text.h"
 #include "proto/tz.h"
@@ -88,14 +92,6 @@ bool rd_job_msg_equal(const rd_job_msg_t *a, const rd_job_msg_t *b) {
 
 static bool has_nul(const char *s, size_t len) { return memchr(s, '\0', len) != NULL; }
 
-static bool name_ok(const char *s, size_t len) {
-    if (len == 0 || len > RD_CAMPAIGN_NAME_MAX) return false;
-    for (size_t i = 0; i < len; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
-            return false;
-    return true;
-}
-
 static bool id_ok(const char *s, size_t len) {
     if (len == 0 || len > RD_JOB_ID_MAX) return false;
     for (size_t i = 0; i < len; i++)
@@ -114,9 +110,19 @@ static int key_index(const char *k, size_t klen) {
     return -1;
 }
 
+/* Every producer string must be text (proto/text.h); the error names the field. */
+static int text_check(const val_t *v, const char *field, char *err, size_t errlen) {
+    size_t at;
+    if (v->type != VAL_STR || rd_text_valid(v->s, v->len, &at)) return 0;
+    return fail(err, errlen, RD_EINVAL,
+                "%s: not UTF-8 text (invalid or control byte at offset %zu)", field, at);
+}
+
 /* One top-level member other than vars (k from member_key). */
 static int set_member(rd_job_msg_t *m, int k, const val_t *v, char *err, size_t errlen) {
     bool str = v->type == VAL_STR;
+    int trc = text_check(v, key_names[k], err, errlen);
+    if (trc) return trc;
     switch (k) {
     case K_V:
         if (v->type != VAL_INT || !v->i_range || v->i != 1)
@@ -124,9 +130,9 @@ static int set_member(rd_job_msg_t *m, int k, const val_t *v, char *err, size_t 
         m->v = 1;
         return 0;
     case K_CAMPAIGN:
-        if (!str || !name_ok(v->s, v->len))
+        if (!str || !rd_campaign_name_valid(v->s, v->len))
             return fail(err, errlen, RD_EINVAL,
-                        "campaign: must be 1..%d characters of [A-Za-z0-9_.-]",
+                        "campaign: must be 1..%d characters of [A-Za-z0-9_.-], not . or ..",
                         RD_CAMPAIGN_NAME_MAX);
         copy_str(m->campaign, v);
         return 0;
@@ -152,7 +158,12 @@ static int set_member(rd_job_msg_t *m, int k, const val_t *v, char *err, size_t 
         if (!str || v->len > RD_TZ_NAME_MAX || has_nul(v->s, v->len))
             return fail(err, errlen, RD_EINVAL, "tz: must be an IANA zone name");
         copy_str(tz, v);
-        if (!rd_tz_get(tz))
+        const rd_tz_t *z;
+        int zr = rd_tz_lookup(tz, &z);
+        if (zr == RD_ETRANSIENT) /* not a verdict on the name: the caller retries */
+            return fail(err, errlen, RD_ETRANSIENT, "tz: zone file unreadable now (%s)",
+                        strerror(errno));
+        if (zr != 0)
             return fail(err, errlen, RD_EINVAL, "tz: not an IANA time zone of this system");
         memcpy(m->tz, tz, sizeof tz);
         return 0;
@@ -169,6 +180,14 @@ static int add_var(rd_job_msg_t *m, const val_t *k, const val_t *v, char *err, s
     if (v->type != VAL_STR || v->len > RD_JOB_VAR_MAX || has_nul(v->s, v->len))
         return fail(err, errlen, RD_EINVAL, "vars[%zu]: value must be a string of 0..%d bytes", i,
                     RD_JOB_VAR_MAX);
+    char field[64];
+    snprintf(field, sizeof field, "vars[%zu] key", i);
+    int trc = text_check(k, field, err, errlen);
+    if (trc) return trc;
+    char q[48];
+    rd_text_quoted(q, sizeof q, k->s, k->len);
+    snprintf(field, sizeof field, "vars.%s", q);
+    if ((trc = text_check(v, field, err, errlen))) return trc;
     for (size_t j = 0; j < i; j++)
         if (strlen(m->vars[j].key) == k->len && memcmp(m->vars[j].key, k->s, k->len) == 0)
             return fail(err, errlen, RD_EINVAL, "vars[%zu]: duplicate key", i);

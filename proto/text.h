@@ -12,6 +12,13 @@
  * the campaign text checks (proto/campaign.c) use the same control-byte
  * test.
  *
+ * It also says what redial accepts as text from producers (rd_text_valid):
+ * valid UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF)
+ * with no control character (C0, DEL, C1). Other bytes would be stored,
+ * dialled and sent on in events, where consumers (JSON decoders,
+ * terminals, logs) break on them; a producer's field that is not text is
+ * refused naming the field (proto/job.c, store/enqueue.c).
+ *
  * Thread safety: pure; any thread.
  */
 #ifndef RD_TEXT_H
@@ -22,6 +29,12 @@
 
 /* A C0 control byte or DEL (0x00-0x1f, 0x7f). */
 bool rd_text_is_control(unsigned char ch);
+
+/*
+ * True when s[0..len) is producer text as above. When false and bad_at is
+ * not NULL, *bad_at is the offset of the first byte that is not.
+ */
+bool rd_text_valid(const char *s, size_t len, size_t *bad_at);
 
 /*
  * Copies len bytes of untrusted s for a message: printable ASCII kept but

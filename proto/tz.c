@@ -32,10 +32,12 @@
  */
 #include "proto/tz.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "proto/clock.h"
 #include "proto/rd.h"
@@ -275,36 +277,60 @@ static void tz_free(rd_tz_t *z) {
     rd_free(z);
 }
 
-static rd_tz_t *tz_load(const char *name) {
+/*
+ * Loads a zone. 0 and *out, RD_ENOTFOUND when the system has no such zone
+ * (no file, or a file that is not TZif), or RD_ETRANSIENT when the file
+ * could not be read for a reason that says nothing about the name (out of
+ * descriptors or memory, I/O error, permissions): the caller retries later
+ * and must not treat the name as bad.
+ */
+static int tz_load(const char *name, rd_tz_t **out) {
     const char *dir = getenv("TZDIR");
     char path[1024];
     if (rd_fmt(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name))
-        return NULL;
-    rd_tz_t *z = rd_calloc(1, sizeof *z);
-    snprintf(z->name, sizeof z->name, "%s", name);
+        return RD_ENOTFOUND;
+    int rc = 0;
     uint8_t *buf = NULL;
-    FILE *f = fopen(path, "rb");
     size_t n = 0;
-    if (f) {
-        buf = rd_malloc(TZ_FILE_MAX);
-        n = fread(buf, 1, TZ_FILE_MAX, f);
+    rd_tz_t *z = rd_try_malloc(sizeof *z);
+    if (!z) return RD_ETRANSIENT;
+    memset(z, 0, sizeof *z);
+    snprintf(z->name, sizeof z->name, "%s", name);
+    struct stat sb;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        rc = errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG || errno == EISDIR ||
+                     errno == ELOOP
+                 ? RD_ENOTFOUND
+                 : RD_ETRANSIENT;
+    } else if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        /* "Asia" is a directory: fopen succeeds and the read fails, but the name is no zone
+         * (found by fuzz_job/fuzz_campaign). */
+        rc = RD_ENOTFOUND;
         fclose(f);
+    } else {
+        buf = rd_try_malloc(TZ_FILE_MAX);
+        if (buf) n = fread(buf, 1, TZ_FILE_MAX, f);
+        if (!buf || ferror(f)) rc = RD_ETRANSIENT;
+        fclose(f);
+        if (rc == 0 && (n >= TZ_FILE_MAX || !parse_tzif(buf, n, z))) rc = RD_ENOTFOUND;
     }
-    bool ok = f && n < TZ_FILE_MAX && parse_tzif(buf, n, z);
     rd_free(buf);
-    if (!ok && strcmp(name, "UTC") == 0) { /* "UTC" always works, even without tzdata */
+    /* "UTC" always works, even without tzdata or descriptors (callers fall back on it). */
+    if (rc != 0 && strcmp(name, "UTC") == 0) {
         tz_free(z);
         z = rd_calloc(1, sizeof *z);
         snprintf(z->name, sizeof z->name, "UTC");
         z->type_off = rd_calloc(1, sizeof *z->type_off);
         z->n_types = 1;
-        ok = true;
+        rc = 0;
     }
-    if (!ok) {
+    if (rc != 0) {
         tz_free(z);
-        return NULL;
+        return rc;
     }
-    return z;
+    *out = z;
+    return 0;
 }
 
 /* ---- public --------------------------------------------------------------- */
@@ -333,17 +359,26 @@ bool rd_tz_name_valid(const char *name) {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static rd_tz_t *cache_head; /* guarded by cache_lock; entries immutable once linked */
 
-const rd_tz_t *rd_tz_get(const char *name) {
-    if (!name || !rd_tz_name_valid(name)) return NULL;
+int rd_tz_lookup(const char *name, const rd_tz_t **out) {
+    *out = NULL;
+    if (!name || !rd_tz_name_valid(name)) return RD_ENOTFOUND;
+    int rc = 0;
     pthread_mutex_lock(&cache_lock);
     rd_tz_t *z = cache_head;
     while (z && strcmp(z->name, name) != 0) z = z->next;
-    if (!z && (z = tz_load(name)) != NULL) {
+    /* Only successes are cached: a transient failure must be retried. */
+    if (!z && (rc = tz_load(name, &z)) == 0) {
         z->next = cache_head;
         cache_head = z;
     }
     pthread_mutex_unlock(&cache_lock);
-    return z;
+    *out = z;
+    return rc;
+}
+
+const rd_tz_t *rd_tz_get(const char *name) {
+    const rd_tz_t *z;
+    return rd_tz_lookup(name, &z) == 0 ? z : NULL;
 }
 
 const char *rd_tz_name(const rd_tz_t *tz) { return tz->name; }

@@ -32,7 +32,14 @@ typedef struct rd_localtime {
  */
 bool rd_tz_name_valid(const char *name);
 
-/* Cached zone by IANA name ("UTC" always works). Returns NULL if unknown or malformed. */
+/*
+ * Cached zone by IANA name ("UTC" always works): 0 and *out; RD_ENOTFOUND when
+ * the name is not valid or the system has no such zone (a verdict on the
+ * name); RD_ETRANSIENT when the zone file could not be read for a resource
+ * reason (EMFILE, ENOMEM, EIO, EACCES, ...): not a verdict, retry later.
+ */
+int rd_tz_lookup(const char *name, const rd_tz_t **out);
+/* rd_tz_lookup for callers that treat both failures alike: NULL on either. */
 const rd_tz_t *rd_tz_get(const char *name);
 /* The zone's name as given to rd_tz_get. */
 const char *rd_tz_name(const rd_tz_t *tz);

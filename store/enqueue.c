@@ -35,7 +35,17 @@ int rd_enqueue_prepare(const rd_campaign_t *c, const char *to, const char *id, c
         snprintf(err, errlen, "id: longer than %d bytes", RD_JOB_ID_MAX);
         return RD_EINVAL;
     }
-    if (tz && *tz && (!rd_tz_name_valid(tz) || !rd_tz_get(tz))) {
+    if (id && !rd_text_valid(id, strlen(id), NULL)) {
+        snprintf(err, errlen, "id: not UTF-8 text (invalid or control bytes)");
+        return RD_EINVAL;
+    }
+    const rd_tz_t *z;
+    int zr = tz && *tz ? rd_tz_lookup(tz, &z) : 0;
+    if (zr == RD_ETRANSIENT) {
+        snprintf(err, errlen, "tz: zone file unreadable now, try again");
+        return RD_ETRANSIENT;
+    }
+    if (zr != 0) {
         rd_text_printable(q, sizeof q, tz);
         snprintf(err, errlen, "tz: \"%s\" is not a known IANA time zone", q);
         return RD_EINVAL;
@@ -46,6 +56,14 @@ int rd_enqueue_prepare(const rd_campaign_t *c, const char *to, const char *id, c
     }
     for (size_t i = 0; i < n_vars; i++) {
         size_t kl = strlen(vars[i].key), vl = strlen(vars[i].val);
+        if (!rd_text_valid(vars[i].key, kl, NULL) || !rd_text_valid(vars[i].val, vl, NULL)) {
+            rd_text_printable(q, sizeof q, vars[i].key);
+            snprintf(err, errlen,
+                     "vars.%s: keys and values must be UTF-8 text without control "
+                     "characters",
+                     q);
+            return RD_EINVAL;
+        }
         if (kl == 0 || kl > RD_JOB_VAR_MAX || vl > RD_JOB_VAR_MAX) {
             rd_text_printable(q, sizeof q, vars[i].key);
             snprintf(err, errlen, "vars.%s: keys must be 1-%d bytes and values at most %d", q,

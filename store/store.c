@@ -302,6 +302,7 @@ int rd_store_create(uv_loop_t *loop, const rd_store_opts_t *opts, rd_store_t **o
     if (opts->cmd_timeout_ms) ro.cmd_timeout_ms = opts->cmd_timeout_ms;
     if (opts->connect_timeout_ms) ro.connect_timeout_ms = opts->connect_timeout_ms;
     if (opts->reconnect_max_ms) ro.reconnect_max_ms = opts->reconnect_max_ms;
+    ro.fail_fast = opts->fail_fast;
     rd_store_t *s = rd_calloc(1, sizeof(*s));
     s->loop = loop;
     s->opts = *opts;
@@ -395,6 +396,10 @@ void rd_store_close(rd_store_t *s, void (*cb)(void *arg), void *arg) {
 const char *rd_store_prefix(const rd_store_t *s) { return s->prefix; }
 
 bool rd_store_connected(const rd_store_t *s) { return rd_redis_connected(s->r); }
+
+const char *rd_store_link_error(const rd_store_t *s, int *code) {
+    return rd_redis_link_error(s->r, code);
+}
 
 uint64_t rd_store_commands_sent(const rd_store_t *s) { return rd_redis_commands_sent(s->r); }
 

@@ -96,6 +96,7 @@ typedef struct rd_store_opts {
                                  declared dead [5000] */
     uint32_t connect_timeout_ms; /* [2000] */
     uint32_t reconnect_max_ms;   /* backoff cap [2000] */
+    bool fail_fast;              /* a failed connect fails queued requests at once (CLI) */
     int64_t events_maxlen;       /* XADD MAXLEN ~ for <prefix>:events [1000000] */
     int64_t retention_ms;        /* finished job records kept for `job show` [7 days] */
     /* Provider-account token bucket consulted by every claim (real seconds). */
@@ -130,6 +131,8 @@ void rd_store_close(rd_store_t *s, void (*cb)(void *arg), void *arg);
 const char *rd_store_prefix(const rd_store_t *s);
 /* True while a connection is established and the scripts are loaded. */
 bool rd_store_connected(const rd_store_t *s);
+/* Why the store's Redis link is down (rd_redis_link_error), or NULL. */
+const char *rd_store_link_error(const rd_store_t *s, int *code);
 /* Commands sent since creation (for "Redis commands per attempt"). */
 uint64_t rd_store_commands_sent(const rd_store_t *s);
 /* Settles applied from the record and events the engine prepared

@@ -30,6 +30,7 @@
 #include "common/httpd.h"
 #include "store/store.h"
 #include "proto/callback.h"
+#include "proto/cbauth.h"
 #include "proto/rd.h"
 #include "tests/lib/redis_harness.h"
 #include "tests/lib/server_harness.h"
@@ -73,6 +74,8 @@ static void on_pool_result(rd_work_t *w, void *data) {
 
 /* Provider for the sim tests; the sim gets `sim_args` and `script`. */
 static rd_prov_t sim_prov;
+/* The provider the test campaign places with (settle's default), non-sim tests. */
+static rd_prov_t fx_prov;
 static const char *const *sim_args;
 static const char *sim_script;
 
@@ -87,7 +90,8 @@ static int setup_common(void **state, bool with_sim) {
     char err[128];
     if (rd_httpd_create(&f->loop, &hc, &f->srv, err, sizeof err) != 0) return -1;
     snprintf(f->base, sizeof f->base, "http://127.0.0.1:%d", rd_httpd_port(f->srv));
-    rd_settle_cfg_t sc = {.store = f->s, .clock = &f->clock};
+    rd_settle_cfg_t sc = {
+        .store = f->s, .clock = &f->clock, .default_provider = with_sim ? sim_prov : fx_prov};
     if (rd_settle_create(&sc, &f->settle) != 0) return -1;
     rd_callback_route_cfg_t cc = {
         .settle = f->settle, .secret = SECRET, .public_url = f->base, .twilio_token = TWTOKEN};
@@ -132,7 +136,14 @@ static int setup_common(void **state, bool with_sim) {
     return 0;
 }
 
-static int setup(void **state) { return setup_common(state, false); }
+static int setup(void **state) {
+    fx_prov = RD_PROV_EXOTEL;
+    return setup_common(state, false);
+}
+static int setup_twilio(void **state) {
+    fx_prov = RD_PROV_TWILIO;
+    return setup_common(state, false);
+}
 static int setup_sim(void **state) { return setup_common(state, true); }
 
 static void on_srv_closed(void *arg) { ((fx_t *)arg)->srv_closed = true; }
@@ -229,6 +240,15 @@ static long post(fx_t *f, const char *path, const char *ctype, const char *body,
     return r.status;
 }
 
+/* The callback path the engine gives the provider for attempt cbt:<tok>: key and MAC. */
+static void cb_path(char *out, size_t cap, rd_prov_t p, uint64_t tok) {
+    char key[RD_ATTEMPT_KEY_MAX + 1], mac[RD_CBAUTH_LEN + 1];
+    assert_int_equal(rd_attempt_key_format(key, sizeof key, "cbt", tok), 0);
+    assert_int_equal(rd_cbauth_sign(SECRET, strlen(SECRET), p, key, strlen(key), mac), 0);
+    snprintf(out, cap, "/callbacks/%s/" SECRET "?a=cbt%%3A%llu&h=%s", rd_prov_name(p),
+             (unsigned long long)tok, mac);
+}
+
 /* ---- job helpers ---- */
 
 static uint64_t claim_place(fx_t *f, const char *call_id, int64_t now) {
@@ -259,10 +279,14 @@ static void t_exotel(void **state) {
              "\"CustomField\":\"cbt:%llu\",\"DateUpdated\":\"2026-11-28 15:30:20\"}",
              (unsigned long long)tok);
 
-    /* Forged token: 403, nothing changes. */
+    char path[200];
+    cb_path(path, sizeof path, RD_PROV_EXOTEL, tok);
+    /* Forged token, or the secret without the attempt's MAC: 403, nothing changes. */
     assert_int_equal(
         post(f, "/callbacks/exotel/wrong-secret", "application/json", body, NULL, NULL, 0), 403);
     assert_int_equal(post(f, "/callbacks/exotel/", "application/json", body, NULL, NULL, 0), 403);
+    assert_int_equal(post(f, "/callbacks/exotel/" SECRET, "application/json", body, NULL, NULL, 0),
+                     403);
     rd_store_job_t *j = show(f, "j1");
     assert_int_equal(j->state, RD_JOB_PLACED);
     assert_int_equal(j->n_hist, 0);
@@ -270,15 +294,11 @@ static void t_exotel(void **state) {
     /* Unknown provider, bad body. */
     assert_int_equal(post(f, "/callbacks/plivo/" SECRET, "application/json", body, NULL, NULL, 0),
                      404);
-    assert_int_equal(
-        post(f, "/callbacks/exotel/" SECRET, "application/json", "{\"CallSid\":", NULL, NULL, 0),
-        400);
+    assert_int_equal(post(f, path, "application/json", "{\"CallSid\":", NULL, NULL, 0), 400);
 
     /* The real one settles. */
     rd_clock_set(&f->clock, T0 + 30000);
-    assert_int_equal(
-        post(f, "/callbacks/exotel/" SECRET, "application/json", body, NULL, resp, sizeof resp),
-        200);
+    assert_int_equal(post(f, path, "application/json", body, NULL, resp, sizeof resp), 200);
     assert_non_null(strstr(resp, "settled"));
     j = show(f, "j1");
     assert_int_equal(j->state, RD_JOB_PENDING);
@@ -288,15 +308,12 @@ static void t_exotel(void **state) {
     rd_store_job_free(j);
 
     /* Duplicate, then a late one with another status (form-encoded this time). */
-    assert_int_equal(
-        post(f, "/callbacks/exotel/" SECRET, "application/json", body, NULL, resp, sizeof resp),
-        200);
+    assert_int_equal(post(f, path, "application/json", body, NULL, resp, sizeof resp), 200);
     assert_non_null(strstr(resp, "duplicate"));
     snprintf(body, sizeof body, "CallSid=EXO1&Status=completed&CustomField=cbt%%3A%llu",
              (unsigned long long)tok);
-    assert_int_equal(post(f, "/callbacks/exotel/" SECRET, "application/x-www-form-urlencoded", body,
-                          NULL, resp, sizeof resp),
-                     200);
+    assert_int_equal(
+        post(f, path, "application/x-www-form-urlencoded", body, NULL, resp, sizeof resp), 200);
     assert_non_null(strstr(resp, "duplicate"));
     j = show(f, "j1");
     assert_int_equal(j->n_hist, 1);
@@ -308,7 +325,7 @@ static void t_exotel(void **state) {
     stats(f, &st);
     assert_int_equal(st.settled, 1);
     assert_int_equal(st.duplicates, 2);
-    assert_int_equal(st.forged, 2);
+    assert_int_equal(st.forged, 3);
 }
 
 static void sign(const char *path_query, const char *body, char *sig, const char *base,
@@ -323,9 +340,8 @@ static void t_twilio(void **state) {
     rd_enq_result_t er;
     assert_int_equal(ts_enqueue(f->s, &f->loop, "cbt", "+14155550100", "j2", T0, T0, &er), 0);
     uint64_t tok = claim_place(f, "CA0001", T0);
-    char path[160], body[512], sig[RD_TWILIO_SIG_LEN + 1], resp[256];
-    snprintf(path, sizeof path, "/callbacks/twilio/" SECRET "?a=cbt%%3A%llu",
-             (unsigned long long)tok);
+    char path[200], body[512], sig[RD_TWILIO_SIG_LEN + 1], resp[256];
+    cb_path(path, sizeof path, RD_PROV_TWILIO, tok);
 
     /* A non-terminal event: acknowledged, ignored. */
     snprintf(body, sizeof body, "CallSid=CA0001&CallStatus=ringing&AccountSid=AC1");
@@ -475,9 +491,9 @@ static uint64_t dial_one(fx_t *f, int64_t now, char *cid, size_t cap) {
     snprintf(w->dial.flow, sizeof w->dial.flow, "1");
     assert_int_equal(
         rd_attempt_key_format(w->dial.attempt_key, sizeof w->dial.attempt_key, "cbt", tok), 0);
-    snprintf(w->dial.status_callback, sizeof w->dial.status_callback,
-             "%s/callbacks/%s/" SECRET "?a=%s", f->base, rd_prov_name(sim_prov),
-             w->dial.attempt_key);
+    char path[200];
+    cb_path(path, sizeof path, sim_prov, tok);
+    snprintf(w->dial.status_callback, sizeof w->dial.status_callback, "%s%s", f->base, path);
     w->dial.ring_timeout_s = 30;
     w->dial.time_limit_s = 60;
     w->dial.machine_detection = true;
@@ -609,7 +625,7 @@ int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_exotel, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_twilio, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_twilio, setup_twilio, teardown),
         cmocka_unit_test_setup_teardown(t_direct_settle, setup, teardown),
         cmocka_unit_test_setup_teardown(t_lost_callback_polled, setup_lossy, teardown),
         cmocka_unit_test_setup_teardown(t_dup_reordered_settle_once, setup_dup, teardown),

@@ -573,7 +573,7 @@ static void t_ping_and_unreachable(void **state) {
     char url[128];
     snprintf(url, sizeof url, "redis://:hunter2secret@127.0.0.1:1/0");
     r = RUN(NULL, NULL, "ping", "--redis", url, "--timeout", "400");
-    expect(&r, 3, NULL, "cannot reach Redis at redis://127.0.0.1:1/0");
+    expect(&r, 3, NULL, "cannot reach Redis at redis://***@127.0.0.1:1/0");
     assert_null(strstr(r.err, "hunter2secret"));
     run_free(&r);
     r = RUN(NULL, NULL, "campaign", "list", "--redis", "redis://127.0.0.1:1/0", "--timeout", "300");

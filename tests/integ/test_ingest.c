@@ -13,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/ccache.h"
 #include "engine/ingest.h"
 #include "store/store.h"
 #include "proto/job.h"
 #include "proto/rd.h"
+#include "tests/lib/proc.h"
 #include "tests/lib/redis_harness.h"
 #include "tests/lib/store_sync.h"
 
@@ -278,10 +280,85 @@ static void t_takeover(void **state) {
     assert_int_equal(camp.enqueued, 50);
 }
 
+/* Bytes that are not UTF-8 text in a producer's field: dead-lettered, the reason names it. */
+static void t_not_text(void **state) {
+    fx_t *f = *state;
+    xadd_job(f, "Pay", "+919876522222", "bad\xff");
+    const char *j = "{\"v\":1,\"campaign\":\"Pay\",\"to\":\"+919876522223\","
+                    "\"vars\":{\"name\":\"a\\u001bb\"}}";
+    xadd(f, "j", j, strlen(j));
+    rd_ingest_t *in = ingest(f, "c5", 30000);
+    run_until_read(f, in, 2);
+    rd_ingest_counters_t c;
+    rd_ingest_counters(in, &c);
+    assert_int_equal(c.deadlettered, 2);
+    assert_int_equal(c.created, 0);
+    ingest_close(f, in);
+    redisReply *r = redisCommand(f->sync, "XRANGE %s:deadletter - +", f->redis.prefix);
+    assert_int_equal(r->elements, 2);
+    char reasons[512] = "";
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *fv = r->element[i]->element[1];
+        for (size_t k = 0; k + 1 < fv->elements; k += 2)
+            if (strcmp(fv->element[k]->str, "reason") == 0) {
+                strncat(reasons, fv->element[k + 1]->str, sizeof reasons - strlen(reasons) - 2);
+                strcat(reasons, "|");
+            }
+    }
+    freeReplyObject(r);
+    if (!strstr(reasons, "id: not UTF-8 text") || !strstr(reasons, "vars.\"name\": not UTF-8"))
+        fail_msg("reasons: %s", reasons);
+}
+
+/*
+ * A valid entry read while the process is out of descriptors (its zone file
+ * cannot be opened) is neither dead-lettered nor lost: it stays pending and
+ * is stored once descriptors are back (XAUTOCLAIM redelivery).
+ */
+static void t_emfile_retried(void **state) {
+    fx_t *f = *state;
+    const char *j = "{\"v\":1,\"campaign\":\"Pay\",\"to\":\"+919876511111\","
+                    "\"tz\":\"Pacific/Chatham\"}";
+    rd_ingest_t *in = ingest(f, "c4", 200);
+    /* Let the ingest connect and create its group: nothing after needs a new descriptor. */
+    for (int i = 0; i < 50; i++) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        usleep(2000);
+    }
+    rd_test_fds_t fds;
+    rd_test_fds_exhaust(&fds);
+    xadd(f, "j", j, strlen(j));
+    rd_ingest_counters_t c;
+    uint64_t end = uv_now(&f->loop) + 5000;
+    do {
+        uv_run(&f->loop, UV_RUN_ONCE);
+        rd_ingest_counters(in, &c);
+    } while (c.read < 1 && uv_now(&f->loop) < end);
+    uint64_t settle = uv_now(&f->loop) + 100;
+    while (uv_now(&f->loop) < settle) uv_run(&f->loop, UV_RUN_ONCE);
+    rd_test_fds_release(&fds);
+    rd_ingest_counters(in, &c);
+    assert_int_equal(c.read, 1);
+    assert_int_equal(c.deadlettered, 0);
+    assert_int_equal(c.created, 0);
+    end = uv_now(&f->loop) + 5000;
+    do {
+        uv_run(&f->loop, UV_RUN_ONCE);
+        rd_ingest_counters(in, &c);
+    } while (c.created < 1 && uv_now(&f->loop) < end);
+    assert_int_equal(c.created, 1);
+    assert_int_equal(c.deadlettered, 0);
+    ingest_close(f, in);
+    assert_int_equal(xlen(f, "deadletter"), 0);
+    assert_int_equal(pending(f), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_one_percent_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(t_takeover, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_emfile_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_not_text, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

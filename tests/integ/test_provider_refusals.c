@@ -292,7 +292,7 @@ static void t_unreadable_reply_no_second_call(void **state) {
              "--XyZ\r\nContent-Disposition: form-data; name=\"EventType\"\r\n\r\nterminal\r\n"
              "--XyZ--\r\n");
     char url[768];
-    snprintf(url, sizeof url, "%s%s", e->server.base, strstr(cb, "/callbacks/"));
+    snprintf(url, sizeof url, "%s%s", e->server.cb_base, strstr(cb, "/callbacks/"));
     char *resp = NULL;
     long st = rd_test_http("POST", url, "multipart/form-data; boundary=XyZ", mp, NULL, &resp);
     if (st != 200) fprintf(stderr, "callback: %ld %s\n", st, resp ? resp : "");

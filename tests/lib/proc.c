@@ -11,6 +11,7 @@
 #include "bench/benchrun.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -224,4 +225,31 @@ int rd_test_stop_pid(pid_t pid, int sig, int timeout_ms) {
     if (WIFEXITED(st)) return WEXITSTATUS(st);
     if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
     return -1;
+}
+
+void rd_test_fds_exhaust(rd_test_fds_t *h) {
+    int base = open("/dev/null", O_RDONLY);
+    h->n = 0;
+    h->fd = NULL;
+    if (base < 0) return;
+    int cap = 0;
+    for (;;) {
+        int fd = dup(base);
+        if (fd < 0) break;
+        if (h->n == cap) {
+            cap = cap ? cap * 2 : 256;
+            h->fd = realloc(h->fd, (size_t)cap * sizeof *h->fd);
+        }
+        h->fd[h->n++] = fd;
+    }
+    /* The last slot too: base stays open until release. */
+    if (h->n == cap) h->fd = realloc(h->fd, (size_t)(cap + 1) * sizeof *h->fd);
+    h->fd[h->n++] = base;
+}
+
+void rd_test_fds_release(rd_test_fds_t *h) {
+    for (int i = 0; i < h->n; i++) close(h->fd[i]);
+    free(h->fd);
+    h->fd = NULL;
+    h->n = 0;
 }

@@ -93,4 +93,16 @@ int rd_test_wait_healthy(pid_t pid, const char *url, int timeout_ms, int interva
  */
 int rd_test_stop_pid(pid_t pid, int sig, int timeout_ms);
 
+/*
+ * Uses up this process's descriptors (dup of stdin-like /dev/null until
+ * EMFILE) so the next open() fails with EMFILE; returns a handle for
+ * rd_test_fds_release, which closes them all.
+ */
+typedef struct rd_test_fds {
+    int *fd;
+    int n;
+} rd_test_fds_t;
+void rd_test_fds_exhaust(rd_test_fds_t *h);
+void rd_test_fds_release(rd_test_fds_t *h);
+
 #endif

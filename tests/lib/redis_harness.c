@@ -55,9 +55,12 @@ static int spawn(rd_test_redis_t *t) {
     if (pid == 0) {
         char log[300];
         snprintf(log, sizeof(log), "%s/redis.log", t->dir);
+        char sock[300];
+        snprintf(sock, sizeof(sock), "%s/redis.sock", t->dir);
         execlp("redis-server", "redis-server", "--bind", "127.0.0.1", "--port", port, "--dir",
                t->dir, "--save", "", "--appendonly", "no", "--daemonize", "no",
-               "--maxmemory-policy", "noeviction", "--logfile", log, (char *)NULL);
+               "--maxmemory-policy", "noeviction", "--logfile", log, "--unixsocket", sock,
+               "--unixsocketperm", "700", (char *)NULL);
         _exit(127);
     }
     t->pid = pid;

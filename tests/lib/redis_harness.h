@@ -26,7 +26,8 @@ typedef struct rd_test_redis {
 
 /* A Redis for the test: the shared one if REDIAL_TEST_REDIS_URL is set, else our own. */
 int rd_test_redis_start(rd_test_redis_t *t);
-/* Always our own redis-server (tests that SIGKILL or restart it). */
+/* Always our own redis-server (tests that SIGKILL or restart it); it also listens on the
+ * unix socket <dir>/redis.sock. */
 int rd_test_redis_start_own(rd_test_redis_t *t);
 /* Stops our server (SIGKILL, waits, removes the dir) or deletes the prefix's
  * keys from the shared one. */

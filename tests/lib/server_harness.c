@@ -11,25 +11,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 int rd_test_server_start(rd_test_server_t *s, const rd_test_server_opts_t *o) {
     memset(s, 0, sizeof *s);
     s->port = rd_test_free_port();
-    if (s->port <= 0) return -1;
+    s->cb_port = rd_test_free_port();
+    if (s->port <= 0 || s->cb_port <= 0 || s->port == s->cb_port) return -1;
     snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
+    snprintf(s->cb_base, sizeof s->cb_base, "http://127.0.0.1:%d", s->cb_port);
     snprintf(s->log_path, sizeof s->log_path, "/tmp/redial-test-server-%d-%d.log", (int)getpid(),
              s->port);
-    char bin[512], listen[64], workers[16];
+    char bin[512], listen[64], admin[64], workers[16];
     snprintf(bin, sizeof bin, "%s/redial-server", rd_test_bin_dir());
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", s->port);
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", s->cb_port);
+    snprintf(admin, sizeof admin, "127.0.0.1:%d", s->port);
     snprintf(workers, sizeof workers, "%d", o->workers > 0 ? o->workers : 2);
     rd_test_argv_t av = {.n = 0};
     rd_test_argv_add(&av, bin);
     rd_test_argv_opt(&av, "--redis", o->redis_url);
     rd_test_argv_opt(&av, "--prefix", o->prefix);
     rd_test_argv_opt(&av, "--listen", listen);
+    rd_test_argv_opt(&av, "--admin-listen", admin);
     rd_test_argv_opt(&av, "--provider", o->provider ? o->provider : "exotel");
     rd_test_argv_opt(&av, "--provider-url", o->provider_url);
     rd_test_argv_opt(&av, "--provider-sid", RD_TEST_PROVIDER_SID);
@@ -47,8 +52,13 @@ int rd_test_server_start(rd_test_server_t *s, const rd_test_server_opts_t *o) {
         setenv("REDIAL_API_KEY", RD_TEST_API_KEY, 1);
         setenv("REDIAL_API_TOKEN", RD_TEST_API_TOKEN, 1);
         setenv("REDIAL_CALLBACK_SECRET", RD_TEST_CALLBACK_SECRET, 1);
-        setenv("REDIAL_PROVIDER_KEY", RD_TEST_PROVIDER_KEY, 1);
+        if (!o->no_provider_key) setenv("REDIAL_PROVIDER_KEY", RD_TEST_PROVIDER_KEY, 1);
+        if (o->metrics_token) setenv("REDIAL_METRICS_TOKEN", o->metrics_token, 1);
         setenv("REDIAL_PROVIDER_TOKEN", RD_TEST_PROVIDER_TOKEN, 1);
+        if (o->nofile) {
+            struct rlimit rl = {.rlim_cur = o->nofile, .rlim_max = o->nofile};
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(126);
+        }
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0) dup2(devnull, 0);
         execv(bin, (char *const *)av.v);

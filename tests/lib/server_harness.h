@@ -17,8 +17,10 @@
 
 typedef struct rd_test_server {
     pid_t pid;
-    int port;
-    char base[64];      /* http://127.0.0.1:<port> */
+    int port;           /* the admin listener: control API, /healthz, /metrics */
+    char base[64];      /* http://127.0.0.1:<port> (admin) */
+    int cb_port;        /* the public listener: provider callbacks */
+    char cb_base[64];   /* http://127.0.0.1:<cb_port> */
     char log_path[256]; /* its log file (kept for failing tests) */
 } rd_test_server_t;
 
@@ -31,6 +33,9 @@ typedef struct rd_test_server_opts {
     const char *engine_id;                             /* NULL = default */
     int workers;                                       /* 0 = default */
     const char *const *extra_args;                     /* NULL-terminated, or NULL */
+    unsigned nofile;           /* RLIMIT_NOFILE (soft and hard) of the process; 0 = inherited */
+    bool no_provider_key;      /* twilio with the account sid as basic-auth user (no API key) */
+    const char *metrics_token; /* REDIAL_METRICS_TOKEN, or NULL */
 } rd_test_server_opts_t;
 
 /* Credentials every test server gets (env), for the API and callbacks. */

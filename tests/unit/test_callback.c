@@ -292,6 +292,11 @@ static void t_twilio_signature(void **state) {
     assert_string_equal(once, twice);
     assert_int_equal(rd_twilio_signature("k", url, strlen(url), "d=1&x=2&d=2", 11, twice), 0);
     assert_string_not_equal(once, twice);
+    /* A body with no pairs ("&") signs as the URL alone (UBSan: no qsort of NULL). */
+    char sig2[RD_TWILIO_SIG_LEN + 1];
+    assert_int_equal(rd_twilio_signature("k", url, strlen(url), "&", 1, sig), 0);
+    assert_int_equal(rd_twilio_signature("k", url, strlen(url), NULL, 0, sig2), 0);
+    assert_string_equal(sig, sig2);
 }
 
 /* The allocation-free scanner and the jansson path agree, including where

@@ -347,10 +347,17 @@ static const struct {
     {"{\"name\":\"a\",\"caller_id\":\"1\",\"call_flow_id\":\"f\",\"retry\":{"
      "\"machine_detection\":\"on\"}}",
      RD_EINVAL, "retry.machine_detection"},
+    /* Path segments every client normalises away: such a campaign could not be addressed. */
+    {"{\"name\":\".\",\"caller_id\":\"1\",\"call_flow_id\":\"f\"}", RD_EINVAL, "name"},
+    {"{\"name\":\"..\",\"caller_id\":\"1\",\"call_flow_id\":\"f\"}", RD_EINVAL, "name"},
 };
 
 static void t_bad_inputs(void **state) {
     (void)state;
+    assert_true(rd_campaign_name_valid("...", 3)); /* only the two path segments */
+    assert_true(rd_campaign_name_valid(".a", 2));
+    assert_false(rd_campaign_name_valid("..", 2));
+    assert_false(rd_campaign_name_valid("a/b", 3));
     assert_true(RD_ARRAY_LEN(bad) >= 15);
     for (size_t i = 0; i < RD_ARRAY_LEN(bad); i++) {
         rd_campaign_t c;

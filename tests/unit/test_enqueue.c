@@ -59,6 +59,18 @@ static void t_refusals(void **state) {
                                         &e, err, sizeof err),
                      RD_EINVAL);
     assert_true(strncmp(err, "tz: ", 4) == 0);
+    /* Not UTF-8 text (the CLI's entry point shares these checks). */
+    assert_int_equal(rd_enqueue_prepare(&c, "+919876543210",
+                                        "a\xff"
+                                        "b",
+                                        NULL, NULL, 0, 0, now, &e, err, sizeof err),
+                     RD_EINVAL);
+    assert_true(strncmp(err, "id: ", 4) == 0);
+    rd_job_var_t nl = {.key = (char *)"k", .val = (char *)"line\nbreak"};
+    assert_int_equal(
+        rd_enqueue_prepare(&c, "+919876543210", NULL, NULL, &nl, 1, 0, now, &e, err, sizeof err),
+        RD_EINVAL);
+    assert_true(strncmp(err, "vars.", 5) == 0);
     assert_int_equal(rd_enqueue_prepare(&c, "+919876543210", NULL, "../../etc/passwd", NULL, 0, 0,
                                         now, &e, err, sizeof err),
                      RD_EINVAL);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "proto/job.h"
+#include "proto/text.h"
 #include "proto/rd.h"
 
 static void t_e164(void **state) {
@@ -158,6 +159,21 @@ static void t_bad_msgpack(void **state) {
         {B("\x81\xaanot_before\xcf\xff\xff\xff\xff\xff\xff\xff\xff"), RD_EINVAL, "not_before"},
         {B("\x81\xa4vars\x81\xa1k\xc0"), RD_EINVAL, "vars[0]"},          /* nil value */
         {B("\x81\xa4vars\x82\xa1k\xa0\xa1k\xa0"), RD_EINVAL, "vars[1]"}, /* duplicate */
+        /* Not UTF-8 text: refused naming the field. */
+        {B("\x81\xa2id\xa2\xff\xfe"), RD_EINVAL, "id"}, /* not UTF-8 */
+        {B("\x81\xa8"
+           "campaign\xa2.."),
+         RD_EINVAL, "campaign"},                            /* a path segment */
+        {B("\x81\xa2id\xa3\x61\xc0\xaf"), RD_EINVAL, "id"}, /* overlong '/' */
+        {B("\x81\xa8"
+           "campaign\xa2\x63\xff"),
+         RD_EINVAL, "campaign"},
+        {B("\x81\xa2to\xa2+\x80"), RD_EINVAL, "to"},
+        {B("\x81\xa4vars\x81\xa1k\xa3\xed\xa0\x80"), RD_EINVAL, "vars.\"k\""}, /* surrogate */
+        {B("\x81\xa4vars\x81\xa1k\xa2\xc2\x85"), RD_EINVAL, "vars.\"k\""},     /* C1 NEL */
+        {B("\x81\xa4vars\x81\xa1k\xa2\x61\x1b"), RD_EINVAL, "vars.\"k\""},     /* ESC */
+        {B("\x81\xa4vars\x81\xa2k\x01\xa0"), RD_EINVAL, "vars[0] key"},
+        {B("\x81\xa4vars\x81\xa2k\xf5\xa0"), RD_EINVAL, "vars[0] key"}, /* > U+10FFFF */
     };
     for (size_t i = 0; i < RD_ARRAY_LEN(cases); i++) {
         err[0] = '\0';
@@ -167,6 +183,37 @@ static void t_bad_msgpack(void **state) {
             fail_msg("cases[%zu]: rc %d err '%s'", i, rc, err);
         assert_null(d.vars);
     }
+}
+
+/* Text that is fine: multi-byte UTF-8 in an id and in vars survives; JSON escapes of
+ * control characters do not. */
+static void t_text_fields(void **state) {
+    (void)state;
+    rd_job_msg_t d;
+    char err[160];
+    const char *ok =
+        "{\"v\":1,\"campaign\":\"c\",\"to\":\"+14155550123\",\"id\":\"fa\\u00e7ade-1\","
+        "\"vars\":{\"name\":\"Jos\\u00e9 \\ud83c\\udf89\",\"\\u00fcber\":\"\\u00a0x\"}}";
+    assert_int_equal(rd_job_msg_decode_json(ok, strlen(ok), &d, err, sizeof err), 0);
+    assert_string_equal(d.id, "fa\xc3\xa7"
+                              "ade-1");
+    assert_string_equal(d.vars[0].val, "Jos\xc3\xa9 \xf0\x9f\x8e\x89");
+    rd_job_msg_deinit(&d);
+    const char *bell = "{\"v\":1,\"campaign\":\"c\",\"to\":\"+14155550123\","
+                       "\"vars\":{\"a\":\"x\\u0007y\"}}";
+    assert_int_equal(rd_job_msg_decode_json(bell, strlen(bell), &d, err, sizeof err), RD_EINVAL);
+    assert_non_null(strstr(err, "vars.\"a\": not UTF-8 text"));
+    const char *nl = "{\"v\":1,\"campaign\":\"c\",\"to\":\"+14155550123\",\"id\":\"a\\nb\"}";
+    assert_int_equal(rd_job_msg_decode_json(nl, strlen(nl), &d, err, sizeof err), RD_EINVAL);
+    assert_memory_equal(err, "id:", 3);
+    /* The checker itself. */
+    size_t at = 99;
+    assert_true(rd_text_valid("", 0, NULL));
+    assert_true(rd_text_valid("\xf4\x8f\xbf\xbf", 4, NULL)); /* U+10FFFF */
+    assert_false(rd_text_valid("ab\xe2\x82", 4, &at));       /* truncated */
+    assert_int_equal(at, 2);
+    assert_false(rd_text_valid("\x7f", 1, NULL));
+    assert_false(rd_text_valid("\xe0\x80\xaf", 3, NULL)); /* overlong */
 }
 
 /* Messages produced by a generic msgpack producer (other key order, int widths). */
@@ -199,6 +246,7 @@ int main(void) {
         cmocka_unit_test(t_e164),        cmocka_unit_test(t_roundtrip),
         cmocka_unit_test(t_json),        cmocka_unit_test(t_bad_json),
         cmocka_unit_test(t_bad_msgpack), cmocka_unit_test(t_foreign_producer),
+        cmocka_unit_test(t_text_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

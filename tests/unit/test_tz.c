@@ -19,6 +19,7 @@
 
 #include "proto/rd.h"
 #include "proto/tz.h"
+#include "tests/lib/proc.h"
 
 static const rd_tz_t *zone(const char *name) {
     const rd_tz_t *z = rd_tz_get(name);
@@ -273,6 +274,25 @@ static void t_threads(void **state) {
         assert_ptr_equal(rd_tz_get(race_zones[i]), rd_tz_get(race_zones[i]));
 }
 
+/* Out of descriptors is not "no such zone": the lookup says so, and a later one succeeds. */
+static void t_emfile_not_a_verdict(void **state) {
+    (void)state;
+    const rd_tz_t *z = (const rd_tz_t *)1;
+    rd_test_fds_t fds;
+    rd_test_fds_exhaust(&fds);
+    int rc = rd_tz_lookup("America/Argentina/Ushuaia", &z);
+    int bogus = rd_tz_lookup("Mars/Olympus_Mons", &z);
+    rd_test_fds_release(&fds);
+    assert_int_equal(rc, RD_ETRANSIENT);
+    assert_int_equal(bogus, RD_ETRANSIENT); /* unknowable while out of descriptors */
+    assert_null(z);
+    assert_int_equal(rd_tz_lookup("America/Argentina/Ushuaia", &z), 0);
+    assert_non_null(z);
+    assert_int_equal(rd_tz_lookup("Mars/Olympus_Mons", &z), RD_ENOTFOUND);
+    assert_int_equal(rd_tz_lookup("../etc/passwd", &z), RD_ENOTFOUND);
+    assert_int_equal(rd_tz_lookup("Asia", &z), RD_ENOTFOUND); /* a directory, not a zone */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_new_york_2026),
@@ -284,6 +304,7 @@ int main(void) {
         cmocka_unit_test(t_names),
         cmocka_unit_test(t_numbers),
         cmocka_unit_test(t_threads),
+        cmocka_unit_test(t_emfile_not_a_verdict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
