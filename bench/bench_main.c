@@ -476,6 +476,14 @@ static bool wait_healthy(bench_t *b, rd_bench_proc_t *p, const char *base) {
     return false;
 }
 
+/* Appends the flags that put a child on the bench's clock; returns the new count. */
+static int add_clock(const char **argv, int n, const char *scale, const char *origin,
+                     const char *epoch) {
+    const char *v[] = {"--time-scale", scale, "--time-origin", origin, "--time-epoch", epoch};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) argv[n++] = v[i];
+    return n;
+}
+
 static char g_env_sim[3][96];
 static char g_env_eng[6][96];
 
@@ -501,12 +509,6 @@ static int start_sim(bench_t *b) {
                            "seed",
                            "--seed",
                            seed,
-                           "--time-scale",
-                           scale,
-                           "--time-origin",
-                           b->cfg.origin,
-                           "--time-epoch",
-                           epoch,
                            "--exotel-rate-per-min",
                            "0",
                            "--twilio-rate-per-s",
@@ -516,6 +518,7 @@ static int start_sim(bench_t *b) {
                            "--exotel-key",
                            KEY};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) argv[n++] = fixed[i];
+    n = add_clock(argv, n, scale, b->cfg.origin, epoch);
     for (int i = 0; b->extra_sim[i] && n < 78; i++) argv[n++] = b->extra_sim[i];
     argv[n] = NULL;
     snprintf(g_env_sim[0], sizeof g_env_sim[0], "REDIAL_SIM_EXOTEL_TOKEN=%s", TOKEN);
@@ -554,34 +557,13 @@ static int start_engine(bench_t *b, int i) {
     snprintf(epoch, sizeof epoch, "%lld", (long long)b->epoch_ms);
     const char *argv[80];
     int n = 0;
-    const char *fixed[] = {bin,
-                           "--redis",
-                           b->redis_url,
-                           "--prefix",
-                           b->prefix,
-                           "--listen",
-                           listen,
-                           "--provider",
-                           "exotel",
-                           "--provider-url",
-                           b->sim_base,
-                           "--provider-sid",
-                           SID,
-                           "--provider-rate",
-                           "1000000/1",
-                           "--time-scale",
-                           scale,
-                           "--time-origin",
-                           b->cfg.origin,
-                           "--time-epoch",
-                           epoch,
-                           "--engine-id",
-                           id,
-                           "--log-level",
-                           "warn",
-                           "--admin-listen",
-                           admin};
+    const char *fixed[] = {
+        bin,    "--redis",         b->redis_url, "--prefix",       b->prefix,   "--listen",
+        listen, "--provider",      "exotel",     "--provider-url", b->sim_base, "--provider-sid",
+        SID,    "--provider-rate", "1000000/1",  "--engine-id",    id,          "--log-level",
+        "warn", "--admin-listen",  admin};
     for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++) argv[n++] = fixed[k];
+    n = add_clock(argv, n, scale, b->cfg.origin, epoch);
     if (b->cfg.workers > 0) {
         argv[n++] = "--workers";
         argv[n++] = workers;
