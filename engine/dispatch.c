@@ -212,6 +212,15 @@ static void dispatch(rd_server_t *srv, const rd_campaign_t *c, const rd_store_jo
         .jitter_seed = rd_policy_seed(j->campaign, j->to, j->attempt),
     };
     /* Also loads a smart campaign's figures before its first retry decision. */
+    if (!ctx.tz) {
+        /* The callee's zone is unreadable for now (descriptors, memory): its
+           window cannot be checked, so no call; back shortly, not an attempt. */
+        rd_log(RD_LOG_WARN, "dial.deferred", "campaign", j->campaign, "job", j->id, "why",
+               "time zone unreadable now (resource)", NULL);
+        release_claim(srv, j->campaign, j->token, now + rd_clock_policy_ms(&srv->clock, 5000));
+        rd_store_job_free(owned);
+        return;
+    }
     if (c->strategy == RD_STRAT_SMART) ctx.smart = rd_dispatch_smart_stats(srv, j->campaign);
     if (!rd_policy_allowed(&ctx, now)) {
         int64_t due = rd_policy_place(&ctx, now);

@@ -263,6 +263,10 @@ static void enqueue(entry_t *e, const rd_campaign_t *c) {
     memset(&ctx, 0, sizeof(ctx));
     ctx.c = c;
     ctx.tz = rd_policy_zone(c, e->msg.tz[0] ? e->msg.tz : NULL, e->msg.to);
+    if (!ctx.tz) {
+        defer(e, "tz: the callee's zone file is unreadable now");
+        return;
+    }
     ctx.jitter_seed = rd_policy_seed(e->msg.campaign, e->msg.to, 1);
     int64_t now = rd_clock_now(in->o.clock);
     rd_decision_t d;

@@ -229,6 +229,10 @@ static void decide_and_settle(op_t *o, const rd_store_job_t *job, const rd_campa
     memset(&ctx, 0, sizeof ctx);
     ctx.c = c;
     ctx.tz = rd_policy_zone(c, job->tz[0] ? job->tz : NULL, job->to);
+    if (!ctx.tz) { /* zone unreadable now: settle later (503 / next poll), never on another clock */
+        finish(o, RD_ETRANSIENT);
+        return;
+    }
     ctx.num_attempts_ms = job->num_attempts_ms;
     ctx.n_num_attempts = job->n_num_attempts;
     ctx.jitter_seed = rd_policy_seed(job->campaign, job->to, (int)n + 1);

@@ -117,6 +117,10 @@ void rd_sms_fallback(void *ctx, const rd_campaign_t *c, const char *to, const ch
     /* Hold it to the callee's calling window. */
     rd_policy_ctx_t window = {.c = c, .tz = rd_policy_zone(c, NULL, to)};
     int64_t now = rd_clock_now(&srv->clock);
+    if (!window.tz) { /* the window cannot be checked now: no SMS rather than one at night */
+        sms_failed(srv, w, "the callee's time zone is unreadable now");
+        return;
+    }
     if (!rd_policy_allowed(&window, now)) {
         int64_t at = rd_policy_place(&window, now);
         char when[32];

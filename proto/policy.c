@@ -203,11 +203,20 @@ int64_t rd_policy_place(const rd_policy_ctx_t *ctx, int64_t t) { return place(ct
 bool rd_policy_allowed(const rd_policy_ctx_t *ctx, int64_t t) { return place(ctx, t, NULL) == t; }
 
 const rd_tz_t *rd_policy_zone(const rd_campaign_t *c, const char *job_tz, const char *e164) {
-    const rd_tz_t *z = NULL;
-    if (job_tz && *job_tz) z = rd_tz_get(job_tz);
-    if (!z && c->callee_local_time && e164) z = rd_tz_get(rd_tz_for_number(e164));
-    if (!z) z = rd_tz_get(c->timezone);
-    return z ? z : rd_tz_get("UTC");
+    const char *names[] = {
+        job_tz && *job_tz ? job_tz : NULL,
+        c->callee_local_time && e164 ? rd_tz_for_number(e164) : NULL,
+        c->timezone,
+        "UTC",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const rd_tz_t *z = NULL;
+        if (!names[i]) continue;
+        int rc = rd_tz_lookup(names[i], &z);
+        if (rc == 0 && z) return z;
+        if (rc == RD_ETRANSIENT) return NULL; /* not a verdict: never another zone */
+    }
+    return NULL;
 }
 
 /* ---- strategies --------------------------------------------------------------- */

@@ -71,7 +71,11 @@ typedef struct rd_decision {
 uint64_t rd_policy_seed(const char *campaign, const char *to, int attempt);
 
 /* The zone a job's window is checked in: job tz, else (callee_local_time) the
- * number's zone, else the campaign's. Never NULL for a parsed campaign. */
+ * number's zone, else the campaign's, else UTC. NULL when the zone it would
+ * choose cannot be read now for a resource reason (rd_tz_lookup's
+ * RD_ETRANSIENT: out of descriptors or memory): the caller retries later and
+ * never falls back to another zone, which would check the calling window on
+ * the wrong clock. */
 const rd_tz_t *rd_policy_zone(const rd_campaign_t *c, const char *job_tz, const char *e164);
 
 /* First due time of a new job: max(now, not_before) placed (see above). */

@@ -79,6 +79,10 @@ int rd_enqueue_prepare(const rd_campaign_t *c, const char *to, const char *id, c
     rd_policy_ctx_t ctx = {0};
     ctx.c = c;
     ctx.tz = rd_policy_zone(c, tz, to);
+    if (!ctx.tz) {
+        snprintf(err, errlen, "tz: the callee's zone file is unreadable now (retry)");
+        return RD_ETRANSIENT;
+    }
     ctx.jitter_seed = rd_policy_seed(c->name, to, 1);
     rd_decision_t d;
     rd_policy_first(&ctx, now_ms, not_before_ms, &d);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "proto/form.h"
 #include "proto/rd.h"
 #include "tests/lib/httpd_thread.h"
+#include "tests/lib/proc.h"
 
 /* ---------------- helpers and the parsing layer ---------------- */
 
@@ -206,6 +208,15 @@ static void handler(rd_http_req_t *req, void *data) {
         static char big[8192];
         memset(big, 'b', sizeof big);
         rd_http_respond(req, 200, "text/plain", NULL, big, sizeof big);
+        atomic_fetch_add(&s->answered, 1);
+        return;
+    }
+    if (strcmp(req->path, "/backoffs") == 0) {
+        rd_httpd_stats_t st;
+        rd_httpd_stats(rd_http_req_server(req), &st);
+        char out[32];
+        int n = snprintf(out, sizeof out, "%llu", (unsigned long long)st.accept_backoffs);
+        rd_http_respond(req, 200, "text/plain", NULL, out, (size_t)n);
         atomic_fetch_add(&s->answered, 1);
         return;
     }
@@ -715,6 +726,47 @@ static void t_per_addr_cap(void **state) {
     server_stop(s);
 }
 
+static double cpu_s(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Out of descriptors at accept: the listener pauses instead of spinning, then serves. */
+static void t_accept_emfile(void **state) {
+    (void)state;
+    server_t *s = server_start(0, 0);
+    client_t *c = rd_malloc(sizeof *c);
+    c->len = 0;
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(c->fd >= 0);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->h.port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    rd_test_fds_t fds;
+    rd_test_fds_exhaust(&fds);
+    /* The kernel completes the handshake; the server's accept4 gets EMFILE. */
+    assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0);
+    cli_send(c, "GET /echo HTTP/1.1\r\n\r\n", 22);
+    double cpu0 = cpu_s();
+    usleep(300000);
+    double used = cpu_s() - cpu0;
+    rd_test_fds_release(&fds);
+    char body[64];
+    assert_int_equal(cli_response(c, body, sizeof body, NULL), 200);
+    cli_free(c);
+    /* No busy loop on the unacceptable socket while it lasted. */
+    if (used > 0.15) fail_msg("%.3f s of CPU in 0.3 s out of descriptors", used);
+    c = cli_new(s->h.port);
+    cli_send(c, "GET /backoffs HTTP/1.1\r\n\r\n", 26);
+    assert_int_equal(cli_response(c, body, sizeof body, NULL), 200);
+    assert_true(atoi(body) >= 1);
+    cli_free(c);
+    server_stop(s);
+}
+
 static void t_bind_fail(void **state) {
     (void)state;
     uv_loop_t loop;
@@ -741,6 +793,7 @@ int main(void) {
         cmocka_unit_test(t_bind_fail),       cmocka_unit_test(t_head_no_body),
         cmocka_unit_test(t_half_close),      cmocka_unit_test(t_header_name_space),
         cmocka_unit_test(t_backpressure),    cmocka_unit_test(t_per_addr_cap),
+        cmocka_unit_test(t_accept_emfile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/campaign.h"
+#include "proto/policy.h"
 #include "proto/rd.h"
 #include "proto/tz.h"
 #include "tests/lib/proc.h"
@@ -293,6 +295,30 @@ static void t_emfile_not_a_verdict(void **state) {
     assert_int_equal(rd_tz_lookup("Asia", &z), RD_ENOTFOUND); /* a directory, not a zone */
 }
 
+/* The policy's zone choice: a callee zone unreadable for lack of descriptors
+   is "not now", never the campaign's zone (which would check the calling
+   window on the wrong clock: 9 PM in Kolkata is 10:30 AM in Lima). */
+static void t_policy_zone_no_fallback(void **state) {
+    (void)state;
+    rd_campaign_t c;
+    memset(&c, 0, sizeof c);
+    c.timezone = "Asia/Kolkata";
+    c.callee_local_time = true;
+    assert_non_null(rd_tz_get("Asia/Kolkata")); /* cached: the fallback would be at hand */
+    assert_non_null(rd_tz_get("UTC"));
+    rd_test_fds_t fds;
+    rd_test_fds_exhaust(&fds);
+    const rd_tz_t *lima = rd_policy_zone(&c, NULL, "+5114567890");
+    const rd_tz_t *job = rd_policy_zone(&c, "Atlantic/Stanley", "+919800000001");
+    const rd_tz_t *camp = rd_policy_zone(&c, NULL, "+919800000001");
+    rd_test_fds_release(&fds);
+    assert_null(lima);
+    assert_null(job);
+    assert_non_null(camp); /* the zone it chooses is cached: usable */
+    assert_string_equal(rd_tz_name(camp), "Asia/Kolkata");
+    assert_string_equal(rd_tz_name(rd_policy_zone(&c, NULL, "+5114567890")), "America/Lima");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_new_york_2026),
@@ -305,6 +331,7 @@ int main(void) {
         cmocka_unit_test(t_numbers),
         cmocka_unit_test(t_threads),
         cmocka_unit_test(t_emfile_not_a_verdict),
+        cmocka_unit_test(t_policy_zone_no_fallback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
