@@ -40,10 +40,12 @@
  *  - violations: the referee's report (GET /sim/report); any non-zero count
  *    makes the exit status 1.
  *
- * Bounded: --timeout stops the run (exit 2). Every process started here is
+ * Bounded: --timeout stops the run (exit 1). Every process started here is
  * stopped before exit, on SIGINT/SIGTERM too, and dies with the bench even
- * if the bench is SIGKILLed (PR_SET_PDEATHSIG). Exit: 0 ok, 1 violations or
- * incomplete, 2 timeout or interrupted, 3 setup failure.
+ * if the bench is SIGKILLed (PR_SET_PDEATHSIG). Exit codes are those of every
+ * binary (common/exit.h): 0 ok; 1 violations, incomplete, timeout, interrupted
+ * or a setup failure; 2 usage (unknown flag, value out of range); 3 its Redis
+ * could not be started or reached.
  */
 #include <errno.h>
 #include <limits.h>
@@ -65,6 +67,7 @@
 #include <openssl/evp.h>
 
 #include "bench/benchrun.h"
+#include "common/exit.h"
 #include "common/opts.h"
 #include "proto/clock.h"
 #include "proto/job.h"
@@ -121,7 +124,7 @@ static const rd_opt_t OPTS[] = {
      "jobs per wall second (0: all at once, pipelined)"},
     {"mem-jobs", NULL, "10000", RD_OPT_INT, O(mem_jobs),
      "M: jobs of the memory phase (0: skip it)"},
-    {"timeout", NULL, "300", RD_OPT_DOUBLE, O(timeout), "wall seconds before giving up (exit 2)"},
+    {"timeout", NULL, "300", RD_OPT_DOUBLE, O(timeout), "wall seconds before giving up (exit 1)"},
     {"json", NULL, "", RD_OPT_STR, O(json),
      "also write the figures as JSON to this file ('-': stdout)"},
     {"workdir", NULL, "", RD_OPT_STR, O(workdir),
@@ -959,11 +962,12 @@ int main(int argc, char **argv) {
     memset(&B, 0, sizeof B);
     bench_t *b = &B;
     char err[256];
+    int early_code = RD_EXIT_FAILED;
     int rc = rd_opts_parse(OPTS, N_OPTS, &b->cfg, argc, argv, NULL, USAGE, err, sizeof err);
     if (rc != 0) {
         if (rc != 1) fprintf(stderr, "redial-bench: %s\n", err);
         rd_opts_free(OPTS, N_OPTS, &b->cfg);
-        return rc == 1 ? 0 : 3;
+        return rc == 1 ? RD_EXIT_OK : RD_EXIT_USAGE;
     }
     cfg_t *c = &b->cfg;
     if (c->w1) {
@@ -990,6 +994,7 @@ int main(int argc, char **argv) {
             "redial-bench: out of range: engines 1..%d, campaigns 1..1000, jobs 1..99999999, "
             "max-attempts 1..15, window-hours 1..14, positive scale/timeout/workers/concurrency\n",
             MAX_ENGINES);
+        early_code = RD_EXIT_USAGE;
         goto early;
     }
     if (!c->bin_dir[0]) {
@@ -1069,20 +1074,24 @@ int main(int argc, char **argv) {
         }
     }
 
-    if (start_redis(b) != 0 || start_sim(b) != 0) {
-        exit_code = 3;
+    if (start_redis(b) != 0) {
+        exit_code = RD_EXIT_UNREACHABLE;
+        goto done;
+    }
+    if (start_sim(b) != 0) {
+        exit_code = RD_EXIT_FAILED;
         goto done;
     }
     for (int i = 0; i < c->engines; i++)
         if (start_engine(b, i) != 0) {
-            exit_code = 3;
+            exit_code = RD_EXIT_FAILED;
             goto done;
         }
     for (int i = 0; i < c->campaigns; i++) {
         char name[32];
         campaign_name(i, name, sizeof name);
         if (create_campaign(b, name) != 0) {
-            exit_code = 3;
+            exit_code = RD_EXIT_FAILED;
             goto done;
         }
     }
@@ -1091,7 +1100,7 @@ int main(int argc, char **argv) {
 
     if (rd_bench_lag_init(&lag, (size_t)c->jobs, (int64_t)c->interval_min * 60000, window_end) !=
         0) {
-        exit_code = 3;
+        exit_code = RD_EXIT_FAILED;
         goto done;
     }
     t.n_sec = (size_t)c->timeout + 2;
@@ -1128,7 +1137,7 @@ int main(int argc, char **argv) {
 
     /* The bench's own reads are not the system's work: count them apart. */
     if (enqueue(b, 0, c->jobs, "+9190", NULL, 0, lag.enq_ms, c->enqueue_rate) != 0) {
-        exit_code = g_stop ? 2 : 3;
+        exit_code = RD_EXIT_FAILED;
         goto measure;
     }
     enq_done_mono = rd_bench_mono_ms();
@@ -1137,17 +1146,17 @@ int main(int argc, char **argv) {
     int64_t next_progress = rd_bench_mono_ms() + 2000;
     while (t.finals < c->jobs) {
         if (g_stop) {
-            exit_code = 2;
+            exit_code = RD_EXIT_FAILED;
             break;
         }
         if (rd_bench_mono_ms() > deadline) {
             fprintf(stderr, "bench: timeout after %.0f s: %lld of %d jobs final\n", c->timeout,
                     t.finals, c->jobs);
-            exit_code = 2;
+            exit_code = RD_EXIT_FAILED;
             break;
         }
         if (read_events(b, &lag, &t, last, sizeof last, 200) < 0) {
-            exit_code = 3;
+            exit_code = RD_EXIT_FAILED;
             break;
         }
         if (c->profile) prof_drain(b, &prof);
@@ -1155,7 +1164,7 @@ int main(int argc, char **argv) {
         for (int i = 0; i < c->engines; i++) dead = dead || !rd_bench_alive(&b->eng[i], NULL);
         if (dead) {
             fprintf(stderr, "bench: a child process died (logs in %s)\n", b->workdir);
-            exit_code = 3;
+            exit_code = RD_EXIT_FAILED;
             break;
         }
         if (rd_bench_mono_ms() >= next_progress) {
@@ -1453,7 +1462,7 @@ measure:;
                 fputc('\n', stdout);
             } else if (json_dump_file(o, c->json, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
                 fprintf(stderr, "bench: cannot write %s\n", c->json);
-                if (!exit_code) exit_code = 3;
+                if (!exit_code) exit_code = RD_EXIT_FAILED;
             }
         }
         json_decref(o);
@@ -1483,5 +1492,5 @@ early:
     free_args(b->extra_engine);
     free_args(b->extra_sim);
     rd_opts_free(OPTS, N_OPTS, &b->cfg);
-    return 3;
+    return early_code;
 }

@@ -230,12 +230,13 @@ int main(int argc, char **argv) {
     bench_t *b = rd_calloc(1, sizeof *b);
     char err[256];
     int rc = rd_opts_parse(opts, RD_ARRAY_LEN(opts), &b->cfg, argc, argv, NULL,
-                           "redial-dialbench [options]: dial requests/s of the worker pool", err,
-                           sizeof err);
-    if (rc == 1) return 0;
+                           "usage: redial-dialbench [options]: dial requests/s of the worker pool",
+                           err, sizeof err);
     if (rc != 0) {
-        fprintf(stderr, "redial-dialbench: %s\n", err);
-        return 2;
+        if (rc != 1) fprintf(stderr, "redial-dialbench: %s\n", err);
+        rd_opts_free(opts, RD_ARRAY_LEN(opts), &b->cfg);
+        rd_free(b);
+        return rc == 1 ? 0 : 2;
     }
     if (b->cfg.workers < 1 || b->cfg.inflight < 1 || b->cfg.campaigns < 1 || b->cfg.requests < 1 ||
         b->cfg.warmup < 0) {

@@ -26,6 +26,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "common/opts.h"
 #include "common/redis.h"
 #include "store/store.h"
 #include "proto/clock.h"
@@ -225,7 +226,8 @@ static void usage(void) {
            "  --split          claim everything first, then settle everything, and report\n"
            "                   the Redis CPU of each half\n"
            "  --plain          settle without the claimed job (Redis rebuilds the record and\n"
-           "                   the events itself: the settle of a caller without the job)\n");
+           "                   the events itself: the settle of a caller without the job)\n"
+           "  --version        print the version\n");
 }
 
 int main(int argc, char **argv) {
@@ -240,6 +242,9 @@ int main(int argc, char **argv) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage();
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            rd_opts_version(stdout, argv[0]);
             return 0;
         } else if (strcmp(a, "--ids") == 0) {
             b.ids = true;
@@ -269,7 +274,7 @@ int main(int argc, char **argv) {
     redisContext *c = sync_ctx(url);
     if (!c) {
         fprintf(stderr, "storebench: cannot connect to %s\n", url);
-        return 1;
+        return 3; /* Redis unreachable (common/exit.h) */
     }
     snprintf(b.prefix, sizeof(b.prefix), "{sb%d}", (int)getpid());
     uv_loop_init(&b.loop);

@@ -24,6 +24,7 @@
 #include "cli/cli.h"
 #include "cli/cli_session.h"
 #include "store/enqueue.h"
+#include "store/ops.h"
 #include "store/view.h"
 #include "proto/callback.h"
 #include "proto/text.h"
@@ -45,9 +46,15 @@ static const char *const HELP =
     "                                       (the engine's own twins), else 4 and 7\n"
     "  campaign list [--json]               every campaign with state and job counts\n"
     "  campaign show NAME [--json]          state, counts and normalised configuration\n"
-    "  campaign pause NAME                  stop claiming its jobs (they stay due)\n"
-    "  campaign resume NAME                 claim its jobs again\n"
-    "  campaign cancel NAME                 finish every pending job as canceled (final)\n"
+    "  campaign pause NAME [--json]         stop claiming its jobs (they stay due)\n"
+    "  campaign resume NAME [--json]        claim its jobs again\n"
+    "  campaign cancel NAME [--yes] [--json]\n"
+    "                                       finish every pending job as canceled (final);\n"
+    "                                       says how many; --yes is needed when more than\n"
+    "                                       one job would be hit\n"
+    "  campaign archive NAME [--json]       retire a finished campaign (no pending job, no\n"
+    "                                       live call): it leaves the list, the API and the\n"
+    "                                       metrics, and its name is free again\n"
     "\n"
     "Examples:\n"
     "  redial-cli campaign create examples/payment_reminders.json\n"
@@ -57,7 +64,8 @@ static const char *const HELP =
     "campaign exists, or when some numbers were refused (the others are enqueued;\n"
     "each refused number is listed on stderr with its index and reason).\n" RD_CLI_EXIT_HELP;
 
-static const rd_cli_flag_t FLAGS[] = {{"json", false, false}, {"provider", true, false}};
+static const rd_cli_flag_t FLAGS[] = {
+    {"json", false, false}, {"provider", true, false}, {"yes", false, false}};
 
 /* ---- create ------------------------------------------------------------------------ */
 
@@ -331,6 +339,20 @@ static int cmd_state(const rd_cli_global_t *g, const rd_cli_args_t *a, rd_camp_s
     if (ex) return ex;
     rd_cli_session_t s;
     if ((ex = rd_cli_open(&s, &a->g, a->cmd))) return ex;
+    /* The counts before, so that cancel can say (and confirm) what it hits. */
+    rd_campaign_t c;
+    rd_store_campaign_t before, after;
+    if ((ex = rd_cli_load_campaign(&s, name, &c, &before))) goto out;
+    rd_campaign_deinit(&c);
+    if (st == RD_CAMP_CANCELED && before.state != RD_CAMP_CANCELED && before.pending > 1 &&
+        !rd_cli_flag_has(a, "yes")) {
+        rd_cli_err(a->cmd,
+                   "%s: would finish %lld pending jobs as canceled (and %lld live calls end "
+                   "canceled); nothing done: run again with --yes",
+                   what, (long long)before.pending, (long long)before.live);
+        ex = RD_CLI_REFUSED;
+        goto out;
+    }
     rd_cli_done_t d = {0};
     int rc = rd_store_campaign_set_state(s.store, name, st, rd_cli_now(&s), rd_cli_done_cb, &d);
     if (!rc) rc = rd_cli_wait(&s, &d.done);
@@ -339,14 +361,87 @@ static int cmd_state(const rd_cli_global_t *g, const rd_cli_args_t *a, rd_camp_s
         rd_cli_err(a->cmd, "%s is canceled: a canceled campaign cannot be %s", what,
                    st == RD_CAMP_PAUSED ? "paused" : "resumed");
         ex = RD_CLI_REFUSED;
+        goto out;
     } else if (rc) {
         ex = rd_cli_fail(&s, rc, what);
+        goto out;
+    }
+    after = before;
+    if (st == RD_CAMP_CANCELED) {
+        if ((ex = rd_cli_load_campaign(&s, name, &c, &after))) goto out;
+        rd_campaign_deinit(&c);
+    }
+    long long canceled = st == RD_CAMP_CANCELED ? (long long)(after.finished - before.finished) : 0;
+    if (canceled < 0) canceled = 0;
+    if (rd_cli_flag_has(a, "json")) {
+        json_t *o = json_pack("{s:s,s:s,s:s}", "campaign", name, "was",
+                              rd_view_state_name(before.state), "state", rd_view_state_name(st));
+        if (st == RD_CAMP_CANCELED) {
+            json_object_set_new(o, "canceled_jobs", json_integer(canceled));
+            json_object_set_new(o, "live_calls", json_integer(after.live));
+        }
+        rd_cli_print_json(o);
+    } else if (st == RD_CAMP_CANCELED) {
+        printf("campaign %s canceled: %lld pending job%s finished as canceled; %lld live call%s "
+               "will end as canceled\n",
+               name, canceled, canceled == 1 ? "" : "s", (long long)after.live,
+               after.live == 1 ? "" : "s");
     } else {
-        printf("campaign %s %s\n", name,
-               st == RD_CAMP_ACTIVE   ? "resumed (active)"
-               : st == RD_CAMP_PAUSED ? "paused"
-                                      : "canceled: pending jobs finished as canceled, live "
-                                        "calls end as canceled");
+        printf("campaign %s %s (was %s; %lld pending, %lld live)\n", name,
+               st == RD_CAMP_ACTIVE ? "resumed (active)" : "paused",
+               rd_view_state_name(before.state), (long long)before.pending, (long long)before.live);
+    }
+out:
+    rd_cli_close(&s);
+    return ex;
+}
+
+/* ---- archive ------------------------------------------------------------------------------ */
+
+typedef struct {
+    bool done;
+    int status;
+    int64_t pending, live;
+} archive_t;
+
+static void archive_cb(rd_store_t *s, int status, int64_t pending, int64_t live, void *arg) {
+    (void)s;
+    archive_t *r = arg;
+    r->status = status;
+    r->pending = pending;
+    r->live = live;
+    r->done = true;
+}
+
+static int cmd_archive(const rd_cli_args_t *a) {
+    if (a->n_pos != 2) {
+        rd_cli_err(a->cmd, "needs exactly one campaign NAME (see --help)");
+        return RD_CLI_USAGE;
+    }
+    const char *name = a->pos[1];
+    char what[128];
+    int ex = rd_cli_campaign_what(a->cmd, name, what, sizeof what);
+    if (ex) return ex;
+    rd_cli_session_t s;
+    if ((ex = rd_cli_open(&s, &a->g, a->cmd))) return ex;
+    archive_t r = {0};
+    int rc = rd_ops_campaign_archive(s.store, name, rd_cli_now(&s), archive_cb, &r);
+    if (!rc) rc = rd_cli_wait(&s, &r.done);
+    if (!rc) rc = r.status;
+    if (rc == RD_EINVAL) {
+        rd_cli_err(a->cmd,
+                   "%s is not finished (%lld pending, %lld live): cancel it first "
+                   "(campaign cancel --yes) and let its calls end",
+                   what, (long long)r.pending, (long long)r.live);
+        ex = RD_CLI_REFUSED;
+    } else if (rc) {
+        ex = rd_cli_fail(&s, rc, what);
+    } else if (rd_cli_flag_has(a, "json")) {
+        rd_cli_print_json(json_pack("{s:s,s:s}", "campaign", name, "state", "archived"));
+    } else {
+        printf("campaign %s archived: out of the list, the API and the metrics; its finished "
+               "jobs stay until the retention\n",
+               name);
     }
     rd_cli_close(&s);
     return ex;
@@ -361,7 +456,8 @@ int rd_cli_campaign(int argc, char **argv) {
     if (ex) goto out;
     if (a->help) goto out;
     if (!sub) {
-        rd_cli_err("campaign", "needs a subcommand: create, list, show, pause, resume, cancel");
+        rd_cli_err("campaign",
+                   "needs a subcommand: create, list, show, pause, resume, cancel, archive");
         ex = RD_CLI_USAGE;
     } else if (!strcmp(sub, "create")) {
         ex = cmd_create(&a->g, a);
@@ -375,10 +471,12 @@ int rd_cli_campaign(int argc, char **argv) {
         ex = cmd_state(&a->g, a, RD_CAMP_ACTIVE);
     } else if (!strcmp(sub, "cancel")) {
         ex = cmd_state(&a->g, a, RD_CAMP_CANCELED);
+    } else if (!strcmp(sub, "archive")) {
+        ex = cmd_archive(a);
     } else {
         rd_cli_err("campaign",
                    "%s: unknown subcommand (create, list, show, pause, resume, "
-                   "cancel)",
+                   "cancel, archive)",
                    sub);
         ex = RD_CLI_USAGE;
     }

@@ -23,6 +23,7 @@
 #include "cli/cli.h"
 #include "cli/cli_session.h"
 #include "store/enqueue.h"
+#include "store/view.h"
 #include "proto/policy.h"
 #include "proto/text.h"
 
@@ -33,30 +34,42 @@
 
 static const char *const ENQUEUE_HELP =
     "Usage: redial-cli enqueue CAMPAIGN NUMBER... [options]\n"
+    "       redial-cli enqueue CAMPAIGN --file FILE.csv [options]   (FILE '-' = stdin)\n"
     "\n"
     "Adds one job per NUMBER to CAMPAIGN, with the same checks and first due time\n"
     "as the inbox: E.164 numbers only ('+' and 8-15 digits), DND and opt-out\n"
     "numbers are recorded as final, a number with a live job in the campaign (or\n"
-    "an id seen before) is a no-op.\n"
+    "an id seen before) is a no-op. There is no limit on the count: numbers are\n"
+    "sent in pipelined batches and reported as they are stored.\n"
     "\n"
+    "--file reads CSV: the number first, then the job's custom fields. With a\n"
+    "header line (its first cell is not a number, e.g. \"number,invoice,amount\")\n"
+    "the other columns are named by it, a column named \"id\" being the job's\n"
+    "idempotency key; without one, each further cell is KEY=VALUE. Blank lines and\n"
+    "lines starting with '#' are skipped; cells may be double-quoted.\n"
+    "\n"
+    "  --file FILE        CSV of numbers and fields ('-' = stdin)\n"
     "  --id ID            idempotency key (one NUMBER only; <= 128 bytes)\n"
-    "  --var K=V          custom field passed to the provider (repeatable)\n"
+    "  --var K=V          custom field passed to the provider (repeatable; every job)\n"
     "  --not-before T     earliest call: ISO-8601 (2026-11-28T10:00+05:30) or unix ms\n"
     "  --tz ZONE          callee's IANA time zone (window checked in it)\n"
-    "  --json             one JSON object per number: {to, id, result, due_ms, due}\n"
+    "  --json             one JSON array, an object per number:\n"
+    "                     {to, id, result, due_ms, due} (due: ISO 8601 with offset)\n"
     "\n"
-    "Example:\n"
+    "Examples:\n"
     "  redial-cli enqueue Payment_Reminders +919876543210 --id inv-42 --var invoice=42\n"
+    "  redial-cli enqueue Payment_Reminders --file debtors.csv\n"
     "\n"
     "Results: created, duplicate (no-op), dnd / opted-out (recorded final, never\n"
     "dialed); refused: invalid, conflict (live job under another id), canceled.\n"
     "Exit 1 when any number was refused (the others are enqueued).\n" RD_CLI_EXIT_HELP;
 
-static const rd_cli_flag_t ENQUEUE_FLAGS[] = {{"id", true, false},
-                                              {"var", true, true},
-                                              {"not-before", true, false},
-                                              {"tz", true, false},
-                                              {"json", false, false}};
+static const rd_cli_flag_t ENQUEUE_FLAGS[] = {{"id", true, false},         {"var", true, true},
+                                              {"not-before", true, false}, {"tz", true, false},
+                                              {"file", true, false},       {"json", false, false}};
+
+/* Jobs stored per pipelined chunk; results are printed chunk by chunk. */
+#define ENQ_CHUNK 1024
 
 typedef struct {
     size_t left;
@@ -65,21 +78,266 @@ typedef struct {
 typedef struct {
     enq_batch_t *batch;
     const char *to;
+    const char *id; /* NULL = none */
+    rd_job_var_t vars[RD_JOB_MAX_VARS];
+    size_t n_vars;
+    char *row; /* owned storage of a file row's cells (NULL for argv) */
     int status;
     rd_enq_result_t result;
-    char id[RD_STORE_GEN_ID_MAX + RD_JOB_ID_MAX + 2];
+    char gid[RD_STORE_GEN_ID_MAX + RD_JOB_ID_MAX + 2];
     char err[200]; /* refused before the store */
     int64_t due_ms;
     bool sent;
 } enq_one_t;
+
+/* What one enqueue run shares across its chunks. */
+typedef struct {
+    rd_cli_session_t *s;
+    rd_campaign_t *c;
+    const char *tz;
+    int64_t not_before;
+    const rd_job_var_t *vars; /* --var, applied to every job */
+    size_t n_vars;
+    bool json, refused;
+    size_t printed; /* JSON items printed so far */
+    enq_one_t *ones;
+    size_t n;
+} enq_run_t;
 
 static void enq_cb(rd_store_t *s, int status, rd_enq_result_t result, const char *id, void *arg) {
     (void)s;
     enq_one_t *o = arg;
     o->status = status;
     o->result = result;
-    if (!status && id) snprintf(o->id, sizeof o->id, "%s", id);
+    if (!status && id) snprintf(o->gid, sizeof o->gid, "%s", id);
     o->batch->left--;
+}
+
+static void enq_print(enq_run_t *r, enq_one_t *o) {
+    const rd_campaign_t *c = r->c;
+    char shown[40], due[64] = "";
+    rd_text_printable(shown, sizeof shown, o->to);
+    const char *res = o->sent ? rd_enqueue_result_name(o->result) : "invalid";
+    bool bad = !o->sent || rd_enqueue_result_refused(o->result);
+    r->refused |= bad;
+    const rd_tz_t *z = NULL;
+    if (o->sent && o->result == RD_ENQ_CREATED) {
+        z = rd_policy_zone(c, r->tz, o->to);
+        if (!z) z = rd_tz_get(c->timezone);
+    }
+    if (r->json) {
+        json_t *x = json_object();
+        json_object_set_new(x, "to", json_string(shown));
+        if (o->sent) json_object_set_new(x, "id", json_string(o->gid));
+        json_object_set_new(x, "result", json_string(res));
+        if (!o->sent) json_object_set_new(x, "reason", json_string(o->err));
+        if (z) {
+            rd_view_iso(due, sizeof due, z, o->due_ms);
+            json_object_set_new(x, "due_ms", json_integer(o->due_ms));
+            json_object_set_new(x, "due", json_string(due));
+        }
+        char *t = json_dumps(x, JSON_COMPACT);
+        printf("%s\n  %s", r->printed++ ? "," : "[", t ? t : "{}");
+        free(t);
+        json_decref(x);
+    } else if (!o->sent) {
+        rd_cli_err("enqueue", "\"%s\" refused as invalid: %s", shown, o->err);
+    } else if (bad) {
+        rd_cli_err("enqueue", "\"%s\" refused: %s", shown,
+                   o->result == RD_ENQ_CONFLICT
+                       ? "conflict (a live job for this number exists under another id)"
+                   : o->result == RD_ENQ_CANCELED ? "the campaign is canceled"
+                                                  : "the campaign no longer exists");
+    } else if (z) {
+        rd_cli_fmt_local(due, sizeof due, z, o->due_ms);
+        printf("%s created %s, first call due %s\n", shown, o->gid, due);
+    } else if (o->result == RD_ENQ_DUPLICATE) {
+        printf("%s duplicate %s (no-op: already enqueued)\n", shown, o->gid);
+    } else {
+        printf("%s %s %s (recorded final, never dialed)\n", shown, res, o->gid);
+    }
+}
+
+/* Stores and prints the r->n jobs gathered in r->ones, then empties the chunk.
+ * Returns 0 or a store status (Redis unreachable...). */
+static int enq_flush(enq_run_t *r) {
+    enq_batch_t batch = {0};
+    int64_t now = rd_cli_now(r->s);
+    int status = 0;
+    for (size_t i = 0; i < r->n && !status; i++) {
+        enq_one_t *o = &r->ones[i];
+        o->batch = &batch;
+        if (o->err[0]) continue;
+        rd_job_var_t all[RD_JOB_MAX_VARS];
+        size_t na = 0;
+        for (size_t k = 0; k < r->n_vars && na < RD_JOB_MAX_VARS; k++) all[na++] = r->vars[k];
+        for (size_t k = 0; k < o->n_vars; k++) {
+            if (na >= RD_JOB_MAX_VARS) {
+                snprintf(o->err, sizeof o->err, "vars: at most %d custom fields", RD_JOB_MAX_VARS);
+                goto next;
+            }
+            all[na++] = o->vars[k];
+        }
+        rd_store_enqueue_t e;
+        if (rd_enqueue_prepare(r->c, o->to, o->id, r->tz, all, na, r->not_before, now, &e, o->err,
+                               sizeof o->err))
+            goto next;
+        o->due_ms = e.due_ms;
+        int rc = rd_store_enqueue(r->s->store, &e, now, enq_cb, o);
+        if (rc) {
+            status = rc;
+            break;
+        }
+        o->sent = true;
+        batch.left++;
+        /* Bounded window: let replies drain before the pipeline grows large. */
+        status = rd_cli_drain(r->s, &batch.left, 255);
+    next:;
+    }
+    int drained = rd_cli_drain(r->s, &batch.left, 0);
+    if (!status) status = drained;
+    for (size_t i = 0; i < r->n && !status; i++)
+        if (r->ones[i].sent && r->ones[i].status) status = r->ones[i].status;
+    for (size_t i = 0; i < r->n; i++) {
+        if (!status) enq_print(r, &r->ones[i]);
+        rd_free(r->ones[i].row);
+    }
+    memset(r->ones, 0, r->n * sizeof *r->ones);
+    r->n = 0;
+    return status;
+}
+
+/*
+ * Splits one CSV line in place into cells (double quotes, "" inside them).
+ * Returns the cell count, or -1 when a quote is not closed.
+ */
+static int csv_split(char *line, char **cells, int max) {
+    int n = 0;
+    char *p = line;
+    for (;;) {
+        if (n == max) return n;
+        char *out = p, *start = p;
+        if (*p == '"') {
+            p++;
+            for (;;) {
+                if (!*p) return -1;
+                if (*p == '"' && p[1] == '"') {
+                    *out++ = '"';
+                    p += 2;
+                } else if (*p == '"') {
+                    p++;
+                    break;
+                } else {
+                    *out++ = *p++;
+                }
+            }
+            while (*p && *p != ',') p++;
+        } else {
+            while (*p && *p != ',') *out++ = *p++;
+        }
+        bool more = *p == ',';
+        *out = '\0';
+        cells[n++] = start;
+        if (!more) return n;
+        p++;
+    }
+}
+
+static char *trim(char *p) {
+    while (*p == ' ' || *p == '\t') p++;
+    char *e = p + strlen(p);
+    while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) e--;
+    *e = '\0';
+    return p;
+}
+
+/* Reads the CSV file into chunks of jobs. Returns 0, a store status (< 0), or
+ * an exit code (> 0) after printing the problem. */
+static int enq_file(enq_run_t *r, const char *path) {
+    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    if (!f) {
+        rd_cli_err("enqueue", "%s: cannot open (%s)", path, strerror(errno));
+        return RD_CLI_REFUSED;
+    }
+    char *line = NULL, *header = NULL;
+    char *names[RD_JOB_MAX_VARS + 2];
+    int n_names = 0;
+    size_t cap = 0, lineno = 0;
+    int ret = 0;
+    bool seen_row = false;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (memchr(line, '\0', (size_t)len)) {
+            rd_cli_err("enqueue", "%s:%zu: NUL byte in line", path, lineno);
+            r->refused = true;
+            continue;
+        }
+        char *t = trim(line);
+        if (!*t || *t == '#') continue;
+        char *row = rd_strdup(t), *cells[RD_JOB_MAX_VARS + 2];
+        int nc = csv_split(row, cells, (int)RD_ARRAY_LEN(cells));
+        for (int i = 0; i < nc; i++) cells[i] = trim(cells[i]);
+        bool first = !seen_row;
+        seen_row = true;
+        if (first && nc > 0 && *cells[0] && *cells[0] != '+' &&
+            !(*cells[0] >= '0' && *cells[0] <= '9')) {
+            header = row;
+            n_names = nc;
+            for (int i = 0; i < nc; i++) names[i] = cells[i];
+            continue;
+        }
+        enq_one_t *o = &r->ones[r->n];
+        memset(o, 0, sizeof *o);
+        o->row = row;
+        o->to = nc > 0 ? cells[0] : "";
+        if (nc < 0) {
+            snprintf(o->err, sizeof o->err, "line %zu: unclosed double quote", lineno);
+            o->to = "";
+        }
+        for (int i = 1; i < nc; i++) {
+            const char *k = NULL, *v = cells[i];
+            if (n_names) {
+                if (i >= n_names) {
+                    snprintf(o->err, sizeof o->err, "line %zu: more cells than the header", lineno);
+                    break;
+                }
+                k = names[i];
+                if (!strcmp(k, "id")) {
+                    o->id = *v ? v : NULL;
+                    continue;
+                }
+                if (!*v) continue;
+            } else {
+                char *eq = strchr(cells[i], '=');
+                if (!eq || eq == cells[i]) {
+                    snprintf(o->err, sizeof o->err, "line %zu: \"%.40s\" is not KEY=VALUE", lineno,
+                             cells[i]);
+                    break;
+                }
+                *eq = '\0';
+                k = cells[i];
+                v = eq + 1;
+            }
+            if (o->n_vars >= RD_JOB_MAX_VARS) {
+                snprintf(o->err, sizeof o->err, "line %zu: at most %d custom fields", lineno,
+                         RD_JOB_MAX_VARS);
+                break;
+            }
+            o->vars[o->n_vars].key = (char *)k;
+            o->vars[o->n_vars++].val = (char *)v;
+        }
+        if (++r->n == ENQ_CHUNK && (ret = enq_flush(r))) break;
+    }
+    if (!ret && ferror(f)) {
+        rd_cli_err("enqueue", "%s: read error (%s)", path, strerror(errno));
+        r->refused = true;
+    }
+    if (!ret && r->n) ret = enq_flush(r);
+    free(line);
+    rd_free(header);
+    if (f != stdin) fclose(f);
+    return ret;
 }
 
 int rd_cli_enqueue(int argc, char **argv) {
@@ -87,23 +345,24 @@ int rd_cli_enqueue(int argc, char **argv) {
     rd_job_var_t vars[RD_JOB_MAX_VARS];
     char *varbuf[RD_JOB_MAX_VARS] = {0};
     size_t n_vars = 0;
-    enq_one_t *ones = NULL;
     rd_campaign_t c;
     bool have_c = false, open = false;
     rd_cli_session_t s;
+    enq_run_t r = {0};
     int ex = rd_cli_args_parse(a, "enqueue", ENQUEUE_FLAGS, RD_ARRAY_LEN(ENQUEUE_FLAGS),
                                ENQUEUE_HELP, argc - 1, argv + 1);
     if (ex) goto out;
     if (a->help) goto out;
-    if (a->n_pos < 2) {
-        rd_cli_err("enqueue", "needs a CAMPAIGN and at least one NUMBER (see --help)");
+    const char *file = rd_cli_flag_get(a, "file");
+    if (a->n_pos < 1 || (a->n_pos < 2 && !file) || (file && a->n_pos != 1)) {
+        rd_cli_err("enqueue", "needs a CAMPAIGN and either NUMBERs or --file FILE (see --help)");
         ex = RD_CLI_USAGE;
         goto out;
     }
     const char *id = rd_cli_flag_get(a, "id"), *tz = rd_cli_flag_get(a, "tz");
     const char *nb = rd_cli_flag_get(a, "not-before");
     int64_t not_before = 0;
-    if (id && a->n_pos != 2) {
+    if (id && (file || a->n_pos != 2)) {
         rd_cli_err("enqueue", "--id: an idempotency key names one job; give one NUMBER");
         ex = RD_CLI_USAGE;
         goto out;
@@ -136,87 +395,45 @@ int rd_cli_enqueue(int argc, char **argv) {
     open = true;
     if ((ex = rd_cli_load_campaign(&s, a->pos[0], &c, NULL))) goto out;
     have_c = true;
-    size_t n = a->n_pos - 1;
-    ones = rd_calloc(n, sizeof *ones);
-    enq_batch_t batch = {0};
-    int64_t now = rd_cli_now(&s);
+    r.s = &s;
+    r.c = &c;
+    r.tz = tz;
+    r.not_before = not_before;
+    r.vars = vars;
+    r.n_vars = n_vars;
+    r.json = rd_cli_flag_has(a, "json");
+    r.ones = rd_calloc(ENQ_CHUNK, sizeof *r.ones);
     int status = 0;
-    for (size_t i = 0; i < n && !status; i++) {
-        enq_one_t *o = &ones[i];
-        o->batch = &batch;
-        o->to = a->pos[i + 1];
-        rd_store_enqueue_t e;
-        if (rd_enqueue_prepare(&c, o->to, id, tz, vars, n_vars, not_before, now, &e, o->err,
-                               sizeof o->err))
-            continue;
-        o->due_ms = e.due_ms;
-        int rc = rd_store_enqueue(s.store, &e, now, enq_cb, o);
-        if (rc) {
-            status = rc;
-            break;
+    if (file) {
+        status = enq_file(&r, file);
+        if (status > 0) {
+            ex = status;
+            goto out;
         }
-        o->sent = true;
-        batch.left++;
-        /* Bounded window: let replies drain before the pipeline grows large. */
-        status = rd_cli_drain(&s, &batch.left, 255);
+    } else {
+        for (size_t i = 1; i < a->n_pos && !status; i++) {
+            enq_one_t *o = &r.ones[r.n++];
+            o->to = a->pos[i];
+            o->id = id;
+            if (r.n == ENQ_CHUNK) status = enq_flush(&r);
+        }
+        if (!status && r.n) status = enq_flush(&r);
     }
-    if (!status) status = rd_cli_drain(&s, &batch.left, 0);
-    for (size_t i = 0; i < n && !status; i++)
-        if (ones[i].sent && ones[i].status) status = ones[i].status;
+    if (r.json) printf("%s]\n", r.printed ? "\n" : "[");
     if (status) {
         char what[128];
         snprintf(what, sizeof what, "enqueue into \"%s\"", c.name);
         ex = rd_cli_fail(&s, status, what);
         goto out;
     }
-    const rd_tz_t *ctz = rd_tz_get(c.timezone);
-    bool json = rd_cli_flag_has(a, "json"), refused = false;
-    json_t *arr = json ? json_array() : NULL;
-    for (size_t i = 0; i < n; i++) {
-        enq_one_t *o = &ones[i];
-        char shown[40], due[64] = "";
-        rd_text_printable(shown, sizeof shown, o->to);
-        const char *res = o->sent ? rd_enqueue_result_name(o->result) : "invalid";
-        bool bad = !o->sent || rd_enqueue_result_refused(o->result);
-        refused |= bad;
-        if (o->sent && o->result == RD_ENQ_CREATED) {
-            const rd_tz_t *z = rd_policy_zone(&c, tz, o->to);
-            rd_cli_fmt_local(due, sizeof due, z ? z : ctz, o->due_ms);
-        }
-        if (json) {
-            json_t *x = json_object();
-            json_object_set_new(x, "to", json_string(shown));
-            if (o->sent) json_object_set_new(x, "id", json_string(o->id));
-            json_object_set_new(x, "result", json_string(res));
-            if (!o->sent) json_object_set_new(x, "reason", json_string(o->err));
-            if (o->sent && o->result == RD_ENQ_CREATED) {
-                json_object_set_new(x, "due_ms", json_integer(o->due_ms));
-                json_object_set_new(x, "due", json_string(due));
-            }
-            json_array_append_new(arr, x);
-        } else if (!o->sent) {
-            rd_cli_err("enqueue", "\"%s\" refused as invalid: %s", shown, o->err);
-        } else if (bad) {
-            rd_cli_err("enqueue", "\"%s\" refused: %s", shown,
-                       o->result == RD_ENQ_CONFLICT
-                           ? "conflict (a live job for this number exists under another id)"
-                       : o->result == RD_ENQ_CANCELED ? "the campaign is canceled"
-                                                      : "the campaign no longer exists");
-        } else if (o->result == RD_ENQ_CREATED) {
-            printf("%s created %s, first call due %s\n", shown, o->id, due);
-        } else if (o->result == RD_ENQ_DUPLICATE) {
-            printf("%s duplicate %s (no-op: already enqueued)\n", shown, o->id);
-        } else {
-            printf("%s %s %s (recorded final, never dialed)\n", shown, res, o->id);
-        }
-    }
-    if (json) rd_cli_print_json(arr);
-    ex = refused ? RD_CLI_REFUSED : RD_CLI_OK;
+    ex = r.refused ? RD_CLI_REFUSED : RD_CLI_OK;
 out:
+    if (r.ones)
+        for (size_t i = 0; i < r.n; i++) rd_free(r.ones[i].row);
+    rd_free(r.ones);
     if (have_c) rd_campaign_deinit(&c);
     if (open) rd_cli_close(&s);
     for (size_t i = 0; i < n_vars; i++) rd_free(varbuf[i]);
-    rd_free(ones);
     rd_cli_args_free(a);
     rd_free(a);
     return ex;
@@ -225,7 +442,10 @@ out:
 /* ---- optout ----------------------------------------------------------------------------- */
 
 static const char *const OPTOUT_HELP =
-    "Usage: redial-cli optout NUMBER...\n"
+    "Usage: redial-cli optout NUMBER... [--json]\n"
+    "       redial-cli optout check NUMBER... [--json]    is it opted out?\n"
+    "       redial-cli optout remove NUMBER... [--json]   undo an opt-out (jobs already\n"
+    "                                                     finished stay finished)\n"
     "\n"
     "Opts each NUMBER out forever: every pending job of it, in every campaign, is\n"
     "finished as opted-out at once; a live call of it ends as opted-out; it is never\n"
@@ -234,25 +454,17 @@ static const char *const OPTOUT_HELP =
     "Example:\n"
     "  redial-cli optout +919876543210\n"
     "\n"
+    "  --json             a JSON array: {number, result, finished_jobs} per NUMBER\n"
+    "\n"
     "Exit 1 when a NUMBER is not E.164 (the others are opted out).\n" RD_CLI_EXIT_HELP;
 
-typedef struct {
-    bool done;
-    int status;
-    int64_t n;
-} count_t;
-
-static void count_cb(rd_store_t *s, int status, int64_t n, void *arg) {
-    (void)s;
-    count_t *c = arg;
-    c->status = status;
-    c->n = n;
-    c->done = true;
-}
+static const rd_cli_flag_t JSON_FLAG[] = {{"json", false, false}};
 
 int rd_cli_optout(int argc, char **argv) {
+    if (argc > 1 && (!strcmp(argv[1], "check") || !strcmp(argv[1], "remove")))
+        return rd_cli_numbers_ops(argc, argv, false, OPTOUT_HELP);
     rd_cli_args_t *a = rd_malloc(sizeof *a);
-    int ex = rd_cli_args_parse(a, "optout", NULL, 0, OPTOUT_HELP, argc - 1, argv + 1);
+    int ex = rd_cli_args_parse(a, "optout", JSON_FLAG, 1, OPTOUT_HELP, argc - 1, argv + 1);
     if (ex) goto out;
     if (a->help) goto out;
     if (a->n_pos < 1) {
@@ -262,7 +474,8 @@ int rd_cli_optout(int argc, char **argv) {
     }
     rd_cli_session_t s;
     if ((ex = rd_cli_open(&s, &a->g, "optout"))) goto out;
-    bool refused = false;
+    bool refused = false, json = rd_cli_flag_has(a, "json");
+    json_t *arr = json_array();
     for (size_t i = 0; i < a->n_pos && !ex; i++) {
         const char *num = a->pos[i];
         char shown[40];
@@ -270,19 +483,29 @@ int rd_cli_optout(int argc, char **argv) {
         if (!rd_e164_valid(num, strlen(num))) {
             rd_cli_err("optout", "\"%s\" is not an E.164 number ('+' and 8-15 digits)", shown);
             refused = true;
+            json_array_append_new(arr,
+                                  json_pack("{s:s,s:s}", "number", shown, "result", "invalid"));
             continue;
         }
-        count_t r = {0};
-        int rc = rd_store_optout(s.store, num, rd_cli_now(&s), count_cb, &r);
+        rd_cli_count_t r = {0};
+        int rc = rd_store_optout(s.store, num, rd_cli_now(&s), rd_cli_count_cb, &r);
         if (!rc) rc = rd_cli_wait(&s, &r.done);
         if (!rc) rc = r.status;
         if (rc) {
             ex = rd_cli_fail(&s, rc, "optout");
             break;
         }
-        printf("%s opted out: %lld pending job%s finished as opted-out\n", shown, (long long)r.n,
-               r.n == 1 ? "" : "s");
+        if (json)
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:I}", "number", shown, "result",
+                                                 "opted-out", "finished_jobs", (json_int_t)r.n));
+        else
+            printf("%s opted out: %lld pending job%s finished as opted-out\n", shown,
+                   (long long)r.n, r.n == 1 ? "" : "s");
     }
+    if (json && !ex)
+        rd_cli_print_json(arr);
+    else
+        json_decref(arr);
     if (!ex && refused) ex = RD_CLI_REFUSED;
     rd_cli_close(&s);
 out:
@@ -294,7 +517,11 @@ out:
 /* ---- dnd import ---------------------------------------------------------------------- */
 
 static const char *const DND_HELP =
-    "Usage: redial-cli dnd import FILE\n"
+    "Usage: redial-cli dnd import FILE [--json]\n"
+    "       redial-cli dnd check NUMBER... [--json]    is it on the DND set?\n"
+    "       redial-cli dnd remove NUMBER... [--json]   take numbers off the DND set (jobs\n"
+    "                                                  already finished stay finished)\n"
+    "       redial-cli dnd list [--limit N] [--json]   the DND set's numbers\n"
     "\n"
     "Adds the numbers of FILE ('-' = stdin) to the DND set: one E.164 number per\n"
     "line; blank lines and '#' comments (whole line or after the number) are\n"
@@ -303,6 +530,8 @@ static const char *const DND_HELP =
     "\n"
     "Example:\n"
     "  redial-cli dnd import ndnc-2026-11.txt\n"
+    "\n"
+    "  --json             {file, imported, added, bad_lines} instead of the summary\n"
     "\n"
     "Exit 1 when some lines were refused.\n" RD_CLI_EXIT_HELP;
 
@@ -349,16 +578,19 @@ static int dnd_flush(rd_cli_session_t *s, dnd_t *d, char **nums, size_t n) {
 }
 
 int rd_cli_dnd(int argc, char **argv) {
+    if (argc > 1 &&
+        (!strcmp(argv[1], "check") || !strcmp(argv[1], "remove") || !strcmp(argv[1], "list")))
+        return rd_cli_numbers_ops(argc, argv, true, DND_HELP);
     rd_cli_args_t *a = rd_malloc(sizeof *a);
     FILE *f = NULL;
     char *line = NULL;
     char *batch[DND_BATCH];
     size_t nb = 0;
-    int ex = rd_cli_args_parse(a, "dnd import", NULL, 0, DND_HELP, argc - 1, argv + 1);
+    int ex = rd_cli_args_parse(a, "dnd import", JSON_FLAG, 1, DND_HELP, argc - 1, argv + 1);
     if (ex) goto out;
     if (a->help) goto out;
     if (a->n_pos != 2 || strcmp(a->pos[0], "import")) {
-        rd_cli_err("dnd", "usage: dnd import FILE (see --help)");
+        rd_cli_err("dnd", "usage: dnd import FILE | check | remove | list (see --help)");
         ex = RD_CLI_USAGE;
         goto out;
     }
@@ -412,8 +644,13 @@ int rd_cli_dnd(int argc, char **argv) {
     if (d.status) {
         ex = rd_cli_fail(&s, d.status, "dnd import");
     } else if (!ex) {
-        printf("%s: %zu number%s imported (%lld new to the DND set), %zu bad line%s\n", path, good,
-               good == 1 ? "" : "s", (long long)d.added, bad, bad == 1 ? "" : "s");
+        if (rd_cli_flag_has(a, "json"))
+            rd_cli_print_json(json_pack("{s:s,s:I,s:I,s:I}", "file", path, "imported",
+                                        (json_int_t)good, "added", (json_int_t)d.added, "bad_lines",
+                                        (json_int_t)bad));
+        else
+            printf("%s: %zu number%s imported (%lld new to the DND set), %zu bad line%s\n", path,
+                   good, good == 1 ? "" : "s", (long long)d.added, bad, bad == 1 ? "" : "s");
         ex = bad ? RD_CLI_REFUSED : RD_CLI_OK;
     }
     rd_cli_close(&s);
@@ -429,7 +666,8 @@ out:
 /* ---- agents set -------------------------------------------------------------------------- */
 
 static const char *const AGENTS_HELP =
-    "Usage: redial-cli agents set POOL N\n"
+    "Usage: redial-cli agents set POOL N [--json]\n"
+    "       redial-cli agents list [--json]   every pool with its capacity and live calls\n"
     "\n"
     "Sets agent pool POOL's capacity to N agents: campaigns with limits.agent_pool =\n"
     "POOL hold one slot per live call, across every engine. Lowering N below the live\n"
@@ -441,11 +679,16 @@ static const char *const AGENTS_HELP =
 
 int rd_cli_agents(int argc, char **argv) {
     rd_cli_args_t *a = rd_malloc(sizeof *a);
-    int ex = rd_cli_args_parse(a, "agents set", NULL, 0, AGENTS_HELP, argc - 1, argv + 1);
+    int ex = rd_cli_args_parse(a, "agents set", JSON_FLAG, 1, AGENTS_HELP, argc - 1, argv + 1);
     if (ex) goto out;
     if (a->help) goto out;
+    if (a->n_pos >= 1 && !strcmp(a->pos[0], "list")) {
+        a->cmd = "agents list";
+        ex = rd_cli_agents_list(a);
+        goto out;
+    }
     if (a->n_pos != 3 || strcmp(a->pos[0], "set")) {
-        rd_cli_err("agents", "usage: agents set POOL N (see --help)");
+        rd_cli_err("agents", "usage: agents set POOL N | agents list (see --help)");
         ex = RD_CLI_USAGE;
         goto out;
     }
@@ -473,6 +716,8 @@ int rd_cli_agents(int argc, char **argv) {
         char what[128];
         snprintf(what, sizeof what, "agent pool \"%s\"", pool);
         ex = rd_cli_fail(&s, rc, what);
+    } else if (rd_cli_flag_has(a, "json")) {
+        rd_cli_print_json(json_pack("{s:s,s:I}", "pool", pool, "capacity", (json_int_t)cap));
     } else {
         printf("agent pool %s: capacity %lld\n", pool, cap);
     }
@@ -484,18 +729,6 @@ out:
 }
 
 /* ---- job show -------------------------------------------------------------------------- */
-
-static const char *const JOB_HELP =
-    "Usage: redial-cli job show ID [--json]\n"
-    "\n"
-    "A job by its id (the producer's id, or the generated CAMPAIGN/NUMBER/SEQ):\n"
-    "state, disposition, and every attempt with its outcome, in the callee's local\n"
-    "time (the zone the calling window is checked in) and UTC. Finished jobs are\n"
-    "kept for the store's retention (7 days by default).\n"
-    "\n"
-    "Example:\n"
-    "  redial-cli job show inv-42\n"
-    "\n" RD_CLI_EXIT_HELP;
 
 static const rd_cli_flag_t JOB_FLAGS[] = {{"json", false, false}};
 
@@ -528,17 +761,20 @@ static const char *job_state_name(rd_job_state_t st) {
 }
 
 int rd_cli_job(int argc, char **argv) {
+    if (argc > 1 &&
+        (!strcmp(argv[1], "list") || !strcmp(argv[1], "cancel") || !strcmp(argv[1], "retry-now")))
+        return rd_cli_job_ops(argc, argv);
     rd_cli_args_t *a = rd_malloc(sizeof *a);
     job_res_t r = {0};
     rd_campaign_t c;
     bool have_c = false, open = false;
     rd_cli_session_t s;
-    int ex = rd_cli_args_parse(a, "job show", JOB_FLAGS, RD_ARRAY_LEN(JOB_FLAGS), JOB_HELP,
+    int ex = rd_cli_args_parse(a, "job show", JOB_FLAGS, RD_ARRAY_LEN(JOB_FLAGS), rd_cli_job_help(),
                                argc - 1, argv + 1);
     if (ex) goto out;
     if (a->help) goto out;
     if (a->n_pos != 2 || strcmp(a->pos[0], "show")) {
-        rd_cli_err("job", "usage: job show ID (see --help)");
+        rd_cli_err("job", "usage: job show ID | list | cancel | retry-now (see --help)");
         ex = RD_CLI_USAGE;
         goto out;
     }
@@ -586,7 +822,7 @@ int rd_cli_job(int argc, char **argv) {
         json_t *h = json_array();
         for (size_t i = 0; i < j->n_hist; i++) {
             json_t *x = json_object();
-            rd_cli_fmt_local(t1, sizeof t1, tz, j->hist[i].start_ms);
+            rd_view_iso(t1, sizeof t1, tz, j->hist[i].start_ms);
             rd_cli_fmt_utc(t2, sizeof t2, j->hist[i].start_ms);
             json_object_set_new(x, "attempt", json_integer((json_int_t)i + 1));
             json_object_set_new(x, "outcome", json_string(rd_outcome_name(j->hist[i].outcome)));
@@ -597,7 +833,7 @@ int rd_cli_job(int argc, char **argv) {
         }
         json_object_set_new(o, "history", h);
         if (j->state == RD_JOB_PENDING) {
-            rd_cli_fmt_local(t1, sizeof t1, tz, j->due_ms);
+            rd_view_iso(t1, sizeof t1, tz, j->due_ms);
             json_object_set_new(o, "due_ms", json_integer(j->due_ms));
             json_object_set_new(o, "due_local", json_string(t1));
         } else if (j->state != RD_JOB_FINAL) {
@@ -646,7 +882,7 @@ out:
 /* ---- ping ------------------------------------------------------------------------------ */
 
 static const char *const PING_HELP =
-    "Usage: redial-cli ping\n"
+    "Usage: redial-cli ping [--json]\n"
     "\n"
     "Exits 0 when Redis answers a read (connection and authentication work)\n"
     "within --timeout, 3 otherwise. Used by the Docker healthcheck.\n"
@@ -654,7 +890,7 @@ static const char *const PING_HELP =
 
 int rd_cli_ping(int argc, char **argv) {
     rd_cli_args_t *a = rd_malloc(sizeof *a);
-    int ex = rd_cli_args_parse(a, "ping", NULL, 0, PING_HELP, argc - 1, argv + 1);
+    int ex = rd_cli_args_parse(a, "ping", JSON_FLAG, 1, PING_HELP, argc - 1, argv + 1);
     if (ex) goto out;
     if (a->help) goto out;
     if (a->n_pos) {
@@ -666,12 +902,14 @@ int rd_cli_ping(int argc, char **argv) {
     if ((ex = rd_cli_open(&s, &a->g, "ping"))) goto out;
     /* A real round trip through the store (a DND lookup of a number that is
      * never dialed): connected, authenticated, scripts usable. */
-    count_t r = {0};
-    int rc = rd_store_dnd_check(s.store, "+10000000000", count_cb, &r);
+    rd_cli_count_t r = {0};
+    int rc = rd_store_dnd_check(s.store, "+10000000000", rd_cli_count_cb, &r);
     if (!rc) rc = rd_cli_wait(&s, &r.done);
     if (!rc) rc = r.status;
     if (rc) {
         ex = rd_cli_fail(&s, rc, "ping");
+    } else if (rd_cli_flag_has(a, "json")) {
+        rd_cli_print_json(json_pack("{s:b,s:s}", "ok", 1, "redis", s.where));
     } else {
         printf("PONG %s\n", s.where);
     }

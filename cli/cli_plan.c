@@ -55,7 +55,7 @@ static const char USAGE[] =
     "  --number E164      the callee's number (default: the campaign's first number)\n"
     "  --json             one JSON object instead of the timeline\n"
     "  --help             this text\n\n"
-    "Exit status: 0 planned, 1 bad campaign file, 2 usage error.\n";
+    "Exit codes: 0 ok (planned); 1 failed (bad campaign file); 2 usage error.\n";
 
 typedef struct plan_args {
     const char *file, *start, *outcomes, *tz, *number;

@@ -59,6 +59,10 @@ int rd_cli_args_parse(rd_cli_args_t *a, const char *cmd, const rd_cli_flag_t *sp
                       const char *help, int argc, char **argv) {
     memset(a, 0, sizeof *a);
     a->cmd = cmd;
+    size_t cap = (size_t)(argc > 0 ? argc : 0) + 1;
+    a->pos = rd_calloc(cap, sizeof *a->pos);
+    a->fname = rd_calloc(cap, sizeof *a->fname);
+    a->fval = rd_calloc(cap, sizeof *a->fval);
     /* Global flags are collected into their own argv for rd_opts_parse,
      * which applies the environment twins and the defaults. */
     char **gargv = rd_calloc((size_t)argc * 2 + 2, sizeof *gargv);
@@ -76,11 +80,6 @@ int rd_cli_args_parse(rd_cli_args_t *a, const char *cmd, const rd_cli_flag_t *sp
             continue;
         }
         if (flags_done || strncmp(w, "--", 2) != 0 || w[2] == '\0') {
-            if (a->n_pos >= RD_CLI_MAX_ARGS) {
-                rd_cli_err(cmd, "more than %d arguments", RD_CLI_MAX_ARGS);
-                ex = RD_CLI_USAGE;
-                goto out;
-            }
             a->pos[a->n_pos++] = w;
             continue;
         }
@@ -121,11 +120,6 @@ int rd_cli_args_parse(rd_cli_args_t *a, const char *cmd, const rd_cli_flag_t *sp
             ex = RD_CLI_USAGE;
             goto out;
         }
-        if (a->n_flags >= RD_CLI_MAX_ARGS) {
-            rd_cli_err(cmd, "more than %d options", RD_CLI_MAX_ARGS);
-            ex = RD_CLI_USAGE;
-            goto out;
-        }
         a->fname[a->n_flags] = f->name;
         a->fval[a->n_flags++] = v;
     }
@@ -146,7 +140,12 @@ out:
 }
 
 void rd_cli_args_free(rd_cli_args_t *a) {
-    if (a) rd_opts_free(rd_cli_global_opts, rd_cli_global_opts_len, &a->g);
+    if (!a) return;
+    rd_opts_free(rd_cli_global_opts, rd_cli_global_opts_len, &a->g);
+    rd_free(a->pos);
+    rd_free(a->fname);
+    rd_free(a->fval);
+    a->pos = a->fname = a->fval = NULL;
 }
 
 const char *rd_cli_flag_get(const rd_cli_args_t *a, const char *name) {
@@ -280,6 +279,14 @@ void rd_cli_done_cb(rd_store_t *s, int status, void *arg) {
     rd_cli_done_t *d = arg;
     d->status = status;
     d->done = true;
+}
+
+void rd_cli_count_cb(rd_store_t *s, int status, int64_t n, void *arg) {
+    (void)s;
+    rd_cli_count_t *c = arg;
+    c->status = status;
+    c->n = n;
+    c->done = true;
 }
 
 int rd_cli_drain(rd_cli_session_t *s, const size_t *left, size_t max) {

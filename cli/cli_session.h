@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "common/exit.h"
 #include "common/opts.h"
 #include "store/store.h"
 #include "proto/campaign.h"
@@ -34,7 +35,13 @@
 #include "proto/tz.h"
 #include "proto/rd.h"
 
-enum { RD_CLI_OK = 0, RD_CLI_REFUSED = 1, RD_CLI_USAGE = 2, RD_CLI_UNREACHABLE = 3 };
+/* The exit codes are those of every binary (common/exit.h). */
+enum {
+    RD_CLI_OK = RD_EXIT_OK,
+    RD_CLI_REFUSED = RD_EXIT_FAILED,
+    RD_CLI_USAGE = RD_EXIT_USAGE,
+    RD_CLI_UNREACHABLE = RD_EXIT_UNREACHABLE
+};
 
 /*
  * Global flags of every Redis command (strings owned, NULL when unset),
@@ -62,16 +69,15 @@ typedef struct rd_cli_flag {
     bool repeat;      /* may be given more than once (values kept in order) */
 } rd_cli_flag_t;
 
-#define RD_CLI_MAX_ARGS 4096
-
-/* A command line split into positionals and flags (pointers into argv). */
+/* A command line split into positionals and flags (pointers into argv; the
+ * arrays are owned, sized for the whole command line: no count limit). */
 typedef struct rd_cli_args {
     const char *cmd;   /* e.g. "campaign create", for messages */
     rd_cli_global_t g; /* global flags + environment (owned strings) */
-    const char *pos[RD_CLI_MAX_ARGS];
+    const char **pos;
     size_t n_pos;
-    const char *fname[RD_CLI_MAX_ARGS]; /* flag names (spec's static strings) */
-    const char *fval[RD_CLI_MAX_ARGS];  /* values ("" for boolean flags) */
+    const char **fname; /* flag names (spec's static strings) */
+    const char **fval;  /* values ("" for boolean flags) */
     size_t n_flags;
     bool help;
 } rd_cli_args_t;
@@ -126,6 +132,13 @@ typedef struct rd_cli_done {
     int status;
 } rd_cli_done_t;
 void rd_cli_done_cb(rd_store_t *s, int status, void *arg);
+/* The same for requests that answer a count (an rd_store_count_cb). */
+typedef struct rd_cli_count {
+    bool done;
+    int status;
+    int64_t n;
+} rd_cli_count_t;
+void rd_cli_count_cb(rd_store_t *s, int status, int64_t n, void *arg);
 
 /* Policy time now (the deployment's clock flags). */
 int64_t rd_cli_now(const rd_cli_session_t *s);
@@ -172,9 +185,7 @@ bool rd_cli_name_valid(const char *s);
 int rd_cli_campaign_what(const char *cmd, const char *name, char *what, size_t len);
 
 /* The exit-code paragraph every help text ends with. */
-#define RD_CLI_EXIT_HELP                                             \
-    "Exit codes: 0 done; 1 refused or not found; 2 usage error;\n"   \
-    "            3 Redis unreachable (no reply within --timeout).\n" \
-    "\nThe options below may be given anywhere after the command.\n"
+#define RD_CLI_EXIT_HELP \
+    RD_EXIT_HELP "\nThe options below may be given anywhere after the command.\n"
 
 #endif

@@ -105,18 +105,22 @@ out:
 /* ---- report ------------------------------------------------------------------------- */
 
 static const char *const REPORT_HELP =
-    "Usage: redial-cli report CAMPAIGN --out FILE.html\n"
+    "Usage: redial-cli report CAMPAIGN --out FILE.html [--json]\n"
     "\n"
     "Writes a self-contained HTML report of CAMPAIGN (no external assets): the\n"
     "seed's metric table with targets and verdicts, the cumulative connection curve\n"
     "(inline SVG, with the seed's reference curve), outcomes by attempt,\n"
-    "dispositions and the recommendation.\n"
+    "dispositions and the recommendation. --out - writes the HTML to stdout.\n"
+    "\n"
+    "  --out FILE         where the HTML goes ('-' = stdout)\n"
+    "  --json             {campaign, out, bytes, generated} on stdout once written\n"
+    "                     (not with --out -)\n"
     "\n"
     "Example:\n"
     "  redial-cli report Payment_Reminders --out payment_reminders.html\n"
     "\n" RD_CLI_EXIT_HELP;
 
-static const rd_cli_flag_t REPORT_FLAGS[] = {{"out", true, false}};
+static const rd_cli_flag_t REPORT_FLAGS[] = {{"out", true, false}, {"json", false, false}};
 
 /* The report is markup built from many small appends: a short name keeps it readable. */
 #define sb rd_sbuf_printf
@@ -324,6 +328,19 @@ int rd_cli_report(int argc, char **argv) {
     rd_stats_t m;
     rd_stats_compute(&st->counts, &m);
     html = render(a->pos[0], st, &m, gen);
+    size_t len = strlen(html);
+    if (!strcmp(path, "-")) {
+        if (rd_cli_flag_has(a, "json")) {
+            rd_cli_err("report", "--json describes a written file: not with --out -");
+            ex = RD_CLI_USAGE;
+            goto out;
+        }
+        if (fwrite(html, 1, len, stdout) != len || fflush(stdout) != 0) {
+            rd_cli_err("report", "stdout: cannot write (%s)", strerror(errno));
+            ex = RD_CLI_REFUSED;
+        }
+        goto out;
+    }
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
         rd_cli_err("report", "--out: path too long");
@@ -331,7 +348,6 @@ int rd_cli_report(int argc, char **argv) {
         goto out;
     }
     FILE *f = fopen(tmp, "w");
-    size_t len = strlen(html);
     bool ok = f && fwrite(html, 1, len, f) == len;
     if (f && fclose(f) != 0) ok = false;
     if (ok && rename(tmp, path) != 0) ok = false;
@@ -341,7 +357,11 @@ int rd_cli_report(int argc, char **argv) {
         ex = RD_CLI_REFUSED;
         goto out;
     }
-    printf("wrote %s (%zu bytes)\n", path, len);
+    if (rd_cli_flag_has(a, "json"))
+        rd_cli_print_json(json_pack("{s:s,s:s,s:I,s:s}", "campaign", a->pos[0], "out", path,
+                                    "bytes", (json_int_t)len, "generated", gen));
+    else
+        printf("wrote %s (%zu bytes)\n", path, len);
 out:
     rd_free(html);
     rd_free(st);

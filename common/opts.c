@@ -6,6 +6,7 @@
  * value names exactly where it came from.
  */
 #include "common/opts.h"
+#include "common/exit.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -115,7 +116,13 @@ void rd_opts_usage(FILE *out, const rd_opt_t *opts, size_t n, const char *usage)
             fprintf(out, "  %-24s   default %s\n", "", o->def);
         }
     }
-    fprintf(out, "  %-24s show this help\n", "--help");
+    fprintf(out, "  %-24s show this help\n", "--help, -h");
+    fprintf(out, "  %-24s print the version and exit\n", "--version");
+}
+
+void rd_opts_version(FILE *out, const char *argv0) {
+    const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+    fprintf(out, "%s %s\n", slash ? slash + 1 : argv0 ? argv0 : "redial", RD_VERSION);
 }
 
 int rd_opts_parse(const rd_opt_t *opts, size_t n, void *cfg, int argc, char **argv, int *first_arg,
@@ -148,11 +155,15 @@ int rd_opts_parse(const rd_opt_t *opts, size_t n, void *cfg, int argc, char **ar
             i++;
             break;
         }
-        if (strncmp(a, "--", 2) != 0) break;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             rd_opts_usage(stdout, opts, n, usage);
             return 1;
         }
+        if (strcmp(a, "--version") == 0) {
+            rd_opts_version(stdout, argv[0]);
+            return 1;
+        }
+        if (strncmp(a, "--", 2) != 0) break;
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t nl = eq ? (size_t)(eq - name) : strlen(name);
         const rd_opt_t *o = NULL;

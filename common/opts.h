@@ -4,7 +4,8 @@
  * A binary describes its configuration once, as an array of rd_opt_t that
  * point into its config struct; rd_opts_parse fills the struct from, in
  * increasing priority, the default, the environment variable, the flag.
- * --help prints every option with its env twin and default.
+ * --help / -h prints every option with its env twin and default; --version
+ * prints the version (both: rd_opts_parse returns 1, the caller exits 0).
  *
  * Secrets (RD_OPT_SECRET) are never flags (argv is visible in ps): they come
  * from the environment variable or from a file named by <ENV>_FILE, with one
@@ -31,7 +32,7 @@ typedef struct rd_opt {
 } rd_opt_t;
 
 /*
- * Fills cfg. Returns 0, 1 when --help was printed to stdout (caller exits 0),
+ * Fills cfg. Returns 0, 1 when --help or --version was printed to stdout (caller exits 0),
  * or RD_EINVAL with "--flag: reason" in err (unknown flag, bad number, missing
  * value). Positional arguments are left in argv[*first_arg .. argc) when
  * first_arg is not NULL (else they are an error).
@@ -39,6 +40,8 @@ typedef struct rd_opt {
 int rd_opts_parse(const rd_opt_t *opts, size_t n, void *cfg, int argc, char **argv, int *first_arg,
                   const char *usage, char *err, size_t errlen);
 void rd_opts_usage(FILE *out, const rd_opt_t *opts, size_t n, const char *usage);
+/* "<basename of argv0> <RD_VERSION>" and a newline (--version). */
+void rd_opts_version(FILE *out, const char *argv0);
 /* Frees the strings rd_opts_parse stored in cfg. */
 void rd_opts_free(const rd_opt_t *opts, size_t n, void *cfg);
 

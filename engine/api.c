@@ -25,10 +25,13 @@
 #include <string.h>
 
 #include "store/bulk.h"
+#include "store/deadletter.h"
 #include "store/enqueue.h"
+#include "store/ops.h"
 #include "store/view.h"
 #include "proto/callback.h"
 #include "proto/campaign.h"
+#include "proto/form.h"
 #include "proto/job.h"
 #include "proto/rd.h"
 #include "proto/stats.h"
@@ -39,7 +42,18 @@ struct rd_api {
     char *key, *token, *provider;
 };
 
-enum { R_CREATE, R_LIST, R_CAMPAIGN, R_STATS, R_CALLS, R_OPTOUT };
+enum {
+    R_CREATE,
+    R_LIST,
+    R_CAMPAIGN,
+    R_STATS,
+    R_CALLS,
+    R_OPTOUT,
+    R_DL_LIST,
+    R_DL_ONE,
+    R_DL_REPLAY,
+    R_POOLS
+};
 
 typedef struct op {
     rd_api_t *api;
@@ -54,6 +68,7 @@ typedef struct op {
     rd_job_msg_t msg;
     bool have_msg;
     int64_t due_ms;
+    char dl[RD_DEADLETTER_ID_MAX]; /* dead-letter entry id */
 } op_t;
 
 void rd_api_cfg_init(rd_api_cfg_t *cfg) {
@@ -353,6 +368,15 @@ static void stats_cb(rd_store_t *s, int status, const rd_store_stats_t *st, void
     rd_stats_compute(&st->counts, &m);
     json_t *o = rd_stats_to_json(op->name, &m);
     json_object_set_new(o, "live", json_integer((json_int_t)st->live));
+    /* The hour-of-week counters the smart strategy learns from (0 = Sunday 00h,
+     * the callee's local time): the console's heatmap and hourly chart. */
+    json_t *att = json_array(), *ans = json_array();
+    for (int h = 0; h < 168; h++) {
+        json_array_append_new(att, json_integer(st->smart.attempted[h]));
+        json_array_append_new(ans, json_integer(st->smart.answered[h]));
+    }
+    json_object_set_new(o, "hour_of_week",
+                        json_pack("{s:o,s:o}", "attempted", att, "answered", ans));
     op_reply(op, 200, o, NULL);
 }
 
@@ -504,6 +528,108 @@ static void route_optout(op_t *op) {
     if (rc) fail_store(op, rc);
 }
 
+/* ---- /v1/deadletter ------------------------------------------------------------------- */
+
+static void dl_list_cb(rd_store_t *s, int status, const rd_deadletter_t *e, size_t n, int64_t depth,
+                       void *arg) {
+    (void)s;
+    op_t *op = arg;
+    if (status == RD_ENOTFOUND) {
+        op_fail(op, 404, "no dead letter %s", op->dl);
+        return;
+    }
+    if (status) {
+        fail_store(op, status);
+        return;
+    }
+    if (op->route == R_DL_ONE) {
+        op_reply(op, 200, rd_deadletter_to_json(&e[0]), NULL);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(arr, rd_deadletter_to_json(&e[i]));
+    op_reply(op, 200, json_pack("{s:I,s:o}", "depth", (json_int_t)depth, "entries", arr), NULL);
+}
+
+static void dl_replay_cb(rd_store_t *s, int status, const char *inbox_id, const char *refusal,
+                         void *arg) {
+    (void)s;
+    op_t *op = arg;
+    if (status == RD_ENOTFOUND) {
+        op_fail(op, 404, "no dead letter %s", op->dl);
+    } else if (status == RD_EINVAL) {
+        /* Still invalid: 422 with the inbox's reason; the entry stays. */
+        op_reply(op, 422,
+                 json_pack("{s:s,s:s,s:s}", "id", op->dl, "result", "invalid", "error", refusal),
+                 NULL);
+    } else if (status) {
+        fail_store(op, status);
+    } else {
+        op_reply(
+            op, 200,
+            json_pack("{s:s,s:s,s:s}", "id", op->dl, "result", "replayed", "inbox_id", inbox_id),
+            NULL);
+    }
+}
+
+static void dl_purge_cb(rd_store_t *s, int status, int64_t n, void *arg) {
+    (void)s;
+    op_t *op = arg;
+    if (status)
+        fail_store(op, status);
+    else if (n == 0)
+        op_fail(op, 404, "no dead letter %s", op->dl);
+    else
+        op_reply(op, 200, json_pack("{s:s,s:I}", "id", op->dl, "purged", (json_int_t)n), NULL);
+}
+
+static void route_dl_list(op_t *op) {
+    rd_form_t f;
+    long long limit = 50;
+    const char *before = NULL;
+    rd_form_init(&f);
+    bool parsed = rd_form_parse(&f, op->req->query, op->req->query_len) == 0;
+    if (!parsed) {
+        op_fail(op, 400, "query: malformed");
+        return;
+    }
+    const char *l = rd_form_get(&f, "limit");
+    before = rd_form_get(&f, "before");
+    char *end = NULL;
+    if (l) limit = strtoll(l, &end, 10);
+    if (l && (!*l || *end || limit < 1 || limit > RD_DEADLETTER_LIST_MAX)) {
+        rd_form_deinit(&f);
+        op_fail(op, 400, "limit: 1..%d", RD_DEADLETTER_LIST_MAX);
+        return;
+    }
+    if (before && *before && !rd_deadletter_id_valid(before)) {
+        rd_form_deinit(&f);
+        op_fail(op, 400, "before: an entry id such as 1764756000000-0");
+        return;
+    }
+    snprintf(op->dl, sizeof op->dl, "%s", before ? before : "");
+    rd_form_deinit(&f);
+    int rc = rd_deadletter_list(op->api->cfg.store, op->dl, (size_t)limit, dl_list_cb, op);
+    if (rc) fail_store(op, rc);
+}
+
+/* ---- GET /v1/pools ---------------------------------------------------------------------- */
+
+static void pools_cb(rd_store_t *s, int status, const rd_ops_pool_t *p, size_t n, void *arg) {
+    (void)s;
+    op_t *op = arg;
+    if (status) {
+        fail_store(op, status);
+        return;
+    }
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a,
+                              json_pack("{s:s,s:I,s:I}", "pool", p[i].name, "capacity",
+                                        (json_int_t)p[i].capacity, "live", (json_int_t)p[i].live));
+    op_reply(op, 200, json_pack("{s:o}", "pools", a), NULL);
+}
+
 /* ---- routing ------------------------------------------------------------------------ */
 
 /* Splits the path into at most 6 segments; false when there are more. */
@@ -570,8 +696,8 @@ bool rd_api_handle(rd_api_t *api, rd_http_req_t *req) {
     size_t n = split(req->path, req->path_len, seg, sl);
     int route = -1;
     const char *allow = NULL;
-    const char *name = NULL;
-    size_t name_len = 0;
+    const char *name = NULL, *dl_id = NULL;
+    size_t name_len = 0, dl_len = 0;
     if (n == 4 && seg_is(seg[1], sl[1], "Accounts") && sl[2] > 0 &&
         (seg_is(seg[3], sl[3], "Campaigns") || seg_is(seg[3], sl[3], "Campaigns.json"))) {
         route = R_CREATE;
@@ -595,6 +721,18 @@ bool rd_api_handle(rd_api_t *api, rd_http_req_t *req) {
     } else if (n == 2 && seg_is(seg[1], sl[1], "optout")) {
         route = R_OPTOUT;
         allow = "POST";
+    } else if (n == 2 && seg_is(seg[1], sl[1], "pools")) {
+        route = R_POOLS;
+        allow = "GET";
+    } else if (n == 2 && seg_is(seg[1], sl[1], "deadletter")) {
+        route = R_DL_LIST;
+        allow = "GET";
+    } else if ((n == 3 || (n == 4 && seg_is(seg[3], sl[3], "replay"))) &&
+               seg_is(seg[1], sl[1], "deadletter")) {
+        route = n == 3 ? R_DL_ONE : R_DL_REPLAY;
+        allow = n == 3 ? "GET, DELETE" : "POST";
+        dl_id = seg[2];
+        dl_len = sl[2];
     }
     if (route < 0) {
         rd_http_respond_error(req, 404, "no such API route (see docs/API.md)");
@@ -608,10 +746,21 @@ bool rd_api_handle(rd_api_t *api, rd_http_req_t *req) {
         respond_err(req, 404, "no campaign named \"%s\"", q);
         return true;
     }
+    if (dl_id) {
+        char raw[RD_DEADLETTER_ID_MAX];
+        snprintf(raw, sizeof raw, "%.*s", (int)RD_MIN(dl_len, sizeof raw - 1), dl_id);
+        if (dl_len >= sizeof raw || !rd_deadletter_id_valid(raw)) {
+            char q[80];
+            rd_text_printable(q, sizeof q, raw);
+            respond_err(req, 404, "no dead letter %s (ids look like 1764756000000-0)", q);
+            return true;
+        }
+    }
     op_t *op = rd_calloc(1, sizeof *op);
     op->api = api;
     op->req = req;
     op->route = route;
+    if (dl_id) snprintf(op->dl, sizeof op->dl, "%.*s", (int)dl_len, dl_id);
     rd_job_msg_init(&op->msg);
     if (name) memcpy(op->name, name, name_len);
     rd_store_t *s = api->cfg.store;
@@ -628,6 +777,23 @@ bool rd_api_handle(rd_api_t *api, rd_http_req_t *req) {
         return true;
     case R_LIST:
         rc = rd_store_campaign_list(s, list_cb, op);
+        break;
+    case R_DL_LIST:
+        route_dl_list(op);
+        return true;
+    case R_POOLS:
+        rc = rd_ops_pool_list(s, pools_cb, op);
+        break;
+    case R_DL_ONE:
+        if (req->method_id == HTTP_GET) {
+            rc = rd_deadletter_get(s, op->dl, dl_list_cb, op);
+        } else {
+            const char *ids[1] = {op->dl};
+            rc = rd_deadletter_purge(s, ids, 1, dl_purge_cb, op);
+        }
+        break;
+    case R_DL_REPLAY:
+        rc = rd_deadletter_replay(s, op->dl, rd_clock_now(api->cfg.clock), dl_replay_cb, op);
         break;
     case R_STATS:
         rc = rd_store_stats(s, op->name, stats_cb, op);

@@ -26,6 +26,7 @@
 #define CLAIM_LEASE_WALL_MS 60000
 #define LOCK_RETRY_WALL_MS 2000
 #define ERROR_BACKOFF_MS 250   /* wall, after a failed claim */
+#define CLOCK_HOLD_MS 1000     /* wall: next look while the clock is not trusted */
 #define SMART_MAX_AGE_MS 60000 /* wall: answer rates for `smart` refreshed at most this often */
 
 const rd_smart_stats_t *rd_dispatch_smart_stats(void *ctx, const char *campaign) {
@@ -69,12 +70,13 @@ static void dial_placed(rd_server_t *srv, const rd_work_t *w, uint64_t token) {
        network and provider delay, so it is wall time. */
     int64_t call_s = c ? (int64_t)c->ring_timeout_seconds + c->time_limit_seconds : 3600;
     int64_t grace_s = c ? c->callback_grace_seconds : 60;
-    srv->ops++;
     int64_t deadline = now + call_s * 1000 + rd_clock_policy_ms(&srv->clock, grace_s * 1000);
     rd_settle_placed(srv->settle, token, w->res.call.call_id, deadline);
-    int rc = rd_store_placed(srv->store, w->campaign, token, w->res.call.call_id, deadline,
-                             on_store_done, srv);
-    if (rc != 0) on_store_done(srv->store, rc, srv);
+    /* Through the journal: a Redis outage must not lose what we now know
+       (the call exists), or the lease would expire as "never placed" and
+       the number be dialed again (docs/reliability.md). */
+    int rc = rd_journal_placed(srv->journal, w->campaign, token, w->res.call.call_id, deadline);
+    if (rc != 0) rd_count(srv->ctr, RD_M_REDIS_ERRORS, 1);
     if (rd_log_enabled(RD_LOG_DEBUG)) {
         char tok[24];
         snprintf(tok, sizeof tok, "%llu", (unsigned long long)token);
@@ -224,6 +226,7 @@ static void dispatch(rd_server_t *srv, const rd_campaign_t *c, const rd_store_jo
     if (c->strategy == RD_STRAT_SMART) ctx.smart = rd_dispatch_smart_stats(srv, j->campaign);
     if (!rd_policy_allowed(&ctx, now)) {
         int64_t due = rd_policy_place(&ctx, now);
+        rd_count(srv->ctr, RD_M_DIAL_DEFERRED, 1);
         rd_log(RD_LOG_INFO, "dial.deferred", "campaign", j->campaign, "job", j->id, "why",
                "outside window or over a per-number cap at dial time", NULL);
         release_claim(srv, j->campaign, j->token, due);
@@ -307,6 +310,24 @@ static uint64_t next_claim_delay(const rd_server_t *srv, const rd_store_claim_re
     return delay;
 }
 
+/* Due campaigns pinned to a provider this engine does not serve: not
+   claimed (claim.lua leaves them to their engines). Counted, and said at
+   error level at most once a minute: their jobs wait for an engine of
+   that provider. */
+static void pinned_elsewhere(rd_server_t *srv, size_t n) {
+    rd_count(srv->ctr, RD_M_PINNED_ELSEWHERE, n);
+    int64_t now = (int64_t)uv_now(srv->loop);
+    if (srv->pinned_logged_ms && now - srv->pinned_logged_ms < 60000) return;
+    srv->pinned_logged_ms = now;
+    char b[24];
+    snprintf(b, sizeof b, "%zu", n);
+    rd_log(RD_LOG_ERROR, "claim.pinned_elsewhere", "engine", srv->engine_id, "provider",
+           rd_prov_name(srv->provider), "campaigns", b, "error",
+           "due campaigns are pinned to another provider: their jobs wait for an engine of "
+           "that provider",
+           NULL);
+}
+
 static void on_claimed(rd_store_t *s, int status, const rd_store_claim_res_t *r, void *arg) {
     (void)s;
     rd_server_t *srv = arg;
@@ -321,6 +342,7 @@ static void on_claimed(rd_store_t *s, int status, const rd_store_claim_res_t *r,
         return;
     }
     rd_count(srv->ctr, RD_M_CLAIMED, r->n);
+    if (r->pinned_elsewhere) pinned_elsewhere(srv, r->pinned_elsewhere);
     for (size_t i = 0; i < r->n; i++) dispatch_or_park(srv, &r->jobs[i]);
     if (!srv->stopping) rd_dispatch_kick(srv, next_claim_delay(srv, r));
     rd_server__maybe_stopped(srv);
@@ -331,12 +353,30 @@ static void on_claim_timer(uv_timer_t *t) {
     if (srv->claim_busy || srv->stopping) return;
     int room = srv->max_inflight - srv->inflight;
     if (room <= 0) return; /* a dial result kicks us */
+    /* Claim nothing this engine could not dial now: not while its clock is
+       not the deployment's, not while the account's breaker is open (or a
+       429 paused it) — the jobs stay due for the other engines and for
+       later, instead of being claimed and released. Half-open: one job,
+       the probe. */
+    if (!rd_server__clock_ok(srv)) {
+        rd_count(srv->ctr, RD_M_CLAIMS_HELD, 1);
+        rd_dispatch_kick(srv, CLOCK_HOLD_MS);
+        return;
+    }
+    bool half_open = false;
+    int64_t wait = rd_pool_account_wait(srv->pool, 0, &half_open);
+    if (wait > 0) {
+        rd_count(srv->ctr, RD_M_CLAIMS_HELD, 1);
+        rd_dispatch_kick(srv, (uint64_t)wait);
+        return;
+    }
     rd_store_claim_req_t req = {
         .now_ms = rd_clock_now(&srv->clock),
-        .max_jobs = RD_MIN(room, srv->cfg->batch),
+        .max_jobs = half_open ? 1 : RD_MIN(room, srv->cfg->batch),
         .lease_ms = rd_clock_policy_ms(&srv->clock, CLAIM_LEASE_WALL_MS),
         .lock_retry_ms = rd_clock_policy_ms(&srv->clock, LOCK_RETRY_WALL_MS),
         .engine = srv->engine_id,
+        .provider = rd_prov_name(srv->provider),
     };
     srv->claim_busy = true;
     srv->ops++;

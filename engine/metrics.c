@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/exit.h"
 #include "engine/server_int.h"
 #include "proto/rd.h"
 
@@ -55,9 +56,10 @@ void rd_metrics_render(const rd_metrics_t *m, rd_sbuf_t *out) {
 
 /* ---- campaign series ------------------------------------------------------ */
 
+/* Ever-growing figures (names ending in _total) are counters, the others gauges. */
 static void family(rd_sbuf_t *o, const char *name, const char *help) {
-    rd_sbuf_printf(o, "# HELP redial_campaign_%s %s\n# TYPE redial_campaign_%s gauge\n", name, help,
-                   name);
+    rd_sbuf_printf(o, "# HELP redial_campaign_%s %s\n# TYPE redial_campaign_%s %s\n", name, help,
+                   name, strstr(name, "_total") ? "counter" : "gauge");
 }
 
 /* The shortest of %.15g / %.17g that reads back as exactly v. */
@@ -87,11 +89,10 @@ static const struct {
     size_t off;
     bool real;
 } SCALARS[] = {
-    COUNT(dialed, "jobs_dialed", "Jobs with at least one attempt"),
-    COUNT(connected, "jobs_connected", "Jobs connected"),
-    COUNT(finished, "jobs_finished", "Jobs finished with a disposition"),
-    COUNT(pending, "jobs_pending", "Jobs not finished yet"),
-    COUNT(attempts_total, "attempts", "Attempts made"),
+    /* Pending, live, finished and attempts by outcome come with the backlog
+     * figures (store/figures.c, /metrics/cluster): not repeated here. */
+    COUNT(dialed, "jobs_dialed_total", "Jobs with at least one attempt"),
+    COUNT(connected, "jobs_connected_total", "Jobs connected"),
     RATE(first_rate, "first_attempt_connection_rate",
          "Jobs connected on attempt 1 / jobs dialed (target > 0.40)"),
     RATE(total_rate, "total_connection_rate", "Jobs connected / jobs dialed (target > 0.70)"),
@@ -111,8 +112,6 @@ void rd_metrics_render_campaigns(const rd_metrics_campaign_t *c, size_t n, rd_sb
             sample(o, SCALARS[f].name, c[i].name, NULL, 0, v);
         }
     }
-    family(o, "jobs_live", "Attempts in progress (leases held) now");
-    for (size_t i = 0; i < n; i++) sample(o, "jobs_live", c[i].name, NULL, 0, (double)c[i].live);
     family(o, "retry_connection_rate",
            "Connected on attempt retry+1 / attempts numbered retry+1 (target > 0.30)");
     for (size_t i = 0; i < n; i++)
@@ -229,6 +228,28 @@ static void scrape_finish(scrape_t *sc) {
         if (sc->camps[i].name) sc->camps[k++] = sc->camps[i];
     if (k) rd_metrics_render_campaigns(sc->camps, k, &b);
     render_pauses(sc, &b);
+    rd_pool_stats_t ps;
+    rd_pool_stats(srv->pool, &ps);
+    rd_sbuf_printf(&b,
+                   "# HELP redial_build_info The engine's version\n"
+                   "# TYPE redial_build_info gauge\nredial_build_info{version=\"%s\"} 1\n"
+                   "# HELP redial_provider_requests_total Provider HTTP requests of this engine\n"
+                   "# TYPE redial_provider_requests_total counter\n"
+                   "redial_provider_requests_total %llu\n"
+                   "# HELP redial_provider_transient_errors_total Provider requests that failed "
+                   "transiently (5xx, 429, timeout)\n"
+                   "# TYPE redial_provider_transient_errors_total counter\n"
+                   "redial_provider_transient_errors_total %llu\n"
+                   "# HELP redial_provider_breaker_rejects_total Requests failed fast while the "
+                   "account's circuit breaker was open\n"
+                   "# TYPE redial_provider_breaker_rejects_total counter\n"
+                   "redial_provider_breaker_rejects_total %llu\n"
+                   "# HELP redial_provider_queued_requests Provider requests waiting for a worker\n"
+                   "# TYPE redial_provider_queued_requests gauge\n"
+                   "redial_provider_queued_requests %llu\n",
+                   RD_VERSION, (unsigned long long)ps.http_requests,
+                   (unsigned long long)ps.transient, (unsigned long long)ps.breaker_rejects,
+                   (unsigned long long)ps.queued);
     rd_sbuf_printf(&b,
                    "# HELP redial_campaigns_omitted Campaigns left out of this scrape "
                    "(over the per-scrape bound)\n"
@@ -242,6 +263,27 @@ static void scrape_finish(scrape_t *sc) {
                    "redial_redis_commands_total %llu\n",
                    sc->omitted, srv->inflight, rd_store_connected(srv->store) ? 1 : 0,
                    (unsigned long long)rd_store_commands_sent(srv->store));
+    rd_journal_stats_t js = {0};
+    if (srv->journal) rd_journal_stats(srv->journal, &js);
+    rd_sbuf_printf(
+        &b,
+        "# HELP redial_clock_ok Whether this engine's clock agrees with the "
+        "deployment's (Redis TIME within the skew limit, same time settings)\n"
+        "# TYPE redial_clock_ok gauge\nredial_clock_ok %d\n"
+        "# HELP redial_clock_skew_seconds This engine's clock minus Redis TIME, last check\n"
+        "# TYPE redial_clock_skew_seconds gauge\nredial_clock_skew_seconds %.3f\n"
+        "# HELP redial_journal_pending Placed writes kept until Redis takes them\n"
+        "# TYPE redial_journal_pending gauge\nredial_journal_pending %zu\n"
+        "# HELP redial_journal_replayed_total Kept placed writes applied after an "
+        "outage\n"
+        "# TYPE redial_journal_replayed_total counter\nredial_journal_replayed_total "
+        "%llu\n"
+        "# HELP redial_journal_lost_total Placed writes given up (journal full, "
+        "stopped, or refused)\n"
+        "# TYPE redial_journal_lost_total counter\nredial_journal_lost_total %llu\n",
+        rd_server__clock_ok(srv) ? 1 : 0,
+        srv->clockwatch ? (double)rd_clockwatch_skew_ms(srv->clockwatch) / 1000.0 : 0.0, js.pending,
+        (unsigned long long)js.replayed, (unsigned long long)js.dropped);
     rd_http_respond(sc->req, 200, "text/plain; version=0.0.4", NULL, b.buf, b.len);
     rd_free(b.buf);
     for (size_t i = 0; i < sc->n; i++) rd_free(sc->names[i]);

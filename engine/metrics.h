@@ -37,6 +37,9 @@
       "Dial replies (2xx) redial could not read: placed, call id unknown")                        \
     X(PROVIDER_PAUSES, "redial_campaign_provider_pauses_total",                                   \
       "Campaign pauses requested because the provider refused the account or configuration")      \
+    X(DIAL_DEFERRED, "redial_dials_deferred_total",                                               \
+      "Claimed jobs sent back undialed: the calling window or a per-number cap forbids the dial " \
+      "now")                                                                                      \
     X(SETTLED, "redial_settles_total", "Attempt outcomes applied")                                \
     X(SETTLE_STALE, "redial_settles_stale_total", "Late or duplicate settles refused by fencing") \
     X(SETTLE_LOOKUPS, "redial_settle_lookups_total",                                              \
@@ -50,6 +53,10 @@
     X(DEADLETTERED, "redial_deadlettered_total",                                                  \
       "Inbox entries refused to the dead-letter stream")                                          \
     X(REDIS_ERRORS, "redial_redis_errors_total", "Redis command failures and timeouts")           \
+    X(CLAIMS_HELD, "redial_claims_held_total",                                                    \
+      "Claim rounds skipped: the account's breaker open or paused, or the clock not trusted")     \
+    X(PINNED_ELSEWHERE, "redial_claim_pinned_elsewhere_total",                                    \
+      "Due campaigns left unclaimed: pinned to a provider this engine does not serve")            \
     X(HTTP_REQUESTS, "redial_http_requests_total", "HTTP requests served")                        \
     X(SMS_SENT, "redial_sms_sent_total", "Fallback SMS accepted by the provider")                 \
     X(SMS_FAILED, "redial_sms_failed_total",                                                      \

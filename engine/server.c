@@ -6,7 +6,8 @@
  * sms.c, metrics.c; their shared state is server_int.h. This file builds
  * them from the configuration, runs the two HTTP listeners — the public one
  * (--listen: provider callbacks only, as the internet may reach it) and the
- * admin one (--admin-listen: control API, /healthz, /metrics; keep it
+ * admin one (--admin-listen: control API, /healthz, /metrics, /metrics/cluster,
+ * the console; keep it
  * private, docs/security.md) — and runs the stop:
  *
  * Stop. Stop claiming and ingesting, drop held SMS, let the pool drain (dials
@@ -27,6 +28,8 @@
 
 #include "common/log.h"
 #include "common/redis.h"
+#include "engine/console.h"
+#include "engine/metrics_cluster.h"
 #include "engine/dispatch.h"
 #include "engine/server_int.h"
 #include "engine/sms.h"
@@ -37,15 +40,24 @@
 
 /* 200 when Redis is up and we are not stopping; else 503 with the link's reason. */
 static void serve_healthz(rd_server_t *srv, rd_http_req_t *req) {
-    bool up = rd_store_connected(srv->store);
+    bool up = rd_store_connected(srv->store), clock = rd_server__clock_ok(srv);
+    bool ok = up && clock && !srv->stopping;
     const char *why = up ? NULL : rd_store_link_error(srv->store, NULL);
-    json_t *j = json_pack("{s:s, s:b, s:b}", "status", up && !srv->stopping ? "ok" : "unavailable",
-                          "redis", up, "stopping", srv->stopping);
+    json_t *j = json_pack("{s:s, s:b, s:b, s:b}", "status", ok ? "ok" : "unavailable", "redis", up,
+                          "clock", clock, "stopping", srv->stopping);
     if (j && !up) json_object_set_new(j, "reason", json_string(why ? why : "connecting"));
+    if (j && up && !clock && srv->clockwatch)
+        json_object_set_new(j, "reason", json_string(rd_clockwatch_why(srv->clockwatch)));
     char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
-    rd_http_respond_json(req, up && !srv->stopping ? 200 : 503, body ? body : "{}");
+    rd_http_respond_json(req, ok ? 200 : 503, body ? body : "{}");
     free(body);
+}
+
+bool rd_server__clock_ok(const rd_server_t *srv) {
+    rd_clockwatch_state_t st =
+        srv->clockwatch ? rd_clockwatch_state(srv->clockwatch) : RD_CLOCKWATCH_OK;
+    return st != RD_CLOCKWATCH_SKEWED && st != RD_CLOCKWATCH_MISMATCH;
 }
 
 static const char metrics_401[] = "{\"error\":\"bearer token required\"}";
@@ -68,19 +80,23 @@ static void on_public_http(rd_http_req_t *req, void *data) {
     rd_http_respond_error(req, 404, "no such route");
 }
 
-/* The admin listener: control API, /healthz, /metrics. */
+/* The admin listener: control API, /healthz, /metrics, /metrics/cluster, the console. */
 static void on_admin_http(rd_http_req_t *req, void *data) {
     rd_server_t *srv = data;
     rd_count(srv->ctr, RD_M_HTTP_REQUESTS, 1);
     if (rd_api_handle(srv->api, req)) return;
+    if (rd_console_handle(req)) return;
+    bool cluster = strcmp(req->path, "/metrics/cluster") == 0;
     if (strcmp(req->path, "/healthz") == 0) {
         serve_healthz(srv, req);
-    } else if (strcmp(req->path, "/metrics") == 0) {
-        if (metrics_authorized(srv, req))
-            rd_metrics_serve(srv, req);
-        else
+    } else if (strcmp(req->path, "/metrics") == 0 || cluster) {
+        if (!metrics_authorized(srv, req))
             rd_http_respond(req, 401, "application/json", "WWW-Authenticate: Bearer\r\n",
                             metrics_401, sizeof metrics_401 - 1);
+        else if (cluster)
+            rd_metrics_cluster_serve(srv->store, &srv->clock, 0, req);
+        else
+            rd_metrics_serve(srv, req);
     } else {
         rd_http_respond_error(req, 404, "no such route");
     }
@@ -98,6 +114,9 @@ static void on_store_closed(void *arg) {
 static void on_httpd_closed(void *arg) {
     rd_server_t *srv = arg;
     if (--srv->httpd_open > 0) return;
+    if (srv->clockwatch) rd_clockwatch_close(srv->clockwatch, NULL, NULL);
+    /* Kept placed writes are logged (journal.lost): the crash window. */
+    if (srv->journal) rd_journal_close(srv->journal, NULL, NULL);
     rd_store_close(srv->store, on_store_closed, srv);
 }
 
@@ -224,6 +243,47 @@ static int check_config(rd_server_t *srv, char *host, size_t hostlen, int *port,
     return 0;
 }
 
+static void on_clock_change(void *data, rd_clockwatch_state_t st) {
+    rd_server_t *srv = data;
+    char skew[24];
+    snprintf(skew, sizeof skew, "%lld", (long long)rd_clockwatch_skew_ms(srv->clockwatch));
+    if (st == RD_CLOCKWATCH_SKEWED || st == RD_CLOCKWATCH_MISMATCH) {
+        rd_log(RD_LOG_ERROR, "clock.refused", "engine", srv->engine_id, "skew_ms", skew, "error",
+               rd_clockwatch_why(srv->clockwatch), NULL);
+    } else if (st == RD_CLOCKWATCH_OK) {
+        rd_log(RD_LOG_INFO, "clock.ok", "engine", srv->engine_id, "skew_ms", skew, NULL);
+        rd_dispatch_kick(srv, 0);
+    }
+}
+
+/* Clock discipline: a blocking check refuses the start (skewed, or time
+   settings other than the deployment's); then a periodic one stops claims
+   while it fails. Redis unreachable at start: the periodic check decides. */
+static int make_clockwatch(rd_server_t *srv, char *err, size_t errlen) {
+    const rd_server_config_t *cfg = srv->cfg;
+    rd_redis_addr_t addr;
+    rd_redis_parse_url("redis://127.0.0.1:6379/0", &addr);
+    if (rd_redis_addr_config(cfg->redis_url, cfg->redis_password, &addr) != 0) return 0;
+    rd_clockwatch_cfg_t cw = {
+        .addr = &addr,
+        .prefix = rd_store_prefix(srv->store),
+        .engine_id = srv->engine_id,
+        .clock = &srv->clock,
+        .on_change = on_clock_change,
+        .data = srv,
+    };
+    char why[320];
+    int rc = rd_clockwatch_check_sync(&cw, why, sizeof why);
+    if (rc == RD_ERANGE || rc == RD_EEXISTS) {
+        snprintf(err, errlen, "clock: %s", why);
+        return rc;
+    }
+    if (rc != 0) rd_log(RD_LOG_WARN, "clock.unchecked", "error", why, NULL);
+    rc = rd_clockwatch_create(srv->loop, &cw, &srv->clockwatch);
+    if (rc != 0) snprintf(err, errlen, "clock watch: %s", rd_strerror(rc));
+    return rc;
+}
+
 /* The store (with the provider's rate bucket), campaign cache, stats cache. */
 static int make_store(rd_server_t *srv, char *err, size_t errlen) {
     const rd_server_config_t *cfg = srv->cfg;
@@ -269,7 +329,11 @@ static int make_store(rd_server_t *srv, char *err, size_t errlen) {
     srv->campaigns = rd_ccache_create(srv->store);
     srv->cstats = rd_cstats_create(srv->loop, srv->store);
     srv->pauser = rd_pauser_create(srv->store, srv->ctr, RD_PAUSER_REJECTED_RUN);
-    return 0;
+    if ((rc = rd_journal_create(srv->loop, srv->store, 0, 0, &srv->journal)) != 0) {
+        snprintf(err, errlen, "journal: %s", rd_strerror(rc));
+        return rc;
+    }
+    return make_clockwatch(srv, err, errlen);
 }
 
 static int make_pool(rd_server_t *srv, char *err, size_t errlen) {

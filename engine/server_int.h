@@ -19,6 +19,8 @@
 #include "common/httpd.h"
 #include "engine/api.h"
 #include "engine/callback_route.h"
+#include "engine/clockwatch.h"
+#include "engine/journal.h"
 #include "engine/ccache.h"
 #include "engine/config.h"
 #include "engine/cstats.h"
@@ -47,6 +49,9 @@ struct rd_server {
     rd_prov_t provider;
 
     rd_store_t *store;
+    rd_journal_t *journal;       /* placed writes kept across Redis outages */
+    rd_clockwatch_t *clockwatch; /* clock discipline: claims stop while it fails */
+    int64_t pinned_logged_ms;    /* wall ms of the last "pinned elsewhere" error log */
     rd_ccache_t *campaigns;
     rd_cstats_t *cstats;
     rd_pauser_t *pauser; /* pauses campaigns the provider refuses (pauser.h) */
@@ -80,5 +85,9 @@ struct rd_server {
    operation are done (server.c). Call after each callback that may have
    been the last. */
 void rd_server__maybe_stopped(rd_server_t *srv);
+
+/* False while the clock watch says this engine's clock is not the
+   deployment's (skewed, or other time settings): no claims, /healthz 503. */
+bool rd_server__clock_ok(const rd_server_t *srv);
 
 #endif

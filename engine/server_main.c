@@ -2,8 +2,8 @@
  * server_main.c — redial-server: parse flags/env, start the engine on the
  * default loop, run until the graceful stop completes, exit 0.
  *
- * Exit codes: 0 stopped cleanly, 1 could not start (the message says why),
- * 2 usage.
+ * Exit codes (common/exit.h): 0 stopped cleanly (or --help/--version), 1
+ * could not start (the message says why), 2 usage.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "common/exit.h"
 #include "engine/config.h"
 #include "common/log.h"
 #include "engine/server.h"
@@ -30,12 +31,12 @@ int main(int argc, char **argv) {
                            RD_SERVER_USAGE, err, sizeof err);
     if (rc == 1) {
         rd_opts_free(rd_server_opts, rd_server_opts_len, &cfg);
-        return 0;
+        return RD_EXIT_OK;
     }
     if (rc != 0) {
         fprintf(stderr, "redial-server: %s\n", err);
         rd_opts_free(rd_server_opts, rd_server_opts_len, &cfg);
-        return 2;
+        return RD_EXIT_USAGE;
     }
     rd_campaign_defaults_t defs; /* checked here, so a bad value is a usage error */
     if (rd_server_campaign_defaults(&cfg, &defs, err, sizeof err) != 0) {
@@ -48,7 +49,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "redial-server: --log/--log-level: cannot use '%s' / '%s'\n", cfg.log_file,
                 cfg.log_level);
         rd_opts_free(rd_server_opts, rd_server_opts_len, &cfg);
-        return 2;
+        return RD_EXIT_USAGE;
     }
 
     uv_loop_t loop;
@@ -59,7 +60,7 @@ int main(int argc, char **argv) {
     if (rc != 0) {
         fprintf(stderr, "redial-server: %s\n", err);
         rd_log(RD_LOG_ERROR, "server.start_failed", "error", err, NULL);
-        status = 1;
+        status = RD_EXIT_FAILED;
         uv_walk(&loop, close_any, NULL);
     }
     uv_run(&loop, UV_RUN_DEFAULT);

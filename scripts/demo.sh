@@ -43,7 +43,9 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# Ctrl-C: a clean stop (the EXIT trap stops the processes), no traceback.
+trap 'echo; echo "demo: interrupted, stopping"; exit 130' INT
+trap 'exit 143' TERM
 
 rd_redis_start "$WORK/redis"
 SIM_PORT=$(rd_free_port)
@@ -92,9 +94,13 @@ curl -sS -u demo:demo -X POST "http://127.0.0.1:$SRV_PORT/v1/Accounts/demo/Campa
 echo
 echo
 
-# Live progress from the campaign's counters in Redis.
+# Live progress from the campaign's counters in Redis: one line that fits the
+# terminal (80 columns at least), redrawn in place; Ctrl-C ends it quietly
+# (the trap below stops everything).
 python3 - "$B/redial-cli" "$NUMBERS" <<'EOF'
-import json, subprocess, sys, time
+import json, shutil, signal, subprocess, sys, time
+signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 cli, total = sys.argv[1], int(sys.argv[2])
 tty = sys.stdout.isatty()
 start, last = time.time(), None
@@ -105,12 +111,14 @@ while True:
         s = json.loads(out.stdout)
         fin = s["finished"]
         unreach = round((s["unreachable_rate"] or 0) * fin)
-        line = (f"attempts {s['attempts']:5d}  connected {s['connected']:4d}  "
-                f"pending {s['pending']:4d}  unreachable {unreach:4d}  finished {fin}/{total}")
+        line = (f"att {s['attempts']} conn {s['connected']} pend {s['pending']} "
+                f"unr {unreach} fin {fin}/{total}")
         if tty:
-            width = 30
+            cols = max(shutil.get_terminal_size((80, 24)).columns, 40)
+            width = max(10, min(30, cols - len(line) - 4))
             done = int(width * fin / total)
-            sys.stdout.write(f"\r[{'#' * done}{'.' * (width - done)}] {line}")
+            bar = f"[{'#' * done}{'.' * (width - done)}] {line}"[:cols - 1]
+            sys.stdout.write("\r" + bar.ljust(cols - 1))
             sys.stdout.flush()
         elif line != last:
             print(f"{time.time() - start:5.1f}s  {line}", flush=True)

@@ -8,8 +8,11 @@ PKGS=(
   build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev
   libuv1-dev libhiredis-dev libcurl4-openssl-dev libssl-dev libmsgpack-dev
   libjemalloc-dev libjansson-dev libhttp-parser-dev libcmocka-dev
-  redis-server redis-tools tzdata curl python3 python3-redis python3-msgpack
+  redis-server redis-tools tzdata curl python3 python3-redis python3-msgpack nodejs
+  prometheus chromium chromium-driver
 )
+# npm (the Node examples' packages): Debian's, unless one came with nodejs.
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 
 missing=()
 for p in "${PKGS[@]}"; do

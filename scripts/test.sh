@@ -13,16 +13,17 @@
 #      through the adapters and parsers, and the official `twilio` npm
 #      package (installed into a throwaway folder): its signatures against
 #      redial's signer/verifier, its REST client against redial-sim, its
-#      validateRequest against redial-sim's callbacks.
-#
-# Environment: RD_TEST_BUILDS="release asan tsan fuzz format conformance" (subset to run),
-# RD_FUZZ_SECONDS (per target, default 10), CTEST_ARGS (extra ctest flags).
+BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format conformance faults image"}
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 bash scripts/deps.sh
+# The Node examples' packages (tests/integ/test_examples.c runs them).
+if [ ! -d examples/node/node_modules/redis ] || [ ! -d examples/node/node_modules/@msgpack ]; then
+  (cd examples/node && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
 
-BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format conformance"}
+BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format conformance faults image"}
 FUZZ_SECONDS=${RD_FUZZ_SECONDS:-10}
 JOBS=$(nproc)
 
@@ -109,9 +110,17 @@ for b in $BUILDS; do
       else
         echo "format: every C file matches .clang-format"
       fi ;;
+    image)
+      bash scripts/image_test.sh || status=1 ;;
     conformance)
       configure build/release
       conformance || status=1 ;;
+    faults)
+      # Its own redis-server (AOF), redial-sim and engines; bounded (the
+      # default scenarios take ~3 minutes alone), a soak with RD_FAULTS_SOAK.
+      configure build/release
+      timeout --kill-after=30 $(( ${RD_FAULTS_SOAK:-0} + 600 )) \
+        build/release/redial-faults || status=1 ;;
     *) echo "unknown build '$b'" >&2; exit 2 ;;
   esac
 done

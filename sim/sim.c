@@ -35,6 +35,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,6 +312,10 @@ struct rd_sim {
     size_t nscripts, capscripts;
     rd_http_req_t **held;
     size_t nheld, capheld;
+    struct delayed *delayed; /* accepted call requests answered later (answer_delay_ms) */
+    size_t ndelayed, capdelayed;
+    uv_timer_t delay_timer;
+    uint64_t outage_until; /* wall (uv_now): provider API answers 503 until then */
     cbx_t *cbx_free;
     sb_t out, body, scratch, url, mp;
     rd_form_pair_t *pairs;
@@ -323,6 +328,7 @@ struct rd_sim {
     struct {
         uint64_t requests, dials[2], sms, polls, auth_fail, bad, not_found;
         uint64_t f5xx, ftimeout, f429, rate_limited, invalid, queued, bad_caller_id, dlt_refused;
+        uint64_t outage, delayed;
         uint64_t cb_scheduled, cb_sent, cb_delivered, cb_failed, cb_lost, cb_dup, cb_reordered,
             cb_retried;
         uint64_t dnd_posted, optout_posted, campaigns_posted;
@@ -961,6 +967,54 @@ static void hold(rd_sim_t *s, rd_http_req_t *req) {
     s->held[s->nheld++] = req;
 }
 
+/* An accepted call request whose answer is held back (--answer-delay-ms,
+   POST /sim/faults): the call runs at the provider meanwhile, so a client
+   that gives up or loses its state has placed a call it has no id of. */
+typedef struct delayed {
+    rd_http_req_t *req;
+    uint64_t due; /* uv_now */
+    int status;
+    char *body;
+    size_t len;
+} delayed_t;
+
+static void delayed_answer(delayed_t *d) {
+    rd_http_respond(d->req, d->status, "application/json", NULL, d->body, d->len);
+    rd_free(d->body);
+}
+
+static void on_delay_timer(uv_timer_t *t) {
+    rd_sim_t *s = t->data;
+    uint64_t now = uv_now(s->loop);
+    size_t o = 0;
+    for (size_t i = 0; i < s->ndelayed; i++) {
+        if (s->delayed[i].due <= now || rd_http_req_gone(s->delayed[i].req))
+            delayed_answer(&s->delayed[i]);
+        else
+            s->delayed[o++] = s->delayed[i];
+    }
+    s->ndelayed = o;
+    if (!o) uv_timer_stop(t);
+}
+
+/* Answers req with s->out after answer_delay_ms. */
+static void delay_reply(rd_sim_t *s, rd_http_req_t *req, int status) {
+    if (s->ndelayed == s->capdelayed) {
+        s->capdelayed = s->capdelayed ? s->capdelayed * 2 : 64;
+        s->delayed = rd_realloc(s->delayed, s->capdelayed * sizeof *s->delayed);
+    }
+    delayed_t *d = &s->delayed[s->ndelayed++];
+    d->req = req;
+    d->due = uv_now(s->loop) + (uint64_t)s->cfg.answer_delay_ms;
+    d->status = status;
+    d->len = s->out.len;
+    d->body = rd_malloc(d->len ? d->len : 1);
+    memcpy(d->body, s->out.p, d->len);
+    s->st.delayed++;
+    if (!uv_is_active((uv_handle_t *)&s->delay_timer))
+        uv_timer_start(&s->delay_timer, on_delay_timer, 10, 10);
+}
+
 static void on_sweep(uv_timer_t *t) {
     rd_sim_t *s = t->data;
     size_t o = 0;
@@ -1252,7 +1306,10 @@ static void dial(rd_sim_t *s, rd_http_req_t *req, dial_t *d) {
     uint32_t idx = call_create(s, d, outcome, machine, agent_outcome, queue_ms);
     s->out.len = 0;
     call_json(s, idx, &s->out, true);
-    reply_json(s, req, d->prov == PROV_TWILIO ? 201 : 200, NULL);
+    if (s->cfg.answer_delay_ms > 0)
+        delay_reply(s, req, d->prov == PROV_TWILIO ? 201 : 200);
+    else
+        reply_json(s, req, d->prov == PROV_TWILIO ? 201 : 200, NULL);
 }
 
 static uint8_t parse_events(const char *v, uint8_t want) {
@@ -1562,7 +1619,8 @@ static char *sim_extra(rd_sim_t *s) {
               "\"invalid_numbers\":%llu,\"sms\":%llu,\"polls\":%llu,\"auth_failures\":%llu,"
               "\"bad_requests\":%llu,\"not_found\":%llu,"
               "\"faults\":{\"5xx\":%llu,\"timeout\":%llu,\"429\":%llu,\"rate_limited\":%llu,"
-              "\"queued\":%llu,\"bad_caller_id\":%llu,\"dlt_refused\":%llu},"
+              "\"queued\":%llu,\"bad_caller_id\":%llu,\"dlt_refused\":%llu,"
+              "\"outage\":%llu,\"delayed_answers\":%llu},"
               "\"callbacks\":{\"scheduled\":%llu,\"sent\":%llu,\"delivered\":%llu,\"failed\":%llu,"
               "\"lost\":%llu,\"duplicated\":%llu,\"reordered_calls\":%llu,\"retried\":%llu,"
               "\"inflight\":%zu},\"held_requests\":%zu,\"events_pending\":%zu}}",
@@ -1574,6 +1632,7 @@ static char *sim_extra(rd_sim_t *s) {
               (unsigned long long)s->st.ftimeout, (unsigned long long)s->st.f429,
               (unsigned long long)s->st.rate_limited, (unsigned long long)s->st.queued,
               (unsigned long long)s->st.bad_caller_id, (unsigned long long)s->st.dlt_refused,
+              (unsigned long long)s->st.outage, (unsigned long long)s->st.delayed,
               (unsigned long long)s->st.cb_scheduled, (unsigned long long)s->st.cb_sent,
               (unsigned long long)s->st.cb_delivered, (unsigned long long)s->st.cb_failed,
               (unsigned long long)s->st.cb_lost, (unsigned long long)s->st.cb_dup,
@@ -1590,6 +1649,83 @@ char *rd_sim_report(rd_sim_t *s) {
 }
 
 uint64_t rd_sim_violations(const rd_sim_t *s) { return rd_referee_violations_total(s->ref); }
+
+/*
+ * POST /sim/faults: changes the fault knobs at run time; any subset of
+ * {"5xx","timeout","429","cb_loss","cb_dup","cb_reorder": fractions,
+ *  "cb_delay_min_ms","cb_delay_max_ms","answer_delay_ms": wall ms,
+ *  "outage_ms": wall ms from now during which every provider API request
+ *  (calls, polls, SMS) is answered 503; 0 ends an outage}.
+ * Checked as a whole before anything changes.
+ */
+static int faults_set(rd_sim_t *s, const char *body, size_t len, char *err, size_t errlen) {
+    json_t *root = json_loadb(body, len, 0, NULL);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        snprintf(err, errlen, "expected a JSON object");
+        return RD_EINVAL;
+    }
+    rd_sim_config_t c = s->cfg;
+    static const struct {
+        const char *name;
+        size_t off;
+    } rates[] = {{"5xx", offsetof(rd_sim_config_t, fault_5xx)},
+                 {"timeout", offsetof(rd_sim_config_t, fault_timeout)},
+                 {"429", offsetof(rd_sim_config_t, fault_429)},
+                 {"cb_loss", offsetof(rd_sim_config_t, cb_loss)},
+                 {"cb_dup", offsetof(rd_sim_config_t, cb_dup)},
+                 {"cb_reorder", offsetof(rd_sim_config_t, cb_reorder)}},
+      ms[] = {{"cb_delay_min_ms", offsetof(rd_sim_config_t, cb_delay_min_ms)},
+              {"cb_delay_max_ms", offsetof(rd_sim_config_t, cb_delay_max_ms)},
+              {"answer_delay_ms", offsetof(rd_sim_config_t, answer_delay_ms)}};
+    int rc = RD_EINVAL;
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v) {
+        bool known = !strcmp(key, "outage_ms");
+        for (size_t i = 0; i < RD_ARRAY_LEN(rates); i++) {
+            if (strcmp(key, rates[i].name) != 0) continue;
+            known = true;
+            double x = json_number_value(v);
+            if (!json_is_number(v) || x < 0 || x > 1) {
+                snprintf(err, errlen, "%s: expected a fraction in [0, 1]", key);
+                goto out;
+            }
+            *(double *)((char *)&c + rates[i].off) = x;
+        }
+        for (size_t i = 0; i < RD_ARRAY_LEN(ms); i++) {
+            if (strcmp(key, ms[i].name) != 0) continue;
+            known = true;
+            if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                json_integer_value(v) > 3600000) {
+                snprintf(err, errlen, "%s: expected wall ms in [0, 3600000]", key);
+                goto out;
+            }
+            *(int *)((char *)&c + ms[i].off) = (int)json_integer_value(v);
+        }
+        if (!known) {
+            snprintf(err, errlen, "unknown fault '%s'", key);
+            goto out;
+        }
+    }
+    json_t *outage = json_object_get(root, "outage_ms");
+    if (outage && (!json_is_integer(outage) || json_integer_value(outage) < 0 ||
+                   json_integer_value(outage) > 3600000)) {
+        snprintf(err, errlen, "outage_ms: expected wall ms in [0, 3600000]");
+        goto out;
+    }
+    if (c.fault_5xx + c.fault_timeout + c.fault_429 > 1) {
+        snprintf(err, errlen, "fault rates sum to more than 1");
+        goto out;
+    }
+    if (c.cb_delay_max_ms < c.cb_delay_min_ms) c.cb_delay_max_ms = c.cb_delay_min_ms;
+    s->cfg = c;
+    if (outage) s->outage_until = uv_now(s->loop) + (uint64_t)json_integer_value(outage);
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
 
 static void sim_control(rd_sim_t *s, rd_http_req_t *req) {
     const char *p = req->path + 5; /* after "/sim/" */
@@ -1640,6 +1776,12 @@ static void sim_control(rd_sim_t *s, rd_http_req_t *req) {
             return;
         }
         rd_http_respond_json(req, 200, "{\"ok\":true}");
+    } else if (post && !strcmp(p, "faults")) {
+        if (faults_set(s, req->body, req->body_len, err, sizeof err) != 0) {
+            rd_http_respond_error(req, 400, err);
+            return;
+        }
+        rd_http_respond_json(req, 200, "{\"ok\":true}");
     } else if (get && !strncmp(p, "calls/", 6)) {
         sim_call(s, req, p + 6, strlen(p + 6));
     } else if (get && !strncmp(p, "numbers/", 8)) {
@@ -1674,6 +1816,14 @@ static void handler(rd_http_req_t *req, void *data) {
     const char *sid, *rest;
     size_t sidlen;
     bool post = req->method_id == HTTP_POST, get = req->method_id == HTTP_GET;
+    bool exo = account_path(req->path, "/v1", &sid, &sidlen) != NULL;
+    if ((exo || account_path(req->path, "/2010-04-01", &sid, &sidlen)) &&
+        s->outage_until > uv_now(s->loop)) {
+        s->st.outage++;
+        reply_error(s, req, exo ? PROV_EXOTEL : PROV_TWILIO, 503, 20503,
+                    "simulated provider outage", NULL);
+        return;
+    }
     if ((rest = account_path(req->path, "/v1", &sid, &sidlen)) != NULL) {
         if (sidlen != strlen(s->cfg.exotel_sid) || strncmp(sid, s->cfg.exotel_sid, sidlen) != 0 ||
             !check_auth(s, req, s->cfg.exotel_key, s->cfg.exotel_token)) {
@@ -1835,6 +1985,8 @@ int rd_sim_create(uv_loop_t *loop, const rd_sim_config_t *cfg, rd_sim_t **out, c
     s->timer.data = s;
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
+    uv_timer_init(loop, &s->delay_timer);
+    s->delay_timer.data = s;
     s->timers_init = true;
     uv_timer_start(&s->sweep, on_sweep, 500, 500);
     uv_unref((uv_handle_t *)&s->sweep);
@@ -1855,6 +2007,7 @@ static void sim_free(rd_sim_t *s) {
     rd_free(s->calls);
     rd_free(s->heap);
     rd_free(s->held);
+    rd_free(s->delayed);
     while (s->cbx_free) {
         cbx_t *x = s->cbx_free;
         s->cbx_free = x->next;
@@ -1886,6 +2039,8 @@ void rd_sim_close(rd_sim_t *s, void (*cb)(void *), void *data) {
     s->open = 1; /* released at the end of this function */
     for (size_t i = 0; i < s->nheld; i++) rd_http_respond_error(s->held[i], 503, "shutting down");
     s->nheld = 0;
+    for (size_t i = 0; i < s->ndelayed; i++) delayed_answer(&s->delayed[i]);
+    s->ndelayed = 0;
     if (s->cb) {
         s->open++;
         rd_cbsend_close(s->cb, one_closed, s);
@@ -1897,9 +2052,10 @@ void rd_sim_close(rd_sim_t *s, void (*cb)(void *), void *data) {
         s->http = NULL;
     }
     if (s->timers_init) {
-        s->open += 2;
+        s->open += 3;
         uv_close((uv_handle_t *)&s->timer, on_uv_closed);
         uv_close((uv_handle_t *)&s->sweep, on_uv_closed);
+        uv_close((uv_handle_t *)&s->delay_timer, on_uv_closed);
     }
     one_closed(s);
 }

@@ -66,6 +66,8 @@ typedef struct rd_sim_config {
     /* provider faults (fractions of call requests) */
     double fault_5xx, fault_timeout, fault_429;
     int retry_after_s;       /* Retry-After of a 429 [1] */
+    int answer_delay_ms;     /* wall ms an accepted call request waits for its answer; the
+                                call itself runs from the request on [0] */
     int exotel_rate_per_min; /* account limit, 0 = none [200] */
     int twilio_rate_per_s;   /* account limit, 0 = none [1] */
 

@@ -3,7 +3,7 @@
  * (sim/sim.h; docs/SIM.md describes the wire formats, knobs and report).
  *
  * Runs one libuv loop until SIGINT or SIGTERM, then writes the referee's
- * report (stdout, or --report FILE) and exits 0 — or 3 with
+ * report (stdout, or --report FILE) and exits 0 — or 1 with
  * --fail-on-violation when the referee counted any violation.
  */
 #include <curl/curl.h>
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "sim/sim.h"
+#include "common/exit.h"
 #include "common/opts.h"
 #include "proto/rd.h"
 
@@ -27,7 +28,7 @@ typedef struct {
     int cb_delay_min_ms, cb_delay_max_ms, cb_reorder_ms, cb_retries, cb_retry_ms, cb_timeout_ms;
     int cb_conns;
     double fault_5xx, fault_timeout, fault_429;
-    int retry_after, exotel_rate, twilio_rate;
+    int retry_after, exotel_rate, twilio_rate, answer_delay_ms;
     char *exotel_sid, *exotel_key, *exotel_token, *twilio_sid, *twilio_token;
     char *twilio_api_key, *twilio_api_secret, *caller_ids;
     int log_requests, fail_on_violation;
@@ -98,6 +99,8 @@ static const rd_opt_t opts[] = {
      "fraction of call requests answered 429 with Retry-After"},
     {"retry-after", "REDIAL_SIM_RETRY_AFTER", "1", RD_OPT_INT, O(retry_after),
      "Retry-After seconds of an injected 429"},
+    {"answer-delay-ms", "REDIAL_SIM_ANSWER_DELAY_MS", "0", RD_OPT_INT, O(answer_delay_ms),
+     "wall ms an accepted call request waits for its answer (the call runs meanwhile)"},
     {"exotel-rate-per-min", "REDIAL_SIM_EXOTEL_RATE", "200", RD_OPT_INT, O(exotel_rate),
      "exotel account limit, call requests per wall minute (burst the same); 0 = none; over it: "
      "429"},
@@ -126,7 +129,7 @@ static const rd_opt_t opts[] = {
     {"log-requests", "REDIAL_SIM_LOG_REQUESTS", "false", RD_OPT_BOOL, O(log_requests),
      "one stderr line per request (slow)"},
     {"fail-on-violation", "REDIAL_SIM_FAIL_ON_VIOLATION", "false", RD_OPT_BOOL,
-     O(fail_on_violation), "exit 3 when the referee counted a violation"},
+     O(fail_on_violation), "exit 1 when the referee counted a violation"},
 };
 #undef O
 
@@ -136,7 +139,8 @@ static const char usage[] =
     "Endpoints: POST /v1/Accounts/{sid}/Calls/connect.json, GET .../Calls/{CallSid}.json,\n"
     "POST /v1/Accounts/{sid}/Sms/send.json, POST /2010-04-01/Accounts/{sid}/Calls.json,\n"
     "GET /2010-04-01/Accounts/{sid}/Calls/{CallSid}.json, GET /sim/report, POST /sim/campaigns,\n"
-    "POST /sim/dnd, POST /sim/optout, POST /sim/agents, POST /sim/script, GET /sim/calls/{sid},\n"
+    "POST /sim/dnd, POST /sim/optout, POST /sim/agents, POST /sim/script, POST /sim/faults,\n"
+    "GET /sim/calls/{sid},\n"
     "GET /sim/numbers/{number}, GET /healthz. SIGINT/SIGTERM: write the report and exit.\n";
 
 typedef struct {
@@ -244,6 +248,7 @@ int main(int argc, char **argv) {
     cfg.fault_5xx = o.fault_5xx;
     cfg.fault_timeout = o.fault_timeout;
     cfg.fault_429 = o.fault_429;
+    cfg.answer_delay_ms = o.answer_delay_ms;
     cfg.retry_after_s = o.retry_after;
     cfg.exotel_rate_per_min = o.exotel_rate;
     cfg.twilio_rate_per_s = o.twilio_rate;
@@ -303,7 +308,7 @@ int main(int argc, char **argv) {
             else
                 fflush(out);
         }
-        if (o.fail_on_violation && app.violations > 0) status = 3;
+        if (o.fail_on_violation && app.violations > 0) status = RD_EXIT_FAILED;
         rd_free(app.report);
     }
 done:

@@ -267,6 +267,8 @@ void rd_store_opts_init(rd_store_opts_t *o) {
     o->cmd_timeout_ms = 5000;
     o->connect_timeout_ms = 2000;
     o->reconnect_max_ms = 2000;
+    o->probe_ms = 250;
+    o->probe_deadline_ms = 500;
     o->events_maxlen = 1000000;
     o->retention_ms = 7LL * 86400000;
 }
@@ -325,6 +327,11 @@ int rd_store_create(uv_loop_t *loop, const rd_store_opts_t *opts, rd_store_t **o
         rd_free(s);
         return rc;
     }
+    if (opts->probe_ms &&
+        rd_redis_probe_create(loop, &ro.addr, opts->probe_ms,
+                              opts->probe_deadline_ms ? opts->probe_deadline_ms : 500,
+                              &s->probe) != 0)
+        s->probe = NULL; /* no probe: rd_store_connected() falls back to the connection */
     uv_prepare_init(loop, &s->flush);
     s->flush.data = s;
     uv_timer_init(loop, &s->wait);
@@ -380,7 +387,7 @@ static void on_flush_closed(uv_handle_t *h) { store_closed_one(h->data); }
 void rd_store_close(rd_store_t *s, void (*cb)(void *arg), void *arg) {
     s->close_cb = cb;
     s->close_arg = arg;
-    s->open_handles = 3;
+    s->open_handles = s->probe ? 4 : 3;
     /* Queued items never left: they fail like everything in flight. */
     for (int k = 0; k < BQ__COUNT; k++) {
         bq_t *q = s->bq[k];
@@ -390,12 +397,28 @@ void rd_store_close(rd_store_t *s, void (*cb)(void *arg), void *arg) {
     }
     uv_close((uv_handle_t *)&s->flush, on_flush_closed);
     uv_close((uv_handle_t *)&s->wait, on_flush_closed);
+    if (s->probe) rd_redis_probe_close(s->probe, on_redis_closed, s);
     rd_redis_close(s->r, on_redis_closed, s);
 }
 
 const char *rd_store_prefix(const rd_store_t *s) { return s->prefix; }
 
-bool rd_store_connected(const rd_store_t *s) { return rd_redis_connected(s->r); }
+rd_redis_t *rd_store_redis(rd_store_t *s) { return s->r; }
+
+int rd_store_ext_script(rd_store_t *s, const char *src, size_t len) {
+    for (int i = 0; i < s->n_ext; i++)
+        if (s->ext[i].src == src) return s->ext[i].h;
+    if (s->n_ext == (int)RD_ARRAY_LEN(s->ext)) return RD_ELIMIT;
+    int h = add_script(s, src, len);
+    if (h < 0) return h;
+    s->ext[s->n_ext].src = src;
+    s->ext[s->n_ext++].h = h;
+    return h;
+}
+
+bool rd_store_connected(const rd_store_t *s) {
+    return rd_redis_connected(s->r) && (!s->probe || rd_redis_probe_up(s->probe));
+}
 
 const char *rd_store_link_error(const rd_store_t *s, int *code) {
     return rd_redis_link_error(s->r, code);

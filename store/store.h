@@ -97,8 +97,14 @@ typedef struct rd_store_opts {
     uint32_t connect_timeout_ms; /* [2000] */
     uint32_t reconnect_max_ms;   /* backoff cap [2000] */
     bool fail_fast;              /* a failed connect fails queued requests at once (CLI) */
-    int64_t events_maxlen;       /* XADD MAXLEN ~ for <prefix>:events [1000000] */
-    int64_t retention_ms;        /* finished job records kept for `job show` [7 days] */
+    /* Liveness probe (common/redis_probe.h): a PING every probe_ms with a
+       probe_deadline_ms deadline on a connection of its own drives
+       rd_store_connected(); probe_ms 0 = none (connected = the traffic
+       connection is up). */
+    uint32_t probe_ms;          /* [250] */
+    uint32_t probe_deadline_ms; /* [500] */
+    int64_t events_maxlen;      /* XADD MAXLEN ~ for <prefix>:events [1000000] */
+    int64_t retention_ms;       /* finished job records kept for `job show` [7 days] */
     /* Provider-account token bucket consulted by every claim (real seconds). */
     const char *bucket;  /* bucket name, e.g. "exotel:<account>"; NULL = none */
     double bucket_rate;  /* tokens per second (rd_provider_rate: the adapter's default) */
@@ -129,7 +135,20 @@ void rd_store_close(rd_store_t *s, void (*cb)(void *arg), void *arg);
 
 /* The key prefix in use (borrowed, lives as long as the store). */
 const char *rd_store_prefix(const rd_store_t *s);
-/* True while a connection is established and the scripts are loaded. */
+
+/*
+ * For the store modules that live in their own files (store/deadletter.c,
+ * store/ops.c): the store's Redis link (borrowed, lives as long as the
+ * store), and the handle of one of their embedded scripts (gen/rd_lua.h,
+ * lib.lua prepended like every store script), registered on first use and
+ * identified by its source pointer. Returns the handle (>= 0) or
+ * RD_ELIMIT (more than 16 such scripts). Loop thread.
+ */
+struct rd_redis;
+struct rd_redis *rd_store_redis(rd_store_t *s);
+int rd_store_ext_script(rd_store_t *s, const char *src, size_t len);
+/* True while the traffic connection is established and, with a probe,
+ * the last probe PING was answered within its deadline. */
 bool rd_store_connected(const rd_store_t *s);
 /* Why the store's Redis link is down (rd_redis_link_error), or NULL. */
 const char *rd_store_link_error(const rd_store_t *s, int *code);
@@ -310,6 +329,9 @@ typedef struct rd_store_claim_req {
     int64_t lock_retry_ms; /* a due job whose number is live elsewhere is
                                 pushed back by this much (policy ms) [30000] */
     const char *engine;    /* engine id recorded in the lease (logs), borrowed */
+    /* The provider this engine dials through ("exotel", "twilio"; NULL or ""
+       = any): campaigns pinned to another provider are not claimed. */
+    const char *provider;
 } rd_store_claim_req_t;
 
 typedef struct rd_store_claim_res {
@@ -323,6 +345,8 @@ typedef struct rd_store_claim_res {
     int64_t next_due_ms;
     /* Wall ms until the provider bucket has a token (0 when not limiting). */
     int64_t bucket_wait_ms;
+    /* Due campaigns skipped because they are pinned to another provider. */
+    size_t pinned_elsewhere;
 } rd_store_claim_res_t;
 
 typedef void (*rd_store_claim_cb)(rd_store_t *s, int status, const rd_store_claim_res_t *r,
@@ -473,6 +497,10 @@ typedef struct rd_store_stats {
 typedef void (*rd_store_stats_cb)(rd_store_t *s, int status, const rd_store_stats_t *st, void *arg);
 /* Counters of one campaign (RD_ENOTFOUND when absent). */
 int rd_store_stats(rd_store_t *s, const char *campaign, rd_store_stats_cb cb, void *arg);
+/* Adds a stats hash as Redis returned it (HGETALL: field, value, ...) into st; prior: it is
+ * the all-campaign hash P:st (hour-of-week fields only). For store modules (store/figures.c). */
+struct redisReply;
+void rd_store_stats_hash(rd_store_stats_t *st, const struct redisReply *h, bool prior);
 
 /*
  * A job by its public id (producer id or generated id), live or finished

@@ -39,6 +39,7 @@ int rd_store_campaign_create(rd_store_t *s, const rd_campaign_t *c, int64_t now_
     rd_store__arg_cstr(&a, c->agent_pool ? c->agent_pool : "");
     rd_store__arg_i64(&a, c->calls_per_minute);
     rd_store__arg_i64(&a, now_ms);
+    rd_store__arg_cstr(&a, c->provider ? c->provider : "");
     int rc = rd_store__run(s, SC_CAMPAIGN_CREATE, &a, done_create,
                            rd_store__op_new(s, (void (*)(void))cb, arg));
     rd_free(json);
@@ -221,9 +222,9 @@ static void done_dnd_chunk(rd_redis_t *r, int status, redisReply *reply, void *a
     if (rc == 0)
         o->i1 += reply->integer;
     else if (!o->str[0])
-        o->str[0] = (char)-rc; /* first error, kept as a positive byte */
+        snprintf(o->str, sizeof o->str, "%d", rc); /* first error (rd_err_t, as text) */
     if (--o->i2 > 0) return;
-    int err = o->str[0] ? -(int)(unsigned char)o->str[0] : 0;
+    int err = o->str[0] ? atoi(o->str) : 0;
     ((rd_store_count_cb)o->cb)(o->s, err, o->i1, o->arg);
     rd_free(o);
 }
@@ -256,7 +257,7 @@ int rd_store_dnd_add(rd_store_t *s, const char *const *numbers, size_t count, rd
                 return rc;
             }
             o->i2 -= (int64_t)(chunks - c); /* those will never answer */
-            if (!o->str[0]) o->str[0] = (char)-rc;
+            if (!o->str[0]) snprintf(o->str, sizeof o->str, "%d", rc);
             break;
         }
     }
@@ -334,7 +335,7 @@ static void stats_field(rd_store_stats_t *st, const char *f, uint64_t v, bool pr
     }
 }
 
-static void stats_hash(rd_store_stats_t *st, const redisReply *h, bool prior) {
+void rd_store_stats_hash(rd_store_stats_t *st, const redisReply *h, bool prior) {
     if (!h || h->type != REDIS_REPLY_ARRAY) return;
     for (size_t i = 0; i + 1 < h->elements; i += 2)
         if (rd_store__is_str(h->element[i]))
@@ -355,8 +356,8 @@ static void done_stats(rd_redis_t *r, int status, redisReply *reply, void *arg) 
         st->counts.jobs = (uint64_t)rd_store__rint_(reply->element[0]);
         st->live = (uint64_t)rd_store__rint_(reply->element[1]);
         st->pending = (uint64_t)rd_store__rint_(reply->element[2]);
-        stats_hash(st, reply->element[3], false);
-        stats_hash(st, reply->element[4], true);
+        rd_store_stats_hash(st, reply->element[3], false);
+        rd_store_stats_hash(st, reply->element[4], true);
     }
     ((rd_store_stats_cb)o->cb)(o->s, rc, st, o->arg);
     rd_free(st);

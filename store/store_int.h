@@ -10,6 +10,7 @@
 #include <msgpack.h>
 
 #include "common/redis.h"
+#include "common/redis_probe.h"
 #include "store/store.h"
 
 /* The scripts, loaded as lib.lua + <name>.lua (rd_store_create). */
@@ -43,6 +44,7 @@ enum { BQ_ENQUEUE, BQ_PLACED, BQ_RELEASE, BQ_SETTLE, BQ_LOOKUP, BQ__COUNT };
 struct rd_store {
     uv_loop_t *loop;
     rd_redis_t *r;
+    rd_redis_probe_t *probe; /* liveness probe, NULL = none */
     char prefix[128];
     char k_seq[160];
     size_t prefix_len, k_seq_len;
@@ -59,6 +61,12 @@ struct rd_store {
     uv_prepare_t flush;
     uv_timer_t wait; /* batch_wait_ms: the oldest queued item's deadline */
     int open_handles;
+    /* Scripts of the store modules in their own files (rd_store_ext_script). */
+    struct {
+        const char *src;
+        int h;
+    } ext[16];
+    int n_ext;
 };
 
 /* Arguments of one unbatched script call: KEYS[1] and the prefix, then the call's. */

@@ -59,13 +59,14 @@ static void done_claim(rd_redis_t *r, int status, redisReply *reply, void *arg) 
     int rc = rd_redis_reply_status(status, reply);
     rd_store_claim_res_t res;
     memset(&res, 0, sizeof(res));
-    if (rc == 0 && !rd_store__is_arr(reply, 5)) rc = RD_EPROTO;
-    if (rc == 0) rc = rd_store__decode_jobs(reply, 5, 5, o->i1, &res.jobs, &res.n);
+    if (rc == 0 && !rd_store__is_arr(reply, 6)) rc = RD_EPROTO;
+    if (rc == 0) rc = rd_store__decode_jobs(reply, 6, 5, o->i1, &res.jobs, &res.n);
     if (rc == 0) {
         res.finished = (size_t)rd_store__rint_(reply->element[1]);
         res.deferred = (size_t)rd_store__rint_(reply->element[2]);
         res.next_due_ms = rd_store__rint_(reply->element[3]);
         res.bucket_wait_ms = rd_store__rint_(reply->element[4]);
+        res.pinned_elsewhere = (size_t)rd_store__rint_(reply->element[5]);
         for (size_t i = 0; i < res.n; i++) res.jobs[i].deadline_ms = o->i1 + o->i2;
         if ((size_t)rd_store__rint_(reply->element[0]) != res.n) rc = RD_EPROTO;
     }
@@ -89,6 +90,7 @@ int rd_store_claim(rd_store_t *s, const rd_store_claim_req_t *req, rd_store_clai
     rd_store__arg_i64(&a, 64);
     rd_store__arg_i64(&a, s->opts.events_maxlen);
     rd_store__arg_cstr(&a, req->engine ? req->engine : "");
+    rd_store__arg_cstr(&a, req->provider ? req->provider : "");
     op_t *o = rd_store__op_new(s, (void (*)(void))cb, arg);
     o->i1 = req->now_ms;
     o->i2 = req->lease_ms;

@@ -36,12 +36,16 @@ int rd_view_state_parse(const char *s, rd_camp_state_t *out) {
     return RD_EINVAL;
 }
 
-void rd_view_iso_utc(char *buf, size_t len, int64_t t_ms) {
+void rd_view_iso(char *buf, size_t len, const rd_tz_t *tz, int64_t t_ms) {
     rd_localtime_t lt;
-    rd_tz_local(rd_tz_get("UTC"), t_ms, &lt);
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", lt.year, lt.month, lt.day, lt.hour,
-             lt.minute, lt.second, (int)(((t_ms % 1000) + 1000) % 1000));
+    rd_tz_local(tz ? tz : rd_tz_get("UTC"), t_ms, &lt);
+    int off = lt.utc_offset_s, a = off < 0 ? -off : off;
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03d%c%02d:%02d", lt.year % 10000, lt.month,
+             lt.day, lt.hour, lt.minute, lt.second, (int)(((t_ms % 1000) + 1000) % 1000),
+             off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
 }
+
+void rd_view_iso_utc(char *buf, size_t len, int64_t t_ms) { rd_view_iso(buf, len, NULL, t_ms); }
 
 json_t *rd_view_campaign(const rd_store_campaign_t *c, const char *config) {
     json_t *o = json_object();

@@ -154,11 +154,27 @@ static void bell_close(bell_t *b, uv_close_cb cb) {
     b->fd = -1;
 }
 
+/*
+ * The breaker's window: BRK_BUCKETS one-second buckets of (requests,
+ * transient failures), keyed by the monotonic second they count. A bucket
+ * is reset by the first writer of a new second (CAS on its second); a
+ * writer racing the reset may land its count in the old second, which the
+ * reader then ignores: the rate is approximate by a request or two, never
+ * stuck.
+ */
+#define BRK_BUCKETS 10  /* the window: 10 s */
+#define BRK_RATE_PCT 50 /* open at >= 50% transient failures over the window */
+typedef struct brk_bucket {
+    _Atomic int64_t sec;
+    _Atomic uint32_t req, fail;
+} brk_bucket_t;
+
 typedef struct breaker {
-    _Atomic uint32_t fails;       /* consecutive transient failures */
+    _Atomic uint32_t fails;       /* consecutive transient failures (backoff exponent) */
     _Atomic int64_t open_until;   /* monotonic ms; 0 = closed */
     _Atomic int probing;          /* a half-open probe is in flight */
     _Atomic int64_t paused_until; /* 429 Retry-After pause, monotonic ms */
+    brk_bucket_t win[BRK_BUCKETS];
 } breaker_t;
 
 typedef struct rd_pool__camp {
@@ -380,20 +396,69 @@ static bool breaker_admit(breaker_t *b, int64_t now, bool *probe, int64_t *wait_
     return false;
 }
 
-static void breaker_success(breaker_t *b, bool probe) {
-    atomic_store(&b->fails, 0);
-    if (probe || atomic_load(&b->open_until) != 0) {
-        atomic_store(&b->open_until, 0);
-        atomic_store(&b->probing, 0);
+static void window_add(breaker_t *b, int64_t now, bool failed) {
+    int64_t sec = now / 1000;
+    brk_bucket_t *k = &b->win[sec % BRK_BUCKETS];
+    int64_t cur = atomic_load(&k->sec);
+    if (cur != sec && atomic_compare_exchange_strong(&k->sec, &cur, sec)) {
+        atomic_store(&k->req, 0);
+        atomic_store(&k->fail, 0);
+    }
+    atomic_fetch_add(&k->req, 1);
+    if (failed) atomic_fetch_add(&k->fail, 1);
+}
+
+/* Requests and failures of the last BRK_BUCKETS seconds. */
+static void window_sum(breaker_t *b, int64_t now, uint32_t *req, uint32_t *fail) {
+    int64_t sec = now / 1000;
+    *req = *fail = 0;
+    for (int i = 0; i < BRK_BUCKETS; i++) {
+        int64_t ks = atomic_load(&b->win[i].sec);
+        if (ks <= sec - BRK_BUCKETS || ks > sec) continue;
+        *req += atomic_load(&b->win[i].req);
+        *fail += atomic_load(&b->win[i].fail);
     }
 }
 
+static void window_clear(breaker_t *b) {
+    for (int i = 0; i < BRK_BUCKETS; i++) atomic_store(&b->win[i].sec, 0);
+}
+
+static void breaker_success(breaker_t *b, bool probe, int64_t now) {
+    atomic_store(&b->fails, 0);
+    if (probe || atomic_load(&b->open_until) != 0) {
+        /* Closed by a probe that got through: the failures that opened it are
+           history, or they would reopen it at the next failure. */
+        window_clear(b);
+        atomic_store(&b->open_until, 0);
+        atomic_store(&b->probing, 0);
+    }
+    window_add(b, now, false);
+}
+
+/*
+ * Opens on a failure rate, not on a run: at least breaker_failures failures
+ * in the window AND at least BRK_RATE_PCT% of its requests failed — or a
+ * run of 2 x breaker_failures consecutive failures, so that a provider
+ * going down hard after healthy traffic (whose successes still fill the
+ * window) opens it within a few requests. One failing 15% of requests
+ * never opens it: a run of 5 failures happens there every few thousand
+ * requests (and opened the old run-triggered breaker, costing that account
+ * every request for breaker_open_ms); a run of 10, about once in 10^8.
+ */
 static void breaker_failure(breaker_t *b, const rd_account_cfg_t *a, bool probe, int64_t now) {
-    uint32_t f = atomic_fetch_add(&b->fails, 1) + 1;
+    uint32_t run = atomic_fetch_add(&b->fails, 1) + 1;
+    window_add(b, now, true);
     if (probe) {
         atomic_store(&b->open_until, now + (int64_t)a->breaker_open_ms);
         atomic_store(&b->probing, 0);
-    } else if (a->breaker_failures > 0 && f >= a->breaker_failures) {
+        return;
+    }
+    if (a->breaker_failures == 0) return;
+    uint32_t req, fail;
+    window_sum(b, now, &req, &fail);
+    if ((fail >= a->breaker_failures && (uint64_t)fail * 100 >= (uint64_t)req * BRK_RATE_PCT) ||
+        run >= 2 * a->breaker_failures) {
         int64_t zero = 0;
         /* Open once; a later failure of a request sent before the opening
            does not extend it. */
@@ -691,10 +756,15 @@ static void complete(worker_t *wk, slot_t *s, CURLcode cc) {
             }
         }
     }
-    if (w->res.kind == RD_RES_TRANSIENT)
+    /* A 429 is flow control, not ill health: it paused the account above
+       and counts neither way (a probe answered 429 is not a success). */
+    bool throttled = w->res.kind == RD_RES_TRANSIENT && w->res.http_status == 429;
+    if (throttled)
+        atomic_store(&b->probing, 0);
+    else if (w->res.kind == RD_RES_TRANSIENT)
         breaker_failure(b, a, s->probe, now);
     else
-        breaker_success(b, s->probe);
+        breaker_success(b, s->probe, now);
 
     curl_multi_remove_handle(wk->multi, s->easy);
     wk->inflight--;
@@ -1147,6 +1217,18 @@ void rd_pool_close(rd_pool_t *p, void (*cb)(void *), void *arg) {
         uv_mutex_unlock(&wk->mu);
         bell_ring(&wk->wake);
     }
+}
+
+int64_t rd_pool_account_wait(const rd_pool_t *p, uint32_t account, bool *half_open) {
+    if (half_open) *half_open = false;
+    if (account >= p->n_accounts) return 0;
+    breaker_t *b = &p->breakers[account];
+    int64_t now = mono_ms(), wait = 0;
+    int64_t paused = atomic_load(&b->paused_until), open = atomic_load(&b->open_until);
+    if (paused > now) wait = paused - now;
+    if (open > now) wait = RD_MAX(wait, open - now);
+    if (wait == 0 && open != 0 && half_open) *half_open = true;
+    return wait;
 }
 
 void rd_pool_stats(const rd_pool_t *p, rd_pool_stats_t *out) {

@@ -24,11 +24,17 @@
  * max(Retry-After, capped exponential backoff with jitter whose exponent is
  * the larger of w->transient_retries and the account's consecutive
  * transient failures - 1); they are not attempts. Each account has a circuit
- * breaker shared by all workers: after breaker_failures consecutive
- * transient failures it opens for breaker_open_ms, during which requests of
- * that account fail fast (TRANSIENT, breaker_open) without being sent; then
- * one probe is sent (half-open): success closes it, failure re-opens it. A
- * 429 with Retry-After pauses the account for that long the same way.
+ * breaker shared by all workers, driven by the failure rate over a 10 s
+ * window: once the window holds at least breaker_failures transient
+ * failures and they are at least half of its requests (or after
+ * 2 x breaker_failures consecutive transient failures), it opens for
+ * breaker_open_ms, during which requests of that account fail fast
+ * (TRANSIENT, breaker_open) without being sent; then one probe at a time is
+ * sent (half-open): success closes it (and clears the window), failure
+ * re-opens it. A provider failing 15% of requests keeps its breaker closed.
+ * A 429 with Retry-After pauses the account for that long the same way (a
+ * 429 is not counted as a failure). rd_pool_account_wait() tells the
+ * dispatcher not to claim jobs it could not send.
  *
  * Threads: every rd_pool_* function is called on the engine loop thread
  * (the loop given to rd_pool_create); the result callback runs there too.
@@ -137,6 +143,15 @@ int rd_pool_submit(rd_pool_t *p, rd_work_t *w);
  * freed and cb(arg) called on the loop. Call once.
  */
 void rd_pool_close(rd_pool_t *p, void (*cb)(void *arg), void *arg);
+
+/*
+ * How long requests of `account` will be refused unsent (breaker open or 429
+ * pause), in wall ms; 0 when they may go. *half_open (may be NULL) is set
+ * when the breaker's open period is over and only a probe may go (claim one
+ * job, not a batch). An out-of-range account reads 0. Engine loop thread
+ * (reads the workers' atomics).
+ */
+int64_t rd_pool_account_wait(const rd_pool_t *p, uint32_t account, bool *half_open);
 
 /* Counters summed over the workers. */
 void rd_pool_stats(const rd_pool_t *p, rd_pool_stats_t *out);

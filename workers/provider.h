@@ -76,9 +76,10 @@ typedef struct rd_account_cfg {
     /* transient backoff: min(cap, base * 2^n) with full jitter in [d/2, d] */
     uint32_t backoff_base_ms; /* [1000] */
     uint32_t backoff_cap_ms;  /* [60000] */
-    /* circuit breaker: after `breaker_failures` consecutive transient failures
-       the account is open for breaker_open_ms (requests fail fast as
-       TRANSIENT), then one probe is let through (half-open). */
+    /* circuit breaker (workers/pool.h): once a 10 s window holds at least
+       `breaker_failures` transient failures making at least half of its
+       requests, the account is open for breaker_open_ms (requests fail fast
+       as TRANSIENT), then one probe at a time is let through (half-open). */
     uint32_t breaker_failures; /* [5] */
     uint32_t breaker_open_ms;  /* [10000] */
 } rd_account_cfg_t;

@@ -22,9 +22,12 @@ try {
 }
 let seen = 0;
 while (limit === 0 || seen < limit) {
+  // Never read more than is left to process: entries read but not acked
+  // would stay pending for this consumer.
+  const batch = limit === 0 ? 100 : Math.min(100, limit - seen);
   const res = await client.xReadGroup(
     commandOptions({ returnBuffers: true }), group, consumer,
-    { key: stream, id: ">" }, { COUNT: 100, BLOCK: 5000 });
+    { key: stream, id: ">" }, { COUNT: batch, BLOCK: 5000 });
   for (const { messages } of res ?? []) {
     for (const { id, message } of messages) {
       const ev = decode(message.m);

@@ -33,7 +33,10 @@ def main():
             raise
     seen = 0
     while args.count == 0 or seen < args.count:
-        for _, entries in r.xreadgroup(args.group, consumer, {stream: ">"}, count=100, block=5000) or []:
+        # Never read more than is left to process: entries read but not acked
+        # would stay pending for this consumer.
+        batch = 100 if args.count == 0 else min(100, args.count - seen)
+        for _, entries in r.xreadgroup(args.group, consumer, {stream: ">"}, count=batch, block=5000) or []:
             for entry_id, fields in entries:
                 ev = msgpack.unpackb(fields[b"m"], raw=False)
                 if ev["type"] == "attempt":

@@ -2,7 +2,11 @@
 -- KEYS[1] = P:seq. ARGV: 1 P, 2 now ms, 3 max jobs, 4 lease ms, 5 lock retry
 -- ms, 6 provider bucket name ("" none), 7 bucket rate per second, 8 bucket
 -- burst, 9 max campaigns visited, 10 events maxlen, 11 engine id (unused by
--- the logic; visible in MONITOR).
+-- the logic; visible in MONITOR), 12 the provider this engine serves ("" =
+-- any).
+-- A campaign pinned to another provider (campaign hash `prov`, set at
+-- create) is skipped and left ready for an engine that serves it; it counts
+-- in `pinned` and is not the next_due_ms.
 -- Walks P:ready in score order over campaigns whose earliest job is due.
 -- Per campaign: not active -> unready; no free concurrency -> parked until a
 -- lease of it ends; pool full -> parked on the pool until a pool slot frees;
@@ -13,7 +17,7 @@
 -- + lease ms), campaign and pool `live` +1, one token from each bucket. The
 -- number record is only read.
 -- Work is bounded: <= ARGV[9] campaigns and 4 x max + 16 jobs examined.
--- Returns {n, finished, deferred, next_due_ms, bucket_wait_ms, then per job:
+-- Returns {n, finished, deferred, next_due_ms, bucket_wait_ms, pinned, then per job:
 -- campaign, number, token, campaign id, number record (msgpack; the job is
 -- the live one of that campaign id)}. next_due_ms: score time of the first
 -- ready campaign (0 none; <= now: more is due now). bucket_wait_ms: wall ms
@@ -22,8 +26,10 @@ local now, maxj, lease_ms, lock_retry = tonumber(ARGV[2]), tonumber(ARGV[3]),
   tonumber(ARGV[4]), tonumber(ARGV[5])
 local bname, brate, bburst = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
 local maxc, maxlen = tonumber(ARGV[9]), ARGV[10]
+local eprov = ARGV[12] or ''
 local nowsc = score(now, 4095)
-local out = {0, 0, 0, 0, 0}
+local out = {0, 0, 0, 0, 0, 0}
+local skipped, nskip = {}, 0
 local n, fin, defer = 0, 0, 0
 
 -- Provider bucket (real time: Redis TIME).
@@ -48,7 +54,8 @@ end
 local start, deadline = string.format('%d', now), string.format('%d', now + lease_ms)
 for _, c in ipairs(camps) do
   if n >= maxj or n >= bavail or budget <= 0 then break end
-  local h = redis.call('HMGET', ck(c), 'st', 'conc', 'live', 'pool', 'cpm', 'rt', 'rts', 'id')
+  local h = redis.call('HMGET', ck(c), 'st', 'conc', 'live', 'pool', 'cpm', 'rt', 'rts', 'id',
+    'prov')
   local pool = h[4] or ''
   local pk = P .. ':pool:' .. pool
   local cid = tonumber(h[8])
@@ -66,7 +73,10 @@ for _, c in ipairs(camps) do
     ctok = cburst
     if h[6] then ctok = math.min(cburst, tonumber(h[6]) + (now - tonumber(h[7])) * crate) end
   end
-  if tonumber(h[1]) ~= CST.ACTIVE or free <= 0 or not cid then
+  if h[9] and h[9] ~= '' and eprov ~= '' and h[9] ~= eprov then
+    skipped[c] = true
+    nskip = nskip + 1
+  elseif tonumber(h[1]) ~= CST.ACTIVE or free <= 0 or not cid then
     redis.call('ZREM', K_READY, c)
   elseif pfree <= 0 then
     redis.call('ZREM', K_READY, c)
@@ -160,7 +170,14 @@ if bk then
   redis.call('HSET', bk, 't', btokens, 'ts', bnow)
   if btokens < 1 then bwait = math.ceil((1 - btokens) / brate * 1000) end
 end
-local head = redis.call('ZRANGE', K_READY, 0, 0, 'WITHSCORES')
-out[1], out[2], out[3], out[5] = n, fin, defer, bwait
-if #head > 0 then out[4] = score_ms(tonumber(head[2])) end
+-- The earliest ready campaign this engine may claim (the skipped ones are
+-- due, so they sort first: look past them).
+local head = redis.call('ZRANGE', K_READY, 0, nskip, 'WITHSCORES')
+out[1], out[2], out[3], out[5], out[6] = n, fin, defer, bwait, nskip
+for i = 1, #head, 2 do
+  if not skipped[head[i]] then
+    out[4] = score_ms(tonumber(head[i + 1]))
+    break
+  end
+end
 return out

@@ -452,6 +452,74 @@ static void t_stats(void **state) {
     assert_int_equal(json_array_size(json_object_get(r->json, "by_attempt")), 2);
 }
 
+/* Adds a dead letter as the ingest writes it; returns its id (static buffer). */
+static const char *add_dead(fx_t *fx, const char *json, const char *reason) {
+    static char id[64];
+    char k[128];
+    snprintf(k, sizeof k, "%s:deadletter", fx->r.prefix);
+    redisReply *x = redisCommand(fx->c, "XADD %s * j %s reason %s entry 1-1", k, json, reason);
+    assert_non_null(x);
+    assert_int_equal(x->type, REDIS_REPLY_STRING);
+    snprintf(id, sizeof id, "%s", x->str);
+    freeReplyObject(x);
+    return id;
+}
+
+static void t_deadletter(void **state) {
+    fx_t *fx = *state;
+    create(fx, "DL", "");
+    char good[64], bad[64], path[160];
+    snprintf(bad, sizeof bad, "%s",
+             add_dead(fx, "{\"v\":1,\"campaign\":\"Ghost\",\"to\":\"+919800000001\"}",
+                      "campaign: \"Ghost\" does not exist"));
+    snprintf(good, sizeof good, "%s",
+             add_dead(fx, "{\"v\":1,\"campaign\":\"DL\",\"to\":\"+919800000002\"}",
+                      "campaign: \"DL\" does not exist"));
+    resp_t *r = API(fx, "GET", "/v1/deadletter", NULL);
+    expect(r, 200, NULL);
+    assert_int_equal(jint(r, "depth"), 2);
+    json_t *e0 = json_array_get(json_object_get(r->json, "entries"), 0);
+    assert_string_equal(json_string_value(json_object_get(e0, "id")), good); /* newest first */
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(e0, "message"), "campaign")), "DL");
+    r = API(fx, "GET", "/v1/deadletter?limit=1", NULL);
+    expect(r, 200, NULL);
+    assert_int_equal(json_array_size(json_object_get(r->json, "entries")), 1);
+    expect(API(fx, "GET", "/v1/deadletter?limit=0", NULL), 400, "limit");
+    snprintf(path, sizeof path, "/v1/deadletter/%s", bad);
+    r = API(fx, "GET", path, NULL);
+    expect(r, 200, "Ghost");
+    assert_string_equal(jstr(r, "format"), "json");
+    expect(API(fx, "GET", "/v1/deadletter/nope", NULL), 404, "no dead letter");
+    expect(API(fx, "GET", "/v1/deadletter/1-1", NULL), 404, "no dead letter");
+    expect(req(fx->port, "GET", "/v1/deadletter", NULL, "x:y"), 401, NULL);
+    /* Replay re-validates: still invalid stays (422), valid moves to the inbox. */
+    snprintf(path, sizeof path, "/v1/deadletter/%s/replay", bad);
+    r = API(fx, "POST", path, NULL);
+    expect(r, 422, "Ghost");
+    assert_int_equal(redis_int(fx, "XLEN %s", "deadletter", NULL), 2);
+    snprintf(path, sizeof path, "/v1/deadletter/%s/replay", good);
+    r = API(fx, "POST", path, NULL);
+    expect(r, 200, "\"result\":\"replayed\"");
+    assert_int_equal(redis_int(fx, "XLEN %s", "deadletter", NULL), 1);
+    assert_int_equal(redis_int(fx, "XLEN %s", "inbox", NULL), 1);
+    char k[128];
+    snprintf(k, sizeof k, "%s:inbox", fx->r.prefix);
+    redisReply *x = redisCommand(fx->c, "XRANGE %s - +", k);
+    assert_int_equal(x->elements, 1);
+    /* The original field only: no reason / entry carried back. */
+    assert_int_equal(x->element[0]->element[1]->elements, 2);
+    assert_string_equal(x->element[0]->element[1]->element[0]->str, "j");
+    freeReplyObject(x);
+    expect(API(fx, "POST", path, NULL), 404, "no dead letter");
+    expect(API(fx, "GET", path, NULL), 405, NULL);
+    snprintf(path, sizeof path, "/v1/deadletter/%s", bad);
+    r = API(fx, "DELETE", path, NULL);
+    expect(r, 200, "\"purged\":1");
+    assert_int_equal(redis_int(fx, "XLEN %s", "deadletter", NULL), 0);
+    expect(API(fx, "DELETE", path, NULL), 404, NULL);
+}
+
 static void t_redis_down(void **state) {
     fx_t *fx = *state;
     resp_t *r = req(fx->port_dead, "GET", "/v1/campaigns", NULL, AUTH);
@@ -474,6 +542,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(t_pause_resume_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(t_calls_and_optout, setup, teardown),
         cmocka_unit_test_setup_teardown(t_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_deadletter, setup, teardown),
         cmocka_unit_test_setup_teardown(t_redis_down, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

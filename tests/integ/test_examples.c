@@ -1,9 +1,11 @@
 /*
- * The Python examples for other services (examples/python) against the real
- * engine: enqueue.py hands numbers to redial through the inbox stream,
- * redial-server dials them through redial-sim, and consume_events.py reads
- * the attempt and final events through a consumer group. Uses Debian's
- * python3 with python3-redis and python3-msgpack (scripts/deps.sh).
+ * The examples for other services (examples/python, examples/node) against
+ * the real engine: enqueue hands numbers to redial through the inbox stream
+ * and reports each one's fate (accepted, or dead-lettered with the reason),
+ * redial-server dials them through redial-sim, and consume_events reads the
+ * attempt and final events through a consumer group, stopping exactly at its
+ * count. Python: Debian's python3-redis and python3-msgpack
+ * (scripts/deps.sh); Node: `npm install` in examples/node (scripts/test.sh).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,12 +13,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <hiredis/hiredis.h>
 
 #include "tests/lib/redis_harness.h"
 #include "tests/lib/server_harness.h"
@@ -50,12 +55,42 @@ static int count(const char *hay, const char *needle) {
     return n;
 }
 
-static void t_python_examples(void **state) {
-    (void)state;
-    if (access(PY, X_OK) != 0 || sh(PY " -c 'import redis, msgpack'", NULL) != 0) {
-        fprintf(stderr, "python3-redis / python3-msgpack missing: run scripts/deps.sh\n");
-        fail();
-    }
+/* One language's examples. */
+typedef struct {
+    const char *name;
+    bool python;
+} lang_t;
+
+static const lang_t PYTHON = {"python", true}, NODE = {"node", false};
+
+static void enqueue_cmd(const lang_t *l, char *buf, size_t len, const rd_test_redis_t *r,
+                        const char *campaign, const char *numbers) {
+    if (l->python)
+        snprintf(buf, len,
+                 "cd '%s' && timeout 60 " PY " examples/python/enqueue.py %s %s --redis '%s' "
+                 "--prefix '%s' --var order=42",
+                 RD_SOURCE_DIR, campaign, numbers, r->url, r->prefix);
+    else
+        snprintf(buf, len,
+                 "cd '%s/examples/node' && REDIAL_REDIS_URL='%s' REDIAL_PREFIX='%s' timeout 60 "
+                 "node enqueue.mjs %s %s",
+                 RD_SOURCE_DIR, r->url, r->prefix, campaign, numbers);
+}
+
+static void consume_cmd(const lang_t *l, char *buf, size_t len, const rd_test_redis_t *r, int n) {
+    if (l->python)
+        snprintf(buf, len,
+                 "cd '%s' && timeout 60 " PY " examples/python/consume_events.py --redis '%s' "
+                 "--prefix '%s' --group test --count %d",
+                 RD_SOURCE_DIR, r->url, r->prefix, n);
+    else
+        snprintf(buf, len,
+                 "cd '%s/examples/node' && REDIAL_REDIS_URL='%s' REDIAL_PREFIX='%s' timeout 60 "
+                 "node consume_events.mjs test %d",
+                 RD_SOURCE_DIR, r->url, r->prefix, n);
+}
+
+static void run_examples(const lang_t *l) {
     rd_test_redis_t r;
     assert_int_equal(rd_test_redis_start(&r), 0);
     rd_test_sim_t sim;
@@ -86,26 +121,50 @@ static void t_python_examples(void **state) {
     assert_int_equal(st, 201);
     free(resp);
 
+    /* The producer reports the fate of each entry: accepted by the engine. */
     char cmd[1024], *out = NULL;
-    snprintf(cmd, sizeof cmd,
-             "cd '%s' && timeout 30 " PY " examples/python/enqueue.py Examples "
-             "+919800000001 +919800000002 +919800000003 --redis '%s' --prefix '%s' "
-             "--var order=42",
-             RD_SOURCE_DIR, r.url, r.prefix);
-    assert_int_equal(sh(cmd, &out), 0);
-    assert_int_equal(count(out, ": job "), 3);
+    enqueue_cmd(l, cmd, sizeof cmd, &r, "Examples", "+919800000001 +919800000002 +919800000003");
+    int rc = sh(cmd, &out);
+    if (rc != 0 || count(out, " sent (inbox entry ") != 3 || count(out, " accepted") != 3)
+        fail_msg("%s enqueue: exit %d\n%s", l->name, rc, out);
+    free(out);
+    /* ... or dead-lettered, with the engine's reason, and exit 1. */
+    enqueue_cmd(l, cmd, sizeof cmd, &r, "No_Such_Campaign", "+919800000004");
+    rc = sh(cmd, &out);
+    if (rc != 1 || count(out, "dead-lettered: ") != 1 || !strstr(out, "No_Such_Campaign"))
+        fail_msg("%s enqueue (dead letter): exit %d\n%s", l->name, rc, out);
     free(out);
 
-    /* 3 numbers that answer: one attempt and one final event each. */
-    snprintf(cmd, sizeof cmd,
-             "cd '%s' && timeout 60 " PY " examples/python/consume_events.py --redis '%s' "
-             "--prefix '%s' --group test --count 6",
-             RD_SOURCE_DIR, r.url, r.prefix);
+    /* 3 numbers that answer: one attempt and one final event each (6). The
+     * consumer stops exactly at --count: 2, then the 4 others. */
+    /* Every event is in the stream first, so that a consumer reading more
+     * than its count would be seen doing it. */
+    redisContext *rc6 = rd_test_redis_sync(&r);
+    assert_non_null(rc6);
+    long long xl = 0;
+    for (int i = 0; i < 300 && xl < 6; i++) {
+        redisReply *x = redisCommand(rc6, "XLEN %s:events", r.prefix);
+        xl = x && x->type == REDIS_REPLY_INTEGER ? x->integer : 0;
+        freeReplyObject(x);
+        if (xl < 6) usleep(100 * 1000);
+    }
+    redisFree(rc6);
+    assert_int_equal(xl, 6);
+    consume_cmd(l, cmd, sizeof cmd, &r, 2);
     assert_int_equal(sh(cmd, &out), 0);
-    assert_int_equal(count(out, "attempt "), 3);
-    assert_int_equal(count(out, ": completed"), 3);
-    assert_int_equal(count(out, ": connected after 1 attempts"), 3);
+    int first = count(out, "attempt ") + count(out, "final   ");
+    if (first != 2) fail_msg("%s consume --count 2 processed %d events:\n%s", l->name, first, out);
+    char *all = out;
+    consume_cmd(l, cmd, sizeof cmd, &r, 4);
+    assert_int_equal(sh(cmd, &out), 0);
+    size_t la = strlen(all);
+    all = realloc(all, la + strlen(out) + 1);
+    strcpy(all + la, out);
     free(out);
+    assert_int_equal(count(all, "attempt "), 3);
+    assert_int_equal(count(all, ": completed"), 3);
+    assert_int_equal(count(all, ": connected after 1 attempts"), 3);
+    free(all);
 
     assert_int_equal(rd_test_server_stop(&s, SIGTERM, 15000), 0);
     char *report = NULL;
@@ -116,9 +175,34 @@ static void t_python_examples(void **state) {
     rd_test_redis_stop(&r);
 }
 
+static void t_python_examples(void **state) {
+    (void)state;
+    if (access(PY, X_OK) != 0 || sh(PY " -c 'import redis, msgpack'", NULL) != 0) {
+        fprintf(stderr, "python3-redis / python3-msgpack missing: run scripts/deps.sh\n");
+        fail();
+    }
+    run_examples(&PYTHON);
+}
+
+static void t_node_examples(void **state) {
+    (void)state;
+    char probe[512];
+    snprintf(probe, sizeof probe,
+             "cd '%s/examples/node' && node -e \"import('redis').then(() => "
+             "import('@msgpack/msgpack'))\" 2>/dev/null",
+             RD_SOURCE_DIR);
+    if (sh(probe, NULL) != 0) {
+        fprintf(stderr, "node or examples/node/node_modules missing: scripts/test.sh runs "
+                        "`npm install` in examples/node\n");
+        fail();
+    }
+    run_examples(&NODE);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_python_examples),
+        cmocka_unit_test(t_node_examples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

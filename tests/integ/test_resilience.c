@@ -5,6 +5,11 @@
  *     while Redis is gone and 200 once the engine has reconnected, the
  *     engine never exits, and a campaign created after the restart (the
  *     restarted Redis is empty) gets dialed; /metrics answers meanwhile;
+ *   - health tells the truth (issue 12, item 3): with Redis stopped
+ *     (SIGSTOP: no reset, no answer — the traffic connection would notice
+ *     only at its 5 s command timeout) /healthz answers 503 and
+ *     redial_redis_up reads 0 within a second, and both recover after
+ *     SIGCONT;
  *   - SIGHUP reopens the log file: after the file is renamed away, a
  *     SIGHUP makes a new file appear at the configured path, and new lines
  *     go there while the renamed file stops growing.
@@ -156,6 +161,47 @@ static void t_redis_restart(void **state) {
     assert_int_equal(rd_test_server_stop(&e->server, SIGTERM, 15000), 0);
 }
 
+static long long ms_since(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (long long)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static bool metrics_redis_up(const env_t *e, int want) {
+    char url[128], *scrape = NULL, line[64];
+    snprintf(url, sizeof url, "%s/metrics", e->server.base);
+    snprintf(line, sizeof line, "\nredial_redis_up %d\n", want);
+    bool ok = rd_test_http("GET", url, NULL, NULL, NULL, &scrape) == 200 && strstr(scrape, line);
+    free(scrape);
+    return ok;
+}
+
+static void t_health_under_sigstop(void **state) {
+    env_t *e = *state;
+    assert_int_equal(create_campaign(e, "Probe"), 201);
+    for (int i = 0; i < 200 && sim_calls(e, "Probe") < 2; i++) sleep_ms(50);
+    assert_int_equal(healthz(e), 200);
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(kill(e->redis.pid, SIGSTOP), 0);
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        while (healthz(e) != 503 && ms_since(&t0) < 6000) sleep_ms(20);
+        long long took = ms_since(&t0);
+        bool gauge = metrics_redis_up(e, 0);
+        fprintf(stderr, "round %d: /healthz 503 after %lld ms (redis_up 0: %d)\n", round, took,
+                gauge);
+        assert_int_equal(kill(e->redis.pid, SIGCONT), 0);
+        assert_true(took <= 1000);
+        assert_true(gauge);
+        assert_true(wait_health(e, 200, 5000));
+        assert_true(metrics_redis_up(e, 1));
+        /* Let a few commands flow on the traffic connection between rounds. */
+        sleep_ms(300);
+    }
+    assert_true(alive(e));
+    assert_int_equal(rd_test_server_stop(&e->server, SIGTERM, 15000), 0);
+}
+
 static long long file_size(const char *path) {
     struct stat sb;
     return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
@@ -199,6 +245,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_sighup_reopens_log, setup, teardown),
         cmocka_unit_test_setup_teardown(t_redis_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_health_under_sigstop, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -341,6 +341,37 @@ static void t_number_lock_and_release(void **state) {
     ts_jobs_free(&j);
 }
 
+/* Provider pin at dial time (issue 12, item 5): an engine claims only the
+   jobs of campaigns whose provider it serves; the other campaign stays
+   ready for its own engines and is not this engine's next due time (no
+   claim loop). */
+static void t_provider_pin(void **state) {
+    fx_t *f = *state;
+    assert_int_equal(ts_campaign(f->s, &f->loop,
+                                 "{\"name\":\"Tw\",\"caller_id\":\"0800\",\"call_flow_id\":\"1\","
+                                 "\"numbers\":[],\"provider\":\"twilio\"}",
+                                 T0),
+                     0);
+    campaign(f, "Any", 5, NULL);
+    enqueue_ok(f, "Tw", "+919876543210", NULL, T0);
+    enqueue_ok(f, "Any", "+919876543211", NULL, T0 + MINUTE);
+    ts_jobs_t j;
+    assert_int_equal(ts_claim_for(f->s, &f->loop, T0 + 1000, 10, MINUTE, "exotel", &j), 0);
+    assert_int_equal(j.n, 0);
+    assert_int_equal(j.pinned, 1);
+    assert_int_equal(j.next_due_ms, T0 + MINUTE); /* the unpinned one, not Tw's (due now) */
+    ts_jobs_free(&j);
+    assert_int_equal(ts_claim_for(f->s, &f->loop, T0 + MINUTE, 10, MINUTE, "exotel", &j), 0);
+    assert_int_equal(j.n, 1);
+    assert_string_equal(j.v[0]->campaign, "Any");
+    ts_jobs_free(&j);
+    assert_int_equal(ts_claim_for(f->s, &f->loop, T0 + MINUTE, 10, MINUTE, "twilio", &j), 0);
+    assert_int_equal(j.n, 1);
+    assert_string_equal(j.v[0]->campaign, "Tw");
+    assert_int_equal(j.pinned, 0);
+    ts_jobs_free(&j);
+}
+
 static void t_recovery(void **state) {
     fx_t *f = *state;
     campaign(f, "A", 2, NULL);
@@ -848,6 +879,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(t_no_head_of_line, setup, teardown),
         cmocka_unit_test_setup_teardown(t_number_lock_and_release, setup, teardown),
         cmocka_unit_test_setup_teardown(t_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_provider_pin, setup, teardown),
         cmocka_unit_test_setup_teardown(t_pause_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(t_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(t_rate_limits, setup, teardown),

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -159,16 +160,29 @@ int rd_test_run_io(const char *const argv[], const char *input, char **out, char
     close(pi[0]);
     close(po[1]);
     close(pe[1]);
-    for (size_t left = input ? strlen(input) : 0; left;) {
-        ssize_t w = write(pi[1], input, left);
-        if (w <= 0) break;
-        input += w;
-        left -= (size_t)w;
+    /* stdin is fed while stdout/stderr are read: a child that answers as it
+     * reads cannot fill its output pipe while we block writing its input. */
+    size_t left = input ? strlen(input) : 0;
+    fcntl(pi[1], F_SETFL, fcntl(pi[1], F_GETFL) | O_NONBLOCK);
+    signal(SIGPIPE, SIG_IGN);
+    if (!left) {
+        close(pi[1]);
+        pi[1] = -1;
     }
-    close(pi[1]);
     grow_t g[2] = {{calloc(1, 1), 0}, {calloc(1, 1), 0}};
-    struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
-    for (int open_fds = 2; open_fds && poll(fds, 2, 30000) > 0;) {
+    struct pollfd fds[3] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}, {pi[1], POLLOUT, 0}};
+    for (int open_fds = 2; open_fds && poll(fds, 3, 30000) > 0;) {
+        if (fds[2].fd >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            ssize_t w = write(fds[2].fd, input, left);
+            if (w > 0) {
+                input += w;
+                left -= (size_t)w;
+            }
+            if (w < 0 || !left) {
+                close(fds[2].fd);
+                fds[2].fd = -1;
+            }
+        }
         for (int i = 0; i < 2; i++) {
             if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
             if (!drain(fds[i].fd, &g[i])) {
@@ -178,6 +192,7 @@ int rd_test_run_io(const char *const argv[], const char *input, char **out, char
             }
         }
     }
+    if (fds[2].fd >= 0) close(fds[2].fd);
     for (int i = 0; i < 2; i++)
         if (fds[i].fd >= 0) close(fds[i].fd);
     int st, code = -1;

@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,9 +59,9 @@ static int spawn(rd_test_redis_t *t) {
         char sock[300];
         snprintf(sock, sizeof(sock), "%s/redis.sock", t->dir);
         execlp("redis-server", "redis-server", "--bind", "127.0.0.1", "--port", port, "--dir",
-               t->dir, "--save", "", "--appendonly", "no", "--daemonize", "no",
-               "--maxmemory-policy", "noeviction", "--logfile", log, "--unixsocket", sock,
-               "--unixsocketperm", "700", (char *)NULL);
+               t->dir, "--save", "", "--appendonly", t->aof ? "yes" : "no", "--appendfsync",
+               "always", "--daemonize", "no", "--maxmemory-policy", "noeviction", "--logfile", log,
+               "--unixsocket", sock, "--unixsocketperm", "700", (char *)NULL);
         _exit(127);
     }
     t->pid = pid;
@@ -73,8 +74,9 @@ static int spawn(rd_test_redis_t *t) {
     return 0;
 }
 
-int rd_test_redis_start_own(rd_test_redis_t *t) {
+static int start_own(rd_test_redis_t *t, bool aof) {
     memset(t, 0, sizeof(*t));
+    t->aof = aof;
     make_prefix(t);
     const char *tmp = getenv("TMPDIR");
     snprintf(t->dir, sizeof(t->dir), "%s/rdtredis.XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -88,6 +90,17 @@ int rd_test_redis_start_own(rd_test_redis_t *t) {
     }
     rmdir(t->dir);
     return -1;
+}
+
+int rd_test_redis_start_own(rd_test_redis_t *t) { return start_own(t, false); }
+
+int rd_test_redis_start_aof(rd_test_redis_t *t) { return start_own(t, true); }
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
 }
 
 int rd_test_redis_start(rd_test_redis_t *t) {
@@ -151,10 +164,7 @@ void rd_test_redis_stop(rd_test_redis_t *t) {
     kill(t->pid, SIGKILL);
     waitpid(t->pid, NULL, 0);
     t->pid = 0;
-    char path[300];
-    snprintf(path, sizeof(path), "%s/redis.log", t->dir);
-    unlink(path);
-    rmdir(t->dir);
+    nftw(t->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); /* redis.log, appendonlydir/ */
 }
 
 int rd_test_redis_kill(rd_test_redis_t *t) {

@@ -22,6 +22,7 @@ typedef struct rd_test_redis {
     int port;
     pid_t pid;     /* our redis-server, 0 when shared */
     char dir[256]; /* its temp dir */
+    bool aof;      /* own server with appendonly yes, appendfsync always */
 } rd_test_redis_t;
 
 /* A Redis for the test: the shared one if REDIAL_TEST_REDIS_URL is set, else our own. */
@@ -29,10 +30,13 @@ int rd_test_redis_start(rd_test_redis_t *t);
 /* Always our own redis-server (tests that SIGKILL or restart it); it also listens on the
  * unix socket <dir>/redis.sock. */
 int rd_test_redis_start_own(rd_test_redis_t *t);
+/* Our own redis-server with AOF persistence (appendfsync always): a SIGKILL
+ * followed by rd_test_redis_restart() loses no acknowledged write. */
+int rd_test_redis_start_aof(rd_test_redis_t *t);
 /* Stops our server (SIGKILL, waits, removes the dir) or deletes the prefix's
  * keys from the shared one. */
 void rd_test_redis_stop(rd_test_redis_t *t);
-/* Own server only: SIGKILL it (data is lost: no persistence). */
+/* Own server only: SIGKILL it (data is lost unless it runs with AOF). */
 int rd_test_redis_kill(rd_test_redis_t *t);
 /* Own server only: start it again on the same port. */
 int rd_test_redis_restart(rd_test_redis_t *t);

@@ -118,18 +118,25 @@ static void cb_claim(rd_store_t *s, int status, const rd_store_claim_res_t *r, v
         w->jobs->deferred = r->deferred;
         w->jobs->next_due_ms = r->next_due_ms;
         w->jobs->bucket_wait_ms = r->bucket_wait_ms;
+        w->jobs->pinned = r->pinned_elsewhere;
     }
     w->done = true;
 }
 
 int ts_claim(rd_store_t *s, uv_loop_t *loop, int64_t now, int max, int64_t lease_ms,
              ts_jobs_t *out) {
+    return ts_claim_for(s, loop, now, max, lease_ms, NULL, out);
+}
+
+int ts_claim_for(rd_store_t *s, uv_loop_t *loop, int64_t now, int max, int64_t lease_ms,
+                 const char *provider, ts_jobs_t *out) {
     memset(out, 0, sizeof(*out));
     rd_store_claim_req_t req = {.now_ms = now,
                                 .max_jobs = max,
                                 .lease_ms = lease_ms,
                                 .lock_retry_ms = 30000,
-                                .engine = "test"};
+                                .engine = "test",
+                                .provider = provider};
     waiter_t w = {.jobs = out};
     spin(loop, &w, rd_store_claim(s, &req, cb_claim, &w));
     return w.rc;

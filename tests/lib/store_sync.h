@@ -18,6 +18,7 @@ typedef struct ts_jobs {
     size_t finished, deferred;
     int64_t next_due_ms, bucket_wait_ms;
     size_t requeued; /* recover */
+    size_t pinned;   /* claim: due campaigns pinned to another provider */
 } ts_jobs_t;
 
 void ts_jobs_free(ts_jobs_t *j);
@@ -34,6 +35,9 @@ int ts_enqueue(rd_store_t *s, uv_loop_t *loop, const char *camp, const char *to,
                int64_t due, int64_t now, rd_enq_result_t *res);
 int ts_claim(rd_store_t *s, uv_loop_t *loop, int64_t now, int max, int64_t lease_ms,
              ts_jobs_t *out);
+/* ts_claim as an engine serving `provider` (NULL = any). */
+int ts_claim_for(rd_store_t *s, uv_loop_t *loop, int64_t now, int max, int64_t lease_ms,
+                 const char *provider, ts_jobs_t *out);
 int ts_placed(rd_store_t *s, uv_loop_t *loop, const char *camp, uint64_t tok, const char *cid,
               int64_t deadline);
 int ts_release(rd_store_t *s, uv_loop_t *loop, const char *camp, uint64_t tok, int64_t due,

@@ -11,6 +11,7 @@
  *   slow     held 600 ms (the client times out first)
  *   flaky    503 while `flaky_fail`, else 200
  *   delay    held 3 ms then 200 (fairness)
+ *   rate15   503 for 3 requests in every 20 (15%, in runs of 3), else 200
  * Every request must carry the account's basic auth or it gets 401.
  */
 #include <setjmp.h>
@@ -49,7 +50,7 @@ typedef struct T {
     held_t held[MAX_HELD];
     size_t n_held;
     bool flaky_fail;
-    unsigned hits_flaky, hits_e503, hits_total, call_seq;
+    unsigned hits_flaky, hits_e503, hits_total, call_seq, hits_rate15;
     res_copy_t results[MAX_RESULTS];
     size_t n_results, want;
     bool timed_out, pool_closed, srv_closed;
@@ -74,6 +75,7 @@ static void answer(rd_http_req_t *req, T *t) {
     bool ok = strcmp(sid, "ok") == 0 || strcmp(sid, "delay") == 0 || strcmp(sid, "slow") == 0 ||
               (strcmp(sid, "flaky") == 0 && !t->flaky_fail);
     if (strcmp(sid, "flaky") == 0) t->hits_flaky++;
+    if (strcmp(sid, "rate15") == 0) ok = t->hits_rate15++ % 20 < 17;
     if (ok) {
         char body[160];
         if (strstr(req->path, "/Sms/")) {
@@ -154,8 +156,8 @@ static void on_guard(uv_timer_t *h) {
 
 /* Accounts: index i has sid names[i]. */
 static const char *const names[] = {"ok",   "e503",  "e429",  "invalid", "dnd",
-                                    "slow", "flaky", "delay", "refused"};
-enum { A_OK, A_503, A_429, A_INVALID, A_DND, A_SLOW, A_FLAKY, A_DELAY, A_REFUSED, A_N };
+                                    "slow", "flaky", "delay", "refused", "rate15"};
+enum { A_OK, A_503, A_429, A_INVALID, A_DND, A_SLOW, A_FLAKY, A_DELAY, A_REFUSED, A_RATE15, A_N };
 
 static void setup_t(T *t, unsigned workers, unsigned inflight) {
     memset(t, 0, sizeof *t);
@@ -364,6 +366,12 @@ static void t_breaker(void **state) {
             fail_msg("failure %llu: retry after %lld, want [%lld, %lld]", (unsigned long long)i,
                      (long long)v, (long long)lo, (long long)hi);
     }
+    /* Open: the dispatcher is told how long, and not to claim meanwhile. */
+    bool half = true;
+    int64_t wait = rd_pool_account_wait(t->pool, A_FLAKY, &half);
+    assert_true(wait > 0 && wait <= 300);
+    assert_false(half);
+    assert_int_equal(rd_pool_account_wait(t->pool, A_OK, &half), 0);
     /* Open: fail fast, nothing reaches the provider. */
     for (uint64_t i = 4; i <= 10; i++) submit(t, RD_WORK_DIAL, A_FLAKY, "c", i);
     run_until(t, 10, 5000);
@@ -379,6 +387,8 @@ static void t_breaker(void **state) {
     assert_int_equal(by_tag(t, 11)->res.kind, RD_RES_PLACED);
     /* After the open period one probe goes out; it fails: open again. */
     uv_sleep(350);
+    assert_int_equal(rd_pool_account_wait(t->pool, A_FLAKY, &half), 0);
+    assert_true(half);
     submit(t, RD_WORK_DIAL, A_FLAKY, "c", 12);
     run_until(t, 12, 5000);
     assert_int_equal(t->hits_flaky, 4);
@@ -397,6 +407,33 @@ static void t_breaker(void **state) {
     run_until(t, 24, 5000);
     for (uint64_t i = 15; i <= 24; i++) assert_int_equal(by_tag(t, i)->res.kind, RD_RES_PLACED);
     assert_int_equal(t->hits_flaky, 15);
+    assert_int_equal(rd_pool_account_wait(t->pool, A_FLAKY, &half), 0);
+    assert_false(half);
+    teardown_t(t);
+    rd_free(t);
+}
+
+/* A provider failing 15% of requests, in runs of three (longer than the
+   breaker's K = 3): the breaker adapts to the rate and stays closed, so
+   every request reaches the provider and 85% get through (issue 12, item 4:
+   a run-triggered breaker opened here and refused everything for its open
+   period). One request at a time, so the runs are exact. */
+static void t_breaker_rate(void **state) {
+    (void)state;
+    T *t = rd_calloc(1, sizeof *t);
+    setup_t(t, 2, 4);
+    unsigned placed = 0, rejected = 0;
+    for (uint64_t i = 1; i <= 200; i++) {
+        submit(t, RD_WORK_DIAL, A_RATE15, "c", i);
+        run_until(t, i, 5000);
+        const res_copy_t *r = by_tag(t, i);
+        if (r->res.kind == RD_RES_PLACED) placed++;
+        if (r->res.breaker_open) rejected++;
+    }
+    assert_int_equal(rejected, 0);
+    assert_int_equal(t->hits_rate15, 200);
+    assert_int_equal(placed, 170);
+    assert_int_equal(rd_pool_account_wait(t->pool, A_RATE15, NULL), 0);
     teardown_t(t);
     rd_free(t);
 }
@@ -508,9 +545,10 @@ static void t_close_drains(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_classes),        cmocka_unit_test(t_breaker),
-        cmocka_unit_test(t_fairness),       cmocka_unit_test(t_keepalive),
-        cmocka_unit_test(t_many_campaigns), cmocka_unit_test(t_close_drains),
+        cmocka_unit_test(t_classes),      cmocka_unit_test(t_breaker),
+        cmocka_unit_test(t_breaker_rate), cmocka_unit_test(t_fairness),
+        cmocka_unit_test(t_keepalive),    cmocka_unit_test(t_many_campaigns),
+        cmocka_unit_test(t_close_drains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
