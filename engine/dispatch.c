@@ -186,11 +186,8 @@ static void dial_fill(rd_server_t *srv, const rd_campaign_t *c, const rd_store_j
     snprintf(d->caller_id, sizeof d->caller_id, "%s", c->caller_id);
     snprintf(d->flow, sizeof d->flow, "%s", c->call_flow_id ? c->call_flow_id : "");
     d->agent[0] = '\0';
-    for (size_t i = 0; i < j->n_vars; i++)
-        if (strcmp(j->vars[i].key, "agent") == 0)
-            snprintf(d->agent, sizeof d->agent, "%s", j->vars[i].val);
-    if (c->mode == RD_MODE_AGENT && !d->agent[0])
-        snprintf(d->agent, sizeof d->agent, "%s", c->caller_id);
+    if (c->mode == RD_MODE_AGENT)
+        snprintf(d->agent, sizeof d->agent, "%s", rd_agent_hold_agent(c, j));
     if (rd_attempt_key_format(d->attempt_key, sizeof d->attempt_key, j->campaign, j->token) != 0 ||
         status_callback_url(srv, d->status_callback, sizeof d->status_callback, d->attempt_key) !=
             0) {
@@ -230,6 +227,17 @@ static void dispatch(rd_server_t *srv, const rd_campaign_t *c, const rd_store_jo
         rd_log(RD_LOG_INFO, "dial.deferred", "campaign", j->campaign, "job", j->id, "why",
                "outside window or over a per-number cap at dial time", NULL);
         release_claim(srv, j->campaign, j->token, due);
+        rd_store_job_free(owned);
+        return;
+    }
+    int64_t held = c->mode == RD_MODE_AGENT
+                       ? rd_agent_hold_until(srv->agent_hold, rd_agent_hold_agent(c, j), now)
+                       : 0;
+    if (held) {
+        /* The agent missed a call moments ago: not an attempt, later. */
+        rd_log(RD_LOG_INFO, "dial.agent_held", "campaign", j->campaign, "job", j->id, "agent",
+               rd_agent_hold_agent(c, j), NULL);
+        release_claim(srv, j->campaign, j->token, held);
         rd_store_job_free(owned);
         return;
     }

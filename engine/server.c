@@ -328,6 +328,7 @@ static int make_store(rd_server_t *srv, char *err, size_t errlen) {
     }
     srv->campaigns = rd_ccache_create(srv->store);
     srv->cstats = rd_cstats_create(srv->loop, srv->store);
+    srv->agent_hold = rd_agent_hold_create();
     srv->pauser = rd_pauser_create(srv->store, srv->ctr, RD_PAUSER_REJECTED_RUN);
     if ((rc = rd_journal_create(srv->loop, srv->store, 0, 0, &srv->journal)) != 0) {
         snprintf(err, errlen, "journal: %s", rd_strerror(rc));
@@ -373,6 +374,7 @@ static int make_settle(rd_server_t *srv, char *err, size_t errlen) {
         .sms_fallback = rd_sms_fallback,
         .settled = rd_dispatch_on_settled,
         .hook_ctx = srv,
+        .agent_hold = srv->agent_hold,
         .default_provider = srv->provider,
     };
     rd_callback_route_cfg_t rc_cfg = {
@@ -521,6 +523,7 @@ void rd_server_destroy(rd_server_t *srv) {
     rd_callback_route_destroy(srv->route);
     rd_recovery_destroy(srv->recovery);
     rd_settle_destroy(srv->settle);
+    rd_agent_hold_destroy(srv->agent_hold);
     rd_api_destroy(srv->api);
     rd_ccache_destroy(srv->campaigns);
     rd_cstats_destroy(srv->cstats);

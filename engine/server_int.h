@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "common/httpd.h"
+#include "engine/agent_hold.h"
 #include "engine/api.h"
 #include "engine/callback_route.h"
 #include "engine/clockwatch.h"
@@ -57,6 +58,7 @@ struct rd_server {
     rd_pauser_t *pauser; /* pauses campaigns the provider refuses (pauser.h) */
     rd_pool_t *pool;
     rd_settle_t *settle;
+    rd_agent_hold_t *agent_hold; /* agents held back after a miss */
     rd_callback_route_t *route;
     rd_recovery_t *recovery;
     rd_api_t *api;

@@ -185,12 +185,20 @@ static void on_agent_released(rd_store_t *store, int status, void *arg) {
     finish(arg, status);
 }
 
-/* Exotel Connect Two Numbers rings the agent first (Legs[0]): when that
+/* Agent mode rings the agent first (exotel Connect Two Numbers: Legs[0];
+   twilio: the call we place, whose TwiML dials the customer): when that
    leg did not answer, the customer was never rung — not their attempt. */
 static bool agent_unanswered(const rd_campaign_t *c, const rd_call_status_t *st) {
-    return c->mode == RD_MODE_AGENT && st->provider == RD_PROV_EXOTEL &&
+    return c->mode == RD_MODE_AGENT && !st->customer_leg &&
            (st->first_leg == RD_OUT_BUSY || st->first_leg == RD_OUT_NO_ANSWER ||
             st->first_leg == RD_OUT_FAILED || st->first_leg == RD_OUT_CANCELED);
+}
+
+/* Twilio agent mode: the agent's leg ended after talking; the customer's
+   outcome is its own leg's callback (a poll has no such leg: it settles). */
+static bool agent_leg_only(const op_t *o, const rd_campaign_t *c) {
+    return c->mode == RD_MODE_AGENT && o->check_provider && o->st.provider == RD_PROV_TWILIO &&
+           !o->st.customer_leg;
 }
 
 static void decide_and_settle(op_t *o, const rd_store_job_t *job, const rd_campaign_t *c) {
@@ -208,10 +216,18 @@ static void decide_and_settle(op_t *o, const rd_store_job_t *job, const rd_campa
         }
     }
     int64_t now = rd_clock_now(s->cfg.clock);
+    if (!agent_unanswered(c, &o->st) && agent_leg_only(o, c)) {
+        finish(o, RD_ESTALE);
+        return;
+    }
     if (agent_unanswered(c, &o->st)) {
         /* Requeued shortly, not charged (no history, no caps, no event). */
+        const char *agent = rd_agent_hold_agent(c, job);
         rd_log(RD_LOG_INFO, "attempt.agent_unanswered", "campaign", job->campaign, "job", job->id,
-               "agent_leg", rd_outcome_name(o->st.first_leg), NULL);
+               "agent_leg", rd_outcome_name(o->st.first_leg), "agent", agent, NULL);
+        if (s->cfg.agent_hold)
+            rd_agent_hold_mark(s->cfg.agent_hold, agent,
+                               now + rd_clock_policy_ms(s->cfg.clock, RD_AGENT_HOLD_WALL_MS));
         int rc = rd_store_release(s->cfg.store, job->campaign, job->token,
                                   now + rd_clock_policy_ms(s->cfg.clock, AGENT_RETRY_WALL_MS), now,
                                   on_agent_released, o);

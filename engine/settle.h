@@ -22,6 +22,7 @@
 
 #include <stdint.h>
 
+#include "engine/agent_hold.h"
 #include "engine/ccache.h"
 #include "proto/callback.h"
 #include "proto/clock.h"
@@ -52,6 +53,8 @@ typedef struct rd_settle_cfg {
        can claim at once instead of at its next idle poll. */
     void (*settled)(void *ctx);
     void *hook_ctx; /* ctx of every hook */
+    /* Optional, borrowed: agents who missed are held back here (agent_hold.h). */
+    rd_agent_hold_t *agent_hold;
     /* The provider of campaigns that name none: a provider callback
        (rd_settle_find) must come from the provider its campaign places with,
        else it is refused with RD_EAUTH. */

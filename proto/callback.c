@@ -363,8 +363,14 @@ static int read_exotel(src_t *s, rd_call_status_t *o) {
 
 static int read_twilio(src_t *s, rd_call_status_t *o) {
     bool form = s->form != NULL;
-    if (set_call_id(o, src_get(s, form ? "CallSid" : "sid")) != 0) return RD_EPARSE;
+    /* A <Dial><Number> leg's callback names its parent: the call we placed. */
+    const char *parent = src_get(s, form ? "ParentCallSid" : "parent_call_sid");
+    o->customer_leg = parent && parent[0];
+    if (set_call_id(o, o->customer_leg ? parent : src_get(s, form ? "CallSid" : "sid")) != 0)
+        return RD_EPARSE;
     if (set_status(o, src_get(s, form ? "CallStatus" : "status")) != 0) return RD_EPARSE;
+    /* Without a parent the call is the one we placed: in agent mode the agent's leg. */
+    if (!o->customer_leg && o->terminal) o->first_leg = o->outcome;
     o->answered_by =
         rd_prov_answered_by_map(RD_PROV_TWILIO, src_get(s, form ? "AnsweredBy" : "answered_by"));
     o->duration_s = parse_secs(src_get(s, form ? "CallDuration" : "duration"));

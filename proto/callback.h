@@ -74,8 +74,13 @@ typedef struct rd_call_status {
     /* exotel status callbacks: the outcome of the first leg (Legs[0] — in
        Connect Two Numbers the agent's, called first; in flow mode the
        customer's), IN_PROGRESS when not reported. Not read from call
-       resources (polls). */
+       resources (polls). twilio: the outcome of the call we placed (in
+       agent mode the agent's leg) when terminal and not customer_leg. */
     rd_outcome_t first_leg;
+    /* twilio: a <Dial><Number> leg's callback (ParentCallSid set; call_id
+       is then the parent's, the call we placed) — in agent mode the
+       customer's leg, whose status is the customer's outcome. */
+    bool customer_leg;
 } rd_call_status_t;
 
 /*

@@ -239,7 +239,9 @@ enum { PROV_EXOTEL = 0, PROV_TWILIO = 1 };
 enum { ST_RINGING = 0, ST_ANSWERED = 1, ST_ENDED = 2 };
 enum { AB_NONE = 0, AB_HUMAN = 1, AB_MACHINE = 2 };
 /* callback event kinds (bit per kind in call.want) */
-enum { CB_INITIATED = 0, CB_RINGING = 1, CB_ANSWERED = 2, CB_TERMINAL = 3 };
+enum { CB_INITIATED = 0, CB_RINGING = 1, CB_ANSWERED = 2, CB_TERMINAL = 3, CB_CUSTOMER = 4 };
+/* CB_CUSTOMER: twilio agent mode, the customer <Number> leg's terminal
+   callback (ParentCallSid = the agent's call) to that leg's statusCallback. */
 /* heap event kinds */
 enum { EV_ANSWER = 0, EV_END = 1, EV_CB = 2 };
 
@@ -256,13 +258,17 @@ typedef struct {
     uint8_t prov, outcome, state, answered_by;
     uint8_t want;   /* callback events requested */
     uint8_t cb_fmt; /* exotel: CBF_* */
-    bool agent;     /* exotel Connect Two Numbers: leg 1 the agent (From), leg 2 the customer */
+    /* agent mode. exotel Connect Two Numbers: leg 1 the agent (From), leg 2
+       the customer; twilio: the call is the agent's (To), its TwiML <Dial>s
+       the customer (number) as a <Number> with its own statusCallback. */
+    bool agent;
     uint8_t agent_outcome; /* agent leg: RD_OUT_COMPLETED (answered), BUSY or NO_ANSWER */
     bool reordered;
     bool amd;                              /* twilio MachineDetection requested */
     uint16_t seq;                          /* twilio SequenceNumber */
     int64_t created_ms, answer_ms, end_ms; /* policy time */
     const char *number, *from, *to, *key, *cb_url, *caller_id;
+    const char *leg_url; /* twilio agent mode: the customer <Number>'s statusCallback */
     uint32_t cb_scheduled, cb_sent, cb_delivered, cb_failed, cb_lost, cb_dup;
 } call_t;
 
@@ -454,6 +460,14 @@ static const char *status_word(const call_t *c) {
     }
 }
 
+/* The status of the call redial placed: in twilio agent mode the agent's
+   leg, which has talked once the agent answered, whatever the customer did. */
+static const char *placed_word(const call_t *c) {
+    if (c->prov == PROV_TWILIO && c->agent && c->agent_outcome == RD_OUT_COMPLETED)
+        return c->state == ST_ENDED ? "completed" : "in-progress";
+    return status_word(c);
+}
+
 static const char *answered_word(const call_t *c) {
     if (c->prov == PROV_TWILIO) {
         if (c->answered_by == AB_HUMAN) return "human";
@@ -573,7 +587,7 @@ static void call_json(rd_sim_t *s, uint32_t idx, sb_t *b, bool fresh) {
             b,
             ",\"status\":\"%s\",\"direction\":\"outbound-api\",\"api_version\":\"2010-04-01\","
             "\"date_created\":\"%s\",\"date_updated\":\"%s\",\"start_time\":",
-            fresh ? "queued" : status_word(c), created, updated);
+            fresh ? "queued" : placed_word(c), created, updated);
         if (c->state == ST_RINGING)
             SB_LIT(b, "null");
         else
@@ -635,10 +649,13 @@ static void build_callback(rd_sim_t *s, uint32_t idx, uint8_t ev, sb_t *b, bool 
     b->len = 0;
     if (b->p) b->p[0] = '\0';
     *json = false;
+    bool leg = ev == CB_CUSTOMER;
     const char *status = ev == CB_INITIATED  ? "initiated"
                          : ev == CB_RINGING  ? "ringing"
                          : ev == CB_ANSWERED ? "in-progress"
-                                             : status_word(c);
+                         : ev == CB_CUSTOMER ? status_word(c)
+                                             : placed_word(c);
+    if (ev == CB_CUSTOMER) ev = CB_TERMINAL;
     int64_t at = ev == CB_TERMINAL ? c->end_ms : ev == CB_ANSWERED ? c->answer_ms : c->created_ms;
     char dur[24];
     snprintf(dur, sizeof dur, "%lld", (long long)(ev == CB_TERMINAL ? duration_s(c) : 0));
@@ -648,18 +665,29 @@ static void build_callback(rd_sim_t *s, uint32_t idx, uint8_t ev, sb_t *b, bool 
         fmt_rfc2822(t, sizeof t, at);
         sb_form(b, "AccountSid", s->cfg.twilio_sid);
         sb_form(b, "ApiVersion", "2010-04-01");
-        sb_form(b, "CallSid", sid);
+        if (leg) {
+            /* The customer leg: a call of its own, child of ours. */
+            char child[40];
+            snprintf(child, sizeof child, "%s", sid);
+            child[2] = child[2] == 'f' ? 'e' : 'f';
+            sb_form(b, "CallSid", child);
+            sb_form(b, "ParentCallSid", sid);
+        } else {
+            sb_form(b, "CallSid", sid);
+        }
+        const char *to = leg ? c->number : c->to;
         sb_form(b, "CallStatus", status);
-        sb_form(b, "Called", c->to);
+        sb_form(b, "Called", to);
         sb_form(b, "Caller", c->from);
-        sb_form(b, "Direction", "outbound-api");
+        sb_form(b, "Direction", leg ? "outbound-dial" : "outbound-api");
         sb_form(b, "From", c->from);
-        sb_form(b, "To", c->to);
+        sb_form(b, "To", to);
         sb_form(b, "SequenceNumber", seq);
         sb_form(b, "Timestamp", t);
         sb_form(b, "CallbackSource", "call-progress-events");
         if (ev == CB_TERMINAL) sb_form(b, "CallDuration", dur);
-        if (c->amd && (ev == CB_TERMINAL || ev == CB_ANSWERED) && c->answered_by != AB_NONE)
+        if (c->amd && (ev == CB_TERMINAL || ev == CB_ANSWERED) && c->answered_by != AB_NONE &&
+            (leg || !c->agent))
             sb_form(b, "AnsweredBy", answered_word(c));
         return;
     }
@@ -763,12 +791,13 @@ static void cb_deliver(rd_sim_t *s, uint32_t idx, uint8_t ev, uint8_t tries) {
     call_t *c = &s->calls[idx];
     bool json;
     build_callback(s, idx, ev, &s->body, &json);
+    const char *url = ev == CB_CUSTOMER ? c->leg_url : c->cb_url;
     char sig_hdr[64];
     const char *extra = NULL;
     if (c->prov == PROV_TWILIO) {
         char sig[RD_TWILIO_SIG_LEN + 1];
-        if (rd_twilio_signature(s->cfg.twilio_token, c->cb_url, strlen(c->cb_url), s->body.p,
-                                s->body.len, sig) == 0) {
+        if (rd_twilio_signature(s->cfg.twilio_token, url, strlen(url), s->body.p, s->body.len,
+                                sig) == 0) {
             snprintf(sig_hdr, sizeof sig_hdr, "X-Twilio-Signature: %s", sig);
             extra = sig_hdr;
         }
@@ -791,7 +820,7 @@ static void cb_deliver(rd_sim_t *s, uint32_t idx, uint8_t ev, uint8_t tries) {
         body = &s->mp;
         ctype = "multipart/form-data; boundary=" SIM_BOUNDARY;
     }
-    if (rd_cbsend_post(s->cb, c->cb_url, ctype, extra, body->p, body->len, on_cb_done, x) != 0) {
+    if (rd_cbsend_post(s->cb, url, ctype, extra, body->p, body->len, on_cb_done, x) != 0) {
         x->next = s->cbx_free;
         s->cbx_free = x;
         c->cb_failed++;
@@ -802,7 +831,7 @@ static void cb_deliver(rd_sim_t *s, uint32_t idx, uint8_t ev, uint8_t tries) {
 /* Decides loss / delay / duplication of one callback event happening now. */
 static void cb_schedule(rd_sim_t *s, uint32_t idx, uint8_t ev, uint64_t base) {
     call_t *c = &s->calls[idx];
-    if (!c->cb_url || !(c->want & (1u << ev))) return;
+    if (!(ev == CB_CUSTOMER ? c->leg_url : c->cb_url) || !(c->want & (1u << ev))) return;
     c->cb_scheduled++;
     s->st.cb_scheduled++;
     if (rng_u(&s->rng) < s->cfg.cb_loss) {
@@ -815,7 +844,7 @@ static void cb_schedule(rd_sim_t *s, uint32_t idx, uint8_t ev, uint64_t base) {
         /* Non-terminal events arrive after the terminal one; the terminal one late. */
         uint64_t call_left =
             c->state == ST_ENDED ? 0 : rd_clock_wall_ms(&s->cfg.clock, c->end_ms - now_policy(s));
-        if (ev != CB_TERMINAL)
+        if (ev != CB_TERMINAL && ev != CB_CUSTOMER)
             d += call_left + (uint64_t)s->cfg.cb_delay_max_ms + 1 +
                  (uint64_t)rng_range(&s->rng, 0, s->cfg.cb_reorder_ms);
         else
@@ -849,6 +878,7 @@ static void on_timer(uv_timer_t *t) {
             rd_referee_call_end(s->ref, c->ref_id, (rd_outcome_t)c->outcome,
                                 c->outcome == RD_OUT_COMPLETED && c->answered_by != AB_MACHINE,
                                 c->end_ms);
+            cb_schedule(s, e.call, CB_CUSTOMER, now);
             cb_schedule(s, e.call, CB_TERMINAL, now);
             break;
         case EV_CB:
@@ -1139,6 +1169,7 @@ static uint8_t model_outcome(rd_sim_t *s, uint32_t nth) {
 typedef struct {
     int prov;
     const char *number, *from, *to, *key, *cb_url, *caller_id;
+    const char *leg_url; /* twilio agent mode: the customer <Number>'s statusCallback */
     double ring_timeout_s, time_limit_s;
     uint8_t want, cb_fmt;
     bool amd, agent;
@@ -1169,6 +1200,11 @@ static uint32_t call_create(rd_sim_t *s, const dial_t *d, uint8_t outcome, bool 
     c->cb_url = d->cb_url && d->cb_url[0]
                     ? rd_arena_strndup(&s->arena, d->cb_url, strlen(d->cb_url))
                     : NULL;
+    /* The customer leg reports only when the agent answered and it was rung. */
+    if (d->leg_url && d->leg_url[0] && c->agent_outcome == RD_OUT_COMPLETED) {
+        c->leg_url = rd_arena_strndup(&s->arena, d->leg_url, strlen(d->leg_url));
+        c->want |= 1u << CB_CUSTOMER;
+    }
     c->reordered = c->cb_url && rng_u(&s->rng) < s->cfg.cb_reorder;
     if (c->reordered) s->st.cb_reordered++;
     int64_t now = now_policy(s);
@@ -1384,6 +1420,51 @@ static void exotel_connect(rd_sim_t *s, rd_http_req_t *req) {
     dial(s, req, &d);
 }
 
+/* XML text `v`[0..n) unescaped (&amp; &lt; &gt; &quot; &apos;) into out. */
+static int xml_text(const char *v, size_t n, char *out, size_t cap) {
+    static const char *const ent[][2] = {
+        {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}};
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        char ch = v[i];
+        size_t step = 1;
+        if (ch == '&') {
+            size_t k = 0;
+            for (; k < RD_ARRAY_LEN(ent); k++) {
+                size_t el = strlen(ent[k][0]);
+                if (i + el <= n && !memcmp(v + i, ent[k][0], el)) {
+                    ch = ent[k][1][0];
+                    step = el;
+                    break;
+                }
+            }
+            if (k == RD_ARRAY_LEN(ent)) return -1;
+        }
+        if (o + 1 >= cap) return -1;
+        out[o++] = ch;
+        i += step;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* The customer of an agent-mode TwiML: the first <Number>'s text and its
+   statusCallback attribute ("" when absent). -1 when there is none. */
+static int twiml_number(const char *tw, char *num, size_t ncap, char *url, size_t ucap) {
+    const char *open = strstr(tw, "<Number");
+    const char *gt = open ? strchr(open, '>') : NULL;
+    const char *close = gt ? strstr(gt, "</Number>") : NULL;
+    if (!close) return -1;
+    url[0] = '\0';
+    const char *a = strstr(open, " statusCallback=\"");
+    if (a && a < gt) {
+        a += strlen(" statusCallback=\"");
+        const char *q = memchr(a, '"', (size_t)(gt - a));
+        if (!q || xml_text(a, (size_t)(q - a), url, ucap) != 0) return -1;
+    }
+    return xml_text(gt + 1, (size_t)(close - gt - 1), num, ncap);
+}
+
 static void twilio_create(rd_sim_t *s, rd_http_req_t *req) {
     long n = decode_form(s, req->body, req->body_len);
     if (n < 0) {
@@ -1420,6 +1501,20 @@ static void twilio_create(rd_sim_t *s, rd_http_req_t *req) {
     d.number = d.to;
     char keybuf[RD_ATTEMPT_KEY_MAX + 32];
     d.key = key_from_url(d.cb_url, keybuf, sizeof keybuf);
+    /* Agent mode: To is the agent; the TwiML <Dial>s the customer. */
+    char num[64], leg_url[1024];
+    const char *tw = fget(s, n, "Twiml");
+    if (!fget(s, n, "Url") && tw) {
+        if (twiml_number(tw, num, sizeof num, leg_url, sizeof leg_url) != 0) {
+            s->st.bad++;
+            reply_error(s, req, PROV_TWILIO, 400, 21205, "Twiml has no <Dial><Number>", NULL);
+            return;
+        }
+        d.agent = true;
+        d.number = num;
+        d.leg_url = leg_url[0] ? leg_url : NULL;
+        if (d.leg_url) d.want |= 1u << CB_CUSTOMER;
+    }
     dial(s, req, &d);
 }
 

@@ -2,10 +2,14 @@
  * twilio.c — the Twilio adapter (SPEC section 5, "Providers").
  *
  *   dial  POST {base}/2010-04-01/Accounts/{sid}/Calls.json  (form, basic auth sid:token)
- *         To=customer, From=caller_id, Url=<TwiML URL> (flow mode) or
- *         Twiml=<Response><Dial>agent</Dial></Response> (agent mode: Twilio
- *         has no "connect two numbers", so the customer's leg dials the
- *         agent), StatusCallback, StatusCallbackMethod=POST,
+ *         flow mode: To=customer, From=caller_id, Url=<TwiML URL>;
+ *         agent mode (Twilio has no "connect two numbers"): To=agent, and
+ *         Twiml=<Response><Dial timeout=..><Number statusCallback=..
+ *         statusCallbackEvent=.. [machineDetection=..]>customer</Number>
+ *         </Dial></Response>, so the agent is rung first and each leg
+ *         reports its own status to the same attempt URL (the customer
+ *         leg's callbacks carry ParentCallSid = our call);
+ *         StatusCallback, StatusCallbackMethod=POST,
  *         StatusCallbackEvent repeated (initiated, ringing, answered,
  *         completed — non-terminal ones are acknowledged and ignored by the
  *         engine), Timeout, TimeLimit, MachineDetection=Enable |
@@ -20,8 +24,62 @@
  * Errors are {"code":..,"message":..,"status":..}, classified by code
  * (tw_rules below).
  */
+#include <string.h>
+
 #include "proto/rd.h"
 #include "workers/provider.h"
+
+/* Appends `v` to `b` escaped for a double-quoted XML attribute or text. */
+static int xml_append(char *b, size_t cap, size_t *len, const char *v) {
+    for (; *v; v++) {
+        const char *e = *v == '&'   ? "&amp;"
+                        : *v == '<' ? "&lt;"
+                        : *v == '>' ? "&gt;"
+                        : *v == '"' ? "&quot;"
+                                    : NULL;
+        size_t n = e ? strlen(e) : 1;
+        if (*len + n >= cap) return RD_ERANGE;
+        memcpy(b + *len, e ? e : v, n);
+        *len += n;
+    }
+    b[*len] = '\0';
+    return 0;
+}
+
+static const char *amd_word(rd_amd_t m) {
+    return m == RD_AMD_DETECT_MESSAGE_END ? "DetectMessageEnd" : "Enable";
+}
+
+/* Agent mode: the agent's call dials the customer as a <Number> that
+   reports its own status (docs/PROVIDERS.md, "Agent mode"). */
+static int agent_twiml(const rd_dial_t *d, char *tw, size_t cap) {
+    size_t n = 0;
+    int rc = rd_fmt(tw, cap, "<Response><Dial");
+    if (rc == 0 && d->ring_timeout_s > 0)
+        rc = rd_fmt(tw + strlen(tw), cap - strlen(tw), " timeout=\"%d\"", d->ring_timeout_s);
+    if (rc == 0 && d->time_limit_s > 0)
+        rc = rd_fmt(tw + strlen(tw), cap - strlen(tw), " timeLimit=\"%d\"", d->time_limit_s);
+    if (rc == 0) rc = rd_fmt(tw + strlen(tw), cap - strlen(tw), "><Number");
+    if (rc == 0 && d->status_callback[0]) {
+        rc = rd_fmt(tw + strlen(tw), cap - strlen(tw),
+                    " statusCallbackEvent=\"initiated ringing answered completed\""
+                    " statusCallbackMethod=\"POST\" statusCallback=\"");
+        n = strlen(tw);
+        if (rc == 0) rc = xml_append(tw, cap, &n, d->status_callback);
+        if (rc == 0) rc = rd_fmt(tw + n, cap - n, "\"");
+    }
+    if (rc == 0 && d->machine_detection != RD_AMD_OFF)
+        rc = rd_fmt(tw + strlen(tw), cap - strlen(tw), " machineDetection=\"%s\"",
+                    amd_word(d->machine_detection));
+    if (rc == 0) {
+        n = strlen(tw);
+        rc = rd_fmt(tw + n, cap - n, ">");
+        n = strlen(tw);
+    }
+    if (rc == 0) rc = xml_append(tw, cap, &n, d->to);
+    if (rc == 0) rc = rd_fmt(tw + n, cap - n, "</Number></Dial></Response>");
+    return rc;
+}
 
 static int tw_dial(const rd_account_cfg_t *a, const rd_dial_t *d, rd_http_call_t *out) {
     int rc;
@@ -29,17 +87,13 @@ static int tw_dial(const rd_account_cfg_t *a, const rd_dial_t *d, rd_http_call_t
     if (!d->to[0] || !d->caller_id[0]) return RD_EINVAL;
     if ((rc = rd_provider_url(out, a, "/2010-04-01/Accounts/%s/Calls.json", a->sid)) != 0)
         return rc;
-    if ((rc = rd_provider_add(out, "To", d->to)) != 0) return rc;
+    bool agent = d->mode == RD_MODE_AGENT;
+    if (agent && !d->agent[0]) return RD_EINVAL;
+    if ((rc = rd_provider_add(out, "To", agent ? d->agent : d->to)) != 0) return rc;
     if ((rc = rd_provider_add(out, "From", d->caller_id)) != 0) return rc;
-    if (d->mode == RD_MODE_AGENT) {
-        if (!d->agent[0]) return RD_EINVAL;
-        /* The agent number is E.164-like text we chose; refuse markup. */
-        for (const char *p = d->agent; *p; p++)
-            if (*p == '<' || *p == '>' || *p == '&' || *p == '"') return RD_EINVAL;
-        char twiml[RD_DIAL_NUMBER_MAX + 64];
-        if ((rc = rd_fmt(twiml, sizeof twiml, "<Response><Dial>%s</Dial></Response>", d->agent)) !=
-            0)
-            return rc;
+    if (agent) {
+        char twiml[RD_DIAL_URL_MAX * 5 + 512];
+        if ((rc = agent_twiml(d, twiml, sizeof twiml)) != 0) return rc;
         if ((rc = rd_provider_add(out, "Twiml", twiml)) != 0) return rc;
     } else {
         if (!d->flow[0]) return RD_EINVAL;
@@ -61,10 +115,9 @@ static int tw_dial(const rd_account_cfg_t *a, const rd_dial_t *d, rd_http_call_t
         return rc;
     if (d->time_limit_s > 0 && (rc = rd_provider_add_int(out, "TimeLimit", d->time_limit_s)) != 0)
         return rc;
-    if (d->machine_detection != RD_AMD_OFF &&
-        (rc = rd_provider_add(out, "MachineDetection",
-                              d->machine_detection == RD_AMD_DETECT_MESSAGE_END ? "DetectMessageEnd"
-                                                                                : "Enable")) != 0)
+    /* Agent mode: detection is on the customer's <Number>, not the agent. */
+    if (!agent && d->machine_detection != RD_AMD_OFF &&
+        (rc = rd_provider_add(out, "MachineDetection", amd_word(d->machine_detection))) != 0)
         return rc;
     return 0;
 }

@@ -63,6 +63,17 @@ class WebDriver:
         el = self.call("POST", "/element", {"using": "css selector", "value": css})
         return next(iter(el.values()))
 
+    def click(self, css, tries=20):
+        """Finds css and clicks it; the page re-renders on every refresh, so an
+        element found just before a refresh is stale: find it again."""
+        for i in range(tries):
+            try:
+                return self.call("POST", f"/element/{self.find(css)}/click")
+            except RuntimeError as e:
+                if "stale element" not in str(e) or i == tries - 1:
+                    raise
+                time.sleep(0.1)
+
     def text(self, css):
         return self.call("GET", f"/element/{self.find(css)}/text")
 
@@ -114,7 +125,7 @@ def main():
         wd.call("POST", "/url", {"url": BASE + "/ui"})
         wd.call("POST", f"/element/{wd.find('[data-testid=login-user]')}/value", {"text": USER})
         wd.call("POST", f"/element/{wd.find('[data-testid=login-token]')}/value", {"text": TOKEN})
-        wd.call("POST", f"/element/{wd.find('[data-testid=login-submit]')}/click")
+        wd.click('[data-testid=login-submit]')
 
         # The campaign list equals the API's.
         names = api("/v1/campaigns")["campaigns"]
@@ -126,7 +137,7 @@ def main():
                 fail(f"campaign {n}: page shows {got} finished, the API {want}")
 
         # The finished campaign's monitoring table equals the API's stats.
-        wd.call("POST", f"/element/{wd.find(f'[data-testid=campaign-row-{DONE}]')}/click")
+        wd.click(f'[data-testid=campaign-row-{DONE}]')
         st = api(f"/v1/campaigns/{DONE}/stats")
         wd.wait("the monitoring table", lambda: wd.text("[data-testid=metric-attempts]"))
         checks = {"metric-attempts": str(st["attempts"]), "metric-connected": str(st["connected"]),
@@ -147,17 +158,17 @@ def main():
             wd.wait("the dead letter's Replay button", lambda: wd.find(f"[data-testid='replay-{e}']"))
 
         # Pause the live campaign from the page: the page and the API say paused.
-        wd.call("POST", f"/element/{wd.find(f'[data-testid=campaign-row-{LIVE}]')}/click")
+        wd.click(f'[data-testid=campaign-row-{LIVE}]')
         wd.wait("the live campaign's state", lambda: wd.text("[data-testid=state]") == "active")
         wd.wait("the live campaign's detail", lambda: wd.text("#d-name") == LIVE)
-        wd.call("POST", f"/element/{wd.find('[data-testid=pause]')}/click")
+        wd.click('[data-testid=pause]')
         wd.wait("paused on the page", lambda: wd.text("[data-testid=state]") == "paused")
         if api(f"/v1/campaigns/{LIVE}")["state"] != "paused":
             fail("the page says paused, the API does not")
         wd.wait("the pause reason", lambda: "paused" in wd.text("[data-testid=pause-reason]"))
 
         # A screenshot of the finished campaign's page.
-        wd.call("POST", f"/element/{wd.find(f'[data-testid=campaign-row-{DONE}]')}/click")
+        wd.click(f'[data-testid=campaign-row-{DONE}]')
         wd.wait("the finished campaign again", lambda: wd.text("#d-name") == DONE)
         time.sleep(0.5)
         png = base64.b64decode(wd.call("GET", "/screenshot"))

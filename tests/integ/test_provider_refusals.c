@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/agent_hold.h"
 #include "proto/form.h"
 #include "proto/rd.h"
 #include "tests/lib/httpd_thread.h"
@@ -432,7 +433,77 @@ static void t_agent_leg_attribution(void **state) {
         assert_int_equal(rd_test_sim_calls_to(&e->sim, nums[i], created, 8), want[i]);
     char *log = read_file(e->server.log_path);
     assert_non_null(strstr(log, "event=attempt.agent_unanswered campaign=Agents"));
+    assert_non_null(strstr(log, "event=dial.agent_held campaign=Agents"));
     free(log);
+    assert_int_equal(rd_test_server_stop(&e->server, SIGTERM, 15000), 0);
+    e->server_started = false;
+}
+
+/* Occurrences of `needle` in `hay`. */
+static int count_of(const char *hay, const char *needle) {
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+    return n;
+}
+
+/* Twilio agent mode: the agent's call is placed first and its TwiML dials
+   the customer, whose <Number> leg reports its own status: an agent miss is
+   not the customer's attempt; the customer's outcome is its own leg's. */
+static void t_twilio_agent_legs(void **state) {
+    env_t *e = *state;
+    rd_test_sim_opts_t so = {.model = "uniform:completed=1",
+                             .seed = 5,
+                             .time_scale = "3600",
+                             .time_origin = ORIGIN,
+                             .time_epoch = e->epoch,
+                             .script_json = "{\"+14155550101\":[\"agent-no-answer\",\"completed\"],"
+                                            "\"+14155550102\":[\"busy\"],"
+                                            "\"+14155550103\":[\"completed\"]}"};
+    static const char *const sim_args[] = {"--twilio-api-key", RD_TEST_PROVIDER_KEY, NULL};
+    so.extra_args = sim_args;
+    setenv("REDIAL_SIM_TWILIO_API_SECRET", RD_TEST_PROVIDER_TOKEN, 1);
+    assert_int_equal(rd_test_sim_start(&e->sim, &so), 0);
+    unsetenv("REDIAL_SIM_TWILIO_API_SECRET");
+    e->sim_started = true;
+    start_engine(e, "twilio", e->sim.base);
+    const char *const av[] = {"redial-cli", "agents",     "set",      "desk",          "5",
+                              "--redis",    e->redis.url, "--prefix", e->redis.prefix, NULL};
+    char *out = NULL, *err = NULL;
+    assert_int_equal(rd_test_run_io(av, NULL, &out, &err), 0);
+    free(out);
+    free(err);
+    create_campaign(e, "{\"name\":\"TwAgents\",\"caller_id\":\"+14155550000\",\"mode\":"
+                       "\"agent\",\"numbers\":[\"+14155550101\",\"+14155550102\",\"+14155550103\"],"
+                       "\"retry\":{\"max_attempts\":1},\"limits\":{\"agent_pool\":\"desk\"},"
+                       "\"call\":{\"ring_timeout_seconds\":20,\"callback_grace_seconds\":600}}");
+    assert_int_equal(rd_test_wait_finished(&e->server, "TwAgents", 3, 40), 0);
+    char *resp = NULL;
+    assert_int_equal(api(e, "GET", "/v1/campaigns/TwAgents/stats", NULL, &resp), 200);
+    json_t *j = json_loads(resp, 0, NULL);
+    free(resp);
+    /* One attempt each: the agent's miss was not charged. */
+    assert_int_equal(jint(j, "attempts"), 3);
+    json_decref(j);
+    static const char *const nums[] = {"+14155550101", "+14155550102", "+14155550103"};
+    static const long want[] = {2, 1, 1};
+    long long created[8];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rd_test_sim_calls_to(&e->sim, nums[i], created, 8), want[i]);
+    /* The agent who missed was held back (agent_hold.h) before anyone rang him
+       again: the job came back after the hold, not after the 5 s requeue. */
+    assert_int_equal(rd_test_sim_calls_to(&e->sim, nums[0], created, 8), 2);
+    assert_true(created[1] - created[0] >= (long long)(RD_AGENT_HOLD_WALL_MS - 2000) * 3600);
+    char *log = read_file(e->server.log_path);
+    assert_non_null(strstr(log, "event=attempt.agent_unanswered campaign=TwAgents"));
+    assert_non_null(strstr(log, "event=dial.agent_held campaign=TwAgents"));
+    /* Settled by the customer legs' own callbacks: busy is the customer's,
+       completed only where both talked (the agent's leg `completed` each time). */
+    assert_int_equal(count_of(log, "outcome=busy via=callback"), 1);
+    assert_int_equal(count_of(log, "outcome=completed via=callback"), 2);
+    free(log);
+    char *m = metrics(e);
+    assert_int_equal(metric(m, "redial_callbacks_rejected_total"), 0);
+    free(m);
     assert_int_equal(rd_test_server_stop(&e->server, SIGTERM, 15000), 0);
     e->server_started = false;
 }
@@ -444,6 +515,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(t_unknown_4xx_run_pauses, setup, teardown),
         cmocka_unit_test_setup_teardown(t_twilio_api_key, setup, teardown),
         cmocka_unit_test_setup_teardown(t_agent_leg_attribution, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_twilio_agent_legs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

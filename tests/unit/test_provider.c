@@ -157,12 +157,20 @@ static void t_twilio_requests(void **state) {
     rd_form_deinit(&b.form);
     built_init(&b);
     d = dial(RD_MODE_AGENT);
+    strcpy(d.status_callback, "http://e/callbacks/twilio/s3?a=Pay%3A7&h=1");
     assert_int_equal(rd_twilio_ops.dial(&a, &d, &b.call), 0);
     built_parse(&b);
+    /* Agent mode: the agent is rung; the customer is a <Number> with its own callback. */
+    assert_string_equal(rd_form_get(&b.form, "To"), "+919800000001");
     assert_string_equal(rd_form_get(&b.form, "Twiml"),
-                        "<Response><Dial>+919800000001</Dial></Response>");
+                        "<Response><Dial timeout=\"30\" timeLimit=\"600\"><Number "
+                        "statusCallbackEvent=\"initiated ringing answered completed\" "
+                        "statusCallbackMethod=\"POST\" "
+                        "statusCallback=\"http://e/callbacks/twilio/s3?a=Pay%3A7&amp;h=1\">"
+                        "+919876543210</Number></Dial></Response>");
+    assert_null(rd_form_get(&b.form, "MachineDetection"));
     rd_form_deinit(&b.form);
-    strcpy(d.agent, "<Play>x");
+    strcpy(d.agent, "");
     assert_int_equal(rd_twilio_ops.dial(&a, &d, &b.call), RD_EINVAL);
     built_init(&b);
     assert_int_equal(rd_twilio_ops.poll(&a, "CA0123", &b.call), 0);
