@@ -86,7 +86,7 @@ typedef struct cfg {
     char *redis, *redis_server, *prefix, *bin_dir, *json, *origin, *engine_args, *sim_args,
         *workdir;
     int engines, workers, campaigns, jobs, concurrency, max_attempts, interval_min;
-    int window_hours, seed, mem_jobs, enqueue_rate, keep, quiet, profile;
+    int window_hours, seed, mem_jobs, enqueue_rate, keep, quiet, profile, w1;
     double time_scale, timeout;
 } cfg_t;
 
@@ -101,7 +101,8 @@ static const rd_opt_t OPTS[] = {
     {"bin-dir", NULL, "", RD_OPT_STR, O(bin_dir),
      "where redial-server and redial-sim are (default: next to this binary)"},
     {"engines", NULL, "1", RD_OPT_INT, O(engines), "K: redial-server processes"},
-    {"workers", NULL, "2", RD_OPT_INT, O(workers), "worker threads per engine"},
+    {"workers", NULL, "0", RD_OPT_INT, O(workers),
+     "worker threads per engine (0: not given, the engine's default)"},
     {"engine-args", NULL, "", RD_OPT_STR, O(engine_args),
      "extra redial-server flags, space separated"},
     {"sim-args", NULL, "", RD_OPT_STR, O(sim_args), "extra redial-sim flags, space separated"},
@@ -130,6 +131,10 @@ static const rd_opt_t OPTS[] = {
      "directory for logs and reports (default: a temp dir, removed unless the run fails)"},
     {"keep", NULL, "0", RD_OPT_BOOL, O(keep), "keep the work dir (logs, referee report)"},
     {"quiet", NULL, "0", RD_OPT_BOOL, O(quiet), "no progress lines on stderr"},
+    {"w1", NULL, "0", RD_OPT_BOOL, O(w1),
+     "workload W1 of issue 13, exactly: 50,000 jobs, 10 campaigns x concurrency 100, up to 3 "
+     "attempts, 100 ms fixed retry (scale 600, interval 1 policy min), window 14 h; overrides "
+     "those flags"},
     {"profile-scripts", NULL, "0", RD_OPT_BOOL, O(profile),
      "Redis time per script: SLOWLOG with threshold 0 during the run, drained by the bench "
      "(adds Redis work: use for the split, not for the headline figures)"},
@@ -474,6 +479,14 @@ static bool wait_healthy(bench_t *b, rd_bench_proc_t *p, const char *base) {
     return false;
 }
 
+/* Appends the flags that put a child on the bench's clock; returns the new count. */
+static int add_clock(const char **argv, int n, const char *scale, const char *origin,
+                     const char *epoch) {
+    const char *v[] = {"--time-scale", scale, "--time-origin", origin, "--time-epoch", epoch};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) argv[n++] = v[i];
+    return n;
+}
+
 static char g_env_sim[3][96];
 static char g_env_eng[6][96];
 
@@ -499,12 +512,6 @@ static int start_sim(bench_t *b) {
                            "seed",
                            "--seed",
                            seed,
-                           "--time-scale",
-                           scale,
-                           "--time-origin",
-                           b->cfg.origin,
-                           "--time-epoch",
-                           epoch,
                            "--exotel-rate-per-min",
                            "0",
                            "--twilio-rate-per-s",
@@ -514,6 +521,7 @@ static int start_sim(bench_t *b) {
                            "--exotel-key",
                            KEY};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) argv[n++] = fixed[i];
+    n = add_clock(argv, n, scale, b->cfg.origin, epoch);
     for (int i = 0; b->extra_sim[i] && n < 78; i++) argv[n++] = b->extra_sim[i];
     argv[n] = NULL;
     snprintf(g_env_sim[0], sizeof g_env_sim[0], "REDIAL_SIM_EXOTEL_TOKEN=%s", TOKEN);
@@ -553,12 +561,16 @@ static int start_engine(bench_t *b, int i) {
     const char *argv[80];
     int n = 0;
     const char *fixed[] = {
-        bin,    "--redis",         b->redis_url,  "--prefix",       b->prefix,   "--listen",
-        listen, "--provider",      "exotel",      "--provider-url", b->sim_base, "--provider-sid",
-        SID,    "--provider-rate", "1000000/1",   "--workers",      workers,     "--time-scale",
-        scale,  "--time-origin",   b->cfg.origin, "--time-epoch",   epoch,       "--engine-id",
-        id,     "--log-level",     "warn",        "--admin-listen", admin};
+        bin,    "--redis",         b->redis_url, "--prefix",       b->prefix,   "--listen",
+        listen, "--provider",      "exotel",     "--provider-url", b->sim_base, "--provider-sid",
+        SID,    "--provider-rate", "1000000/1",  "--engine-id",    id,          "--log-level",
+        "warn", "--admin-listen",  admin};
     for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++) argv[n++] = fixed[k];
+    n = add_clock(argv, n, scale, b->cfg.origin, epoch);
+    if (b->cfg.workers > 0) {
+        argv[n++] = "--workers";
+        argv[n++] = workers;
+    }
     for (int k = 0; b->extra_engine[k] && n < 78; k++) argv[n++] = b->extra_engine[k];
     argv[n] = NULL;
     snprintf(g_env_eng[0], sizeof g_env_eng[0], "REDIAL_PROVIDER_KEY=%s", KEY);
@@ -958,10 +970,24 @@ int main(int argc, char **argv) {
         return rc == 1 ? RD_EXIT_OK : RD_EXIT_USAGE;
     }
     cfg_t *c = &b->cfg;
+    if (c->w1) {
+        /* W1: the shape the BullMQ comparison of issue 13 was measured with. A policy
+         * minute is 100 wall ms at scale 600: the 100 ms fixed retry. Scale 600 (not
+         * 1200) and the longest window (14 policy hours = 84 wall s) so that even a slow
+         * run ends inside the calling window: past its end retries move to the next
+         * day and the drain time measures the night. */
+        c->jobs = 50000;
+        c->campaigns = 10;
+        c->concurrency = 100;
+        c->max_attempts = 3;
+        c->time_scale = 600;
+        c->interval_min = 1;
+        c->window_hours = 14;
+    }
     if (c->engines < 1 || c->engines > MAX_ENGINES || c->campaigns < 1 || c->campaigns > 1000 ||
         c->jobs < 1 || c->jobs > 99999999 || c->mem_jobs < 0 || c->mem_jobs > 99999999 ||
         c->max_attempts < 1 || c->max_attempts > 15 || c->interval_min < 1 || c->window_hours < 1 ||
-        c->window_hours > 14 || c->time_scale <= 0 || c->timeout <= 0 || c->workers < 1 ||
+        c->window_hours > 14 || c->time_scale <= 0 || c->timeout <= 0 || c->workers < 0 ||
         c->concurrency < 1) {
         fprintf(
             stderr,
@@ -1102,6 +1128,8 @@ int main(int argc, char **argv) {
     cs0 = commandstats(b);
     double rcpu0 = redis_cpu_s(b);
     int64_t ecpu0 = engines_cpu_ms(b), scpu0 = rd_bench_cpu_ms(b->sim.pid);
+    int64_t ecpu_each0[MAX_ENGINES];
+    for (int i = 0; i < c->engines; i++) ecpu_each0[i] = rd_bench_cpu_ms(b->eng[i].pid);
     int64_t bcpu0 = rd_bench_self_cpu_ms();
     int64_t enq_wall = rd_wall_ms();
     int64_t enq_mono = rd_bench_mono_ms(), enq_done_mono = enq_mono;
@@ -1154,6 +1182,8 @@ measure:;
     cs1 = commandstats(b);
     double rcpu1 = redis_cpu_s(b);
     int64_t ecpu1 = engines_cpu_ms(b), scpu1 = rd_bench_cpu_ms(b->sim.pid);
+    int64_t ecpu_each1[MAX_ENGINES];
+    for (int i = 0; i < c->engines; i++) ecpu_each1[i] = rd_bench_cpu_ms(b->eng[i].pid);
     int64_t bcpu1 = rd_bench_self_cpu_ms();
     if (c->profile) {
         prof_drain(b, &prof);
@@ -1306,6 +1336,34 @@ measure:;
                 json_object_set_new(cmdd, k, json_pack("{s:I, s:I}", "calls", d, "usec", du));
         }
         json_object_set_new(o, "redis_commandstats", cmdd);
+        /* Script calls and every command Redis executed (commandstats counts the
+         * commands a script calls, too), less the bench's own reads. */
+        double script_calls = 0, cs_cmds = 0;
+        json_object_foreach(cmdd, k, v) {
+            double n = (double)json_integer_value(json_object_get(v, "calls"));
+            cs_cmds += n;
+            if (!strcmp(k, "evalsha") || !strcmp(k, "eval") || !strcmp(k, "fcall") ||
+                !strcmp(k, "fcall_ro") || !strcmp(k, "evalsha_ro") || !strcmp(k, "eval_ro"))
+                script_calls += n;
+        }
+        cs_cmds -= (double)own_reads;
+        double us_att = attempts > 0 ? 1e6 / attempts : 0;
+        json_t *per = json_object();
+        json_t *each = json_array();
+        for (int i = 0; i < c->engines; i++)
+            json_array_append_new(
+                each, json_real((double)(ecpu_each1[i] - ecpu_each0[i]) / 1000.0 * us_att));
+        json_object_set_new(per, "engines_us", each);
+        json_object_set_new(per, "engine_us", json_real(ecpu_s * us_att));
+        json_object_set_new(per, "redis_us", json_real(rcpu_s * us_att));
+        json_object_set_new(per, "sim_us", json_real(scpu_s * us_att));
+        json_object_set_new(per, "engine_plus_redis_us", json_real((ecpu_s + rcpu_s) * us_att));
+        json_object_set_new(per, "total_us", json_real((ecpu_s + rcpu_s + scpu_s) * us_att));
+        json_object_set_new(per, "script_calls",
+                            json_real(attempts > 0 ? script_calls / attempts : 0));
+        json_object_set_new(per, "redis_commands",
+                            json_real(attempts > 0 ? cs_cmds / attempts : 0));
+        json_object_set_new(o, "per_attempt", per);
         if (c->profile) {
             json_t *pj = json_object();
             for (int i = 0; i < prof.n; i++)
@@ -1354,6 +1412,16 @@ measure:;
                attempts > 0 ? ecpu_s * 1000 / attempts : 0,
                attempts > 0 ? rcpu_s * 1000 / attempts : 0,
                attempts > 0 ? scpu_s * 1000 / attempts : 0, ecpu_s, rcpu_s, scpu_s, bcpu_s);
+        printf("  CPU us per attempt   engine");
+        for (int i = 0; i < c->engines; i++)
+            printf("%s%.1f", i ? " + " : " ",
+                   (double)(ecpu_each1[i] - ecpu_each0[i]) / 1000.0 * us_att);
+        printf(", redis-server %.1f, redial-sim %.1f; engine+redis %.1f, all %.1f\n",
+               rcpu_s * us_att, scpu_s * us_att, (ecpu_s + rcpu_s) * us_att,
+               (ecpu_s + rcpu_s + scpu_s) * us_att);
+        printf("  per attempt          %.2f script calls, %.1f Redis commands (commandstats, "
+               "Lua-internal included)\n",
+               attempts > 0 ? script_calls / attempts : 0, attempts > 0 ? cs_cmds / attempts : 0);
         printf("  engine RSS (VmHWM)   ");
         for (int i = 0; i < c->engines; i++) printf("%s%.1f MiB", i ? ", " : "", hwm[i] / 1024.0);
         printf("\n");

@@ -57,4 +57,92 @@ void rd_httpd__set_clock(rd_httpd_t *s, uint64_t (*now)(void *data), void *data)
 /* Runs the timeout sweep once, as the sweep timer does. */
 void rd_httpd__sweep(rd_httpd_t *s);
 
+/* ---- shared by the server's own files (httpd*.c), not by the fuzzer ---- */
+
+#define RD_HTTP_DEF_MAX_HEADER 16384
+#define RD_HTTP_DEF_MAX_BODY (1024 * 1024)
+#define RD_HTTP_DEF_MAX_HEADERS 64
+#define RD_HTTPD_RBUF 65536
+#define RD_HTTPD_POOL_MAX 256
+#define RD_HTTPD_MAX_CONNS 16384
+
+/* Per-address key: family tag (0 = empty slot) + IPv4, or the IPv6 /64. */
+#define RD_HTTPD_AKEY 17
+
+struct rd_httpd__conn {
+    uv_tcp_t tcp;
+    rd_httpd_t *srv;
+    const rd_httpd__io_t *io;
+    void *io_data;
+    rd_http_parser_t *p;
+    char *in;
+    size_t in_off, in_len, in_cap;
+    rd_http_req_t *held;
+    uint64_t last_active, req_start, wprog;
+    size_t queued; /* reply bytes in queued writes */
+    unsigned writes;
+    uint8_t akey[RD_HTTPD_AKEY];
+    bool closing, handle_closed, dispatching, close_after_write, reading;
+    bool eof;      /* the client finished sending: answer what came, then close */
+    bool wblocked; /* queued replies over the bound: not reading, not parsing */
+    struct rd_httpd__conn *prev, *next;
+};
+typedef struct rd_httpd__conn conn_t;
+
+struct rd_httpd__wreq {
+    uv_write_t w;
+    conn_t *c;
+    size_t len;
+    char data[];
+};
+typedef struct rd_httpd__wreq wreq_t;
+
+typedef struct {
+    uint8_t key[RD_HTTPD_AKEY];
+    unsigned n;
+} addr_slot_t;
+
+struct rd_httpd {
+    uv_loop_t *loop;
+    uv_poll_t lpoll;    /* the listening socket */
+    uv_timer_t sweep;   /* timeouts */
+    uv_timer_t backoff; /* accept paused after EMFILE/ENFILE */
+    int lfd;
+    unsigned open_handles;
+    unsigned backoff_ms;
+    rd_httpd_config_t cfg;
+    char *host;
+    int port;
+    char *rbuf;
+    char *obuf;
+    size_t ocap;
+    conn_t *conns; /* live list */
+    conn_t *pool;  /* free list (singly linked via next) */
+    unsigned npool;
+    unsigned nconns;   /* allocated, incl. husks */
+    addr_slot_t *atab; /* open addressing, linear probing, no tombstones */
+    size_t amask;
+    uint64_t aseed;
+    uint64_t (*clock)(void *);
+    void *clock_data;
+    bool closing;
+    void (*close_cb)(void *);
+    void *close_data;
+    rd_httpd_stats_t st;
+};
+
+/* httpd.c */
+void rd_httpd__addr_release(rd_httpd_t *s, const uint8_t *key);
+void rd_httpd__srv_maybe_finish(rd_httpd_t *s);
+
+/* httpd_parse.c */
+void rd_httpd__limits_fill(rd_http_limits_t *l, const rd_http_limits_t *in);
+void rd_httpd__parser_reset(rd_http_parser_t *p);
+
+/* httpd_conn.c */
+uint64_t rd_httpd__srv_now(const rd_httpd_t *s);
+void rd_httpd__conn_close(conn_t *c);
+void rd_httpd__conn_flow(conn_t *c);
+void rd_httpd__conn_error(conn_t *c, int status);
+
 #endif

@@ -23,6 +23,7 @@ typedef struct rd_server_config {
     int workers;             /* --workers */
     int inflight;            /* --inflight: dials in flight per worker */
     int batch;               /* --batch: claims per script call */
+    int batch_wait_ms;       /* --batch-wait-ms: store batches wait for more items */
     char *provider;          /* --provider exotel|twilio */
     char *provider_url;      /* --provider-url */
     char *provider_sid;      /* REDIAL_PROVIDER_SID */

@@ -3,10 +3,11 @@
  * (contract in dispatch.h).
  *
  * Design:
- * - Each dial carries a `dial_t`: the server and an owned copy of the
- *   claimed job. A refused dial is an attempt: it is settled with that copy
- *   (the claim's number attempts plus this one, as a lookup would return
- *   them), so Redis is asked only for the settle.
+ * - A dialed job is held by settle (rd_settle_hold: a recycled copy, the
+ *   claim's number attempts plus this one, as a lookup would return them)
+ *   from the dial until its settle: a refused dial, and the callback of a
+ *   placed one, settle with it, so Redis is asked only for the settle. The
+ *   dial itself carries only the server (work user) and the token (tag).
  * - A job whose campaign is not cached yet is parked (copied) while the
  *   campaign loads, then dispatched with that copy.
  * - Every store call is counted in srv->ops (server_int.h).
@@ -27,11 +28,6 @@
 #define ERROR_BACKOFF_MS 250   /* wall, after a failed claim */
 #define CLOCK_HOLD_MS 1000     /* wall: next look while the clock is not trusted */
 #define SMART_MAX_AGE_MS 60000 /* wall: answer rates for `smart` refreshed at most this often */
-
-typedef struct dial {
-    rd_server_t *srv;
-    rd_store_job_t *job; /* owned copy of the claimed job; NULL when the copy failed */
-} dial_t;
 
 const rd_smart_stats_t *rd_dispatch_smart_stats(void *ctx, const char *campaign) {
     rd_server_t *srv = ctx;
@@ -74,12 +70,12 @@ static void dial_placed(rd_server_t *srv, const rd_work_t *w, uint64_t token) {
        network and provider delay, so it is wall time. */
     int64_t call_s = c ? (int64_t)c->ring_timeout_seconds + c->time_limit_seconds : 3600;
     int64_t grace_s = c ? c->callback_grace_seconds : 60;
+    int64_t deadline = now + call_s * 1000 + rd_clock_policy_ms(&srv->clock, grace_s * 1000);
+    rd_settle_placed(srv->settle, token, w->res.call.call_id, deadline);
     /* Through the journal: a Redis outage must not lose what we now know
        (the call exists), or the lease would expire as "never placed" and
        the number be dialed again (docs/reliability.md). */
-    int rc =
-        rd_journal_placed(srv->journal, w->campaign, token, w->res.call.call_id,
-                          now + call_s * 1000 + rd_clock_policy_ms(&srv->clock, grace_s * 1000));
+    int rc = rd_journal_placed(srv->journal, w->campaign, token, w->res.call.call_id, deadline);
     if (rc != 0) rd_count(srv->ctr, RD_M_REDIS_ERRORS, 1);
     if (rd_log_enabled(RD_LOG_DEBUG)) {
         char tok[24];
@@ -90,7 +86,8 @@ static void dial_placed(rd_server_t *srv, const rd_work_t *w, uint64_t token) {
 }
 
 /* A refusal with a final outcome is an attempt: settle it with the claimed job. */
-static void dial_refused(rd_server_t *srv, const rd_work_t *w, const rd_store_job_t *job) {
+static void dial_refused(rd_server_t *srv, const rd_work_t *w, uint64_t token) {
+    const rd_store_job_t *job = rd_settle_held(srv->settle, w->campaign, token);
     rd_count(srv->ctr, RD_M_DIAL_REFUSED, 1);
     rd_log(RD_LOG_INFO, "dial.refused", "campaign", w->campaign, "to", w->dial.to, "outcome",
            rd_outcome_name(w->res.outcome), "reason", w->res.reason, NULL);
@@ -113,8 +110,7 @@ static void dial_refused(rd_server_t *srv, const rd_work_t *w, const rd_store_jo
 #define ACCOUNT_RETRY_WALL_MS 5000
 
 static void on_dial_done(rd_work_t *w, void *user) {
-    dial_t *dl = user;
-    rd_server_t *srv = dl->srv;
+    rd_server_t *srv = user;
     srv->inflight--;
     uint64_t token = w->tag;
     int64_t now = rd_clock_now(&srv->clock);
@@ -134,7 +130,7 @@ static void on_dial_done(rd_work_t *w, void *user) {
         dial_placed(srv, w, token);
         break;
     case RD_RES_REFUSED:
-        dial_refused(srv, w, dl->job);
+        dial_refused(srv, w, token);
         break;
     case RD_RES_ACCOUNT:
     case RD_RES_REJECTED: {
@@ -145,6 +141,7 @@ static void on_dial_done(rd_work_t *w, void *user) {
         rd_log(RD_LOG_WARN, acct ? "dial.account_refused" : "dial.rejected", "campaign",
                w->campaign, "to", w->dial.to, "reason", w->res.reason, NULL);
         int64_t wall = acct ? ACCOUNT_RETRY_WALL_MS : w->res.retry_after_ms;
+        rd_settle_forget(srv->settle, token);
         release_claim(srv, w->campaign, token,
                       now + (srv->stopping ? 0 : rd_clock_policy_ms(&srv->clock, wall)));
         break;
@@ -154,12 +151,11 @@ static void on_dial_done(rd_work_t *w, void *user) {
         int64_t delay = srv->stopping ? 0 : rd_clock_policy_ms(&srv->clock, w->res.retry_after_ms);
         rd_log(RD_LOG_INFO, "dial.transient", "campaign", w->campaign, "to", w->dial.to, "reason",
                w->res.reason, NULL);
+        rd_settle_forget(srv->settle, token);
         release_claim(srv, w->campaign, token, now + delay);
         break;
     }
     }
-    rd_store_job_free(dl->job);
-    rd_free(dl);
     rd_pool_work_put(srv->pool, w);
     if (!srv->stopping) rd_dispatch_kick(srv, 0);
     rd_server__maybe_stopped(srv);
@@ -201,15 +197,6 @@ static void dial_fill(rd_server_t *srv, const rd_campaign_t *c, const rd_store_j
     d->ring_timeout_s = c->ring_timeout_seconds;
     d->time_limit_s = c->time_limit_seconds;
     d->machine_detection = c->machine_detection;
-}
-
-/* The claimed job as settle needs it after a refusal: owned (copied unless
-   `owned` is given), the claim's own attempt among the number's attempts. */
-static rd_store_job_t *held_job(const rd_store_job_t *j, rd_store_job_t *owned) {
-    rd_store_job_t *h = owned ? owned : rd_store_job_dup(j);
-    if (h && h->n_num_attempts < RD_STORE_MAX_NUM_ATTEMPTS)
-        h->num_attempts_ms[h->n_num_attempts++] = h->lease_start_ms;
-    return h;
 }
 
 /* Dials claimed job j (borrowed; `owned` = an owned copy of it, or NULL). */
@@ -265,18 +252,17 @@ static void dispatch(rd_server_t *srv, const rd_campaign_t *c, const rd_store_jo
     snprintf(w->campaign, sizeof w->campaign, "%s", j->campaign);
     w->tag = j->token;
     dial_fill(srv, c, j, &w->dial);
-    dial_t *dl = rd_malloc(sizeof *dl);
-    dl->srv = srv;
-    dl->job = held_job(j, owned);
+    rd_settle_hold(srv->settle, j);
     w->done = on_dial_done;
-    w->user = dl;
+    w->user = srv;
     if (rd_pool_submit(srv->pool, w) != 0) {
         rd_pool_work_put(srv->pool, w);
+        rd_settle_forget(srv->settle, j->token);
         release_claim(srv, j->campaign, j->token, now);
-        rd_store_job_free(dl->job);
-        rd_free(dl);
+        rd_store_job_free(owned);
         return;
     }
+    rd_store_job_free(owned);
     srv->inflight++;
 }
 

@@ -6,9 +6,11 @@
  *   BLOCK, or every claim_idle_ms/2 an XAUTOCLAIM sweep of a dead
  *   consumer's pending entries) returns a batch; each entry then runs
  *     decode -> campaign (engine/ccache.h) -> rd_policy_first
- *       -> rd_store_enqueue -> [XADD deadletter] -> XACK
- *   and the next read goes out when the batch is done, so a blocking read
- *   never sits in front of an XACK.
+ *       -> rd_store_enqueue -> [XADD deadletter] -> ack
+ *   and when the batch is done its acks go as one XACK and one XDEL (the
+ *   stream would otherwise keep processed entries) naming every id; the next
+ *   read goes out after that XACK's reply, so a blocking read never sits in
+ *   front of an XACK.
  * - A Redis failure neither acks nor dead-letters: the entry stays pending
  *   and comes back through XAUTOCLAIM (processing is idempotent).
  * - Stream bytes are never trusted: anything odd is a dead letter with a
@@ -46,6 +48,9 @@ struct rd_ingest {
     bool closing, redis_closing, r_closed, timer_closed;
     int inflight;
     bool reading;
+    bool acking;      /* the batch's XACK is out */
+    char (*acks)[64]; /* ids of the batch's entries done, to XACK + XDEL */
+    size_t n_acks, cap_acks;
     uint64_t last_sweep;
     char sweep_cursor[64];
     rd_ingest_counters_t ctr;
@@ -70,6 +75,9 @@ static void close_redis(rd_ingest_t *in);
 
 /* ---- entries ------------------------------------------------------------------------ */
 
+/* The batch is done: its acks go out, then (after the XACK) the next read or the close. */
+static void batch_end(rd_ingest_t *in);
+
 static void entry_done(entry_t *e) {
     rd_ingest_t *in = e->in;
     for (int i = 0; i < e->nf; i++) rd_free(e->fv[i]);
@@ -77,35 +85,73 @@ static void entry_done(entry_t *e) {
     rd_free(e->fl);
     rd_job_msg_deinit(&e->msg);
     rd_free(e);
-    if (--in->inflight == 0) {
-        if (in->closing)
-            close_redis(in);
-        else
-            next_read(in);
-    }
+    if (--in->inflight == 0) batch_end(in);
 }
 
-static void on_ack(rd_redis_t *r, int status, redisReply *reply, void *arg) {
+static void after_batch(rd_ingest_t *in) {
+    if (in->closing)
+        close_redis(in);
+    else
+        next_read(in);
+}
+
+static void on_acks(rd_redis_t *r, int status, redisReply *reply, void *arg) {
     (void)r;
-    entry_t *e = arg;
+    rd_ingest_t *in = arg;
+    in->acking = false;
     if (rd_redis_reply_status(status, reply) < 0)
-        e->in->ctr.errors++; /* redelivered later; processing is idempotent */
-    entry_done(e);
+        in->ctr.errors++; /* redelivered later; processing is idempotent */
+    after_batch(in);
 }
 
-/* Acks the entry and deletes it from the inbox (the stream would otherwise
- * grow forever); both pipelined, the XDEL without a callback. */
-static void ack(entry_t *e) {
-    rd_ingest_t *in = e->in;
-    const char *argv[4] = {"XACK", in->k_inbox, GROUP, e->id};
-    size_t lens[4] = {4, strlen(in->k_inbox), strlen(GROUP), strlen(e->id)};
-    if (rd_redis_command(in->r, 4, argv, lens, 0, on_ack, e) < 0) {
-        entry_done(e);
+static void batch_end(rd_ingest_t *in) {
+    size_t n = in->n_acks;
+    if (n == 0) {
+        after_batch(in);
         return;
     }
-    const char *dv[3] = {"XDEL", in->k_inbox, e->id};
-    size_t dl[3] = {4, lens[1], lens[3]};
-    rd_redis_command(in->r, 3, dv, dl, 0, NULL, NULL);
+    in->n_acks = 0;
+    const char **argv = rd_malloc((n + 3) * sizeof *argv);
+    size_t *lens = rd_malloc((n + 3) * sizeof *lens);
+    argv[0] = "XACK";
+    lens[0] = 4;
+    argv[1] = in->k_inbox;
+    lens[1] = strlen(in->k_inbox);
+    argv[2] = GROUP;
+    lens[2] = strlen(GROUP);
+    for (size_t i = 0; i < n; i++) {
+        argv[3 + i] = in->acks[i];
+        lens[3 + i] = strlen(in->acks[i]);
+    }
+    in->acking = true;
+    if (rd_redis_command(in->r, (int)(n + 3), argv, lens, 0, on_acks, in) < 0) {
+        in->acking = false;
+        in->ctr.errors++;
+        rd_free(argv);
+        rd_free(lens);
+        after_batch(in);
+        return;
+    }
+    /* XDEL k id...: the same ids after "XDEL k" (argv shifted by one). */
+    argv[1] = "XDEL";
+    lens[1] = 4;
+    argv[2] = in->k_inbox;
+    lens[2] = strlen(in->k_inbox);
+    rd_redis_command(in->r, (int)(n + 2), argv + 1, lens + 1, 0, NULL, NULL);
+    rd_free(argv);
+    rd_free(lens);
+}
+
+/* The entry is processed: its id joins the batch's acks. */
+static void ack(entry_t *e) {
+    rd_ingest_t *in = e->in;
+    if (in->n_acks == in->cap_acks) {
+        size_t nc = in->cap_acks ? in->cap_acks * 2 : 64;
+        in->acks = rd_realloc(in->acks, nc * sizeof *in->acks);
+        in->cap_acks = nc;
+    }
+    snprintf(in->acks[in->n_acks++], sizeof in->acks[0], "%s", e->id);
+    entry_done(e);
 }
 
 static void on_deadletter(rd_redis_t *r, int status, redisReply *reply, void *arg) {
@@ -333,12 +379,7 @@ static void start_batch(rd_ingest_t *in, const redisReply *list) {
             continue; /* not an entry (stream ids are short): nothing to ack */
         entry_start(in, it);
     }
-    if (--in->inflight == 0) {
-        if (in->closing)
-            close_redis(in);
-        else
-            next_read(in);
-    }
+    if (--in->inflight == 0) batch_end(in);
 }
 
 static void on_group(rd_redis_t *r, int status, redisReply *reply, void *arg);
@@ -434,7 +475,7 @@ static void on_sweep(rd_redis_t *r, int status, redisReply *reply, void *arg) {
 }
 
 static void next_read(rd_ingest_t *in) {
-    if (in->closing || in->reading || in->inflight) return;
+    if (in->closing || in->reading || in->inflight || in->acking) return;
     char count[16];
     snprintf(count, sizeof(count), "%d", in->o.batch);
     uint64_t now = uv_now(in->loop);
@@ -518,9 +559,12 @@ int rd_ingest_create(uv_loop_t *loop, const rd_ingest_opts_t *opts, rd_ingest_t 
 }
 
 static void maybe_free(rd_ingest_t *in) {
-    if (!in->closing || in->inflight || in->reading || !in->r_closed || !in->timer_closed) return;
+    if (!in->closing || in->inflight || in->reading || in->acking || !in->r_closed ||
+        !in->timer_closed)
+        return;
     void (*cb)(void *) = in->close_cb;
     void *arg = in->close_arg;
+    rd_free(in->acks);
     rd_free(in);
     if (cb) cb(arg);
 }
@@ -553,7 +597,7 @@ void rd_ingest_close(rd_ingest_t *in, void (*cb)(void *arg), void *arg) {
     uv_close((uv_handle_t *)&in->timer, on_timer_closed);
     /* Entries in flight finish first (their XACKs included): they are
      * bounded by the command timeout even when Redis is gone. */
-    if (in->inflight == 0) close_redis(in);
+    if (in->inflight == 0 && !in->acking) close_redis(in);
 }
 
 void rd_ingest_counters(const rd_ingest_t *in, rd_ingest_counters_t *out) { *out = in->ctr; }

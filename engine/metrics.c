@@ -186,6 +186,7 @@ static void mirror_counters(rd_server_t *srv) {
     atomic_store_explicit(&v[RD_M_SETTLED], ss.settled, memory_order_relaxed);
     atomic_store_explicit(&v[RD_M_SETTLE_STALE], ss.duplicates, memory_order_relaxed);
     atomic_store_explicit(&v[RD_M_SETTLE_LOOKUPS], ss.lookups, memory_order_relaxed);
+    atomic_store_explicit(&v[RD_M_SETTLE_HELD], ss.held, memory_order_relaxed);
     atomic_store_explicit(&v[RD_M_CALLBACKS], rs.received, memory_order_relaxed);
     atomic_store_explicit(&v[RD_M_CALLBACKS_REJECTED], rs.forged + rs.bad, memory_order_relaxed);
     if (srv->ingest && !srv->ingest_closed) { /* freed once closed: keep the last figure */

@@ -46,6 +46,8 @@
     X(SETTLE_STALE, "redial_settles_stale_total", "Late or duplicate settles refused by fencing") \
     X(SETTLE_LOOKUPS, "redial_settle_lookups_total",                                              \
       "Settles that looked their attempt up in Redis first (provider callbacks)")                 \
+    X(SETTLE_HELD, "redial_settle_held_total",                                                    \
+      "Callbacks settled with the attempt this engine dialed and holds (no lookup)")              \
     X(CALLBACKS, "redial_callbacks_total", "Provider status callbacks received")                  \
     X(CALLBACKS_REJECTED, "redial_callbacks_rejected_total", "Callbacks refused (auth, body)")    \
     X(POLLS, "redial_status_polls_total", "Provider status polls for lost callbacks")             \

@@ -202,9 +202,10 @@ static int check_config(rd_server_t *srv, char *host, size_t hostlen, int *port,
                  "provider callbacks");
         return RD_EINVAL;
     }
-    if (cfg->workers < 1 || cfg->workers > 64 || cfg->inflight < 1 || cfg->batch < 1 ||
-        cfg->batch > 1000) {
-        snprintf(err, errlen, "--workers 1..64, --inflight >= 1, --batch 1..1000");
+    if (cfg->workers < 0 || cfg->workers > 64 || cfg->inflight < 1 || cfg->batch < 1 ||
+        cfg->batch > 1000 || cfg->batch_wait_ms < 0 || cfg->batch_wait_ms > 1000) {
+        snprintf(err, errlen,
+                 "--workers 0..64, --inflight >= 1, --batch 1..1000, --batch-wait-ms 0..1000");
         return RD_EINVAL;
     }
     if (parse_listen(cfg->listen, host, hostlen, port) != 0) {
@@ -291,6 +292,7 @@ static int make_store(rd_server_t *srv, char *err, size_t errlen) {
     so.url = cfg->redis_url;
     so.password = cfg->redis_password;
     so.prefix = cfg->prefix;
+    so.batch_wait_ms = (uint32_t)cfg->batch_wait_ms;
     char bucket[160];
     snprintf(bucket, sizeof bucket, "%s:%s", rd_prov_name(srv->provider),
              cfg->provider_sid && *cfg->provider_sid ? cfg->provider_sid : "default");
@@ -344,15 +346,16 @@ static int make_pool(rd_server_t *srv, char *err, size_t errlen) {
     acct.sid = cfg->provider_sid;
     acct.key = cfg->provider_key;
     acct.token = cfg->provider_token;
+    unsigned workers = cfg->workers > 0 ? (unsigned)cfg->workers : rd_pool_default_workers();
     rd_pool_cfg_t pc = {
-        .workers = (unsigned)cfg->workers,
+        .workers = workers,
         .max_inflight = (unsigned)cfg->inflight,
         .accounts = &acct,
         .n_accounts = 1,
         .on_result = rd_dispatch_on_result,
         .data = srv,
     };
-    srv->max_inflight = cfg->workers * cfg->inflight;
+    srv->max_inflight = (int)workers * cfg->inflight;
     int rc = rd_pool_create(srv->loop, &pc, &srv->pool);
     if (rc != 0)
         snprintf(err, errlen, "worker pool: %s (check --provider-url and REDIAL_PROVIDER_*)",

@@ -13,6 +13,10 @@
  *   So a held job that went stale is still settled right, or fenced.
  * - The SMS decision (rd_sms_due) is made with the policy; the SMS itself
  *   goes out only once this settle won the fence.
+ * - The engine's own live attempts (engine/attempts.h) are held here, from
+ *   claim to settle: a callback routed back to the engine that dialed (its
+ *   own callback URL) settles with the held job and asks Redis nothing
+ *   first; another engine, or this one after a restart, looks it up.
  */
 #include "engine/settle.h"
 
@@ -20,6 +24,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "engine/attempts.h"
 #include "engine/sms.h"
 #include "proto/campaign.h"
 #include "proto/rd.h"
@@ -33,6 +38,7 @@ typedef struct op {
     void *arg;
     uint64_t start_ns;   /* uv_hrtime() at op_new */
     rd_store_job_t *job; /* owned copy while the campaign loads */
+    uint64_t token;      /* the lease settled (0 until the job is known) */
     /* Set when this attempt is the job's sms_fallback.after_attempts-th
        unanswered one: the SMS goes out if (and only if) our settle wins. */
     const rd_campaign_t *sms_campaign;
@@ -49,7 +55,11 @@ struct rd_settle {
     op_t *free_ops;
     rd_settle_stats_t stats;
     rd_hist_t settle_hist; /* settle started -> applied (status 0) */
+    rd_attempts_t *held;
 };
+
+/* Held attempts at most: campaign concurrency live at once, summed (each ~2 KiB). */
+#define HELD_MAX 16384
 
 int rd_settle_create(const rd_settle_cfg_t *cfg, rd_settle_t **out) {
     *out = NULL;
@@ -61,6 +71,7 @@ int rd_settle_create(const rd_settle_cfg_t *cfg, rd_settle_t **out) {
         s->campaigns = rd_ccache_create(cfg->store);
         s->own_campaigns = true;
     }
+    rd_attempts_create(HELD_MAX, &s->held);
     *out = s;
     return 0;
 }
@@ -68,6 +79,7 @@ int rd_settle_create(const rd_settle_cfg_t *cfg, rd_settle_t **out) {
 void rd_settle_destroy(rd_settle_t *s) {
     if (!s) return;
     if (s->own_campaigns) rd_ccache_destroy(s->campaigns);
+    rd_attempts_destroy(s->held);
     while (s->free_ops) {
         op_t *o = s->free_ops;
         s->free_ops = o->next_free;
@@ -118,6 +130,9 @@ static void finish(op_t *o, int status) {
         rd_log(RD_LOG_WARN, "callback.settle_failed", "call", o->st.call_id, "attempt",
                o->st.attempt_key, "error", rd_err_name(status), NULL);
     }
+    /* Settled, fenced or gone: this engine's copy is of no further use. */
+    if (o->token && (status == 0 || status == RD_ESTALE || status == RD_ENOTFOUND))
+        rd_attempts_drop(s->held, o->token);
     rd_settle_done_fn done = o->done;
     void *arg = o->arg;
     rd_store_job_free(o->job);
@@ -270,6 +285,7 @@ static void on_campaign(int status, const rd_campaign_t *c, void *arg) {
 
 /* Step 2 onwards with the job in hand. */
 static void settle_held(op_t *o, const rd_store_job_t *job) {
+    o->token = job->token;
     bool live = job->state == RD_JOB_CLAIMED || job->state == RD_JOB_PLACED;
     /* A different recorded call id: the status is about another call of this job. */
     bool other_call =
@@ -313,9 +329,36 @@ int rd_settle_find(rd_settle_t *s, const rd_call_status_t *st, const char *via,
         return RD_EINVAL;
     op_t *o = op_new(s, st, via, done, arg);
     o->check_provider = true;
+    if (kl) {
+        char campaign[RD_CAMPAIGN_NAME_MAX + 1];
+        uint64_t tok;
+        const rd_store_job_t *h =
+            rd_attempt_key_parse(st->attempt_key, kl, campaign, sizeof campaign, &tok) == 0
+                ? rd_attempts_get(s->held, campaign, tok)
+                : NULL;
+        if (h) {
+            s->stats.held++;
+            settle_held(o, h);
+            return 0;
+        }
+    }
     s->stats.lookups++;
     int rc = kl ? rd_store_lookup_attempt(s->cfg.store, o->st.attempt_key, on_lookup, o)
                 : rd_store_lookup_call(s->cfg.store, o->st.call_id, on_lookup, o);
     if (rc != 0) finish(o, rc);
     return 0;
+}
+
+/* ---- held attempts ------------------------------------------------------------ */
+
+void rd_settle_hold(rd_settle_t *s, const rd_store_job_t *job) { rd_attempts_put(s->held, job); }
+
+void rd_settle_placed(rd_settle_t *s, uint64_t token, const char *call_id, int64_t deadline_ms) {
+    rd_attempts_placed(s->held, token, call_id, deadline_ms);
+}
+
+void rd_settle_forget(rd_settle_t *s, uint64_t token) { rd_attempts_drop(s->held, token); }
+
+const rd_store_job_t *rd_settle_held(rd_settle_t *s, const char *campaign, uint64_t token) {
+    return rd_attempts_get(s->held, campaign, token);
 }

@@ -64,6 +64,7 @@ typedef struct rd_settle_cfg {
 typedef struct rd_settle_stats {
     uint64_t settled, duplicates, not_found, errors;
     uint64_t lookups; /* settles that had to find their job in Redis first (rd_settle_find) */
+    uint64_t held;    /* rd_settle_find calls answered from the held attempts (no lookup) */
 } rd_settle_stats_t;
 
 /*
@@ -91,14 +92,29 @@ void rd_settle_job(rd_settle_t *s, const rd_store_job_t *job, const rd_call_stat
                    const char *via, rd_settle_done_fn done, void *arg);
 
 /*
- * For a caller that does not hold the job (a provider callback): looks it up
- * by st->attempt_key, else st->call_id, then rd_settle_job. st->provider
- * must be the provider the job's campaign places with, else done gets
- * RD_EAUTH and nothing changes. Same done contract. Returns 0, or
+ * For a caller that does not hold the job (a provider callback): the job
+ * this engine holds for st->attempt_key (rd_settle_hold: no Redis lookup),
+ * else looked up by st->attempt_key, else st->call_id; then rd_settle_job.
+ * st->provider must be the provider the job's campaign places with, else
+ * done gets RD_EAUTH and nothing changes. Same done contract. Returns 0, or
  * RD_EINVAL (no valid attempt key and no call id; done is then not called).
  */
 int rd_settle_find(rd_settle_t *s, const rd_call_status_t *st, const char *via,
                    rd_settle_done_fn done, void *arg);
+
+/*
+ * The engine's own live attempts (engine/attempts.h), so that the callback
+ * for an attempt this engine dialed settles without a lookup: hold a claimed
+ * job (copied; bounded, the oldest is dropped when full), record its call
+ * id once placed, forget it when the attempt ended without a settle here
+ * (released, recovered). A settle of a held attempt forgets it by itself
+ * (unless Redis failed: the provider's retry finds it again).
+ */
+void rd_settle_hold(rd_settle_t *s, const rd_store_job_t *job);
+void rd_settle_placed(rd_settle_t *s, uint64_t token, const char *call_id, int64_t deadline_ms);
+void rd_settle_forget(rd_settle_t *s, uint64_t token);
+/* The held job of lease `token` in `campaign` (borrowed until the next call here), or NULL. */
+const rd_store_job_t *rd_settle_held(rd_settle_t *s, const char *campaign, uint64_t token);
 
 /* The campaign cache settle uses (the caller's, or its own). */
 rd_ccache_t *rd_settle_campaigns(rd_settle_t *s);

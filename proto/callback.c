@@ -228,7 +228,8 @@ typedef struct src {
     size_t n_flat;
     const char *legs[FJ_MAX_LEGS]; /* flat: Legs[i].AnsweredBy strings (NULL: not a string) */
     size_t n_legs;
-    char tmp[32]; /* text of a JSON number */
+    const char *leg0_status; /* flat: Legs[0].Status when a string, else NULL */
+    char tmp[32];            /* text of a JSON number */
 } src_t;
 
 /* Flat source: the last member named key (JSON objects keep the last duplicate). */
@@ -445,6 +446,8 @@ static rd_outcome_t first_leg(src_t *s) {
     const char *v = NULL;
     if (s->form) {
         v = rd_form_get(s->form, "Legs[0][Status]");
+    } else if (s->flat) {
+        v = s->leg0_status;
     } else if (s->json) {
         json_t *legs = json_object_get(s->json, "Legs");
         json_t *l0 = json_is_array(legs) ? json_array_get(legs, 0) : NULL;
@@ -471,52 +474,6 @@ static json_t *load_object(const char *body, size_t len, json_t **root, size_t f
     return *root;
 }
 
-int rd_callback_parse(rd_prov_t p, const char *content_type, const char *body, size_t len,
-                      const char *query, size_t qlen, rd_call_status_t *out) {
-    reset(out, p);
-    if ((unsigned)p >= RD_PROV__COUNT) return RD_EINVAL;
-    int rc = RD_EPARSE;
-    rd_form_t q, f;
-    rd_form_init(&q);
-    rd_form_init(&f);
-    json_t *root = NULL;
-    src_t s = {0};
-
-    if (query && qlen) {
-        rc = rd_form_parse(&q, query, qlen);
-        if (rc != 0) goto fail;
-        size_t alen;
-        const char *a = rd_form_getn(&q, "a", &alen);
-        rc = RD_EPARSE;
-        if (a && set_attempt_key(out, a, alen) != 0) goto fail;
-    }
-    body_kind_t kind;
-    if ((rc = body_kind(p, content_type, body, len, &kind)) != 0) goto fail;
-    if (kind == BODY_JSON) {
-        rc = RD_EPARSE;
-        s.json = load_object(body, len, &root, JSON_REJECT_DUPLICATES);
-        if (!s.json) goto fail;
-    } else {
-        rc = kind == BODY_MULTIPART ? rd_form_parse_multipart(&f, content_type, body, len)
-                                    : rd_form_parse(&f, body, len);
-        if (rc != 0) goto fail;
-        s.form = &f;
-    }
-    rc = read_src(p, &s, out);
-    if (rc != 0) goto fail;
-    if (p == RD_PROV_EXOTEL) out->first_leg = first_leg(&s);
-    json_decref(root);
-    rd_form_deinit(&f);
-    rd_form_deinit(&q);
-    return 0;
-fail:
-    json_decref(root);
-    rd_form_deinit(&f);
-    rd_form_deinit(&q);
-    reset(out, p);
-    return rc == RD_ELIMIT ? RD_EPARSE : rc;
-}
-
 /* ------------------------------------------------------------------ */
 /* Fast path for call resources                                          */
 
@@ -539,6 +496,7 @@ fail:
 typedef struct fj {
     char *p, *end; /* a private, writable copy of the body */
     int depth;
+    bool nodup; /* bail on a duplicate member name in any object (callbacks) */
 } fj_t;
 
 static void fj_ws(fj_t *j) {
@@ -601,11 +559,21 @@ static bool fj_object(fj_t *j, fj_member_fn fn, void *ctx) {
         j->depth--;
         return true;
     }
+    char *seen[FJ_MAX_MEMBERS];
+    size_t seen_len[FJ_MAX_MEMBERS], n_seen = 0;
     for (;;) {
         char *k;
         size_t kl;
         fj_ws(j);
         if (!fj_str(j, &k, &kl)) return false;
+        if (j->nodup) {
+            /* jansson's JSON_REJECT_DUPLICATES, at every level: bail, jansson refuses. */
+            if (n_seen == FJ_MAX_MEMBERS) return false;
+            for (size_t i = 0; i < n_seen; i++)
+                if (seen_len[i] == kl && memcmp(seen[i], k, kl) == 0) return false;
+            seen[n_seen] = k;
+            seen_len[n_seen++] = kl;
+        }
         fj_ws(j);
         if (j->p >= j->end || *j->p != ':') return false;
         j->p++;
@@ -676,17 +644,32 @@ static bool fj_root_member(fj_t *j, char *key, size_t klen, void *ctx) {
 typedef struct fj_call {
     fj_member_t m[FJ_MAX_MEMBERS];
     size_t n;
-    char *ends[FJ_MAX_MEMBERS + FJ_MAX_LEGS]; /* closing quotes to turn into NULs */
+    char *ends[FJ_MAX_MEMBERS + FJ_MAX_LEGS + 4]; /* closing quotes to turn into NULs */
     size_t n_ends;
     bool exotel;
     char *legs[FJ_MAX_LEGS];
     size_t n_legs;
-    char *leg_ab; /* current leg: last AnsweredBy value if a string */
-    bool leg_has; /* current leg has an AnsweredBy member */
+    char *leg_ab;      /* current leg: last AnsweredBy value if a string */
+    bool leg_has;      /* current leg has an AnsweredBy member */
+    size_t leg_idx;    /* elements of the current Legs array so far */
+    bool in_leg0;      /* parsing Legs[0] */
+    char *leg0_status; /* Legs[0].Status (last one) when a string */
 } fj_call_t;
 
 static bool fj_leg_member(fj_t *j, char *key, size_t klen, void *ctx) {
     fj_call_t *c = ctx;
+    if (c->in_leg0 && klen == 6 && memcmp(key, "Status", 6) == 0) {
+        c->leg0_status = NULL;
+        if (j->p < j->end && *j->p == '"') {
+            char *s;
+            size_t n;
+            if (c->n_ends >= RD_ARRAY_LEN(c->ends) || !fj_str(j, &s, &n)) return false;
+            c->leg0_status = s;
+            c->ends[c->n_ends++] = s + n;
+            return true;
+        }
+        return fj_value(j);
+    }
     if (klen == 10 && memcmp(key, "AnsweredBy", 10) == 0) {
         if (c->n_ends >= RD_ARRAY_LEN(c->ends)) return false;
         c->leg_has = true;
@@ -705,12 +688,17 @@ static bool fj_leg_member(fj_t *j, char *key, size_t klen, void *ctx) {
 
 static bool fj_leg(fj_t *j, void *ctx) {
     fj_call_t *c = ctx;
+    bool first = c->leg_idx++ == 0;
+    if (first) c->leg0_status = NULL;
     if (j->p >= j->end || *j->p != '{') return fj_value(j);
     c->leg_has = false;
     c->leg_ab = NULL;
     /* Bound the NUL list: every leg may add one. */
     if (c->n_legs >= FJ_MAX_LEGS) return false;
-    if (!fj_object(j, fj_leg_member, c)) return false;
+    c->in_leg0 = first;
+    bool ok = fj_object(j, fj_leg_member, c);
+    c->in_leg0 = false;
+    if (!ok) return false;
     if (c->leg_has) c->legs[c->n_legs++] = c->leg_ab;
     return true;
 }
@@ -720,6 +708,8 @@ static bool fj_call_member(fj_t *j, char *key, size_t klen, void *ctx) {
     if (c->n >= FJ_MAX_MEMBERS || c->n_ends >= RD_ARRAY_LEN(c->ends)) return false;
     if (c->exotel && klen == 4 && memcmp(key, "Legs", 4) == 0) {
         c->n_legs = 0; /* the last "Legs" member counts */
+        c->leg_idx = 0;
+        c->leg0_status = NULL;
         if (j->p < j->end && *j->p == '[') return fj_array(j, fj_leg, c);
         return fj_value(j);
     }
@@ -752,8 +742,8 @@ static bool fj_call_member(fj_t *j, char *key, size_t klen, void *ctx) {
  * bail (the jansson path decides). On success, *c holds the members that
  * s points into.
  */
-static bool fj_parse(rd_prov_t p, char *buf, size_t len, fj_call_t *c, src_t *s) {
-    fj_t j = {.p = buf, .end = buf + len};
+static bool fj_parse(rd_prov_t p, char *buf, size_t len, bool nodup, fj_call_t *c, src_t *s) {
+    fj_t j = {.p = buf, .end = buf + len, .nodup = nodup};
     char *call = NULL;
     fj_ws(&j);
     if (!fj_object(&j, p == RD_PROV_EXOTEL ? fj_root_member : NULL, &call)) return false;
@@ -764,6 +754,9 @@ static bool fj_parse(rd_prov_t p, char *buf, size_t len, fj_call_t *c, src_t *s)
     memset(c, 0, offsetof(fj_call_t, ends));
     c->n_ends = 0;
     c->n_legs = 0;
+    c->leg_idx = 0;
+    c->in_leg0 = false;
+    c->leg0_status = NULL;
     c->exotel = p == RD_PROV_EXOTEL;
     if (!fj_object(&k, fj_call_member, c)) return false;
     for (size_t i = 0; i < c->n_ends; i++) *c->ends[i] = '\0';
@@ -771,6 +764,7 @@ static bool fj_parse(rd_prov_t p, char *buf, size_t len, fj_call_t *c, src_t *s)
     s->n_flat = c->n;
     for (size_t i = 0; i < c->n_legs; i++) s->legs[i] = c->legs[i];
     s->n_legs = c->n_legs;
+    s->leg0_status = c->leg0_status;
     return true;
 }
 
@@ -782,7 +776,7 @@ int rd_call_json_parse(rd_prov_t p, const char *body, size_t len, rd_call_status
     fj_call_t c;
     if (len <= sizeof buf) {
         memcpy(buf, body, len);
-        if (fj_parse(p, buf, len, &c, &s)) {
+        if (fj_parse(p, buf, len, false, &c, &s)) {
             int rc = read_src(p, &s, out);
             if (rc != 0) reset(out, p);
             return rc;
@@ -804,6 +798,106 @@ int rd_call_json_parse_slow(rd_prov_t p, const char *body, size_t len, rd_call_s
     json_decref(root);
     if (rc != 0) reset(out, p);
     return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Status callbacks                                                     */
+
+/*
+ * The first "a" of a query without escapes ('%', '+'), read in place: what
+ * rd_form_parse + rd_form_getn would give, without the allocation. Returns 1
+ * (found: *v, *vlen), 0 (absent) or -1 (escapes or too many pairs: decode
+ * it properly).
+ */
+static int query_attempt_raw(const char *q, size_t qlen, const char **v, size_t *vlen) {
+    if (memchr(q, '%', qlen) || memchr(q, '+', qlen)) return -1;
+    size_t pairs = 0;
+    int found = 0;
+    for (size_t i = 0; i < qlen;) {
+        const char *amp = memchr(q + i, '&', qlen - i);
+        size_t j = amp ? (size_t)(amp - q) : qlen;
+        if (j > i) {
+            if (++pairs > RD_FORM_MAX_PAIRS) return -1;
+            const char *eq = memchr(q + i, '=', j - i);
+            size_t kl = eq ? (size_t)(eq - (q + i)) : j - i;
+            if (!found && kl == 1 && q[i] == 'a') {
+                *v = eq ? eq + 1 : q + j;
+                *vlen = eq ? (size_t)((q + j) - (eq + 1)) : 0;
+                found = 1;
+            }
+        }
+        i = j + 1;
+    }
+    return found;
+}
+
+/* fast: the allocation-free readers first (they bail to the general ones). */
+static int callback_parse(rd_prov_t p, const char *content_type, const char *body, size_t len,
+                          const char *query, size_t qlen, rd_call_status_t *out, bool fast) {
+    reset(out, p);
+    if ((unsigned)p >= RD_PROV__COUNT) return RD_EINVAL;
+    int rc = RD_EPARSE;
+    rd_form_t q, f;
+    rd_form_init(&q);
+    rd_form_init(&f);
+    json_t *root = NULL;
+    src_t s = {0};
+    char jbuf[8192];
+    fj_call_t fc;
+
+    if (query && qlen) {
+        const char *a = NULL;
+        size_t alen = 0;
+        int raw = fast ? query_attempt_raw(query, qlen, &a, &alen) : -1;
+        if (raw < 0) {
+            rc = rd_form_parse(&q, query, qlen);
+            if (rc != 0) goto fail;
+            a = rd_form_getn(&q, "a", &alen);
+        }
+        rc = RD_EPARSE;
+        if (a && set_attempt_key(out, a, alen) != 0) goto fail;
+    }
+    body_kind_t kind;
+    if ((rc = body_kind(p, content_type, body, len, &kind)) != 0) goto fail;
+    if (kind == BODY_JSON) {
+        rc = RD_EPARSE;
+        if (fast && len <= sizeof jbuf) {
+            memcpy(jbuf, body, len);
+            if (!fj_parse(p, jbuf, len, true, &fc, &s)) memset(&s, 0, sizeof s);
+        }
+        if (!s.flat) {
+            s.json = load_object(body, len, &root, JSON_REJECT_DUPLICATES);
+            if (!s.json) goto fail;
+        }
+    } else {
+        rc = kind == BODY_MULTIPART ? rd_form_parse_multipart(&f, content_type, body, len)
+                                    : rd_form_parse(&f, body, len);
+        if (rc != 0) goto fail;
+        s.form = &f;
+    }
+    rc = read_src(p, &s, out);
+    if (rc != 0) goto fail;
+    if (p == RD_PROV_EXOTEL) out->first_leg = first_leg(&s);
+    json_decref(root);
+    rd_form_deinit(&f);
+    rd_form_deinit(&q);
+    return 0;
+fail:
+    json_decref(root);
+    rd_form_deinit(&f);
+    rd_form_deinit(&q);
+    reset(out, p);
+    return rc == RD_ELIMIT ? RD_EPARSE : rc;
+}
+
+int rd_callback_parse(rd_prov_t p, const char *content_type, const char *body, size_t len,
+                      const char *query, size_t qlen, rd_call_status_t *out) {
+    return callback_parse(p, content_type, body, len, query, qlen, out, true);
+}
+
+int rd_callback_parse_slow(rd_prov_t p, const char *content_type, const char *body, size_t len,
+                           const char *query, size_t qlen, rd_call_status_t *out) {
+    return callback_parse(p, content_type, body, len, query, qlen, out, false);
 }
 
 /* ------------------------------------------------------------------ */

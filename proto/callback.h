@@ -97,6 +97,15 @@ typedef struct rd_call_status {
  */
 int rd_callback_parse(rd_prov_t p, const char *content_type, const char *body, size_t len,
                       const char *query, size_t qlen, rd_call_status_t *out);
+/*
+ * The same without the allocation-free readers (rd_callback_parse reads the
+ * attempt key of an escape-free query in place and scans a JSON body of up
+ * to 8 KiB without jansson, bailing to these general readers on anything
+ * unusual, duplicates included); the two always agree (fuzzed). For tests
+ * and the fuzzer.
+ */
+int rd_callback_parse_slow(rd_prov_t p, const char *content_type, const char *body, size_t len,
+                           const char *query, size_t qlen, rd_call_status_t *out);
 
 /*
  * A call resource in JSON: exotel `{"Call":{"Sid":..,"Status":..,...}}`

@@ -55,14 +55,37 @@ void rd_civil_from_days(int64_t z, int *y, int *m, int *d) {
     *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
+/* Two ASCII digits at p (p[0] is read first: a NUL there stops it). */
+static bool dig2(const char *p, int *v) {
+    if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') return false;
+    *v = (p[0] - '0') * 10 + (p[1] - '0');
+    return true;
+}
+
+/*
+ * The canonical spelling (what providers send: "2026-12-01 09:00:00",
+ * "2026-12-01T09:00:00+05:30") is read digit by digit; anything else goes
+ * through the sscanf reading, which accepts the same canonical strings with
+ * the same result, so both agree.
+ */
 int rd_parse_iso8601(const char *s, int64_t *out_ms) {
-    int y, mo, d, h, mi, sec = 0, n = 0;
-    if (sscanf(s, "%4d-%2d-%2d%*1[T ]%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5) return RD_EPARSE;
+    int y, mo, d, h, mi, sec = 0, n = 0, yh, yl;
+    if (dig2(s, &yh) && dig2(s + 2, &yl) && s[4] == '-' && dig2(s + 5, &mo) && s[7] == '-' &&
+        dig2(s + 8, &d) && (s[10] == 'T' || s[10] == ' ') && dig2(s + 11, &h) && s[13] == ':' &&
+        dig2(s + 14, &mi)) {
+        y = yh * 100 + yl;
+        n = 16;
+    } else if (sscanf(s, "%4d-%2d-%2d%*1[T ]%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5) {
+        return RD_EPARSE;
+    }
     const char *p = s + n;
     int ms = 0;
     if (*p == ':') {
         int k = 0;
-        if (sscanf(p, ":%2d%n", &sec, &k) != 1) return RD_EPARSE;
+        if (dig2(p + 1, &sec))
+            k = 3;
+        else if (sscanf(p, ":%2d%n", &sec, &k) != 1)
+            return RD_EPARSE;
         p += k;
         if (*p == '.') {
             p++;
@@ -81,7 +104,10 @@ int rd_parse_iso8601(const char *s, int64_t *out_ms) {
         p++;
     } else if (*p == '+' || *p == '-') {
         int oh, om, k = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2) return RD_EPARSE;
+        if (dig2(p + 1, &oh) && p[3] == ':' && dig2(p + 4, &om))
+            k = 5;
+        else if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2)
+            return RD_EPARSE;
         off_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
         p += 1 + k;
     }

@@ -1,11 +1,14 @@
 /*
- * cbsend.h — HTTP POSTs from a libuv loop with libcurl's multi interface
- * (curl_multi_socket_action driven by uv_poll_t and one uv_timer_t).
+ * cbsend.h — HTTP POSTs from a libuv loop: the simulator's status-callback
+ * sender.
  *
- * The simulator delivers provider status callbacks with it: many transfers
- * in flight, connections kept alive and reused per host, nothing blocks the
- * loop. Each transfer reports its HTTP status (0 on a transport error or
- * timeout) to a completion callback on the loop thread.
+ * Many transfers in flight, connections kept alive and reused per receiving
+ * host:port (at most max_host_conns each; more requests wait in order),
+ * nothing blocks the loop (but the first resolution of a host name). http://
+ * goes through a small HTTP/1.1 client of its own, https:// through libcurl's
+ * multi interface. Response bodies are discarded; nothing is printed. Each
+ * transfer reports its HTTP status (0 on a transport error or timeout) to a
+ * completion callback on the loop thread.
  *
  * Thread safety: everything on the loop's thread. curl_global_init() must
  * have been called by the program before rd_cbsend_create().

@@ -102,7 +102,13 @@ void rd_store__copy_str(char *dst, size_t cap, const char *src, size_t len) {
  * costs far more than the work of one item, so items issued during one loop
  * iteration are queued per kind and sent as one script call (the scripts take
  * `count` items and answer a fixed number of values per item) when the loop
- * is about to poll (uv_prepare), or as soon as a batch is full. Callbacks
+ * is about to poll (uv_prepare), or as soon as a batch is full. With
+ * batch_wait_ms > 0 they wait up to that long (one timer, armed by the first
+ * item queued while nothing was: the oldest item's deadline) so that the
+ * items of several iterations share a call: under load a settle or placed
+ * batch holds a few items per iteration, and each call pays its script's
+ * prologue and its once-per-call writes (counters, ready-set updates) again.
+ * Callbacks
  * still run once per item, in issue order, never from inside the issuing
  * call. A batch is atomic in Redis; items do not depend on each other's
  * success.
@@ -231,18 +237,28 @@ static void bq_flush(rd_store_t *s, int kind) {
     }
 }
 
-static void on_flush(uv_prepare_t *h) {
-    rd_store_t *s = h->data;
-    uv_prepare_stop(h);
+static void flush_all(rd_store_t *s) {
     for (int k = 0; k < BQ__COUNT; k++) bq_flush(s, k);
 }
 
-/* After an item's arguments are in: send when full, else at the end of the loop iteration. */
+static void on_flush(uv_prepare_t *h) {
+    rd_store_t *s = h->data;
+    uv_prepare_stop(h);
+    flush_all(s);
+}
+
+static void on_wait(uv_timer_t *t) { flush_all(t->data); }
+
+/* After an item's arguments are in: send when full, else at the end of the loop
+ * iteration, or batch_wait_ms after the oldest queued item. */
 void rd_store__bq_commit(rd_store_t *s, int kind) {
     if (s->bq[kind]->n >= (size_t)s->bq[kind]->max_items)
         bq_flush(s, kind);
-    else if (!uv_is_active((uv_handle_t *)&s->flush))
-        uv_prepare_start(&s->flush, on_flush);
+    else if (s->opts.batch_wait_ms == 0) {
+        if (!uv_is_active((uv_handle_t *)&s->flush)) uv_prepare_start(&s->flush, on_flush);
+    } else if (!uv_is_active((uv_handle_t *)&s->wait)) {
+        uv_timer_start(&s->wait, on_wait, s->opts.batch_wait_ms, 0);
+    }
 }
 /* ---- lifetime ------------------------------------------------------------------ */
 
@@ -318,6 +334,8 @@ int rd_store_create(uv_loop_t *loop, const rd_store_opts_t *opts, rd_store_t **o
         s->probe = NULL; /* no probe: rd_store_connected() falls back to the connection */
     uv_prepare_init(loop, &s->flush);
     s->flush.data = s;
+    uv_timer_init(loop, &s->wait);
+    s->wait.data = s;
     for (int k = 0; k < BQ__COUNT; k++) s->bq[k] = bq_new(k);
     s->prepp = rd_calloc(1, sizeof(*s->prepp));
     msgpack_sbuffer_init(&s->prepp->rec);
@@ -369,7 +387,7 @@ static void on_flush_closed(uv_handle_t *h) { store_closed_one(h->data); }
 void rd_store_close(rd_store_t *s, void (*cb)(void *arg), void *arg) {
     s->close_cb = cb;
     s->close_arg = arg;
-    s->open_handles = s->probe ? 3 : 2;
+    s->open_handles = s->probe ? 4 : 3;
     /* Queued items never left: they fail like everything in flight. */
     for (int k = 0; k < BQ__COUNT; k++) {
         bq_t *q = s->bq[k];
@@ -378,6 +396,7 @@ void rd_store_close(rd_store_t *s, void (*cb)(void *arg), void *arg) {
         bq_free(q);
     }
     uv_close((uv_handle_t *)&s->flush, on_flush_closed);
+    uv_close((uv_handle_t *)&s->wait, on_flush_closed);
     if (s->probe) rd_redis_probe_close(s->probe, on_redis_closed, s);
     rd_redis_close(s->r, on_redis_closed, s);
 }

@@ -110,6 +110,10 @@ typedef struct rd_store_opts {
     const char *bucket;  /* bucket name, e.g. "exotel:<account>"; NULL = none */
     double bucket_rate;  /* tokens per second (rd_provider_rate: the adapter's default) */
     double bucket_burst; /* capacity (>= 1) */
+    /* Batched per-item calls (enqueue, placed, release, lookup, settle) wait
+       up to this many wall ms for more items before going out (a full batch
+       goes at once); 0 = at the end of the loop iteration that issued them [0]. */
+    uint32_t batch_wait_ms;
 } rd_store_opts_t;
 
 /* Defaults for every field (url/prefix NULL = defaults). */

@@ -59,6 +59,7 @@ struct rd_store {
     settle_prep_t *prepp;
     uint64_t settles_prepared; /* settles applied from the engine's record */
     uv_prepare_t flush;
+    uv_timer_t wait; /* batch_wait_ms: the oldest queued item's deadline */
     int open_handles;
     /* Scripts of the store modules in their own files (rd_store_ext_script). */
     struct {

@@ -28,7 +28,17 @@
  * watch (socket callback -> uv_poll start/stop/close) and when to call it
  * back (timer callback -> uv_timer); uv tells curl what became ready
  * (curl_multi_socket_action). Completed transfers are read with
- * curl_multi_info_read after every action. Easy handles are created once per
+ * curl_multi_info_read after every action. A socket's uv_poll lives as long
+ * as the socket, not as long as a transfer: when a transfer ends curl says
+ * CURL_POLL_REMOVE but keeps the connection in its cache, so the poll is
+ * only *parked* (kept registered with epoll for readability, found again
+ * by fd in the worker's fd map when the next transfer reuses the
+ * connection); it is closed when curl closes the socket
+ * (CURLOPT_CLOSESOCKETFUNCTION, before the close(2), so libuv's epoll set
+ * never holds a stale fd). A reused keep-alive connection so costs no
+ * epoll_ctl and no allocation; a parked socket that turns readable (the peer
+ * closed it) stops being watched and curl finds it dead on reuse.
+ * Easy handles are created once per
  * slot with the options that never change and only the per-request options
  * are set on reuse, so keep-alive connections in the multi's cache are
  * reused across requests. HTTP/1.1, no pipelining, no signals, no
@@ -197,6 +207,7 @@ typedef struct sock {
     worker_t *wk;
     struct sock *next, *prev; /* worker's live list */
     int events;               /* UV_READABLE | UV_WRITABLE being watched */
+    bool parked;              /* curl said CURL_POLL_REMOVE; the connection is cached */
     bool closing;
 } sock_t;
 
@@ -230,6 +241,8 @@ struct worker {
     unsigned n_slots, inflight;
     unsigned n_camps;
     sock_t *socks;
+    sock_t **fdmap; /* fd -> its sock (parked or active), NULL when none */
+    size_t fdcap;
     rd_work_t *out, *out_last; /* results of this loop iteration, newest first */
     uint64_t rng;
     counters_t c;
@@ -464,6 +477,13 @@ static void check_done(worker_t *wk);
 static void on_poll(uv_poll_t *h, int status, int events) {
     sock_t *s = h->data;
     worker_t *wk = s->wk;
+    if (s->parked) {
+        /* An idle cached connection became readable: the peer closed it (or sent
+           what nobody asked for). Stop watching; curl sees it dead on reuse. */
+        uv_poll_stop(&s->poll);
+        s->events = 0;
+        return;
+    }
     int flags = 0;
     if (status < 0) flags = CURL_CSELECT_ERR;
     if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
@@ -484,8 +504,16 @@ static void sock_close(sock_t *s) {
     else
         wk->socks = s->next;
     if (s->next) s->next->prev = s->prev;
+    if ((size_t)s->fd < wk->fdcap && wk->fdmap[s->fd] == s) wk->fdmap[s->fd] = NULL;
     uv_poll_stop(&s->poll);
     uv_close((uv_handle_t *)&s->poll, on_sock_closed);
+}
+
+/* curl closes a socket: drop its poll first (epoll forgets the fd), then close it. */
+static int on_closesocket(void *clientp, curl_socket_t fd) {
+    worker_t *wk = clientp;
+    if (fd >= 0 && (size_t)fd < wk->fdcap && wk->fdmap[fd]) sock_close(wk->fdmap[fd]);
+    return close(fd);
 }
 
 static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp) {
@@ -494,11 +522,33 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
     if (what == CURL_POLL_REMOVE) {
         if (s) {
             curl_multi_assign(wk->multi, fd, NULL);
-            sock_close(s);
+            /* Park: keep the registration for the next transfer on this connection. */
+            s->parked = true;
+            if (s->events != UV_READABLE) {
+                uv_poll_start(&s->poll, UV_READABLE, on_poll);
+                s->events = UV_READABLE;
+            }
         }
         return 0;
     }
+    if (!s && fd >= 0 && (size_t)fd < wk->fdcap && wk->fdmap[fd]) {
+        s = wk->fdmap[fd];
+        s->parked = false;
+        curl_multi_assign(wk->multi, fd, s);
+    }
     if (!s) {
+        if (fd < 0) return -1;
+        if ((size_t)fd >= wk->fdcap) {
+            size_t nc = wk->fdcap ? wk->fdcap : 64;
+            while (nc <= (size_t)fd) nc *= 2;
+            sock_t **nm = rd_try_malloc(nc * sizeof *nm);
+            if (!nm) return -1;
+            memset(nm, 0, nc * sizeof *nm);
+            if (wk->fdcap) memcpy(nm, wk->fdmap, wk->fdcap * sizeof *nm);
+            rd_free(wk->fdmap);
+            wk->fdmap = nm;
+            wk->fdcap = nc;
+        }
         s = rd_try_malloc(sizeof *s);
         if (!s) return -1;
         memset(s, 0, sizeof *s);
@@ -512,6 +562,7 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
         s->next = wk->socks;
         if (wk->socks) wk->socks->prev = s;
         wk->socks = s;
+        wk->fdmap[fd] = s;
         curl_multi_assign(wk->multi, fd, s);
     }
     int ev = 0;
@@ -587,6 +638,8 @@ static slot_t *slot_get(worker_t *wk) {
     curl_easy_setopt(e, CURLOPT_USERAGENT, "redial/1");
     curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_closesocket);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, wk);
     wk->n_slots++;
     return s;
 }
@@ -923,6 +976,9 @@ static void worker_main(void *arg) {
     }
     curl_slist_free_all(wk->hdrs);
     wk->hdrs = NULL;
+    rd_free(wk->fdmap);
+    wk->fdmap = NULL;
+    wk->fdcap = 0;
     atomic_store(&wk->exited, 1);
     bell_ring(&wk->pool->results_bell);
 }
@@ -979,6 +1035,11 @@ static void worker_deinit_unstarted(worker_t *wk) {
 
 /* ------------------------------------------------------------------ */
 /* Engine side                                                          */
+
+unsigned rd_pool_default_workers(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return (unsigned)(n < 1 ? 1 : n > 8 ? 8 : n);
+}
 
 static void pool_free(rd_pool_t *p) {
     for (unsigned i = 0; i < p->n_workers; i++)
@@ -1056,7 +1117,7 @@ int rd_pool_create(uv_loop_t *loop, const rd_pool_cfg_t *cfg, rd_pool_t **out) {
     p->loop = loop;
     p->on_result = cfg->on_result;
     p->data = cfg->data;
-    p->n_workers = cfg->workers ? cfg->workers : 2;
+    p->n_workers = cfg->workers ? cfg->workers : rd_pool_default_workers();
     p->max_inflight = cfg->max_inflight ? cfg->max_inflight : 128;
     p->max_conns = cfg->max_conns ? cfg->max_conns : p->max_inflight;
     p->n_accounts = cfg->n_accounts;

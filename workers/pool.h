@@ -90,7 +90,7 @@ typedef struct rd_work {
 typedef void (*rd_pool_result_fn)(rd_work_t *w, void *data);
 
 typedef struct rd_pool_cfg {
-    unsigned workers;                 /* threads [2] */
+    unsigned workers;                 /* threads [0 = rd_pool_default_workers()] */
     unsigned max_inflight;            /* concurrent HTTP requests per worker [128] */
     unsigned max_conns;               /* connections per worker per host [= max_inflight] */
     const rd_account_cfg_t *accounts; /* copied (strings too) */
@@ -108,6 +108,14 @@ typedef enum {
     RD_POOL_ERR_OTHER = 4, /* 1xx, 3xx */
     RD_POOL_ERR__N
 } rd_pool_err_t;
+
+/*
+ * The worker-thread count for this machine: one per online core, at least 1,
+ * at most 8. Measured on 2 cores (W1, bench/RESULTS.md): 1 worker cost the
+ * engine ~10% more CPU per attempt than 2 (each loop pass of a lone worker
+ * carries fewer transfers, so its wake-ups and hand-offs are spread thinner).
+ */
+unsigned rd_pool_default_workers(void);
 
 typedef struct rd_pool_stats {
     uint64_t submitted, completed, http_requests, placed, refused, status, sent, notfound,

@@ -209,7 +209,17 @@ local function pool_unpark(pool)
   for _, c in ipairs(cs) do ready_update(c) end
 end
 
+-- With defer_fx (settle.lua: every item of a batch is a distinct live job, so
+-- none reads back what an earlier one finished), finished() and
+-- lease_release() queue their per-item writes too and flush() applies them
+-- once per call: `fin` counts, due-set ZREMs, the GC index ZADD, call-id HDELs.
+local defer_fx = false
+local agg_fin, fin_due, gc_add, del_call = {}, {}, {}, {}
 local function flush()
+  for c, n in pairs(agg_fin) do redis.call('HINCRBY', ck(c), 'fin', n) end
+  for c, d in pairs(fin_due) do redis.call('ZREM', ck(c) .. ':due', unpack(d)) end
+  if #gc_add > 0 then redis.call('ZADD', K_GC, unpack(gc_add)) end
+  if #del_call > 0 then redis.call('HDEL', K_CALL, unpack(del_call)) end
   for c, n in pairs(agg_live) do redis.call('HINCRBY', ck(c), 'live', -n) end
   for p, n in pairs(agg_pool) do redis.call('HINCRBY', P .. ':pool:' .. p, 'live', -n) end
   for c, t in pairs(agg_st) do
@@ -234,10 +244,22 @@ end
 -- The effects of finishing a job of number num in campaign c outside its
 -- record: due entry, counters, GC index, the `final` event (packed).
 local function finished(c, num, disp, now, maxlen, ev)
-  redis.call('ZREM', ck(c) .. ':due', num)
-  redis.call('HINCRBY', ck(c), 'fin', 1)
+  if defer_fx then
+    local d = fin_due[c]
+    if not d then
+      d = {}
+      fin_due[c] = d
+    end
+    d[#d + 1] = num
+    incr(agg_fin, c, 1)
+    gc_add[#gc_add + 1] = now
+    gc_add[#gc_add + 1] = num
+  else
+    redis.call('ZREM', ck(c) .. ':due', num)
+    redis.call('HINCRBY', ck(c), 'fin', 1)
+    redis.call('ZADD', K_GC, now, num)
+  end
   stat(c, 'f' .. disp, 1)
-  redis.call('ZADD', K_GC, now, num)
   event_raw(maxlen, ev)
   touched[c] = true
 end
@@ -261,7 +283,9 @@ local function lease_release(c, tok, l)
   del_lock[#del_lock + 1] = l.num
   del_tok[#del_tok + 1] = tok
   gone[tok] = true
-  if l.call ~= '' then redis.call('HDEL', K_CALL, l.call) end
+  if l.call ~= '' then
+    if defer_fx then del_call[#del_call + 1] = l.call else redis.call('HDEL', K_CALL, l.call) end
+  end
   touched[c] = true
 end
 

@@ -20,6 +20,7 @@
 -- record and events were stored), final (0/1), disposition (-1 when not
 -- final), attempt number}, or {0, 0, -1, 0} when the token is not current
 -- (a second or late settle: nothing changes).
+defer_fx = true -- see lib.lua: each item is a distinct live job
 local now, maxlen, count = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local out = {}
 local seq = redis.call('INCRBY', K_SEQ, count) - count

@@ -11,7 +11,8 @@
  *     IN_PROGRESS for every non-terminal status;
  *   - a refused input leaves the struct empty;
  *   - rd_call_json_parse (fast scanner, jansson fallback) and
- *     rd_call_json_parse_slow (jansson only) give the same answer;
+ *     rd_call_json_parse_slow (jansson only) give the same answer, and so do
+ *     rd_callback_parse and rd_callback_parse_slow (form and JSON bodies);
  *   - a decoded form re-encodes to a form that decodes to the same pairs;
  *   - a signature is deterministic, 28 base64 chars, and verifies.
  */
@@ -108,6 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         r2 = rd_callback_parse(p, NULL, b, blen, a, alen, &o2);
         rd_assert(r1 == r2 && memcmp(&o1, &o2, sizeof o1) == 0);
         check_status(&o1, r1);
+        r2 = rd_callback_parse_slow(p, NULL, b, blen, a, alen, &o2);
+        rd_assert(r1 == r2 && memcmp(&o1, &o2, sizeof o1) == 0);
         break;
     }
     case 2:

@@ -10,7 +10,8 @@
  *     SMS per job reaches the simulator, with two engines and every status
  *     callback delivered twice; jobs that connect earlier get none;
  *   - /metrics: after a small campaign the campaign series carry the same
- *     figures as `redial-cli stats --json`;
+ *     figures as `redial-cli stats --json`, and every callback settled with
+ *     the attempt the dialing engine held (no lookup);
  *   - settle without a second lookup: a dial the provider refuses and a
  *     placed call whose callbacks are all lost (settled from status polls of
  *     recovered leases) settle with the job the engine already holds
@@ -447,6 +448,13 @@ static void t_metrics(void **state) {
                     json_number_value(json_object_get(want, "attempts")) &&
                 found);
     assert_true(series(scrape, "redial_redis_script_duration_seconds_count", &found) > 0 && found);
+    /* Every callback came back to the engine that dialed: settled with the attempt it
+       held, none looked up in Redis. */
+    double held = series(scrape, "redial_settle_held_total", &found);
+    assert_true(held >= 1 && found);
+    double lookups = series(scrape, "redial_settle_lookups_total", &found);
+    if (lookups != 0) fprintf(stderr, "settle lookups: %g (held %g)\n", lookups, held);
+    assert_true(lookups == 0 && found);
     json_decref(want);
     free(scrape);
     assert_int_equal(rd_test_sim_violations(&e->sim), 0);
