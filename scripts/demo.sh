@@ -49,7 +49,8 @@ trap 'exit 143' TERM
 
 rd_redis_start "$WORK/redis"
 SIM_PORT=$(rd_free_port)
-SRV_PORT=$(rd_free_port)
+SRV_PORT=$(rd_free_port)   # public listener: provider callbacks only
+ADMIN_PORT=$(rd_free_port) # admin listener: control API, /healthz, /metrics
 export REDIAL_REDIS_URL="redis://127.0.0.1:$RD_REDIS_PORT/0"
 export REDIAL_TIME_SCALE=1440
 export REDIAL_TIME_ORIGIN="2026-12-01T09:00:00+05:30"
@@ -66,16 +67,16 @@ $B/redial-sim --listen "127.0.0.1:$SIM_PORT" --model seed --seed 42 \
 SIM_PID=$!
 # The simulator stands in for one provider account: the demo lifts the
 # account rate limit on both sides (a real exotel account allows 200/min).
-$B/redial-server --listen "127.0.0.1:$SRV_PORT" --provider exotel \
+$B/redial-server --listen "127.0.0.1:$SRV_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" --provider exotel \
   --provider-url "http://127.0.0.1:$SIM_PORT" --provider-sid demo --provider-rate 100000/1 \
   --log "$WORK/server.log" &
 SRV_PID=$!
 for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$SRV_PORT/healthz" >/dev/null 2>&1 &&
+  curl -sf "http://127.0.0.1:$ADMIN_PORT/healthz" >/dev/null 2>&1 &&
     curl -sf "http://127.0.0.1:$SIM_PORT/healthz" >/dev/null 2>&1 && break
   sleep 0.1
 done
-echo "== Running: redis-server :$RD_REDIS_PORT, redial-sim :$SIM_PORT, redial-server :$SRV_PORT =="
+echo "== Running: redis-server :$RD_REDIS_PORT, redial-sim :$SIM_PORT, redial-server :$SRV_PORT (admin :$ADMIN_PORT) =="
 echo "   time scale 1440 (a policy day per wall minute), policy time from Tue 1 Dec 2026 09:00 IST"
 
 # The seed's body with NUMBERS numbers instead of two.
@@ -89,7 +90,7 @@ curl -sf -X POST "http://127.0.0.1:$SIM_PORT/sim/campaigns" -H 'Content-Type: ap
   -d '{"name":"Payment_Reminders","concurrency":10,"max_attempts":3,"max_per_day":3,
        "daily_start":"09:00","daily_end":"21:00","timezone":"Asia/Kolkata"}' >/dev/null
 echo "== POST /v1/Accounts/demo/Campaigns (the seed's body, $NUMBERS numbers) =="
-curl -sS -u demo:demo -X POST "http://127.0.0.1:$SRV_PORT/v1/Accounts/demo/Campaigns" \
+curl -sS -u demo:demo -X POST "http://127.0.0.1:$ADMIN_PORT/v1/Accounts/demo/Campaigns" \
   -H 'Content-Type: application/json' -d @"$WORK/campaign.json"
 echo
 echo
