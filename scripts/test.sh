@@ -13,7 +13,18 @@
 #      through the adapters and parsers, and the official `twilio` npm
 #      package (installed into a throwaway folder): its signatures against
 #      redial's signer/verifier, its REST client against redial-sim, its
-BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format conformance faults image"}
+#      validateRequest against redial-sim's callbacks;
+#   7. runs the fault suite (tests/faults/, redial-faults on the release
+#      build: real faults at load, invariants after each; a few minutes);
+#   8. builds the container image with podman from a debootstrap base and runs
+#      its binaries as the image's user (scripts/image_test.sh; skipped when
+#      podman or debootstrap is absent);
+#   9. runs the README's demo command (scripts/demo.sh) end to end.
+#
+# Environment: RD_TEST_BUILDS="release asan tsan fuzz format conformance faults image demo"
+# (subset to run), RD_FUZZ_SECONDS (per target, default 10), CTEST_ARGS (extra ctest flags),
+# RD_FAULTS_SOAK (seconds: the fault suite repeats its scenarios that long),
+# RD_FAULTS_SCENARIOS (comma list; redial-faults --list).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -23,7 +34,7 @@ if [ ! -d examples/node/node_modules/redis ] || [ ! -d examples/node/node_module
   (cd examples/node && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
-BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format conformance faults image"}
+BUILDS=${RD_TEST_BUILDS:-"release asan tsan fuzz format conformance faults image demo"}
 FUZZ_SECONDS=${RD_FUZZ_SECONDS:-10}
 JOBS=$(nproc)
 
@@ -109,6 +120,16 @@ for b in $BUILDS; do
         status=1
       else
         echo "format: every C file matches .clang-format"
+      fi ;;
+    demo)
+      # The README's first command, as a newcomer runs it (its own Redis,
+      # simulator and engine on free ports; exits non-zero on a violation).
+      if ! bash scripts/demo.sh >build/demo.log 2>&1; then
+        tail -n 30 build/demo.log
+        echo "demo: FAILED (build/demo.log)"
+        status=1
+      else
+        grep -E "^== Referee" build/demo.log || true
       fi ;;
     image)
       bash scripts/image_test.sh || status=1 ;;
