@@ -222,9 +222,10 @@ static void dispatch(rd_server_t *srv, const rd_campaign_t *c, const rd_store_jo
         return;
     }
     if (c->strategy == RD_STRAT_SMART) ctx.smart = rd_dispatch_smart_stats(srv, j->campaign);
-    if (!rd_policy_allowed(&ctx, now)) {
-        int64_t due = rd_policy_place(&ctx, now);
-        bool cap = rd_policy_why_not(&ctx, now) == RD_POLICY_CAP;
+    int64_t due;
+    rd_policy_why_t why = rd_policy_check(&ctx, now, &due);
+    if (why != RD_POLICY_OK) {
+        bool cap = why == RD_POLICY_CAP;
         rd_count(srv->ctr, cap ? RD_M_DIAL_DEFERRED_CAP : RD_M_DIAL_DEFERRED_WINDOW, 1);
         rd_log(RD_LOG_INFO, "dial.deferred", "campaign", j->campaign, "job", j->id, "why",
                cap ? "a per-number cap is used up at dial time"

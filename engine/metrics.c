@@ -196,18 +196,6 @@ static void mirror_counters(rd_server_t *srv) {
     }
 }
 
-/* Appends v escaped as a label value (backslash, quote, newline). */
-static void label_value(rd_sbuf_t *b, const char *v) {
-    for (const char *p = v; *p; p++) {
-        if (*p == '\\' || *p == '"')
-            rd_sbuf_printf(b, "\\%c", *p);
-        else if (*p == '\n')
-            rd_sbuf_printf(b, "\\n");
-        else
-            rd_sbuf_printf(b, "%c", *p);
-    }
-}
-
 /* The provider side of the pool: errors by answer class, each account's
    breaker (a state set: one series per state, 1 for the current one), the
    dial request latency. */
@@ -227,7 +215,7 @@ static void render_provider(rd_pool_t *pool, const rd_pool_stats_t *ps, rd_sbuf_
         rd_pool_breaker_t st = rd_pool_breaker_state(pool, a);
         for (int k = 0; k < 3; k++) {
             rd_sbuf_printf(b, "redial_provider_breaker_state{account=\"%u\",sid=\"", a);
-            label_value(b, rd_pool_account_sid(pool, a));
+            rd_sbuf_label(b, rd_pool_account_sid(pool, a));
             rd_sbuf_printf(b, "\",state=\"%s\"} %d\n", st_label[k], (int)st == k ? 1 : 0);
         }
     }
@@ -249,7 +237,7 @@ static void render_pauses(const scrape_t *sc, rd_sbuf_t *b) {
         if (!r) continue;
         rd_sbuf_printf(b, "redial_campaign_paused_by_provider{campaign=\"%s\",reason=\"",
                        sc->names[i]);
-        label_value(b, r);
+        rd_sbuf_label(b, r);
         rd_sbuf_printf(b, "\"} 1\n");
     }
 }
@@ -309,14 +297,14 @@ static void scrape_finish(scrape_t *sc) {
                            "account's token bucket: claims allowed per second (all engines)\n"
                            "# TYPE redial_provider_bucket_rate_calls_per_second gauge\n"
                            "redial_provider_bucket_rate_calls_per_second{bucket=\"");
-        label_value(&b, bucket);
+        rd_sbuf_label(&b, bucket);
         rd_sbuf_printf(&b,
                        "\"} %g\n# HELP redial_provider_bucket_capacity_calls The provider "
                        "account's token bucket: burst capacity\n"
                        "# TYPE redial_provider_bucket_capacity_calls gauge\n"
                        "redial_provider_bucket_capacity_calls{bucket=\"",
                        brate);
-        label_value(&b, bucket);
+        rd_sbuf_label(&b, bucket);
         rd_sbuf_printf(&b, "\"} %g\n", bburst);
     }
     rd_hist_render(&b, "redial_settle_duration_seconds",

@@ -133,11 +133,15 @@ static int64_t week_cap_clear(const rd_policy_ctx_t *ctx, int64_t t) {
  * reading of t (weekday, minute of day, local date for the daily cap), so a
  * fold's second pass or a window swallowed by a gap are judged as a person
  * reading a wall clock would. *window_start: the last move was to a window
- * start (jitter may be added).
+ * start (jitter may be added). *why (may be NULL): what moved t first
+ * (RD_POLICY_OK when t itself is allowed).
  */
-static int64_t place(const rd_policy_ctx_t *ctx, int64_t t, bool *window_start) {
+static int64_t place_why(const rd_policy_ctx_t *ctx, int64_t t, bool *window_start,
+                         rd_policy_why_t *why) {
     const rd_campaign_t *c = ctx->c;
     bool to_start = false;
+    rd_policy_why_t first = RD_POLICY_OK;
+#define RD__FIRST(w) (first = first ? first : (w))
     /* Each step passes a day or a counted attempt: this bound is never reached. */
     size_t max_steps = 16 * (ctx->n_num_attempts + 8) + 64;
     for (size_t step = 0; step < max_steps; step++) {
@@ -145,28 +149,37 @@ static int64_t place(const rd_policy_ctx_t *ctx, int64_t t, bool *window_start) 
         rd_tz_local(ctx->tz, t, &lt);
         day_t D = {lt.year, lt.month, lt.day, lt.wday};
         int mod = lt.hour * 60 + lt.minute;
-        if (!(c->days_mask & (1u << D.wday)) || mod >= c->daily_end_min ||
-            count_day(ctx, &D) >= c->max_per_day) {
+        bool closed = !(c->days_mask & (1u << D.wday)) || mod >= c->daily_end_min;
+        if (closed || count_day(ctx, &D) >= c->max_per_day) {
+            RD__FIRST(closed || mod < c->daily_start_min ? RD_POLICY_WINDOW : RD_POLICY_CAP);
             t = wall_after(ctx->tz, t, &D, 1, 0);
             to_start = false;
             continue;
         }
         if (mod < c->daily_start_min) {
+            RD__FIRST(RD_POLICY_WINDOW);
             t = wall_after(ctx->tz, t, &D, 0, c->daily_start_min);
             to_start = true;
             continue;
         }
         int64_t clear = week_cap_clear(ctx, t);
         if (clear) {
+            RD__FIRST(RD_POLICY_CAP);
             t = clear;
             to_start = false;
             continue;
         }
         if (window_start) *window_start = to_start;
+        if (why) *why = first;
         return t;
     }
+#undef RD__FIRST
     rd_assert(!"placement did not converge");
     return t;
+}
+
+static int64_t place(const rd_policy_ctx_t *ctx, int64_t t, bool *window_start) {
+    return place_why(ctx, t, window_start, NULL);
 }
 
 static uint64_t splitmix64(uint64_t x) {
@@ -202,17 +215,11 @@ int64_t rd_policy_place(const rd_policy_ctx_t *ctx, int64_t t) { return place(ct
 
 bool rd_policy_allowed(const rd_policy_ctx_t *ctx, int64_t t) { return place(ctx, t, NULL) == t; }
 
-/* The first step of place(): the checks that would move t, in its order. */
-rd_policy_why_t rd_policy_why_not(const rd_policy_ctx_t *ctx, int64_t t) {
-    const rd_campaign_t *c = ctx->c;
-    rd_localtime_t lt;
-    rd_tz_local(ctx->tz, t, &lt);
-    day_t D = {lt.year, lt.month, lt.day, lt.wday};
-    int mod = lt.hour * 60 + lt.minute;
-    if (!(c->days_mask & (1u << D.wday)) || mod >= c->daily_end_min || mod < c->daily_start_min)
-        return RD_POLICY_WINDOW;
-    if (count_day(ctx, &D) >= c->max_per_day || week_cap_clear(ctx, t)) return RD_POLICY_CAP;
-    return RD_POLICY_OK;
+rd_policy_why_t rd_policy_check(const rd_policy_ctx_t *ctx, int64_t t, int64_t *next) {
+    rd_policy_why_t why;
+    int64_t p = place_why(ctx, t, NULL, &why);
+    if (next) *next = p;
+    return why;
 }
 
 const rd_tz_t *rd_policy_zone(const rd_campaign_t *c, const char *job_tz, const char *e164) {

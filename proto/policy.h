@@ -110,12 +110,14 @@ int64_t rd_policy_place(const rd_policy_ctx_t *ctx, int64_t t);
 /* May a dial start at exactly t? (The dial-time re-check.) */
 bool rd_policy_allowed(const rd_policy_ctx_t *ctx, int64_t t);
 
-/* Why a dial may not start at exactly t (NONE iff rd_policy_allowed). */
+/* The dial-time check in one walk: why a dial may not start at exactly t
+ * (RD_POLICY_OK iff rd_policy_allowed), the first rule of place() that moves
+ * it; *next (may be NULL) = rd_policy_place(ctx, t). */
 typedef enum {
     RD_POLICY_OK = 0,     /* allowed */
     RD_POLICY_WINDOW = 1, /* outside the daily window or on a day off */
     RD_POLICY_CAP = 2,    /* a per-number cap (per day or per week) is used up */
 } rd_policy_why_t;
-rd_policy_why_t rd_policy_why_not(const rd_policy_ctx_t *ctx, int64_t t);
+rd_policy_why_t rd_policy_check(const rd_policy_ctx_t *ctx, int64_t t, int64_t *next);
 
 #endif

@@ -31,3 +31,14 @@ void rd_sbuf_printf(rd_sbuf_t *b, const char *fmt, ...) {
         b->buf = rd_realloc(b->buf, b->cap);
     }
 }
+
+void rd_sbuf_label(rd_sbuf_t *b, const char *v) {
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            rd_sbuf_printf(b, "\\%c", *v);
+        else if (*v == '\n')
+            rd_sbuf_printf(b, "\\n");
+        else
+            rd_sbuf_printf(b, "%c", *v);
+    }
+}

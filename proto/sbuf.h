@@ -26,5 +26,8 @@ typedef struct rd_sbuf {
 void rd_sbuf_init(rd_sbuf_t *b, size_t cap);
 /* Appends printf-formatted text, growing the buffer as needed. */
 void rd_sbuf_printf(rd_sbuf_t *b, const char *fmt, ...) RD_PRINTF(2, 3);
+/* Appends v (NUL-terminated, borrowed) escaped as a Prometheus label value:
+ * backslash, double quote and newline escaped, every other byte as is. */
+void rd_sbuf_label(rd_sbuf_t *b, const char *v);
 
 #endif

@@ -285,18 +285,6 @@ static void family(rd_sbuf_t *b, const char *name, const char *type, const char 
     sb(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* A label value with \, " and newline escaped. */
-static void esc(rd_sbuf_t *b, const char *v) {
-    for (; *v; v++) {
-        if (*v == '\\' || *v == '"')
-            sb(b, "\\%c", *v);
-        else if (*v == '\n')
-            sb(b, "\\n");
-        else
-            sb(b, "%c", *v);
-    }
-}
-
 typedef int64_t (*camp_val_fn)(const rd_figures_campaign_t *c);
 static int64_t v_pending(const rd_figures_campaign_t *c) { return c->pending; }
 static int64_t v_due(const rd_figures_campaign_t *c) { return c->due_now; }
@@ -370,13 +358,13 @@ void rd_figures_render(const rd_figures_t *f, rd_sbuf_t *b) {
     family(b, "redial_agent_pool_capacity_calls", "gauge", "Agents of the pool (agents set)");
     for (size_t i = 0; i < f->n_pools; i++) {
         sb(b, "redial_agent_pool_capacity_calls{pool=\"");
-        esc(b, f->pools[i].name);
+        rd_sbuf_label(b, f->pools[i].name);
         sb(b, "\"} %lld\n", (long long)f->pools[i].capacity);
     }
     family(b, "redial_agent_pool_live_calls", "gauge", "Pool slots held by calls in progress");
     for (size_t i = 0; i < f->n_pools; i++) {
         sb(b, "redial_agent_pool_live_calls{pool=\"");
-        esc(b, f->pools[i].name);
+        rd_sbuf_label(b, f->pools[i].name);
         sb(b, "\"} %lld\n", (long long)f->pools[i].live);
     }
 
@@ -398,14 +386,14 @@ void rd_figures_render(const rd_figures_t *f, rd_sbuf_t *b) {
            "Events not yet delivered to a consumer group of the events stream");
     for (size_t i = 0; i < f->n_event_groups; i++) {
         sb(b, "redial_events_consumer_lag_entries{group=\"");
-        esc(b, f->event_groups[i].name);
+        rd_sbuf_label(b, f->event_groups[i].name);
         sb(b, "\"} %lld\n", (long long)(f->event_groups[i].lag >= 0 ? f->event_groups[i].lag : 0));
     }
     family(b, "redial_events_consumer_pending_entries", "gauge",
            "Events delivered to a consumer group and not yet acknowledged");
     for (size_t i = 0; i < f->n_event_groups; i++) {
         sb(b, "redial_events_consumer_pending_entries{group=\"");
-        esc(b, f->event_groups[i].name);
+        rd_sbuf_label(b, f->event_groups[i].name);
         sb(b, "\"} %lld\n", (long long)f->event_groups[i].pending);
     }
 }
